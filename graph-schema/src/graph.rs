@@ -1,0 +1,324 @@
+//! The frozen in-memory graph: id map, node attribute columns, one forward and reverse CSR per
+//! relation with edge attribute columns, and the entity–identifier bipartite relation.
+//!
+//! Nodes are numbered kind by kind (firms, persons, accounts, loans), so the kind of a node is a
+//! range test and firm attributes are indexed directly by firm node id.
+
+use std::ops::Range;
+
+use crate::column::Column;
+use crate::csr::Csr;
+use crate::kinds::{IdentifierKind, NodeId, NodeKind, Relation};
+use crate::strings::{Dict, IdMap, StrPool};
+
+/// Tri-state booleans in `u8` columns.
+pub const BOOL_FALSE: u8 = 0;
+pub const BOOL_TRUE: u8 = 1;
+pub const BOOL_NULL: u8 = 2;
+/// Missing date (days since 1970-01-01).
+pub const DATE_NULL: i32 = i32::MIN;
+/// Missing timestamp (microseconds since 1970-01-01 UTC).
+pub const TS_NULL: i64 = i64::MIN;
+
+/// Attributes of firms, indexed by firm node id (firms are ids `0..firm_count`).
+#[derive(Debug, Default)]
+pub struct FirmColumns {
+    pub name: StrPool,
+    pub industry: Dict,
+    pub region: Dict,
+    /// NaN when unknown.
+    pub registered_capital: Column<f64>,
+    /// Days since epoch; `DATE_NULL` when unknown.
+    pub founded: Column<i32>,
+    pub status: Dict,
+    /// `BOOL_*`.
+    pub defaulted: Column<u8>,
+    /// NaN when unknown.
+    pub exposure: Column<f64>,
+    /// NaN when unknown.
+    pub pd: Column<f64>,
+}
+
+/// Attributes of persons, indexed by `node - person_start`.
+#[derive(Debug, Default)]
+pub struct PersonColumns {
+    /// Empty string when unknown.
+    pub name: StrPool,
+}
+
+/// Attributes of accounts, indexed by `node - account_start`.
+#[derive(Debug, Default)]
+pub struct AccountColumns {
+    pub opened: Column<i64>,
+    pub blocked: Column<u8>,
+}
+
+/// Attributes of loans, indexed by `node - loan_start`.
+#[derive(Debug, Default)]
+pub struct LoanColumns {
+    pub amount: Column<f64>,
+    pub disbursed: Column<i64>,
+    pub defaulted: Column<u8>,
+}
+
+/// The physical type of an edge attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttrType {
+    F64,
+    I64,
+    I32,
+    U8,
+}
+
+/// One edge attribute column, in forward-CSR edge order.
+#[derive(Debug)]
+pub enum AttrColumn {
+    F64(Column<f64>),
+    I64(Column<i64>),
+    I32(Column<i32>),
+    U8(Column<u8>),
+}
+
+impl AttrColumn {
+    pub fn len(&self) -> usize {
+        match self {
+            AttrColumn::F64(c) => c.len(),
+            AttrColumn::I64(c) => c.len(),
+            AttrColumn::I32(c) => c.len(),
+            AttrColumn::U8(c) => c.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn byte_len(&self) -> usize {
+        match self {
+            AttrColumn::F64(c) => c.byte_len(),
+            AttrColumn::I64(c) => c.byte_len(),
+            AttrColumn::I32(c) => c.byte_len(),
+            AttrColumn::U8(c) => c.byte_len(),
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<&[f64]> {
+        match self {
+            AttrColumn::F64(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<&[i64]> {
+        match self {
+            AttrColumn::I64(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn as_i32(&self) -> Option<&[i32]> {
+        match self {
+            AttrColumn::I32(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn as_u8(&self) -> Option<&[u8]> {
+        match self {
+            AttrColumn::U8(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// The edge attributes each relation carries, in storage order.
+pub fn edge_attr_specs(relation: Relation) -> &'static [(&'static str, AttrType)] {
+    match relation {
+        Relation::Shareholding => &[("share", AttrType::F64)],
+        Relation::Officer => &[("role", AttrType::U8)],
+        Relation::Transfer => &[("amount", AttrType::F64), ("ts", AttrType::I64)],
+        Relation::Guarantee => &[("amount", AttrType::F64), ("start", AttrType::I32), ("end", AttrType::I32)],
+        Relation::Supply => &[("volume", AttrType::F64)],
+        Relation::AccountOwner | Relation::LoanBorrower | Relation::LoanDeposit => &[],
+    }
+}
+
+/// One relation: forward CSR (by source), reverse CSR (by target) whose `reverse_edge[i]` is the
+/// forward position of reverse entry `i`, and attribute columns in forward order.
+#[derive(Debug, Default)]
+pub struct RelationStore {
+    pub forward: Csr,
+    pub reverse: Csr,
+    pub reverse_edge: Column<u32>,
+    pub attrs: Vec<(&'static str, AttrColumn)>,
+}
+
+impl RelationStore {
+    pub fn edge_count(&self) -> usize {
+        self.forward.edge_count()
+    }
+
+    pub fn attr(&self, name: &str) -> Option<&AttrColumn> {
+        self.attrs.iter().find(|(n, _)| *n == name).map(|(_, c)| c)
+    }
+
+    pub fn f64_attr(&self, name: &str) -> Option<&[f64]> {
+        self.attr(name).and_then(AttrColumn::as_f64)
+    }
+
+    pub fn byte_len(&self) -> usize {
+        self.forward.byte_len()
+            + self.reverse.byte_len()
+            + self.reverse_edge.byte_len()
+            + self.attrs.iter().map(|(_, c)| c.byte_len()).sum::<usize>()
+    }
+}
+
+/// Shared identifiers as a bipartite relation between entities and identifier values. A value's
+/// key in `values` is its kind code byte followed by the text, so equal text of different kinds
+/// (a phone and an account number) stays apart.
+#[derive(Debug, Default)]
+pub struct IdentifierStore {
+    pub values: IdMap,
+    /// entity node → identifier value indices.
+    pub by_entity: Csr,
+    /// identifier value → entity nodes.
+    pub by_value: Csr,
+}
+
+impl IdentifierStore {
+    pub fn value_count(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn kind(&self, value: NodeId) -> IdentifierKind {
+        let bytes = self.values.pool().get_bytes(value.index());
+        bytes.first().and_then(|&b| IdentifierKind::from_code(b)).unwrap_or(IdentifierKind::Other)
+    }
+
+    pub fn text(&self, value: NodeId) -> &str {
+        let full = self.values.external(value);
+        full.get(1..).unwrap_or("")
+    }
+
+    /// The interning key of a (kind, text) pair.
+    pub fn key(kind: IdentifierKind, text: &str) -> String {
+        let mut key = String::with_capacity(text.len() + 1);
+        key.push(kind as u8 as char);
+        key.push_str(text);
+        key
+    }
+
+    pub fn byte_len(&self) -> usize {
+        self.values.byte_len() + self.by_entity.byte_len() + self.by_value.byte_len()
+    }
+}
+
+/// The graph. Immutable once built; shared across threads by reference.
+#[derive(Debug, Default)]
+pub struct Graph {
+    pub ids: IdMap,
+    /// `kind_starts[k]..kind_starts[k + 1]` are the ids of kind `k` (in `NodeKind` order).
+    pub(crate) kind_starts: [u32; 5],
+    pub firms: FirmColumns,
+    pub persons: PersonColumns,
+    pub accounts: AccountColumns,
+    pub loans: LoanColumns,
+    pub(crate) relations: Vec<RelationStore>,
+    pub identifiers: IdentifierStore,
+}
+
+impl Graph {
+    pub fn node_count(&self) -> usize {
+        self.kind_starts[4] as usize
+    }
+
+    pub fn kind_range(&self, kind: NodeKind) -> Range<u32> {
+        self.kind_starts[kind as usize]..self.kind_starts[kind as usize + 1]
+    }
+
+    pub fn kind_count(&self, kind: NodeKind) -> usize {
+        self.kind_range(kind).len()
+    }
+
+    #[inline]
+    pub fn kind(&self, node: NodeId) -> NodeKind {
+        let s = &self.kind_starts;
+        if node.0 < s[1] {
+            NodeKind::Firm
+        } else if node.0 < s[2] {
+            NodeKind::Person
+        } else if node.0 < s[3] {
+            NodeKind::Account
+        } else {
+            NodeKind::Loan
+        }
+    }
+
+    pub fn kind_starts(&self) -> [u32; 5] {
+        self.kind_starts
+    }
+
+    pub fn lookup(&self, external: &str) -> Option<NodeId> {
+        self.ids.get(external)
+    }
+
+    #[inline]
+    pub fn external_id(&self, node: NodeId) -> &str {
+        self.ids.external(node)
+    }
+
+    pub fn relation(&self, relation: Relation) -> &RelationStore {
+        &self.relations[relation as usize]
+    }
+
+    pub fn edge_count(&self, relation: Relation) -> usize {
+        self.relation(relation).edge_count()
+    }
+
+    pub fn total_edge_count(&self) -> usize {
+        self.relations.iter().map(RelationStore::edge_count).sum()
+    }
+
+    /// Whether a firm is labelled defaulted.
+    pub fn is_defaulted(&self, node: NodeId) -> bool {
+        match self.kind(node) {
+            NodeKind::Firm => self.firms.defaulted.get(node.index()) == Some(&BOOL_TRUE),
+            NodeKind::Loan => {
+                let i = (node.0 - self.kind_starts[3]) as usize;
+                self.loans.defaulted.get(i) == Some(&BOOL_TRUE)
+            }
+            _ => false,
+        }
+    }
+
+    /// Bytes held by each part of the graph, for `ekg info`.
+    pub fn footprint(&self) -> Vec<(String, usize)> {
+        let mut parts = vec![
+            ("id map".to_string(), self.ids.byte_len()),
+            (
+                "firm attributes".to_string(),
+                self.firms.name.byte_len()
+                    + self.firms.industry.byte_len()
+                    + self.firms.region.byte_len()
+                    + self.firms.registered_capital.byte_len()
+                    + self.firms.founded.byte_len()
+                    + self.firms.status.byte_len()
+                    + self.firms.defaulted.byte_len()
+                    + self.firms.exposure.byte_len()
+                    + self.firms.pd.byte_len(),
+            ),
+            ("person attributes".to_string(), self.persons.name.byte_len()),
+            ("account attributes".to_string(), self.accounts.opened.byte_len() + self.accounts.blocked.byte_len()),
+            (
+                "loan attributes".to_string(),
+                self.loans.amount.byte_len() + self.loans.disbursed.byte_len() + self.loans.defaulted.byte_len(),
+            ),
+        ];
+        for relation in Relation::ALL {
+            parts.push((format!("relation {relation}"), self.relation(relation).byte_len()));
+        }
+        parts.push(("identifiers".to_string(), self.identifiers.byte_len()));
+        parts
+    }
+}

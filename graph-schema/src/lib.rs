@@ -1,0 +1,27 @@
+//! `ekg-schema`: the data contract and the frozen in-memory graph.
+//!
+//! - [`contract`]: the tables a dataset may hold, their columns, types and constraints.
+//! - [`kinds`]: node ids, node kinds, relations and enumerated attribute values.
+//! - [`graph`]: the graph (id map, kind ranges, node attribute columns, a forward and reverse CSR
+//!   per relation with edge attribute columns, shared identifiers), built by [`builder`].
+//! - [`snapshot`]: the versioned, checksummed, memory-mapped binary form of the graph.
+//!
+//! This crate does no parsing of input files (that is `ekg-loaders`) and runs no analytics (that
+//! is `ekg-algorithms`); both depend on it, never on each other.
+
+pub mod builder;
+pub mod column;
+pub mod contract;
+pub mod csr;
+pub mod error;
+pub mod graph;
+pub mod kinds;
+pub mod snapshot;
+pub mod strings;
+
+pub use builder::{EdgeList, FirmRow, GraphBuilder};
+pub use column::Column;
+pub use csr::Csr;
+pub use error::{Error, Result};
+pub use graph::{Graph, RelationStore, BOOL_FALSE, BOOL_NULL, BOOL_TRUE, DATE_NULL, TS_NULL};
+pub use kinds::{IdentifierKind, KindSet, NodeId, NodeKind, OfficerRole, Relation};

@@ -1,0 +1,382 @@
+//! String storage without a `String` per value: a byte pool with end offsets, a dictionary for
+//! low-cardinality text columns, and the external-id interner.
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::column::Column;
+use crate::kinds::NodeId;
+
+/// Strings per segment; a segment's bytes stay below 2^32 because strings are shorter than
+/// [`MAX_STRING_BYTES`], so ends fit `u32` while the pool itself may exceed 4 GiB.
+const SEGMENT_BITS: u32 = 16;
+/// Longest string a pool stores; longer input is cut at a char boundary (loaders reject it first).
+pub const MAX_STRING_BYTES: usize = (1 << 16) - 1;
+
+/// Many strings in one byte buffer: string `i` spans `bases[i >> 16] + ends[i - 1]` (or the
+/// segment base for the first of a segment) to `bases[i >> 16] + ends[i]`.
+#[derive(Debug, Default)]
+pub struct StrPool {
+    pub(crate) bytes: Column<u8>,
+    pub(crate) ends: Column<u32>,
+    pub(crate) bases: Column<u64>,
+}
+
+impl StrPool {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    #[inline]
+    pub fn get_bytes(&self, index: usize) -> &[u8] {
+        let Some(&end) = self.ends.get(index) else { return &[] };
+        let base = self.bases.get(index >> SEGMENT_BITS).copied().unwrap_or(0) as usize;
+        let start = if index & ((1 << SEGMENT_BITS) - 1) == 0 { 0 } else { self.ends[index - 1] };
+        self.bytes.get(base + start as usize..base + end as usize).unwrap_or(&[])
+    }
+
+    /// The string at `index`. Pools are built from validated UTF-8 and snapshots are checksummed;
+    /// should a crafted file still hold invalid bytes, this yields U+FFFD rather than panicking.
+    #[inline]
+    pub fn get(&self, index: usize) -> &str {
+        std::str::from_utf8(self.get_bytes(index)).unwrap_or("\u{FFFD}")
+    }
+
+    pub fn byte_len(&self) -> usize {
+        self.bytes.byte_len() + self.ends.byte_len() + self.bases.byte_len()
+    }
+
+    pub(crate) fn from_parts(bytes: Column<u8>, ends: Column<u32>, bases: Column<u64>) -> Self {
+        StrPool { bytes, ends, bases }
+    }
+
+    /// Checks that ends are non-decreasing within each segment and every string lies in `bytes`.
+    pub(crate) fn is_well_formed(&self) -> bool {
+        let segments = self.ends.len().div_ceil(1 << SEGMENT_BITS);
+        if self.bases.len() != segments {
+            return false;
+        }
+        self.ends.chunks(1 << SEGMENT_BITS).zip(self.bases.iter()).all(|(ends, &base)| {
+            ends.windows(2).all(|w| w[0] <= w[1]) && ends.last().is_none_or(|&e| base as usize + e as usize <= self.bytes.len())
+        })
+    }
+}
+
+/// Appends strings to a pool under construction.
+#[derive(Debug, Default)]
+pub struct StrPoolBuilder {
+    bytes: Vec<u8>,
+    ends: Vec<u32>,
+    bases: Vec<u64>,
+}
+
+impl StrPoolBuilder {
+    pub fn with_capacity(strings: usize, bytes: usize) -> Self {
+        StrPoolBuilder { bytes: Vec::with_capacity(bytes), ends: Vec::with_capacity(strings), bases: Vec::new() }
+    }
+
+    pub fn push(&mut self, value: &str) -> usize {
+        let mut cut = value.len().min(MAX_STRING_BYTES);
+        while !value.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let index = self.ends.len();
+        if index & ((1 << SEGMENT_BITS) - 1) == 0 {
+            self.bases.push(self.bytes.len() as u64);
+        }
+        self.bytes.extend_from_slice(&value.as_bytes()[..cut]);
+        let base = self.bases[index >> SEGMENT_BITS] as usize;
+        self.ends.push((self.bytes.len() - base) as u32);
+        index
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The string at `index` (empty when out of range).
+    pub fn get_str(&self, index: usize) -> &str {
+        std::str::from_utf8(self.get(index)).unwrap_or("\u{FFFD}")
+    }
+
+    fn get(&self, index: usize) -> &[u8] {
+        let Some(&end) = self.ends.get(index) else { return &[] };
+        let base = self.bases[index >> SEGMENT_BITS] as usize;
+        let start = if index & ((1 << SEGMENT_BITS) - 1) == 0 { 0 } else { self.ends[index - 1] };
+        &self.bytes[base + start as usize..base + end as usize]
+    }
+
+    pub fn finish(self) -> StrPool {
+        StrPool { bytes: self.bytes.into(), ends: self.ends.into(), bases: self.bases.into() }
+    }
+}
+
+/// A dictionary-encoded text column (industry, region, status): `codes[i]` indexes `values`,
+/// `Dict::NULL` marks a missing value.
+#[derive(Debug, Default)]
+pub struct Dict {
+    pub(crate) values: StrPool,
+    pub(crate) codes: Column<u32>,
+}
+
+impl Dict {
+    pub const NULL: u32 = u32::MAX;
+
+    pub fn get(&self, row: usize) -> Option<&str> {
+        let code = *self.codes.get(row)?;
+        (code != Self::NULL && (code as usize) < self.values.len()).then(|| self.values.get(code as usize))
+    }
+
+    pub fn codes(&self) -> &[u32] {
+        &self.codes
+    }
+
+    pub fn values(&self) -> &StrPool {
+        &self.values
+    }
+
+    pub fn byte_len(&self) -> usize {
+        self.values.byte_len() + self.codes.byte_len()
+    }
+}
+
+/// Builds a [`Dict`], assigning codes in first-seen order (deterministic for a given input order).
+#[derive(Debug, Default)]
+pub struct DictBuilder {
+    index: IdMapBuilder,
+    codes: Vec<u32>,
+}
+
+impl DictBuilder {
+    /// The value of row `row`, if present.
+    pub fn get(&self, row: usize) -> Option<&str> {
+        let code = *self.codes.get(row)?;
+        (code != Dict::NULL).then(|| self.index.external(NodeId(code)))
+    }
+
+    pub fn push(&mut self, value: Option<&str>) {
+        let code = match value {
+            None => Dict::NULL,
+            Some(text) => match self.index.insert(text) {
+                Ok(id) | Err(id) => id.0,
+            },
+        };
+        self.codes.push(code);
+    }
+
+    pub fn finish(self) -> Dict {
+        Dict { values: self.index.finish().pool, codes: self.codes.into() }
+    }
+}
+
+/// The external-id ↔ internal-id map. Each external id is stored once, in the pool, at the index
+/// equal to its internal id; `slots` is an open-addressing (linear probing) hash table of internal
+/// ids at a load factor of at most 3/4, its home slot chosen by multiply-shift ("fastrange") so
+/// the table need not be a power of two: about 5.3 bytes per id.
+#[derive(Debug, Default)]
+pub struct IdMap {
+    pub(crate) pool: StrPool,
+    /// Power-of-two sized; `EMPTY` marks a free slot.
+    pub(crate) slots: Column<u32>,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+impl IdMap {
+    pub fn len(&self) -> usize {
+        self.pool.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pool.is_empty()
+    }
+
+    /// The internal id of an external id.
+    pub fn get(&self, external: &str) -> Option<NodeId> {
+        let slots = &*self.slots;
+        if slots.is_empty() {
+            return None;
+        }
+        let mut pos = home(external.as_bytes(), slots.len());
+        // Bounded by the table size so a corrupt (full) table cannot loop forever.
+        for _ in 0..slots.len() {
+            let id = slots[pos];
+            if id == EMPTY {
+                return None;
+            }
+            if self.pool.get_bytes(id as usize) == external.as_bytes() {
+                return Some(NodeId(id));
+            }
+            pos = if pos + 1 == slots.len() { 0 } else { pos + 1 };
+        }
+        None
+    }
+
+    /// The external id of an internal id.
+    #[inline]
+    pub fn external(&self, id: NodeId) -> &str {
+        self.pool.get(id.index())
+    }
+
+    pub fn pool(&self) -> &StrPool {
+        &self.pool
+    }
+
+    pub fn byte_len(&self) -> usize {
+        self.pool.byte_len() + self.slots.byte_len()
+    }
+}
+
+/// Interns external ids in insertion order.
+#[derive(Debug, Default)]
+pub struct IdMapBuilder {
+    pool: StrPoolBuilder,
+    slots: Vec<u32>,
+}
+
+impl IdMapBuilder {
+    pub fn with_capacity(ids: usize, bytes: usize) -> Self {
+        IdMapBuilder { pool: StrPoolBuilder::with_capacity(ids, bytes), slots: vec![EMPTY; table_size(ids)] }
+    }
+
+    pub fn len(&self) -> usize {
+        self.pool.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pool.is_empty()
+    }
+
+    /// Interns `external`: `Ok(new id)`, or `Err(existing id)` when it is already present.
+    pub fn insert(&mut self, external: &str) -> Result<NodeId, NodeId> {
+        if (self.pool.len() + 1) * 4 > self.slots.len() * 3 {
+            self.rehash(table_size((self.pool.len() + 1) * 2));
+        }
+        let size = self.slots.len();
+        let mut pos = home(external.as_bytes(), size);
+        loop {
+            let id = self.slots[pos];
+            if id == EMPTY {
+                let new = self.pool.push(external) as u32;
+                self.slots[pos] = new;
+                return Ok(NodeId(new));
+            }
+            if self.pool.get(id as usize) == external.as_bytes() {
+                return Err(NodeId(id));
+            }
+            pos = if pos + 1 == size { 0 } else { pos + 1 };
+        }
+    }
+
+    /// The external id of an interned id.
+    pub fn external(&self, id: NodeId) -> &str {
+        std::str::from_utf8(self.pool.get(id.index())).unwrap_or("\u{FFFD}")
+    }
+
+    pub fn get(&self, external: &str) -> Option<NodeId> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let size = self.slots.len();
+        let mut pos = home(external.as_bytes(), size);
+        loop {
+            let id = self.slots[pos];
+            if id == EMPTY {
+                return None;
+            }
+            if self.pool.get(id as usize) == external.as_bytes() {
+                return Some(NodeId(id));
+            }
+            pos = if pos + 1 == size { 0 } else { pos + 1 };
+        }
+    }
+
+    fn rehash(&mut self, size: usize) {
+        let mut slots = vec![EMPTY; size];
+        for id in 0..self.pool.len() {
+            let mut pos = home(self.pool.get(id), size);
+            while slots[pos] != EMPTY {
+                pos = if pos + 1 == size { 0 } else { pos + 1 };
+            }
+            slots[pos] = id as u32;
+        }
+        self.slots = slots;
+    }
+
+    /// Freezes the map, first shrinking the table to a 3/4 load factor if growth overshot it.
+    pub fn finish(mut self) -> IdMap {
+        let tight = table_size(self.pool.len());
+        if self.slots.len() > tight + tight / 2 {
+            self.rehash(tight);
+        }
+        IdMap { pool: self.pool.finish(), slots: self.slots.into() }
+    }
+}
+
+/// Slots for `n` keys at a load factor of 3/4 (at least 16).
+fn table_size(n: usize) -> usize {
+    (n.saturating_mul(4) / 3 + 1).max(16)
+}
+
+/// The home slot of a key: multiply-shift maps the hash onto `0..size` without a modulo.
+#[inline]
+fn home(key: &[u8], size: usize) -> usize {
+    ((xxh3_64(key) as u128 * size as u128) >> 64) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interner_round_trips_and_reports_duplicates() {
+        let mut builder = IdMapBuilder::default();
+        let ids: Vec<String> = (0..1000).map(|i| format!("91110000{i:010}")).collect();
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(builder.insert(id), Ok(NodeId(i as u32)));
+        }
+        assert_eq!(builder.insert(&ids[7]), Err(NodeId(7)));
+        let map = builder.finish();
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(map.get(id), Some(NodeId(i as u32)));
+            assert_eq!(map.external(NodeId(i as u32)), id);
+        }
+        assert_eq!(map.get("absent"), None);
+        assert_eq!(map.get(""), None);
+    }
+
+    #[test]
+    fn pools_span_segments_and_keep_long_strings_apart() {
+        let mut builder = StrPoolBuilder::default();
+        let n = (1 << SEGMENT_BITS) * 2 + 5;
+        for i in 0..n {
+            builder.push(&format!("s{i}"));
+        }
+        builder.push(&"x".repeat(MAX_STRING_BYTES + 10));
+        let pool = builder.finish();
+        assert!(pool.is_well_formed());
+        for i in [0, 1, 65535, 65536, 65537, n - 1] {
+            assert_eq!(pool.get(i), format!("s{i}"));
+        }
+        assert_eq!(pool.get(n).len(), MAX_STRING_BYTES);
+    }
+
+    #[test]
+    fn dictionary_keeps_nulls_and_first_seen_codes() {
+        let mut builder = DictBuilder::default();
+        for value in [Some("retail"), None, Some("mining"), Some("retail")] {
+            builder.push(value);
+        }
+        let dict = builder.finish();
+        assert_eq!(dict.codes(), &[0, Dict::NULL, 1, 0]);
+        assert_eq!(dict.get(1), None);
+        assert_eq!(dict.get(3), Some("retail"));
+    }
+}

@@ -1,0 +1,810 @@
+//! The mapping step: table inputs (from any format) → validated rows → the graph builder.
+//!
+//! Node tables are loaded first, in kind order, interning ids sequentially (node ids follow file
+//! order, so builds are deterministic); edge tables are decoded and resolved in parallel, chunk by
+//! chunk, and appended in file order. Every problem names the file, row and column. Under
+//! [`OnError::Fail`] any problem fails the load after all were collected; under
+//! [`OnError::Skip`] bad rows are dropped and reported.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch};
+use ekg_schema::builder::{EdgeList, FirmRow, GraphBuilder};
+use ekg_schema::contract::{ColumnSpec, ColumnType, TableKind, TableSpec};
+use ekg_schema::graph::{BOOL_FALSE, BOOL_NULL, BOOL_TRUE, DATE_NULL, TS_NULL};
+use ekg_schema::{Graph, IdentifierKind, KindSet, NodeId, NodeKind, OfficerRole, Relation};
+use rayon::prelude::*;
+
+use crate::dataset::{Dataset, FileFormat};
+use crate::error::{Error, Result};
+use crate::problems::{mask, Problem, ProblemLog, Rule};
+use crate::source::{self, Chunk, Encoding};
+use crate::values::{clip, normalize_code, BoolColumn, DateColumn, F64Column, TextColumn, TimestampColumn};
+
+/// What to do with rows that break the contract.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnError {
+    /// Refuse the whole load, listing the problems.
+    #[default]
+    Fail,
+    /// Drop bad rows (and edges whose endpoint was dropped) and report them.
+    Skip,
+}
+
+/// Tolerance on the sum of a firm's holders' shares.
+pub const SHARE_SUM_TOLERANCE: f64 = 1e-6;
+/// Longest accepted id or identifier value, in bytes.
+pub const MAX_ID_BYTES: usize = 1024;
+
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    pub on_error: OnError,
+    /// Timestamps after this instant (µs since epoch, UTC) are errors; the run's as-of date, not
+    /// the wall clock, so that re-runs judge the same way.
+    pub as_of: i64,
+    pub encoding: Encoding,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { on_error: OnError::Fail, as_of: i64::MAX, encoding: Encoding::Utf8 }
+    }
+}
+
+/// One table input: a file of the dataset, or batches an adapter (FinBench) made from a file.
+pub struct TableInput {
+    pub kind: TableKind,
+    /// The file rows refer to.
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub data: InputData,
+}
+
+pub enum InputData {
+    File(FileFormat),
+    Chunks { columns: Vec<String>, chunks: Vec<Chunk> },
+}
+
+/// Per-input statistics for the manifest.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TableReport {
+    pub table: &'static str,
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub rows: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+}
+
+/// What a load saw and did.
+#[derive(Clone, Debug, Default)]
+pub struct LoadReport {
+    pub tables: Vec<TableReport>,
+    pub problems: ProblemLog,
+    /// Ids or identifier values changed by trimming or NFKC normalisation.
+    pub normalized_values: u64,
+    /// Node rows identical to an earlier row with the same id, dropped with a warning.
+    pub deduplicated_rows: u64,
+    /// Self-loops kept, per relation (`Relation as usize`).
+    pub self_loops: [u64; 8],
+    pub ignored_files: Vec<PathBuf>,
+}
+
+impl LoadReport {
+    pub fn rows_rejected(&self) -> u64 {
+        self.tables.iter().map(|t| t.rejected).sum()
+    }
+}
+
+/// Inputs for a dataset folder.
+pub fn dataset_inputs(dataset: &Dataset) -> Vec<TableInput> {
+    dataset
+        .tables
+        .iter()
+        .map(|t| TableInput { kind: t.kind, path: t.path.clone(), bytes: t.bytes, data: InputData::File(t.format) })
+        .collect()
+}
+
+/// Loads a dataset folder into a graph.
+pub fn load_dataset(dataset: &Dataset, options: &LoadOptions) -> Result<(Graph, LoadReport)> {
+    let mut report = LoadReport { ignored_files: dataset.ignored.clone(), ..LoadReport::default() };
+    let graph = load_inputs(dataset_inputs(dataset), options, &mut report)?;
+    Ok((graph, report))
+}
+
+/// Loads table inputs (node tables must precede edge tables, as [`TableKind`] orders them).
+pub fn load_inputs(mut inputs: Vec<TableInput>, options: &LoadOptions, report: &mut LoadReport) -> Result<Graph> {
+    inputs.sort_by_key(|i| i.kind);
+    let mut state = State::new(options);
+    for input in inputs {
+        let spec = input.kind.spec();
+        let path_text: Arc<str> = Arc::from(input.path.display().to_string());
+        let problems_before = state.problems.len();
+        let (columns, chunks) = read_chunks(&input, spec, options.encoding)?;
+        for name in &columns {
+            if spec.column(name).is_none() {
+                report.problems.notice(format!("{}: column '{name}' is not in the contract; ignored", input.path.display()));
+            }
+        }
+        for column in spec.columns.iter().filter(|c| c.required) {
+            if !columns.iter().any(|c| c == column.name) {
+                return Err(Error::MissingColumn { path: input.path.clone(), column: column.name.to_string() });
+            }
+        }
+        let rows: u64 = chunks.iter().map(|c| c.batch.num_rows() as u64).sum();
+        if rows == 0 {
+            if input.kind == TableKind::Firms {
+                return Err(Error::EmptyTable { path: input.path.clone(), table: spec.name.to_string() });
+            }
+            report.problems.notice(format!("{}: table '{}' has no rows", input.path.display(), spec.name));
+        }
+        let ctx = Ctx { spec, path: &input.path, path_text: path_text.clone() };
+        let accepted = match input.kind {
+            TableKind::Firms | TableKind::Persons | TableKind::Accounts | TableKind::Loans => state.load_nodes(&ctx, &chunks)?,
+            TableKind::Identifiers => state.load_identifiers(&ctx, chunks)?,
+            _ => state.load_edges(&ctx, chunks)?,
+        };
+        let mut rejected_rows: Vec<u64> = state.problems[problems_before..].iter().filter(|p| p.row > 0).map(|p| p.row).collect();
+        rejected_rows.sort_unstable();
+        rejected_rows.dedup();
+        report.tables.push(TableReport {
+            table: spec.name,
+            path: input.path.clone(),
+            bytes: input.bytes,
+            rows,
+            accepted,
+            rejected: rejected_rows.len() as u64,
+        });
+    }
+    state.check_share_sums(report);
+    state.finish_node_edges();
+    report.normalized_values += state.normalized;
+    report.deduplicated_rows += state.deduplicated;
+    for relation in Relation::ALL {
+        let edges = state.builder.edges(relation);
+        report.self_loops[relation as usize] = edges.src.iter().zip(&edges.dst).filter(|(s, d)| s == d).count() as u64;
+    }
+    let problems = std::mem::take(&mut state.problems);
+    report.problems.extend(problems);
+    report.problems.sort();
+    if options.on_error == OnError::Fail && !report.problems.is_empty() {
+        return Err(Error::Invalid(Box::new(report.problems.clone())));
+    }
+    Ok(state.builder.finish()?)
+}
+
+fn read_chunks(input: &TableInput, spec: &TableSpec, encoding: Encoding) -> Result<(Vec<String>, Vec<Chunk>)> {
+    match &input.data {
+        InputData::File(format) => {
+            let wanted: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
+            let file = crate::dataset::TableFile { kind: input.kind, path: input.path.clone(), format: *format, bytes: input.bytes };
+            source::map_chunks(&file, &wanted, encoding, |chunk| chunk)
+        }
+        InputData::Chunks { columns, chunks } => {
+            let chunks = chunks.iter().map(|c| Chunk { first_row: c.first_row, batch: c.batch.clone() }).collect();
+            Ok((columns.clone(), chunks))
+        }
+    }
+}
+
+/// The table being loaded, for problem reports.
+struct Ctx<'a> {
+    spec: &'static TableSpec,
+    path: &'a Path,
+    path_text: Arc<str>,
+}
+
+impl Ctx<'_> {
+    fn problem(&self, row: u64, column: &'static str, rule: Rule, message: impl Into<String>) -> Problem {
+        Problem { table: self.spec.name, path: self.path_text.clone(), row, column, rule, message: message.into() }
+    }
+
+    fn column_spec(&self, name: &str) -> &'static ColumnSpec {
+        self.spec.column(name).unwrap_or(&self.spec.columns[0])
+    }
+
+    fn array<'b>(&self, batch: &'b RecordBatch, name: &str) -> Option<&'b ArrayRef> {
+        batch.schema().index_of(name).ok().map(|i| batch.column(i))
+    }
+
+    fn text(&self, batch: &RecordBatch, name: &str) -> Result<Option<TextColumn>> {
+        self.array(batch, name).map(|a| TextColumn::new(self.path, name, a)).transpose()
+    }
+
+    fn f64(&self, batch: &RecordBatch, name: &str) -> Result<Option<F64Column>> {
+        self.array(batch, name).map(|a| F64Column::new(self.path, name, a)).transpose()
+    }
+
+    fn timestamp(&self, batch: &RecordBatch, name: &str) -> Result<Option<TimestampColumn>> {
+        self.array(batch, name).map(|a| TimestampColumn::new(self.path, name, a)).transpose()
+    }
+
+    fn date(&self, batch: &RecordBatch, name: &str) -> Result<Option<DateColumn>> {
+        self.array(batch, name).map(|a| DateColumn::new(self.path, name, a)).transpose()
+    }
+
+    fn bool(&self, batch: &RecordBatch, name: &str) -> Result<Option<BoolColumn>> {
+        self.array(batch, name).map(|a| BoolColumn::new(self.path, name, a)).transpose()
+    }
+}
+
+/// Collects a row's problems and knows whether the row survived.
+struct RowCheck<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    row: u64,
+    problems: Vec<Problem>,
+}
+
+impl<'c, 'a> RowCheck<'c, 'a> {
+    fn new(ctx: &'c Ctx<'a>, row: u64) -> Self {
+        RowCheck { ctx, row, problems: Vec::new() }
+    }
+
+    fn fail(&mut self, column: &'static str, rule: Rule, message: impl Into<String>) {
+        self.problems.push(self.ctx.problem(self.row, column, rule, message));
+    }
+
+    fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// A required or optional id; normalised. `counter` counts normalisations.
+    fn id(&mut self, column: Option<&TextColumn>, name: &'static str, i: usize, normalized: &mut u64) -> Option<String> {
+        let spec = self.ctx.column_spec(name);
+        let Some(raw) = column.and_then(|c| c.get(i)) else {
+            if !spec.nullable {
+                self.fail(spec.name, Rule::NullRequired, "null in a required column");
+            }
+            return None;
+        };
+        let (code, changed) = normalize_code(raw);
+        if changed {
+            *normalized += 1;
+        }
+        if code.is_empty() {
+            if !spec.nullable {
+                self.fail(spec.name, Rule::NullRequired, "empty id in a required column");
+            }
+            return None;
+        }
+        if code.len() > MAX_ID_BYTES {
+            self.fail(spec.name, Rule::TooLong, format!("id of {} bytes; at most {MAX_ID_BYTES}", code.len()));
+            return None;
+        }
+        Some(code.into_owned())
+    }
+
+    fn f64(&mut self, column: Option<&F64Column>, name: &'static str, i: usize) -> f64 {
+        let spec = self.ctx.column_spec(name);
+        match column.map(|c| c.get(i)).unwrap_or(Ok(None)) {
+            Ok(Some(v)) => {
+                if let Some(rule) = spec.constraint.check(v) {
+                    self.fail(spec.name, Rule::OutOfRange, format!("{v} {rule}"));
+                }
+                v
+            }
+            Ok(None) => {
+                if !spec.nullable {
+                    self.fail(spec.name, Rule::NullRequired, "null in a required column");
+                }
+                f64::NAN
+            }
+            Err(message) => {
+                self.fail(spec.name, Rule::BadValue, message);
+                f64::NAN
+            }
+        }
+    }
+
+    fn timestamp(&mut self, column: Option<&TimestampColumn>, name: &'static str, i: usize, as_of: i64) -> i64 {
+        let spec = self.ctx.column_spec(name);
+        match column.map(|c| c.get(i)).unwrap_or(Ok(None)) {
+            Ok(Some(v)) => {
+                if v > as_of {
+                    self.fail(spec.name, Rule::FutureTimestamp, "timestamp after the run's as-of date");
+                }
+                v
+            }
+            Ok(None) => {
+                if !spec.nullable {
+                    self.fail(spec.name, Rule::NullRequired, "null in a required column");
+                }
+                TS_NULL
+            }
+            Err(message) => {
+                self.fail(spec.name, Rule::BadValue, message);
+                TS_NULL
+            }
+        }
+    }
+
+    fn date(&mut self, column: Option<&DateColumn>, name: &'static str, i: usize) -> i32 {
+        let spec = self.ctx.column_spec(name);
+        match column.map(|c| c.get(i)).unwrap_or(Ok(None)) {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                if !spec.nullable {
+                    self.fail(spec.name, Rule::NullRequired, "null in a required column");
+                }
+                DATE_NULL
+            }
+            Err(message) => {
+                self.fail(spec.name, Rule::BadValue, message);
+                DATE_NULL
+            }
+        }
+    }
+
+    fn bool(&mut self, column: Option<&BoolColumn>, name: &'static str, i: usize) -> u8 {
+        match column.map(|c| c.get(i)).unwrap_or(Ok(None)) {
+            Ok(Some(true)) => BOOL_TRUE,
+            Ok(Some(false)) => BOOL_FALSE,
+            Ok(None) => BOOL_NULL,
+            Err(message) => {
+                self.fail(self.ctx.column_spec(name).name, Rule::BadValue, message);
+                BOOL_NULL
+            }
+        }
+    }
+
+    fn enumerated(&mut self, column: Option<&TextColumn>, name: &'static str, i: usize) -> Option<usize> {
+        let spec = self.ctx.column_spec(name);
+        let ColumnType::Enum(names) = spec.ty else { return None };
+        let Some(raw) = column.and_then(|c| c.get(i)) else {
+            self.fail(spec.name, Rule::NullRequired, "null in a required column");
+            return None;
+        };
+        let value = raw.trim().to_ascii_lowercase();
+        let found = names.iter().position(|n| *n == value);
+        if found.is_none() {
+            self.fail(spec.name, Rule::UnknownEnum, format!("'{}' is not one of {}", clip(raw), names.join("|")));
+        }
+        found
+    }
+
+    fn text(&mut self, column: Option<&TextColumn>, name: &'static str, i: usize) -> Option<String> {
+        let value = column.and_then(|c| c.get(i))?;
+        if value.len() > ekg_schema::strings::MAX_STRING_BYTES {
+            self.fail(self.ctx.column_spec(name).name, Rule::TooLong, format!("text of {} bytes", value.len()));
+            return None;
+        }
+        Some(value.trim().to_string())
+    }
+}
+
+/// An endpoint resolved against the nodes loaded so far.
+fn resolve(builder: &GraphBuilder, check: &mut RowCheck<'_, '_>, id: Option<String>, column: &'static str, allowed: KindSet) -> Option<NodeId> {
+    let id = id?;
+    let Some(node) = builder.lookup(&id) else {
+        check.fail(column, Rule::DanglingEndpoint, format!("'{}' is not an entity of this dataset", mask(&id)));
+        return None;
+    };
+    let kind = builder.kind_of(node);
+    if !allowed.contains(kind) {
+        check.fail(column, Rule::WrongEndpointKind, format!("'{}' is a {kind}; expected {}", mask(&id), allowed.describe()));
+        return None;
+    }
+    Some(node)
+}
+
+struct State<'o> {
+    builder: GraphBuilder,
+    options: &'o LoadOptions,
+    problems: Vec<Problem>,
+    normalized: u64,
+    deduplicated: u64,
+    /// Per account (by account ordinal): its owner; per loan: borrower and deposit account.
+    account_owner: Vec<NodeId>,
+    loan_borrower: Vec<NodeId>,
+    loan_deposit: Vec<NodeId>,
+    /// (path, row) of each shareholding edge, for the per-firm share-sum check.
+    shareholding_rows: Vec<(Arc<str>, u64)>,
+}
+
+impl<'o> State<'o> {
+    fn new(options: &'o LoadOptions) -> Self {
+        State {
+            builder: GraphBuilder::new(),
+            options,
+            problems: Vec::new(),
+            normalized: 0,
+            deduplicated: 0,
+            account_owner: Vec::new(),
+            loan_borrower: Vec::new(),
+            loan_deposit: Vec::new(),
+            shareholding_rows: Vec::new(),
+        }
+    }
+
+    /// Node tables: sequential, so that ids are assigned in file order.
+    fn load_nodes(&mut self, ctx: &Ctx<'_>, chunks: &[Chunk]) -> Result<u64> {
+        let kind = match ctx.spec.kind {
+            TableKind::Firms => NodeKind::Firm,
+            TableKind::Persons => NodeKind::Person,
+            TableKind::Accounts => NodeKind::Account,
+            _ => NodeKind::Loan,
+        };
+        let key = ctx.spec.key.unwrap_or("id");
+        let mut accepted = 0u64;
+        for chunk in chunks {
+            let b = &chunk.batch;
+            let ids = ctx.text(b, key)?;
+            // Firm columns.
+            let (name, industry, region, status) = (ctx.text(b, "name")?, ctx.text(b, "industry")?, ctx.text(b, "region")?, ctx.text(b, "status")?);
+            let (capital, founded, exposure, pd) = (ctx.f64(b, "registered_capital")?, ctx.date(b, "founded")?, ctx.f64(b, "exposure")?, ctx.f64(b, "pd")?);
+            let defaulted = ctx.bool(b, "defaulted")?;
+            // Account and loan columns.
+            let (owner, opened, blocked) = (ctx.text(b, "owner_id")?, ctx.timestamp(b, "opened")?, ctx.bool(b, "blocked")?);
+            let (borrower, amount, disbursed, deposit) = (ctx.text(b, "borrower_id")?, ctx.f64(b, "amount")?, ctx.timestamp(b, "disbursed")?, ctx.text(b, "deposit_account_id")?);
+            for i in 0..b.num_rows() {
+                let row = chunk.first_row + i as u64;
+                let mut check = RowCheck::new(ctx, row);
+                let id = check.id(ids.as_ref(), key, i, &mut self.normalized);
+                let as_of = self.options.as_of;
+                match kind {
+                    NodeKind::Firm => {
+                        let founded_day = check.date(founded.as_ref(), "founded", i);
+                        if founded_day != DATE_NULL && (founded_day as i64) * 86_400_000_000 > as_of {
+                            check.fail("founded", Rule::FutureTimestamp, "founding date after the run's as-of date");
+                        }
+                        let texts = [name.as_ref(), industry.as_ref(), region.as_ref(), status.as_ref()];
+                        let names = ["name", "industry", "region", "status"];
+                        let mut values: [Option<String>; 4] = Default::default();
+                        for k in 0..4 {
+                            values[k] = check.text(texts[k], names[k], i);
+                        }
+                        let firm = FirmRow {
+                            name: values[0].as_deref(),
+                            industry: values[1].as_deref().filter(|s| !s.is_empty()),
+                            region: values[2].as_deref().filter(|s| !s.is_empty()),
+                            registered_capital: check.f64(capital.as_ref(), "registered_capital", i),
+                            founded: founded_day,
+                            status: values[3].as_deref().filter(|s| !s.is_empty()),
+                            defaulted: check.bool(defaulted.as_ref(), "defaulted", i),
+                            exposure: check.f64(exposure.as_ref(), "exposure", i),
+                            pd: check.f64(pd.as_ref(), "pd", i),
+                        };
+                        if let (true, Some(id)) = (check.ok(), id) {
+                            match self.builder.add_node(kind, &id)? {
+                                Ok(_) => {
+                                    self.builder.push_firm(&firm);
+                                    accepted += 1;
+                                }
+                                Err(existing) => self.duplicate(&mut check, key, &id, existing, kind, firm_equal(&self.builder, existing, &firm)),
+                            }
+                        }
+                    }
+                    NodeKind::Person => {
+                        let person_name = check.text(name.as_ref(), "name", i);
+                        if let (true, Some(id)) = (check.ok(), id) {
+                            match self.builder.add_node(kind, &id)? {
+                                Ok(_) => {
+                                    self.builder.person_names.push(person_name.as_deref().unwrap_or(""));
+                                    accepted += 1;
+                                }
+                                Err(existing) => {
+                                    let same = self.builder.kind_of(existing) == kind
+                                        && self.builder.person_names.get_str((existing.0 - self.builder.kind_start(kind)) as usize) == person_name.as_deref().unwrap_or("");
+                                    self.duplicate(&mut check, key, &id, existing, kind, same)
+                                }
+                            }
+                        }
+                    }
+                    NodeKind::Account => {
+                        let owner_id = check.id(owner.as_ref(), "owner_id", i, &mut self.normalized);
+                        let owner_node = resolve(&self.builder, &mut check, owner_id, "owner_id", Relation::AccountOwner.endpoint_kinds().0);
+                        let opened_ts = check.timestamp(opened.as_ref(), "opened", i, as_of);
+                        let blocked_flag = check.bool(blocked.as_ref(), "blocked", i);
+                        if let (true, Some(id), Some(owner_node)) = (check.ok(), id, owner_node) {
+                            match self.builder.add_node(kind, &id)? {
+                                Ok(_) => {
+                                    self.builder.account_opened.push(opened_ts);
+                                    self.builder.account_blocked.push(blocked_flag);
+                                    self.account_owner.push(owner_node);
+                                    accepted += 1;
+                                }
+                                Err(existing) => {
+                                    let k = existing.0.wrapping_sub(self.builder.kind_start(kind)) as usize;
+                                    let same = self.builder.kind_of(existing) == kind
+                                        && self.builder.account_opened.get(k) == Some(&opened_ts)
+                                        && self.builder.account_blocked.get(k) == Some(&blocked_flag)
+                                        && self.account_owner.get(k) == Some(&owner_node);
+                                    self.duplicate(&mut check, key, &id, existing, kind, same)
+                                }
+                            }
+                        }
+                    }
+                    NodeKind::Loan => {
+                        let borrower_id = check.id(borrower.as_ref(), "borrower_id", i, &mut self.normalized);
+                        let borrower_node = resolve(&self.builder, &mut check, borrower_id, "borrower_id", Relation::LoanBorrower.endpoint_kinds().0);
+                        let deposit_id = check.id(deposit.as_ref(), "deposit_account_id", i, &mut self.normalized);
+                        let deposit_node = match deposit_id {
+                            Some(d) => resolve(&self.builder, &mut check, Some(d), "deposit_account_id", Relation::LoanDeposit.endpoint_kinds().1),
+                            None => Some(NodeId::NONE),
+                        };
+                        let loan_amount = check.f64(amount.as_ref(), "amount", i);
+                        let disbursed_ts = check.timestamp(disbursed.as_ref(), "disbursed", i, as_of);
+                        let loan_defaulted = check.bool(defaulted.as_ref(), "defaulted", i);
+                        if let (true, Some(id), Some(b), Some(d)) = (check.ok(), id, borrower_node, deposit_node) {
+                            match self.builder.add_node(kind, &id)? {
+                                Ok(_) => {
+                                    self.builder.loan_amount.push(loan_amount);
+                                    self.builder.loan_disbursed.push(disbursed_ts);
+                                    self.builder.loan_defaulted.push(loan_defaulted);
+                                    self.loan_borrower.push(b);
+                                    self.loan_deposit.push(d);
+                                    accepted += 1;
+                                }
+                                Err(existing) => {
+                                    let k = existing.0.wrapping_sub(self.builder.kind_start(kind)) as usize;
+                                    let same = self.builder.kind_of(existing) == kind
+                                        && self.builder.loan_amount.get(k).map(|a| a.to_bits()) == Some(loan_amount.to_bits())
+                                        && self.builder.loan_disbursed.get(k) == Some(&disbursed_ts)
+                                        && self.loan_borrower.get(k) == Some(&b)
+                                        && self.loan_deposit.get(k) == Some(&d);
+                                    self.duplicate(&mut check, key, &id, existing, kind, same)
+                                }
+                            }
+                        }
+                    }
+                }
+                self.problems.append(&mut check.problems);
+            }
+        }
+        Ok(accepted)
+    }
+
+    /// A repeated id: an identical row is dropped with a count; a different one is an error.
+    fn duplicate(&mut self, check: &mut RowCheck<'_, '_>, key: &'static str, id: &str, existing: NodeId, kind: NodeKind, identical: bool) {
+        let existing_kind = self.builder.kind_of(existing);
+        if existing_kind != kind {
+            check.fail(key, Rule::DuplicateId, format!("'{}' is already the id of a {existing_kind}; ids share one namespace", mask(id)));
+        } else if identical {
+            self.deduplicated += 1;
+        } else {
+            check.fail(key, Rule::DuplicateId, format!("duplicate id '{}' with values different from its first row", mask(id)));
+        }
+    }
+
+    /// Edge tables: chunks decoded and resolved in parallel, appended in file order.
+    fn load_edges(&mut self, ctx: &Ctx<'_>, chunks: Vec<Chunk>) -> Result<u64> {
+        let relation = match ctx.spec.kind {
+            TableKind::Shareholdings => Relation::Shareholding,
+            TableKind::Officers => Relation::Officer,
+            TableKind::Transfers => Relation::Transfer,
+            TableKind::Guarantees => Relation::Guarantee,
+            _ => Relation::Supply,
+        };
+        let builder = &self.builder;
+        let as_of = self.options.as_of;
+        let decoded: Vec<Result<(EdgeList, Vec<Problem>, Vec<u64>, u64)>> =
+            chunks.into_par_iter().map(|chunk| decode_edges(ctx, builder, relation, &chunk, as_of)).collect();
+        let mut accepted = 0;
+        for part in decoded {
+            let (mut list, mut problems, rows, normalized) = part?;
+            accepted += list.len() as u64;
+            self.normalized += normalized;
+            self.problems.append(&mut problems);
+            if relation == Relation::Shareholding {
+                self.shareholding_rows.extend(rows.into_iter().map(|r| (ctx.path_text.clone(), r)));
+            }
+            self.builder.edges_mut(relation).append(&mut list);
+        }
+        Ok(accepted)
+    }
+
+    fn load_identifiers(&mut self, ctx: &Ctx<'_>, chunks: Vec<Chunk>) -> Result<u64> {
+        type Decoded = (Vec<(NodeId, u8, String)>, Vec<Problem>, u64);
+        let builder = &self.builder;
+        let decoded: Vec<Result<Decoded>> = chunks
+            .into_par_iter()
+            .map(|chunk| {
+                let b = &chunk.batch;
+                let (entity, kind, value) = (ctx.text(b, "entity_id")?, ctx.text(b, "kind")?, ctx.text(b, "value")?);
+                let mut out = Vec::with_capacity(b.num_rows());
+                let mut problems = Vec::new();
+                let mut normalized = 0;
+                for i in 0..b.num_rows() {
+                    let mut check = RowCheck::new(ctx, chunk.first_row + i as u64);
+                    let entity_id = check.id(entity.as_ref(), "entity_id", i, &mut normalized);
+                    let node = resolve(builder, &mut check, entity_id, "entity_id", KindSet::of(&[NodeKind::Firm, NodeKind::Person, NodeKind::Account]));
+                    let kind_code = check.enumerated(kind.as_ref(), "kind", i);
+                    let text = check.id(value.as_ref(), "value", i, &mut normalized);
+                    match (check.ok(), node, kind_code, text) {
+                        (true, Some(node), Some(k), Some(text)) => out.push((node, k as u8, text)),
+                        _ => problems.append(&mut check.problems),
+                    }
+                }
+                Ok((out, problems, normalized))
+            })
+            .collect();
+        let mut accepted = 0;
+        for part in decoded {
+            let (links, mut problems, normalized) = part?;
+            self.normalized += normalized;
+            self.problems.append(&mut problems);
+            accepted += links.len() as u64;
+            for (node, kind, text) in links {
+                let kind = IdentifierKind::from_code(kind).unwrap_or(IdentifierKind::Other);
+                self.builder.add_identifier(node, kind, &text);
+            }
+        }
+        Ok(accepted)
+    }
+
+    /// A firm whose holders' shares sum above 1 is a group problem; under skip its holdings go.
+    fn check_share_sums(&mut self, report: &mut LoadReport) {
+        let edges = self.builder.edges(Relation::Shareholding);
+        if edges.is_empty() {
+            return;
+        }
+        let shares = match &edges.attrs[0] {
+            ekg_schema::builder::AttrVec::F64(v) => v.clone(),
+            _ => return,
+        };
+        let n = self.builder.node_count();
+        let mut sums = vec![0.0f64; n];
+        for (firm, share) in edges.dst.iter().zip(&shares) {
+            sums[firm.index()] += share;
+        }
+        let over: Vec<bool> = sums.iter().map(|&s| s > 1.0 + SHARE_SUM_TOLERANCE).collect();
+        if !over.iter().any(|&o| o) {
+            return;
+        }
+        let mut keep = Vec::with_capacity(edges.len());
+        let mut reported = vec![false; n];
+        for (e, firm) in edges.dst.iter().enumerate() {
+            let bad = over[firm.index()];
+            keep.push(!bad);
+            if bad {
+                let (path, row) = self.shareholding_rows.get(e).cloned().unwrap_or_else(|| (Arc::from(""), 0));
+                let first = !reported[firm.index()];
+                reported[firm.index()] = true;
+                let message = format!(
+                    "holders of firm '{}' hold {:.6} in total, above 1{}",
+                    self.builder.external_id(*firm),
+                    sums[firm.index()],
+                    if first { "" } else { " (same firm as above)" }
+                );
+                self.problems.push(Problem { table: "shareholdings", path, row, column: "share", rule: Rule::SharesAboveOne, message });
+            }
+        }
+        let _ = report;
+        let list = self.builder.edges_mut(Relation::Shareholding);
+        retain_edges(list, &keep);
+    }
+
+    /// Account ownership and loan links become relations once all nodes are known.
+    fn finish_node_edges(&mut self) {
+        let accounts = self.builder.kind_start(NodeKind::Account);
+        let owners = std::mem::take(&mut self.account_owner);
+        let list = self.builder.edges_mut(Relation::AccountOwner);
+        for (k, owner) in owners.into_iter().enumerate() {
+            list.src.push(owner);
+            list.dst.push(NodeId(accounts + k as u32));
+        }
+        let loans = self.builder.kind_start(NodeKind::Loan);
+        let borrowers = std::mem::take(&mut self.loan_borrower);
+        let deposits = std::mem::take(&mut self.loan_deposit);
+        let list = self.builder.edges_mut(Relation::LoanBorrower);
+        for (k, b) in borrowers.iter().enumerate() {
+            list.src.push(*b);
+            list.dst.push(NodeId(loans + k as u32));
+        }
+        let list = self.builder.edges_mut(Relation::LoanDeposit);
+        for (k, d) in deposits.iter().enumerate().filter(|(_, d)| **d != NodeId::NONE) {
+            list.src.push(NodeId(loans + k as u32));
+            list.dst.push(*d);
+        }
+    }
+}
+
+fn retain_edges(list: &mut EdgeList, keep: &[bool]) {
+    fn filter<T: Copy>(v: &mut Vec<T>, keep: &[bool]) {
+        let mut i = 0;
+        v.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+    }
+    filter(&mut list.src, keep);
+    filter(&mut list.dst, keep);
+    for attr in &mut list.attrs {
+        match attr {
+            ekg_schema::builder::AttrVec::F64(v) => filter(v, keep),
+            ekg_schema::builder::AttrVec::I64(v) => filter(v, keep),
+            ekg_schema::builder::AttrVec::I32(v) => filter(v, keep),
+            ekg_schema::builder::AttrVec::U8(v) => filter(v, keep),
+        }
+    }
+}
+
+fn firm_equal(builder: &GraphBuilder, existing: NodeId, row: &FirmRow<'_>) -> bool {
+    let f = &builder.firms;
+    let i = existing.index();
+    if builder.kind_of(existing) != NodeKind::Firm || i >= f.registered_capital.len() {
+        return false;
+    }
+    let same_f64 = |a: f64, b: f64| a.to_bits() == b.to_bits();
+    f.name.get_str(i) == row.name.unwrap_or("")
+        && f.industry.get(i) == row.industry
+        && f.region.get(i) == row.region
+        && f.status.get(i) == row.status
+        && same_f64(f.registered_capital[i], row.registered_capital)
+        && f.founded[i] == row.founded
+        && f.defaulted[i] == row.defaulted
+        && same_f64(f.exposure[i], row.exposure)
+        && same_f64(f.pd[i], row.pd)
+}
+
+type DecodedEdges = (EdgeList, Vec<Problem>, Vec<u64>, u64);
+
+fn decode_edges(ctx: &Ctx<'_>, builder: &GraphBuilder, relation: Relation, chunk: &Chunk, as_of: i64) -> Result<DecodedEdges> {
+    let b = &chunk.batch;
+    let names: Vec<&'static str> = ctx.spec.columns.iter().map(|c| c.name).collect();
+    let (src_col, dst_col) = (ctx.text(b, names[0])?, ctx.text(b, names[1])?);
+    let (src_kinds, dst_kinds) = relation.endpoint_kinds();
+    let mut list = EdgeList::new(relation);
+    let mut problems = Vec::new();
+    let mut rows = Vec::new();
+    let mut normalized = 0u64;
+    let amount = match relation {
+        Relation::Shareholding => ctx.f64(b, "share")?,
+        Relation::Transfer | Relation::Guarantee => ctx.f64(b, "amount")?,
+        Relation::Supply => ctx.f64(b, "volume")?,
+        _ => None,
+    };
+    let role = if relation == Relation::Officer { ctx.text(b, "role")? } else { None };
+    let ts = if relation == Relation::Transfer { ctx.timestamp(b, "ts")? } else { None };
+    let (start, end) = if relation == Relation::Guarantee { (ctx.date(b, "start")?, ctx.date(b, "end")?) } else { (None, None) };
+    let amount_name = match relation {
+        Relation::Shareholding => "share",
+        Relation::Supply => "volume",
+        _ => "amount",
+    };
+    for i in 0..b.num_rows() {
+        let row = chunk.first_row + i as u64;
+        let mut check = RowCheck::new(ctx, row);
+        let src_id = check.id(src_col.as_ref(), names[0], i, &mut normalized);
+        let dst_id = check.id(dst_col.as_ref(), names[1], i, &mut normalized);
+        let src = resolve(builder, &mut check, src_id, names[0], src_kinds);
+        let dst = resolve(builder, &mut check, dst_id, names[1], dst_kinds);
+        let value = if relation == Relation::Officer { f64::NAN } else { check.f64(amount.as_ref(), amount_name, i) };
+        let role_code = if relation == Relation::Officer { check.enumerated(role.as_ref(), "role", i) } else { None };
+        let when = if relation == Relation::Transfer { check.timestamp(ts.as_ref(), "ts", i, as_of) } else { TS_NULL };
+        let (from, to) = if relation == Relation::Guarantee {
+            (check.date(start.as_ref(), "start", i), check.date(end.as_ref(), "end", i))
+        } else {
+            (DATE_NULL, DATE_NULL)
+        };
+        if from != DATE_NULL && to != DATE_NULL && to < from {
+            check.fail("end", Rule::EndBeforeStart, "guarantee ends before it starts");
+        }
+        if from != DATE_NULL && (from as i64) * 86_400_000_000 > as_of {
+            check.fail("start", Rule::FutureTimestamp, "guarantee starts after the run's as-of date");
+        }
+        let (Some(s), Some(d), true) = (src, dst, check.ok()) else {
+            problems.append(&mut check.problems);
+            continue;
+        };
+        list.src.push(s);
+        list.dst.push(d);
+        rows.push(row);
+        match relation {
+            Relation::Shareholding | Relation::Supply => list.f64_attr_mut(0).push(value),
+            Relation::Officer => list.u8_attr_mut(0).push(role_code.map(|r| OfficerRole::ALL[r] as u8).unwrap_or(0)),
+            Relation::Transfer => {
+                list.f64_attr_mut(0).push(value);
+                list.i64_attr_mut(1).push(when);
+            }
+            Relation::Guarantee => {
+                list.f64_attr_mut(0).push(value);
+                list.i32_attr_mut(1).push(from);
+                list.i32_attr_mut(2).push(to);
+            }
+            _ => {}
+        }
+    }
+    Ok((list, problems, rows, normalized))
+}

@@ -1,0 +1,262 @@
+//! Table files into Arrow record batches: Parquet (row groups decoded in parallel, each task with
+//! its own file handle) and delimited text (every field kept as text, typed later by the mapping
+//! step, so that a bad value is reported by row and column rather than failing a whole batch).
+
+use std::fs::File;
+use std::io::Read;
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::builder::StringBuilder;
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::ProjectionMask;
+use rayon::prelude::*;
+
+use crate::dataset::{FileFormat, TableFile};
+use crate::error::{Error, Result};
+
+/// Rows per batch for CSV and Parquet decoding.
+pub const BATCH_ROWS: usize = 64 * 1024;
+/// Values longer than this are refused before they reach the graph (bounded memory per row).
+pub const MAX_FIELD_BYTES: usize = 1 << 20;
+
+/// A batch and the 1-based file row of its first row.
+pub struct Chunk {
+    pub first_row: u64,
+    pub batch: RecordBatch,
+}
+
+/// The text encoding of CSV inputs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Encoding {
+    #[default]
+    Utf8,
+    /// GB18030 (a superset of GBK), common in Chinese bank exports.
+    Gb18030,
+}
+
+/// Reads the columns named `wanted` (those present) from a table file and applies `map` to each
+/// chunk, in parallel where the format allows; results come back in file order.
+pub fn map_chunks<T, F>(file: &TableFile, wanted: &[&str], encoding: Encoding, map: F) -> Result<(Vec<String>, Vec<T>)>
+where
+    T: Send,
+    F: Fn(Chunk) -> T + Sync + Send,
+{
+    match file.format {
+        FileFormat::Parquet => map_parquet(&file.path, wanted, map),
+        FileFormat::Csv { delimiter } => {
+            let (columns, chunks) = read_csv(&file.path, delimiter, encoding)?;
+            let out = chunks.into_par_iter().map(&map).collect();
+            Ok((columns, out))
+        }
+    }
+}
+
+/// Checks Parquet framing before the parquet crate sees the file: magic at both ends and a footer
+/// length that fits inside the file.
+pub fn check_parquet_framing(path: &Path) -> Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    let not = |problem: String| Error::NotParquet { path: path.to_path_buf(), problem };
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
+    let mut file = File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    if len < 12 {
+        return Err(not(format!("{len} bytes, shorter than the smallest Parquet file")));
+    }
+    let mut head = [0u8; 4];
+    file.read_exact(&mut head).map_err(io)?;
+    if &head != b"PAR1" {
+        return Err(not("wrong magic bytes at the start".into()));
+    }
+    let mut tail = [0u8; 8];
+    file.seek(SeekFrom::End(-8)).map_err(io)?;
+    file.read_exact(&mut tail).map_err(io)?;
+    if &tail[4..] != b"PAR1" {
+        return Err(not("footer magic missing (truncated file?)".into()));
+    }
+    let footer = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as u64;
+    if footer + 12 > len {
+        return Err(not(format!("footer length {footer} beyond the file of {len} bytes")));
+    }
+    Ok(len)
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}
+
+fn map_parquet<T, F>(path: &Path, wanted: &[&str], map: F) -> Result<(Vec<String>, Vec<T>)>
+where
+    T: Send,
+    F: Fn(Chunk) -> T + Sync + Send,
+{
+    check_parquet_framing(path)?;
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
+    let corrupt = |row_group: usize, problem: String| Error::CorruptParquet { path: path.to_path_buf(), row_group, problem };
+    let file = File::open(path).map_err(io)?;
+    // The parquet crate may panic on hostile metadata; a panic must become this file's error.
+    let metadata = std::panic::catch_unwind(AssertUnwindSafe(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())))
+        .map_err(|p| Error::Internal { path: path.to_path_buf(), message: panic_message(p) })?
+        .map_err(|e| Error::NotParquet { path: path.to_path_buf(), problem: format!("footer: {e}") })?;
+    let schema = metadata.schema().clone();
+    let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let roots: Vec<usize> = columns.iter().enumerate().filter(|(_, name)| wanted.contains(&name.as_str())).map(|(i, _)| i).collect();
+    let parquet_meta = metadata.metadata().clone();
+    let mut starts = Vec::with_capacity(parquet_meta.num_row_groups());
+    let mut row = 1u64;
+    for rg in parquet_meta.row_groups() {
+        starts.push(row);
+        row += rg.num_rows().max(0) as u64;
+    }
+    let results: Vec<Result<Vec<T>>> = (0..parquet_meta.num_row_groups())
+        .into_par_iter()
+        .map(|rg| {
+            // One handle per task: cloned handles would share one read position.
+            let file = File::open(path).map_err(io)?;
+            let read = std::panic::catch_unwind(AssertUnwindSafe(|| -> Result<Vec<T>> {
+                let mask = ProjectionMask::roots(metadata.parquet_schema(), roots.iter().copied());
+                let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone())
+                    .with_row_groups(vec![rg])
+                    .with_projection(mask)
+                    .with_batch_size(BATCH_ROWS)
+                    .build()
+                    .map_err(|e| corrupt(rg, e.to_string()))?;
+                let mut out = Vec::new();
+                let mut first_row = starts[rg];
+                for batch in reader {
+                    let batch = batch.map_err(|e| corrupt(rg, e.to_string()))?;
+                    let rows = batch.num_rows() as u64;
+                    out.push(map(Chunk { first_row, batch }));
+                    first_row += rows;
+                }
+                Ok(out)
+            }));
+            read.map_err(|p| Error::Internal { path: path.to_path_buf(), message: format!("row group {rg}: {}", panic_message(p)) })?
+        })
+        .collect();
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    Ok((columns, out))
+}
+
+/// Reads a delimited text file into chunks of text columns (empty field = null).
+pub fn read_csv(path: &Path, delimiter: u8, encoding: Encoding) -> Result<(Vec<String>, Vec<Chunk>)> {
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
+    let file = File::open(path).map_err(io)?;
+    let input: Box<dyn Read> = match encoding {
+        Encoding::Utf8 => Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
+        Encoding::Gb18030 => {
+            let mut raw = Vec::new();
+            std::io::BufReader::new(file).read_to_end(&mut raw).map_err(io)?;
+            let (text, _, _) = encoding_rs::GB18030.decode(&raw);
+            Box::new(std::io::Cursor::new(text.into_owned().into_bytes()))
+        }
+    };
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(false).from_reader(input);
+    let csv_error = |e: csv::Error| -> Error {
+        let line = e.position().map(|p| p.line()).unwrap_or(0);
+        match e.into_kind() {
+            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => Error::Csv {
+                path: path.to_path_buf(),
+                line,
+                field: len as usize,
+                problem: format!("{len} fields where the header has {expected_len}"),
+            },
+            csv::ErrorKind::Io(source) => Error::Io { path: path.to_path_buf(), source },
+            other => Error::Csv { path: path.to_path_buf(), line, field: 0, problem: format!("{other:?}") },
+        }
+    };
+    let headers = reader.byte_headers().map_err(csv_error)?.clone();
+    let mut columns = Vec::with_capacity(headers.len());
+    for (i, h) in headers.iter().enumerate() {
+        let text = std::str::from_utf8(h).map_err(|_| not_utf8(path, 1, i + 1))?;
+        // A UTF-8 byte-order mark (Excel exports) is not part of the first column's name.
+        let text = if i == 0 { text.trim_start_matches('\u{feff}') } else { text };
+        columns.push(text.trim().to_string());
+    }
+    let schema = Arc::new(Schema::new(columns.iter().map(|c| Field::new(c, DataType::Utf8, true)).collect::<Vec<_>>()));
+    let mut chunks = Vec::new();
+    let mut builders: Vec<StringBuilder> = columns.iter().map(|_| StringBuilder::new()).collect();
+    let mut rows_in_chunk = 0usize;
+    let mut first_row = 1u64;
+    let mut record = csv::ByteRecord::new();
+    let flush = |builders: &mut Vec<StringBuilder>| -> Result<RecordBatch> {
+        let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
+        RecordBatch::try_new(schema.clone(), arrays).map_err(|e| Error::Internal { path: path.to_path_buf(), message: e.to_string() })
+    };
+    while reader.read_byte_record(&mut record).map_err(csv_error)? {
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        for (i, field) in record.iter().enumerate() {
+            if field.len() > MAX_FIELD_BYTES {
+                return Err(Error::Csv {
+                    path: path.to_path_buf(),
+                    line,
+                    field: i + 1,
+                    problem: format!("value of {} bytes exceeds the limit of {MAX_FIELD_BYTES}", field.len()),
+                });
+            }
+            let text = std::str::from_utf8(field).map_err(|_| not_utf8(path, line, i + 1))?;
+            if text.is_empty() {
+                builders[i].append_null();
+            } else {
+                builders[i].append_value(text);
+            }
+        }
+        rows_in_chunk += 1;
+        if rows_in_chunk == BATCH_ROWS {
+            chunks.push(Chunk { first_row, batch: flush(&mut builders)? });
+            first_row += rows_in_chunk as u64;
+            rows_in_chunk = 0;
+        }
+    }
+    if rows_in_chunk > 0 || chunks.is_empty() {
+        chunks.push(Chunk { first_row, batch: flush(&mut builders)? });
+    }
+    Ok((columns, chunks))
+}
+
+fn not_utf8(path: &Path, line: u64, field: usize) -> Error {
+    Error::Csv {
+        path: path.to_path_buf(),
+        line,
+        field,
+        problem: "not valid UTF-8; the file looks like a GBK/GB18030 export: convert it to UTF-8 or pass `--encoding gb18030`".into(),
+    }
+}
+
+/// Rows in a table file without decoding it: Parquet metadata, or newlines for CSV.
+pub fn count_rows(file: &TableFile) -> Result<u64> {
+    let io = |source| Error::Io { path: file.path.clone(), source };
+    match file.format {
+        FileFormat::Parquet => {
+            check_parquet_framing(&file.path)?;
+            let f = File::open(&file.path).map_err(io)?;
+            let meta = std::panic::catch_unwind(AssertUnwindSafe(|| ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())))
+                .map_err(|p| Error::Internal { path: file.path.clone(), message: panic_message(p) })?
+                .map_err(|e| Error::NotParquet { path: file.path.clone(), problem: format!("footer: {e}") })?;
+            Ok(meta.metadata().file_metadata().num_rows().max(0) as u64)
+        }
+        FileFormat::Csv { .. } => {
+            let mut f = File::open(&file.path).map_err(io)?;
+            let mut buf = vec![0u8; 1 << 20];
+            let mut lines = 0u64;
+            loop {
+                let n = f.read(&mut buf).map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+            }
+            Ok(lines.saturating_sub(1))
+        }
+    }
+}
