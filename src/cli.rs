@@ -1,0 +1,158 @@
+//! The command line, as clap structs. Flags are validated into ready objects by each command.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "ekg", version, about = "Enterprise knowledge graph and graph-risk analytics for lenders", long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// No progress bars (they are also off when stderr is not a terminal).
+    #[arg(long, global = true)]
+    pub quiet: bool,
+    /// Log what each phase does (or set EKG_LOG=debug).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Write a synthetic enterprise dataset with planted risk patterns (and their truth/).
+    Generate(GenerateArgs),
+    /// Check a dataset against the input contract and list every problem by file, row and column.
+    Validate(ValidateArgs),
+    /// Load a dataset and write the graph as a snapshot that later commands open in milliseconds.
+    Build(BuildArgs),
+    /// Show what a graph holds: entities by kind, relations, degrees and memory footprint.
+    Info(InfoArgs),
+    /// Run the demo on the bundled sample data (no arguments needed).
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// Number of firms; persons, accounts, loans and relations scale with it.
+    #[arg(long, default_value_t = 10_000)]
+    pub firms: u32,
+    /// Random seed: the same seed gives the same dataset.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Average ordinary transfers sent per firm.
+    #[arg(long, default_value_t = 16.0)]
+    pub transfers_per_firm: f64,
+    /// Output folder (replaced atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    /// ekg's own contract: one NAME.parquet or NAME.csv per table.
+    Contract,
+    /// The LDBC Financial Benchmark layout (pipe-delimited CSV).
+    Finbench,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnErrorArg {
+    /// Refuse to build and list the first problems.
+    Fail,
+    /// Drop bad rows and list them in rejects.csv.
+    Skip,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EncodingArg {
+    Utf8,
+    /// GB18030 / GBK, as many Chinese bank systems export.
+    Gb18030,
+}
+
+/// How to read a dataset.
+#[derive(Args, Debug, Clone)]
+pub struct LoadArgs {
+    /// Input layout.
+    #[arg(long, value_enum, default_value_t = InputFormat::Contract)]
+    pub format: InputFormat,
+    /// The run's as-of date (YYYY-MM-DD): later timestamps are errors. Default: today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Text encoding of CSV files.
+    #[arg(long, value_enum, default_value_t = EncodingArg::Utf8)]
+    pub encoding: EncodingArg,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Dataset folder.
+    pub dataset: PathBuf,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Problems to print (all are counted).
+    #[arg(long, default_value_t = 50)]
+    pub show: usize,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Dataset folder.
+    pub dataset: PathBuf,
+    /// Snapshot file to write (replaced atomically).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// What to do with rows that break the contract.
+    #[arg(long, value_enum, default_value_t = OnErrorArg::Fail)]
+    pub on_error: OnErrorArg,
+    /// Only print the memory the build would need, then stop.
+    #[arg(long)]
+    pub estimate: bool,
+    /// Build even when the estimate exceeds the memory available.
+    #[arg(long)]
+    pub force: bool,
+    /// Memory the build may use, e.g. 8G or 500M (default: what the machine has available).
+    #[arg(long)]
+    pub memory_limit: Option<String>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// Snapshot file or dataset folder.
+    pub graph: PathBuf,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Dataset folder (default: the bundled sample-data/).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Where to write the demo's snapshot (default: a temporary folder).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}

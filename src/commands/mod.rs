@@ -1,0 +1,22 @@
+//! One module per subcommand; `run` dispatches.
+
+mod build;
+mod demo;
+mod generate;
+mod info;
+mod validate;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+
+pub fn run(cli: Cli) -> Result<()> {
+    let quiet = cli.global.quiet;
+    match cli.command {
+        Command::Generate(args) => generate::run(&args, quiet),
+        Command::Validate(args) => validate::run(&args),
+        Command::Build(args) => build::run(&args, quiet),
+        Command::Info(args) => info::run(&args),
+        Command::Demo(args) => demo::run(&args, quiet),
+    }
+}
