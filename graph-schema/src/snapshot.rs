@@ -304,6 +304,14 @@ pub fn read_snapshot(path: &Path) -> Result<Graph> {
         }
         entries.push((name, offset, len, checksum));
     }
+    let expected_len = entries.iter().map(|(_, offset, len, _)| align_up(offset + len)).max().unwrap_or(align_up(table_end));
+    if file_len != expected_len {
+        return Err(corrupt(format!("{file_len} bytes where the section table implies {expected_len} (truncated or appended to)")));
+    }
+    // Padding is not covered by checksums; it must be zero so that no byte of the file goes unchecked.
+    if entries.iter().any(|(_, offset, len, _)| map[offset + len..align_up(offset + len).min(file_len)].iter().any(|&b| b != 0)) {
+        return Err(corrupt("non-zero padding between sections".into()));
+    }
     if let Some((name, ..)) = entries.par_iter().find_any(|(_, offset, len, checksum)| xxh3_64(&map[*offset..*offset + *len]) != *checksum) {
         return Err(corrupt(format!("section `{name}` checksum mismatch")));
     }
