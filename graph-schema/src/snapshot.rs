@@ -263,7 +263,10 @@ pub fn read_snapshot(path: &Path) -> Result<Graph> {
     let file = File::open(path).map_err(io)?;
     let file_len = file.metadata().map_err(io)?.len() as usize;
     if file_len < HEADER_LEN {
-        return Err(if file_len >= 8 { corrupt(format!("{file_len} bytes: shorter than the header")) } else { Error::NotSnapshot { path: path.into() } });
+        use std::io::Read;
+        let mut head = [0u8; 8];
+        let is_ours = file_len >= 8 && (&file).read_exact(&mut head).is_ok() && head == MAGIC;
+        return Err(if is_ours { corrupt(format!("{file_len} bytes: shorter than the header")) } else { Error::NotSnapshot { path: path.into() } });
     }
     // SAFETY: the file is opened read-only and ekg writes snapshots by rename, never in place, so
     // the mapped bytes do not change under us unless another program truncates or rewrites the
