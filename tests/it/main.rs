@@ -1,0 +1,110 @@
+//! End-to-end tests of the `ekg` binary: exit codes, messages, determinism, the demo.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn ekg(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ekg")).args(args).arg("--quiet").output().expect("ekg runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn sample() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data").display().to_string()
+}
+
+#[test]
+fn demo_runs_on_the_bundled_sample_data() {
+    let out = ekg(&["demo"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("no data problems") && stdout.contains("firm              10000"), "{stdout}");
+}
+
+#[test]
+fn build_then_info_from_the_snapshot() {
+    let dir = tempfile::tempdir().expect("temp");
+    let snapshot = dir.path().join("g.ekg");
+    let out = ekg(&["build", &sample(), "--out", snapshot.to_str().unwrap_or_default(), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let built: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let out = ekg(&["info", snapshot.to_str().unwrap_or_default(), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(info["nodes"], built["nodes"]);
+    assert_eq!(info["nodes_by_kind"][0], serde_json::json!(["firm", 10000]));
+}
+
+#[test]
+fn bad_data_exits_65_naming_file_row_and_column() {
+    let dir = tempfile::tempdir().expect("temp");
+    std::fs::write(dir.path().join("firms.csv"), "firm_id,pd\nF1,0.1\nF2,7\n").expect("write");
+    let out = ekg(&["validate", dir.path().to_str().unwrap_or_default()]);
+    assert_eq!(out.status.code(), Some(65));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("firms.csv: row 2: column `pd`: 7 must be in [0, 1]"), "{stdout}");
+    let out = ekg(&["build", dir.path().to_str().unwrap_or_default(), "--out", dir.path().join("g.ekg").to_str().unwrap_or_default()]);
+    assert_eq!(out.status.code(), Some(65));
+    assert!(text(&out.stderr).contains("row 2: column `pd`"), "{}", text(&out.stderr));
+    assert!(!dir.path().join("g.ekg").exists(), "nothing half-written");
+    // Under skip the bad row goes to rejects.csv and the build succeeds.
+    let out = ekg(&["build", dir.path().to_str().unwrap_or_default(), "--on-error", "skip", "--out", dir.path().join("g.ekg").to_str().unwrap_or_default()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rejects = std::fs::read_to_string(dir.path().join("rejects.csv")).expect("rejects.csv");
+    assert!(rejects.contains("firms,") && rejects.contains(",2,pd,out_of_range,"), "{rejects}");
+}
+
+#[test]
+fn missing_input_exits_66_and_usage_errors_exit_2() {
+    let out = ekg(&["validate", "/nonexistent/dataset"]);
+    assert_eq!(out.status.code(), Some(66));
+    assert!(text(&out.stderr).contains("input 'dataset' not found: /nonexistent/dataset"));
+    let out = ekg(&["info", "/nonexistent/graph.ekg"]);
+    assert_eq!(out.status.code(), Some(66));
+    let out = ekg(&["build"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_build_that_cannot_fit_is_refused_with_the_numbers() {
+    let out = ekg(&["build", &sample(), "--memory-limit", "1M", "--out", "/tmp/never.ekg"]);
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("needs ~") && stderr.contains("available (n=44933, m="), "{stderr}");
+    let out = ekg(&["build", &sample(), "--estimate", "--json"]);
+    assert!(out.status.success());
+    let estimate: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(estimate["estimate"]["nodes"], 44933);
+}
+
+#[test]
+fn a_corrupt_snapshot_exits_65() {
+    let dir = tempfile::tempdir().expect("temp");
+    let path = dir.path().join("g.ekg");
+    let out = ekg(&["build", &sample(), "--out", path.to_str().unwrap_or_default()]);
+    assert!(out.status.success());
+    let bytes = std::fs::read(&path).expect("snapshot");
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).expect("truncate");
+    let out = ekg(&["info", path.to_str().unwrap_or_default()]);
+    assert_eq!(out.status.code(), Some(65));
+    assert!(text(&out.stderr).contains("corrupt snapshot"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn generate_is_deterministic_for_a_seed_and_valid() {
+    let dir = tempfile::tempdir().expect("temp");
+    let (a, b, c) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
+    for (path, seed, threads) in [(&a, "7", "1"), (&b, "7", "2"), (&c, "8", "2")] {
+        let out = ekg(&["generate", "--firms", "500", "--seed", seed, "--threads", threads, "--out", path.to_str().unwrap_or_default()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    for table in ["firms", "transfers", "identifiers", "truth/rings"] {
+        let read = |dir: &Path| std::fs::read(dir.join(format!("{table}.parquet"))).expect("table");
+        assert_eq!(read(&a), read(&b), "{table} differs across thread counts");
+        assert_ne!(read(&a), read(&c), "{table} ignores the seed");
+    }
+    let out = ekg(&["validate", a.to_str().unwrap_or_default()]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+}
