@@ -46,10 +46,10 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 10_000)]
     pub firms: u32,
     /// Random seed: the same seed gives the same dataset.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = crate::generate::GenConfig::DEFAULT_SEED)]
     pub seed: u64,
     /// Average ordinary transfers sent per firm.
-    #[arg(long, default_value_t = 16.0)]
+    #[arg(long, default_value_t = crate::generate::GenConfig::DEFAULT_TRANSFERS_PER_FIRM)]
     pub transfers_per_firm: f64,
     /// Output folder (replaced atomically).
     #[arg(long)]

@@ -7,8 +7,7 @@ use crate::column::Column;
 use crate::csr::{gather, group_by_row, Csr};
 use crate::error::{Error, Result};
 use crate::graph::{
-    edge_attr_specs, AccountColumns, AttrColumn, AttrType, FirmColumns, Graph, IdentifierStore, LoanColumns,
-    PersonColumns, RelationStore,
+    edge_attr_specs, AccountColumns, AttrColumn, AttrType, FirmColumns, Graph, IdentifierStore, LoanColumns, PersonColumns, RelationStore,
 };
 use crate::kinds::{IdentifierKind, KindSet, NodeId, NodeKind, Relation};
 use crate::strings::{DictBuilder, IdMapBuilder, StrPoolBuilder};

@@ -18,7 +18,11 @@ enum Repr<T> {
     Owned(Vec<T>),
     /// Invariant (checked by [`Column::mapped`]): `start` is aligned for `T` and
     /// `start + len * size_of::<T>() <= map.len()`.
-    Mapped { map: Arc<Mmap>, start: usize, len: usize },
+    Mapped {
+        map: Arc<Mmap>,
+        start: usize,
+        len: usize,
+    },
 }
 
 impl<T: Pod> Column<T> {

@@ -78,9 +78,7 @@ impl Constraint {
             Constraint::NonNegative if value < 0.0 => Some("must be ≥ 0"),
             Constraint::Positive if value <= 0.0 => Some("must be > 0"),
             Constraint::Probability if !(0.0..=1.0).contains(&value) => Some("must be in [0, 1]"),
-            Constraint::Share if !(value > 0.0 && value <= 1.0) => {
-                Some("must be in (0, 1] (a fraction, not a percentage)")
-            }
+            Constraint::Share if !(value > 0.0 && value <= 1.0) => Some("must be in (0, 1] (a fraction, not a percentage)"),
             _ => None,
         }
     }

@@ -23,8 +23,7 @@ use crate::column::Column;
 use crate::csr::Csr;
 use crate::error::{Error, Result};
 use crate::graph::{
-    edge_attr_specs, AccountColumns, AttrColumn, AttrType, FirmColumns, Graph, IdentifierStore, LoanColumns,
-    PersonColumns, RelationStore,
+    edge_attr_specs, AccountColumns, AttrColumn, AttrType, FirmColumns, Graph, IdentifierStore, LoanColumns, PersonColumns, RelationStore,
 };
 use crate::kinds::{NodeId, Relation};
 use crate::strings::{Dict, IdMap, StrPool};
@@ -266,7 +265,11 @@ pub fn read_snapshot(path: &Path) -> Result<Graph> {
         use std::io::Read;
         let mut head = [0u8; 8];
         let is_ours = file_len >= 8 && (&file).read_exact(&mut head).is_ok() && head == MAGIC;
-        return Err(if is_ours { corrupt(format!("{file_len} bytes: shorter than the header")) } else { Error::NotSnapshot { path: path.into() } });
+        return Err(if is_ours {
+            corrupt(format!("{file_len} bytes: shorter than the header"))
+        } else {
+            Error::NotSnapshot { path: path.into() }
+        });
     }
     // SAFETY: the file is opened read-only and ekg writes snapshots by rename, never in place, so
     // the mapped bytes do not change under us unless another program truncates or rewrites the
@@ -315,7 +318,8 @@ pub fn read_snapshot(path: &Path) -> Result<Graph> {
     if entries.iter().any(|(_, offset, len, _)| map[offset + len..align_up(offset + len).min(file_len)].iter().any(|&b| b != 0)) {
         return Err(corrupt("non-zero padding between sections".into()));
     }
-    if let Some((name, ..)) = entries.par_iter().find_any(|(_, offset, len, checksum)| xxh3_64(&map[*offset..*offset + *len]) != *checksum) {
+    if let Some((name, ..)) = entries.par_iter().find_any(|(_, offset, len, checksum)| xxh3_64(&map[*offset..*offset + *len]) != *checksum)
+    {
         return Err(corrupt(format!("section `{name}` checksum mismatch")));
     }
     let index = entries.into_iter().map(|(name, offset, len, _)| (name, (offset, len))).collect();

@@ -12,7 +12,9 @@ use crate::error::{Error, Result};
 pub enum FileFormat {
     Parquet,
     /// Delimited text with a header row.
-    Csv { delimiter: u8 },
+    Csv {
+        delimiter: u8,
+    },
 }
 
 /// One table's file.

@@ -47,7 +47,8 @@ impl Table {
         let (columns, chunks) = read_csv(&path, b'|', Encoding::Utf8)?;
         let mut rows = Vec::new();
         for chunk in chunks {
-            let arrays: Vec<_> = chunk.batch.columns().iter().map(|c| crate::values::TextColumn::new(&path, "", c)).collect::<Result<_>>()?;
+            let arrays: Vec<_> =
+                chunk.batch.columns().iter().map(|c| crate::values::TextColumn::new(&path, "", c)).collect::<Result<_>>()?;
             for i in 0..chunk.batch.num_rows() {
                 rows.push(arrays.iter().map(|a| a.get(i).map(str::to_string)).collect());
             }
@@ -56,7 +57,10 @@ impl Table {
     }
 
     fn col(&self, name: &str) -> Result<usize> {
-        self.columns.iter().position(|c| c == name).ok_or_else(|| Error::MissingColumn { path: self.path.clone(), column: name.to_string() })
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| Error::MissingColumn { path: self.path.clone(), column: name.to_string() })
     }
 
     fn value(&self, row: usize, col: usize) -> Option<&str> {
@@ -75,7 +79,13 @@ struct Out {
 
 impl Out {
     fn new(kind: TableKind, source: &Table, names: &[&'static str]) -> Out {
-        Out { kind, path: source.path.clone(), bytes: source.bytes, names: names.to_vec(), builders: names.iter().map(|_| StringBuilder::new()).collect() }
+        Out {
+            kind,
+            path: source.path.clone(),
+            bytes: source.bytes,
+            names: names.to_vec(),
+            builders: names.iter().map(|_| StringBuilder::new()).collect(),
+        }
     }
 
     fn push(&mut self, values: &[Option<&str>]) {
@@ -87,12 +97,16 @@ impl Out {
     fn finish(mut self) -> Result<TableInput> {
         let schema = Arc::new(Schema::new(self.names.iter().map(|n| Field::new(*n, DataType::Utf8, true)).collect::<Vec<_>>()));
         let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
-        let batch = RecordBatch::try_new(schema, arrays).map_err(|e| Error::Internal { path: self.path.clone(), message: e.to_string() })?;
+        let batch =
+            RecordBatch::try_new(schema, arrays).map_err(|e| Error::Internal { path: self.path.clone(), message: e.to_string() })?;
         Ok(TableInput {
             kind: self.kind,
             path: self.path,
             bytes: self.bytes,
-            data: InputData::Chunks { columns: self.names.iter().map(|s| s.to_string()).collect(), chunks: vec![Chunk { first_row: 1, batch }] },
+            data: InputData::Chunks {
+                columns: self.names.iter().map(|s| s.to_string()).collect(),
+                chunks: vec![Chunk { first_row: 1, batch }],
+            },
         })
     }
 }
@@ -110,10 +124,12 @@ pub fn finbench_inputs(dir: &Path) -> Result<Vec<TableInput>> {
     if !dir.is_dir() {
         return Err(Error::Missing { name: "FinBench dataset".into(), path: dir.to_path_buf() });
     }
-    let company = Table::read(dir, "Company", true)?.ok_or_else(|| Error::Missing { name: "Company".into(), path: dir.join("Company.csv") })?;
+    let company =
+        Table::read(dir, "Company", true)?.ok_or_else(|| Error::Missing { name: "Company".into(), path: dir.join("Company.csv") })?;
     let mut inputs = Vec::new();
 
-    let (id, name, blocked, created) = (company.col("companyId")?, company.col("companyName")?, company.col("isBlocked")?, company.col("createTime")?);
+    let (id, name, blocked, created) =
+        (company.col("companyId")?, company.col("companyName")?, company.col("isBlocked")?, company.col("createTime")?);
     let mut firms = Out::new(TableKind::Firms, &company, &["firm_id", "name", "founded", "status"]);
     for r in 0..company.rows.len() {
         let fid = prefixed("c", company.value(r, id));
@@ -215,7 +231,12 @@ pub fn finbench_inputs(dir: &Path) -> Result<Vec<TableInput>> {
             let (f, to, amount, created) = (t.col("fromId")?, t.col("toId")?, t.col("amount")?, t.col("createTime")?);
             let mut out = Out::new(TableKind::Transfers, &t, &["src_id", "dst_id", "amount", "ts"]);
             for r in 0..t.rows.len() {
-                out.push(&[prefixed("a", t.value(r, f)).as_deref(), prefixed("a", t.value(r, to)).as_deref(), t.value(r, amount), t.value(r, created)]);
+                out.push(&[
+                    prefixed("a", t.value(r, f)).as_deref(),
+                    prefixed("a", t.value(r, to)).as_deref(),
+                    t.value(r, amount),
+                    t.value(r, created),
+                ]);
             }
             inputs.push(out.finish()?);
         }
@@ -224,7 +245,12 @@ pub fn finbench_inputs(dir: &Path) -> Result<Vec<TableInput>> {
         let (l, a, amount, created) = (t.col("loanId")?, t.col("accountId")?, t.col("amount")?, t.col("createTime")?);
         let mut out = Out::new(TableKind::Transfers, t, &["src_id", "dst_id", "amount", "ts"]);
         for r in 0..t.rows.len() {
-            out.push(&[prefixed("l", t.value(r, l)).as_deref(), prefixed("a", t.value(r, a)).as_deref(), t.value(r, amount), t.value(r, created)]);
+            out.push(&[
+                prefixed("l", t.value(r, l)).as_deref(),
+                prefixed("a", t.value(r, a)).as_deref(),
+                t.value(r, amount),
+                t.value(r, created),
+            ]);
         }
         inputs.push(out.finish()?);
     }
@@ -232,7 +258,12 @@ pub fn finbench_inputs(dir: &Path) -> Result<Vec<TableInput>> {
         let (a, l, amount, created) = (t.col("accountId")?, t.col("loanId")?, t.col("amount")?, t.col("createTime")?);
         let mut out = Out::new(TableKind::Transfers, &t, &["src_id", "dst_id", "amount", "ts"]);
         for r in 0..t.rows.len() {
-            out.push(&[prefixed("a", t.value(r, a)).as_deref(), prefixed("l", t.value(r, l)).as_deref(), t.value(r, amount), t.value(r, created)]);
+            out.push(&[
+                prefixed("a", t.value(r, a)).as_deref(),
+                prefixed("l", t.value(r, l)).as_deref(),
+                t.value(r, amount),
+                t.value(r, created),
+            ]);
         }
         inputs.push(out.finish()?);
     }

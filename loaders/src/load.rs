@@ -374,7 +374,13 @@ impl<'c, 'a> RowCheck<'c, 'a> {
 }
 
 /// An endpoint resolved against the nodes loaded so far.
-fn resolve(builder: &GraphBuilder, check: &mut RowCheck<'_, '_>, id: Option<String>, column: &'static str, allowed: KindSet) -> Option<NodeId> {
+fn resolve(
+    builder: &GraphBuilder,
+    check: &mut RowCheck<'_, '_>,
+    id: Option<String>,
+    column: &'static str,
+    allowed: KindSet,
+) -> Option<NodeId> {
     let id = id?;
     let Some(node) = builder.lookup(&id) else {
         check.fail(column, Rule::DanglingEndpoint, format!("'{}' is not an entity of this dataset", mask(&id)));
@@ -431,12 +437,15 @@ impl<'o> State<'o> {
             let b = &chunk.batch;
             let ids = ctx.text(b, key)?;
             // Firm columns.
-            let (name, industry, region, status) = (ctx.text(b, "name")?, ctx.text(b, "industry")?, ctx.text(b, "region")?, ctx.text(b, "status")?);
-            let (capital, founded, exposure, pd) = (ctx.f64(b, "registered_capital")?, ctx.date(b, "founded")?, ctx.f64(b, "exposure")?, ctx.f64(b, "pd")?);
+            let (name, industry, region, status) =
+                (ctx.text(b, "name")?, ctx.text(b, "industry")?, ctx.text(b, "region")?, ctx.text(b, "status")?);
+            let (capital, founded, exposure, pd) =
+                (ctx.f64(b, "registered_capital")?, ctx.date(b, "founded")?, ctx.f64(b, "exposure")?, ctx.f64(b, "pd")?);
             let defaulted = ctx.bool(b, "defaulted")?;
             // Account and loan columns.
             let (owner, opened, blocked) = (ctx.text(b, "owner_id")?, ctx.timestamp(b, "opened")?, ctx.bool(b, "blocked")?);
-            let (borrower, amount, disbursed, deposit) = (ctx.text(b, "borrower_id")?, ctx.f64(b, "amount")?, ctx.timestamp(b, "disbursed")?, ctx.text(b, "deposit_account_id")?);
+            let (borrower, amount, disbursed, deposit) =
+                (ctx.text(b, "borrower_id")?, ctx.f64(b, "amount")?, ctx.timestamp(b, "disbursed")?, ctx.text(b, "deposit_account_id")?);
             for i in 0..b.num_rows() {
                 let row = chunk.first_row + i as u64;
                 let mut check = RowCheck::new(ctx, row);
@@ -471,7 +480,9 @@ impl<'o> State<'o> {
                                     self.builder.push_firm(&firm);
                                     accepted += 1;
                                 }
-                                Err(existing) => self.duplicate(&mut check, key, &id, existing, kind, firm_equal(&self.builder, existing, &firm)),
+                                Err(existing) => {
+                                    self.duplicate(&mut check, key, &id, existing, kind, firm_equal(&self.builder, existing, &firm))
+                                }
                             }
                         }
                     }
@@ -485,7 +496,8 @@ impl<'o> State<'o> {
                                 }
                                 Err(existing) => {
                                     let same = self.builder.kind_of(existing) == kind
-                                        && self.builder.person_names.get_str((existing.0 - self.builder.kind_start(kind)) as usize) == person_name.as_deref().unwrap_or("");
+                                        && self.builder.person_names.get_str((existing.0 - self.builder.kind_start(kind)) as usize)
+                                            == person_name.as_deref().unwrap_or("");
                                     self.duplicate(&mut check, key, &id, existing, kind, same)
                                 }
                             }
@@ -493,7 +505,8 @@ impl<'o> State<'o> {
                     }
                     NodeKind::Account => {
                         let owner_id = check.id(owner.as_ref(), "owner_id", i, &mut self.normalized);
-                        let owner_node = resolve(&self.builder, &mut check, owner_id, "owner_id", Relation::AccountOwner.endpoint_kinds().0);
+                        let owner_node =
+                            resolve(&self.builder, &mut check, owner_id, "owner_id", Relation::AccountOwner.endpoint_kinds().0);
                         let opened_ts = check.timestamp(opened.as_ref(), "opened", i, as_of);
                         let blocked_flag = check.bool(blocked.as_ref(), "blocked", i);
                         if let (true, Some(id), Some(owner_node)) = (check.ok(), id, owner_node) {
@@ -517,10 +530,13 @@ impl<'o> State<'o> {
                     }
                     NodeKind::Loan => {
                         let borrower_id = check.id(borrower.as_ref(), "borrower_id", i, &mut self.normalized);
-                        let borrower_node = resolve(&self.builder, &mut check, borrower_id, "borrower_id", Relation::LoanBorrower.endpoint_kinds().0);
+                        let borrower_node =
+                            resolve(&self.builder, &mut check, borrower_id, "borrower_id", Relation::LoanBorrower.endpoint_kinds().0);
                         let deposit_id = check.id(deposit.as_ref(), "deposit_account_id", i, &mut self.normalized);
                         let deposit_node = match deposit_id {
-                            Some(d) => resolve(&self.builder, &mut check, Some(d), "deposit_account_id", Relation::LoanDeposit.endpoint_kinds().1),
+                            Some(d) => {
+                                resolve(&self.builder, &mut check, Some(d), "deposit_account_id", Relation::LoanDeposit.endpoint_kinds().1)
+                            }
                             None => Some(NodeId::NONE),
                         };
                         let loan_amount = check.f64(amount.as_ref(), "amount", i);
@@ -608,7 +624,13 @@ impl<'o> State<'o> {
                 for i in 0..b.num_rows() {
                     let mut check = RowCheck::new(ctx, chunk.first_row + i as u64);
                     let entity_id = check.id(entity.as_ref(), "entity_id", i, &mut normalized);
-                    let node = resolve(builder, &mut check, entity_id, "entity_id", KindSet::of(&[NodeKind::Firm, NodeKind::Person, NodeKind::Account]));
+                    let node = resolve(
+                        builder,
+                        &mut check,
+                        entity_id,
+                        "entity_id",
+                        KindSet::of(&[NodeKind::Firm, NodeKind::Person, NodeKind::Account]),
+                    );
                     let kind_code = check.enumerated(kind.as_ref(), "kind", i);
                     let text = check.id(value.as_ref(), "value", i, &mut normalized);
                     match (check.ok(), node, kind_code, text) {

@@ -7,8 +7,7 @@ use std::path::Path;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Date32Type, Date64Type, Float64Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType,
+    Date32Type, Date64Type, Float64Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
 use arrow_array::{Array, ArrayRef, BooleanArray, PrimitiveArray, StringArray};
 use arrow_schema::{DataType, TimeUnit};
@@ -172,10 +171,12 @@ pub struct DateColumn(TimestampColumn);
 
 impl DateColumn {
     pub fn new(path: &Path, column: &str, array: &ArrayRef) -> Result<Self> {
-        TimestampColumn::new(path, column, array).map_err(|e| match e {
-            Error::ColumnType { path, column, found, .. } => Error::ColumnType { path, column, expected: "date".into(), found },
-            other => other,
-        }).map(DateColumn)
+        TimestampColumn::new(path, column, array)
+            .map_err(|e| match e {
+                Error::ColumnType { path, column, found, .. } => Error::ColumnType { path, column, expected: "date".into(), found },
+                other => other,
+            })
+            .map(DateColumn)
     }
 
     pub fn get(&self, row: usize) -> std::result::Result<Option<i32>, String> {

@@ -23,7 +23,12 @@ pub fn run(args: &DemoArgs, quiet: bool) -> Result<()> {
     let phase = Phase::start(quiet, "loading and validating");
     let (graph, report) = load_dataset(&data, InputFormat::Contract, &options)?;
     let load_time = phase.finish();
-    println!("loaded {} rows from {} tables in {:.2}s, no data problems", report.tables.iter().map(|t| t.rows).sum::<u64>(), report.tables.len(), load_time.as_secs_f64());
+    println!(
+        "loaded {} rows from {} tables in {:.2}s, no data problems",
+        report.tables.iter().map(|t| t.rows).sum::<u64>(),
+        report.tables.len(),
+        load_time.as_secs_f64()
+    );
     let out_dir = match &args.out {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join(format!("ekg-demo-{}", std::process::id())),
@@ -35,7 +40,8 @@ pub fn run(args: &DemoArgs, quiet: bool) -> Result<()> {
     let reopened = ekg_schema::snapshot::read_snapshot(&snapshot)?;
     println!("snapshot {} reopened in {:.1} ms", snapshot.display(), started.elapsed().as_secs_f64() * 1e3);
     print!("{}", render(&summarize(&reopened)));
-    let defaulted = (0..reopened.kind_count(ekg_schema::NodeKind::Firm)).filter(|&i| reopened.is_defaulted(ekg_schema::NodeId(i as u32))).count();
+    let defaulted =
+        (0..reopened.kind_count(ekg_schema::NodeKind::Firm)).filter(|&i| reopened.is_defaulted(ekg_schema::NodeId(i as u32))).count();
     println!("defaulted firms: {defaulted}");
     if args.out.is_none() {
         let _ = std::fs::remove_dir_all(&out_dir);

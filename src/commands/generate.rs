@@ -23,6 +23,12 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<()> {
     let staged = StagedDir::new(&args.out)?;
     let rows = write_dataset(&plan, staged.path())?;
     std::fs::write(staged.path().join("README.md"), readme(&config))?;
+    // A hand-written README in the target (as in sample-data/) survives regeneration.
+    if let Ok(existing) = std::fs::read_to_string(args.out.join("README.md")) {
+        if !existing.starts_with("# Synthetic ekg dataset") {
+            std::fs::write(staged.path().join("README.md"), existing)?;
+        }
+    }
     let out = staged.commit()?;
     let write_time = phase.finish();
     let seconds = (plan_time + write_time).as_secs_f64();

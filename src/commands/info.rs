@@ -85,13 +85,21 @@ pub fn render(s: &Summary) -> String {
     }
     out.push_str(&format!("{:<16} {:>12} {:>10} {:>10} {:>10}\n", "relation", "edges", "max out", "max in", "self-loops"));
     for r in &s.relations {
-        out.push_str(&format!("{:<16} {:>12} {:>10} {:>10} {:>10}\n", r.relation, r.edges, r.max_out_degree, r.max_in_degree, r.self_loops));
+        out.push_str(&format!(
+            "{:<16} {:>12} {:>10} {:>10} {:>10}\n",
+            r.relation, r.edges, r.max_out_degree, r.max_in_degree, r.self_loops
+        ));
     }
     out.push_str(&format!("identifiers: {} values, {} links\n", s.identifier_values, s.identifier_links));
     out.push_str("footprint\n");
     for (part, bytes) in &s.footprint {
         out.push_str(&format!("  {part:<28} {:>12}\n", gib(*bytes as u64)));
     }
-    out.push_str(&format!("  {:<28} {:>12}  ({:.1} bytes per node excluding relations)\n", "total", gib(s.bytes_total as u64), s.bytes_per_node));
+    out.push_str(&format!(
+        "  {:<28} {:>12}  ({:.1} bytes per node excluding relations)\n",
+        "total",
+        gib(s.bytes_total as u64),
+        s.bytes_per_node
+    ));
     out
 }

@@ -13,7 +13,11 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
     let (graph, report) = load_dataset(&args.dataset, args.load.format, &options)?;
     let problems = &report.problems;
     if args.json {
-        let per_rule: Vec<_> = problems.counts().iter().map(|((table, rule), n)| serde_json::json!({"table": table, "rule": rule.as_str(), "count": n})).collect();
+        let per_rule: Vec<_> = problems
+            .counts()
+            .iter()
+            .map(|((table, rule), n)| serde_json::json!({"table": table, "rule": rule.as_str(), "count": n}))
+            .collect();
         let shown: Vec<_> = problems.problems().iter().take(args.show).map(|p| {
             serde_json::json!({"table": p.table, "path": p.path.as_ref(), "row": p.row, "column": p.column, "rule": p.rule.as_str(), "message": p.message})
         }).collect();

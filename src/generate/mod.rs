@@ -43,8 +43,18 @@ pub enum Ent {
 }
 
 pub const INDUSTRIES: [&str; 12] = [
-    "manufacturing", "wholesale_retail", "construction", "logistics", "software", "agriculture", "real_estate", "food",
-    "textiles", "chemicals", "electronics", "services",
+    "manufacturing",
+    "wholesale_retail",
+    "construction",
+    "logistics",
+    "software",
+    "agriculture",
+    "real_estate",
+    "food",
+    "textiles",
+    "chemicals",
+    "electronics",
+    "services",
 ];
 
 /// Dates are days since 1970-01-01; transfers fall in [WINDOW_START, WINDOW_START + WINDOW_DAYS).
@@ -146,7 +156,8 @@ pub fn plan(config: &GenConfig) -> Plan {
     let cores = (n / 1000).max(3);
     for i in 0..n {
         let core = i < cores;
-        let region = if core { (i % 16) as u8 } else { ((i % cores) % 16) as u8 ^ if rng.random_bool(0.1) { rng.random_range(0..16) } else { 0 } };
+        let region =
+            if core { (i % 16) as u8 } else { ((i % cores) % 16) as u8 ^ if rng.random_bool(0.1) { rng.random_range(0..16) } else { 0 } };
         p.region.push(region % 16);
         p.industry.push(rng.random_range(0..INDUSTRIES.len() as u8));
         p.capital.push(if core { lognormal(&mut rng, 20.0, 0.8) } else { lognormal(&mut rng, 14.0, 1.2) });
@@ -154,12 +165,19 @@ pub fn plan(config: &GenConfig) -> Plan {
         p.is_core.push(core);
     }
     let cluster_size = (n - cores) / cores;
-    let cluster_member = |rng: &mut ChaCha8Rng, c: u32| -> u32 { (cores + c + cores * rng.random_range(0..cluster_size.max(1))).min(n - 1) };
+    let cluster_member =
+        |rng: &mut ChaCha8Rng, c: u32| -> u32 { (cores + c + cores * rng.random_range(0..cluster_size.max(1))).min(n - 1) };
 
     // Accounts: one or two per firm, and for about a third of persons.
     for i in 0..n {
         p.firm_accounts.push(p.account_owner.len() as u32);
-        let count = if p.is_core[i as usize] { 3 } else if rng.random_bool(0.5) { 2 } else { 1 };
+        let count = if p.is_core[i as usize] {
+            3
+        } else if rng.random_bool(0.5) {
+            2
+        } else {
+            1
+        };
         for _ in 0..count {
             p.account_owner.push(Ent::Firm(i));
             let day = p.founded[i as usize].max(WINDOW_START_DAY - 3_000) + rng.random_range(0..30);

@@ -44,7 +44,8 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
     let n = plan.firms;
     // firms
     {
-        let (mut id, mut name, mut industry, mut region) = (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+        let (mut id, mut name, mut industry, mut region) =
+            (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
         let (mut capital, mut founded, mut status) = (Float64Builder::new(), Date32Builder::new(), StringBuilder::new());
         let (mut defaulted, mut exposure, mut pd) = (BooleanBuilder::new(), Float64Builder::new(), Float64Builder::new());
         for i in 0..n as usize {
@@ -101,13 +102,17 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
             id.append_value(plan.id(Ent::Person(j)));
             name.append_value(format!("{} P{}", SURNAMES[j as usize % SURNAMES.len()], j));
         }
-        let b = batch(vec![("person_id", DataType::Utf8, false), ("name", DataType::Utf8, true)], vec![Arc::new(id.finish()), Arc::new(name.finish())])?;
+        let b = batch(
+            vec![("person_id", DataType::Utf8, false), ("name", DataType::Utf8, true)],
+            vec![Arc::new(id.finish()), Arc::new(name.finish())],
+        )?;
         rows += b.num_rows() as u64;
         write_parquet(&dir.join("persons.parquet"), &b)?;
     }
     // accounts
     {
-        let (mut id, mut owner, mut opened, mut blocked) = (StringBuilder::new(), StringBuilder::new(), TimestampMicrosecondBuilder::new().with_timezone("UTC"), BooleanBuilder::new());
+        let (mut id, mut owner, mut opened, mut blocked) =
+            (StringBuilder::new(), StringBuilder::new(), TimestampMicrosecondBuilder::new().with_timezone("UTC"), BooleanBuilder::new());
         for (a, (o, t)) in plan.account_owner.iter().zip(&plan.account_opened).enumerate() {
             id.append_value(account_id(a as u32));
             owner.append_value(plan.id(*o));
@@ -115,7 +120,12 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
             blocked.append_value(false);
         }
         let b = batch(
-            vec![("account_id", DataType::Utf8, false), ("owner_id", DataType::Utf8, false), ("opened", ts_type(), true), ("blocked", DataType::Boolean, true)],
+            vec![
+                ("account_id", DataType::Utf8, false),
+                ("owner_id", DataType::Utf8, false),
+                ("opened", ts_type(), true),
+                ("blocked", DataType::Boolean, true),
+            ],
             vec![Arc::new(id.finish()), Arc::new(owner.finish()), Arc::new(opened.finish()), Arc::new(blocked.finish())],
         )?;
         rows += b.num_rows() as u64;
@@ -124,7 +134,8 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
     // loans
     {
         let (mut id, mut borrower, mut amount) = (StringBuilder::new(), StringBuilder::new(), Float64Builder::new());
-        let (mut disbursed, mut deposit, mut defaulted) = (TimestampMicrosecondBuilder::new().with_timezone("UTC"), StringBuilder::new(), BooleanBuilder::new());
+        let (mut disbursed, mut deposit, mut defaulted) =
+            (TimestampMicrosecondBuilder::new().with_timezone("UTC"), StringBuilder::new(), BooleanBuilder::new());
         for (l, loan) in plan.loans.iter().enumerate() {
             id.append_value(loan_id(l as u32));
             borrower.append_value(plan.id(Ent::Firm(loan.borrower)));
@@ -142,7 +153,14 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
                 ("deposit_account_id", DataType::Utf8, true),
                 ("defaulted", DataType::Boolean, true),
             ],
-            vec![Arc::new(id.finish()), Arc::new(borrower.finish()), Arc::new(amount.finish()), Arc::new(disbursed.finish()), Arc::new(deposit.finish()), Arc::new(defaulted.finish())],
+            vec![
+                Arc::new(id.finish()),
+                Arc::new(borrower.finish()),
+                Arc::new(amount.finish()),
+                Arc::new(disbursed.finish()),
+                Arc::new(deposit.finish()),
+                Arc::new(defaulted.finish()),
+            ],
         )?;
         rows += b.num_rows() as u64;
         write_parquet(&dir.join("loans.parquet"), &b)?;
@@ -155,7 +173,10 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
             f.append_value(plan.id(Ent::Firm(*firm)));
             s.append_value((share * 1e6).round() / 1e6);
         }
-        let b = batch(vec![("holder_id", DataType::Utf8, false), ("firm_id", DataType::Utf8, false), ("share", DataType::Float64, false)], vec![Arc::new(h.finish()), Arc::new(f.finish()), Arc::new(s.finish())])?;
+        let b = batch(
+            vec![("holder_id", DataType::Utf8, false), ("firm_id", DataType::Utf8, false), ("share", DataType::Float64, false)],
+            vec![Arc::new(h.finish()), Arc::new(f.finish()), Arc::new(s.finish())],
+        )?;
         rows += b.num_rows() as u64;
         write_parquet(&dir.join("shareholdings.parquet"), &b)?;
     }
@@ -166,7 +187,10 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
             f.append_value(plan.id(Ent::Firm(*firm)));
             r.append_value(ROLES[*role as usize]);
         }
-        let b = batch(vec![("person_id", DataType::Utf8, false), ("firm_id", DataType::Utf8, false), ("role", DataType::Utf8, false)], vec![Arc::new(p.finish()), Arc::new(f.finish()), Arc::new(r.finish())])?;
+        let b = batch(
+            vec![("person_id", DataType::Utf8, false), ("firm_id", DataType::Utf8, false), ("role", DataType::Utf8, false)],
+            vec![Arc::new(p.finish()), Arc::new(f.finish()), Arc::new(r.finish())],
+        )?;
         rows += b.num_rows() as u64;
         write_parquet(&dir.join("officers.parquet"), &b)?;
     }
@@ -177,7 +201,10 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
             c.append_value(plan.id(Ent::Firm(*customer)));
             v.append_value(volume.round());
         }
-        let b = batch(vec![("supplier_id", DataType::Utf8, false), ("customer_id", DataType::Utf8, false), ("volume", DataType::Float64, true)], vec![Arc::new(s.finish()), Arc::new(c.finish()), Arc::new(v.finish())])?;
+        let b = batch(
+            vec![("supplier_id", DataType::Utf8, false), ("customer_id", DataType::Utf8, false), ("volume", DataType::Float64, true)],
+            vec![Arc::new(s.finish()), Arc::new(c.finish()), Arc::new(v.finish())],
+        )?;
         rows += b.num_rows() as u64;
         write_parquet(&dir.join("supply_links.parquet"), &b)?;
     }
@@ -190,7 +217,12 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
             start.append_value(*day);
         }
         let b = batch(
-            vec![("guarantor_id", DataType::Utf8, false), ("borrower_id", DataType::Utf8, false), ("amount", DataType::Float64, true), ("start", DataType::Date32, true)],
+            vec![
+                ("guarantor_id", DataType::Utf8, false),
+                ("borrower_id", DataType::Utf8, false),
+                ("amount", DataType::Float64, true),
+                ("start", DataType::Date32, true),
+            ],
             vec![Arc::new(g.finish()), Arc::new(b_.finish()), Arc::new(a.finish()), Arc::new(start.finish())],
         )?;
         rows += b.num_rows() as u64;
@@ -203,7 +235,10 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
             k.append_value(IDENTIFIER_KINDS[*kind as usize]);
             v.append_value(value);
         }
-        let b = batch(vec![("entity_id", DataType::Utf8, false), ("kind", DataType::Utf8, false), ("value", DataType::Utf8, false)], vec![Arc::new(e.finish()), Arc::new(k.finish()), Arc::new(v.finish())])?;
+        let b = batch(
+            vec![("entity_id", DataType::Utf8, false), ("kind", DataType::Utf8, false), ("value", DataType::Utf8, false)],
+            vec![Arc::new(e.finish()), Arc::new(k.finish()), Arc::new(v.finish())],
+        )?;
         rows += b.num_rows() as u64;
         write_parquet(&dir.join("identifiers.parquet"), &b)?;
     }
@@ -235,7 +270,8 @@ fn write_transfers(plan: &Plan, dir: &Path) -> Result<u64> {
                 let lo = chunk * FIRMS_PER_CHUNK;
                 let hi = (lo + FIRMS_PER_CHUNK).min(n);
                 for i in lo..hi {
-                    let count = (plan.transfers_per_firm * (0.5 + rng.random::<f64>())).round() as u32 * if plan.is_core[i as usize] { 4 } else { 1 };
+                    let count = (plan.transfers_per_firm * (0.5 + rng.random::<f64>())).round() as u32
+                        * if plan.is_core[i as usize] { 4 } else { 1 };
                     let accounts = plan.firm_accounts[i as usize]..plan.firm_accounts[i as usize + 1];
                     for _ in 0..count {
                         let src = rng.random_range(accounts.clone());
@@ -253,7 +289,12 @@ fn write_transfers(plan: &Plan, dir: &Path) -> Result<u64> {
                             continue;
                         }
                         let day = WINDOW_START_DAY + rng.random_range(0..WINDOW_DAYS);
-                        out.push(Transfer { src, dst, amount: (lognormal(&mut rng, 9.5, 1.5) * 100.0).round() / 100.0, ts: business_time(&mut rng, day) });
+                        out.push(Transfer {
+                            src,
+                            dst,
+                            amount: (lognormal(&mut rng, 9.5, 1.5) * 100.0).round() / 100.0,
+                            ts: business_time(&mut rng, day),
+                        });
                     }
                 }
                 transfer_batch(&out)
@@ -282,14 +323,18 @@ fn transfer_schema() -> Arc<Schema> {
 }
 
 fn transfer_batch(transfers: &[Transfer]) -> Result<RecordBatch> {
-    let (mut s, mut d, mut a, mut t) = (StringBuilder::new(), StringBuilder::new(), Float64Builder::new(), TimestampMicrosecondBuilder::new().with_timezone("UTC"));
+    let (mut s, mut d, mut a, mut t) =
+        (StringBuilder::new(), StringBuilder::new(), Float64Builder::new(), TimestampMicrosecondBuilder::new().with_timezone("UTC"));
     for x in transfers {
         s.append_value(account_id(x.src));
         d.append_value(account_id(x.dst));
         a.append_value(x.amount);
         t.append_value(x.ts);
     }
-    Ok(RecordBatch::try_new(transfer_schema(), vec![Arc::new(s.finish()), Arc::new(d.finish()), Arc::new(a.finish()), Arc::new(t.finish())])?)
+    Ok(RecordBatch::try_new(
+        transfer_schema(),
+        vec![Arc::new(s.finish()), Arc::new(d.finish()), Arc::new(a.finish()), Arc::new(t.finish())],
+    )?)
 }
 
 fn write_truth(plan: &Plan, dir: &Path) -> Result<()> {
@@ -307,7 +352,8 @@ fn write_truth(plan: &Plan, dir: &Path) -> Result<()> {
         vec![Arc::new(ring.finish()), Arc::new(kind.finish()), Arc::new(member.finish())],
     )?;
     write_parquet(&dir.join("rings.parquet"), &b)?;
-    let (mut group, mut controller, mut firm, mut level) = (UInt64Builder::new(), StringBuilder::new(), StringBuilder::new(), UInt64Builder::new());
+    let (mut group, mut controller, mut firm, mut level) =
+        (UInt64Builder::new(), StringBuilder::new(), StringBuilder::new(), UInt64Builder::new());
     for (g, c, f, l) in &plan.pyramids {
         group.append_value(*g as u64);
         controller.append_value(plan.id(Ent::Person(*c)));
@@ -315,7 +361,12 @@ fn write_truth(plan: &Plan, dir: &Path) -> Result<()> {
         level.append_value(*l as u64);
     }
     let b = batch(
-        vec![("group_id", DataType::UInt64, false), ("controller_id", DataType::Utf8, false), ("firm_id", DataType::Utf8, false), ("level", DataType::UInt64, false)],
+        vec![
+            ("group_id", DataType::UInt64, false),
+            ("controller_id", DataType::Utf8, false),
+            ("firm_id", DataType::Utf8, false),
+            ("level", DataType::UInt64, false),
+        ],
         vec![Arc::new(group.finish()), Arc::new(controller.finish()), Arc::new(firm.finish()), Arc::new(level.finish())],
     )?;
     write_parquet(&dir.join("pyramids.parquet"), &b)?;

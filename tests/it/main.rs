@@ -50,7 +50,14 @@ fn bad_data_exits_65_naming_file_row_and_column() {
     assert!(text(&out.stderr).contains("row 2: column `pd`"), "{}", text(&out.stderr));
     assert!(!dir.path().join("g.ekg").exists(), "nothing half-written");
     // Under skip the bad row goes to rejects.csv and the build succeeds.
-    let out = ekg(&["build", dir.path().to_str().unwrap_or_default(), "--on-error", "skip", "--out", dir.path().join("g.ekg").to_str().unwrap_or_default()]);
+    let out = ekg(&[
+        "build",
+        dir.path().to_str().unwrap_or_default(),
+        "--on-error",
+        "skip",
+        "--out",
+        dir.path().join("g.ekg").to_str().unwrap_or_default(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let rejects = std::fs::read_to_string(dir.path().join("rejects.csv")).expect("rejects.csv");
     assert!(rejects.contains("firms,") && rejects.contains(",2,pd,out_of_range,"), "{rejects}");

@@ -12,7 +12,8 @@ F2,Beta Co,retail,Shanghai,200000,2015-03-10,active,true,,0.3
 F3,Gamma Co,retail,Shanghai,,2018-01-01,active,,,
 ";
 pub const PERSONS: &str = "person_id,name\nP1,Wang\nP2,Li\n";
-pub const ACCOUNTS: &str = "account_id,owner_id,opened,blocked\nA1,F1,2020-01-01T00:00:00Z,false\nA2,F2,2020-01-01T00:00:00Z,false\nA3,P1,,\n";
+pub const ACCOUNTS: &str =
+    "account_id,owner_id,opened,blocked\nA1,F1,2020-01-01T00:00:00Z,false\nA2,F2,2020-01-01T00:00:00Z,false\nA3,P1,,\n";
 pub const LOANS: &str = "loan_id,borrower_id,amount,disbursed,deposit_account_id,defaulted\nL1,F1,100000,2024-02-01T09:00:00Z,A1,false\n";
 pub const SHAREHOLDINGS: &str = "holder_id,firm_id,share\nP1,F1,0.6\nF1,F2,0.51\nP2,F2,0.49\nP2,F3,1\n";
 pub const OFFICERS: &str = "person_id,firm_id,role\nP1,F1,legal_rep\nP2,F2,director\n";

@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, BooleanArray, Date32Array, DictionaryArray, Float64Array, Int64Array, LargeStringArray, RecordBatch, StringArray, TimestampMillisecondArray};
+use arrow_array::{
+    ArrayRef, BooleanArray, Date32Array, DictionaryArray, Float64Array, Int64Array, LargeStringArray, RecordBatch, StringArray,
+    TimestampMillisecondArray,
+};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use ekg_loaders::OnError;
 use ekg_schema::snapshot::content_digest;
@@ -30,7 +33,8 @@ const CSV: [(&str, &str); 4] = [
 
 #[test]
 fn csv_and_parquet_of_the_same_data_build_identical_graphs() {
-    let empty: Vec<(&str, &str)> = ["persons", "loans", "shareholdings", "officers", "guarantees", "supply_links"].iter().map(|n| (*n, "")).collect();
+    let empty: Vec<(&str, &str)> =
+        ["persons", "loans", "shareholdings", "officers", "guarantees", "supply_links"].iter().map(|n| (*n, "")).collect();
     let mut csv_overrides = empty.clone();
     csv_overrides.extend(CSV);
     let csv = Fixture::new(&csv_overrides);

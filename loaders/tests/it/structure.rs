@@ -127,7 +127,11 @@ fn files_that_are_not_tables_are_ignored() {
 
 fn persons_batch() -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![Field::new("person_id", DataType::Utf8, false), Field::new("name", DataType::Utf8, true)]));
-    RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(vec!["P1", "P2"])) as ArrayRef, Arc::new(StringArray::from(vec!["Wang", "Li"]))]).expect("batch")
+    RecordBatch::try_new(
+        schema,
+        vec![Arc::new(StringArray::from(vec!["P1", "P2"])) as ArrayRef, Arc::new(StringArray::from(vec!["Wang", "Li"]))],
+    )
+    .expect("batch")
 }
 
 #[test]
