@@ -140,6 +140,20 @@ impl EdgeList {
         }
     }
 
+    /// Reserves room for `additional` edges.
+    pub fn reserve(&mut self, additional: usize) {
+        self.src.reserve(additional);
+        self.dst.reserve(additional);
+        for attr in &mut self.attrs {
+            match attr {
+                AttrVec::F64(v) => v.reserve(additional),
+                AttrVec::I64(v) => v.reserve(additional),
+                AttrVec::I32(v) => v.reserve(additional),
+                AttrVec::U8(v) => v.reserve(additional),
+            }
+        }
+    }
+
     /// Moves `other`'s edges to the end of `self` (batches are appended in input order).
     pub fn append(&mut self, other: &mut EdgeList) {
         self.src.append(&mut other.src);
@@ -217,6 +231,11 @@ impl GraphBuilder {
             return Err(Error::Build("more than 4,294,967,294 nodes: beyond u32 node ids".into()));
         }
         Ok(self.ids.insert(external))
+    }
+
+    /// Makes room for `additional` more nodes in the id map.
+    pub fn reserve_nodes(&mut self, additional: usize) {
+        self.ids.reserve(additional);
     }
 
     /// Resolves an external id among the nodes added so far.

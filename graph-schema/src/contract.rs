@@ -252,6 +252,11 @@ impl TableKind {
         TABLES.iter().find(|t| t.kind == self).copied().unwrap_or(&FIRMS)
     }
 
+    /// Tables whose rows are nodes (the others are relations).
+    pub fn is_node_table(self) -> bool {
+        matches!(self, TableKind::Firms | TableKind::Persons | TableKind::Accounts | TableKind::Loans)
+    }
+
     pub fn name(self) -> &'static str {
         self.spec().name
     }

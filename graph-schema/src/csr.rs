@@ -100,7 +100,7 @@ impl Csr {
 /// O(m + n) work for the counting sort plus O(d log d) per row for the in-row order; parallel.
 pub fn group_by_row<K, F>(rows: &[NodeId], row_start: u32, row_count: usize, key: F) -> (Vec<u32>, Vec<u32>)
 where
-    K: Ord + Send,
+    K: Ord + Send + Sync,
     F: Fn(u32) -> K + Sync,
 {
     let counts: Vec<AtomicU32> = (0..row_count).map(|_| AtomicU32::new(0)).collect();
@@ -123,10 +123,18 @@ where
         let at = counts[slot(r)].fetch_add(1, Ordering::Relaxed);
         order[at as usize].store(edge as u32, Ordering::Relaxed);
     });
-    let mut order: Vec<u32> = order.into_par_iter().map(AtomicU32::into_inner).collect();
-    // The scatter above is racy in order within a row; sorting each row restores determinism.
-    let mut segments: Vec<&mut [u32]> = Vec::with_capacity(row_count);
-    let mut rest: &mut [u32] = &mut order;
+    // The scatter above is racy in order within a row; sorting each row by (key, edge) restores
+    // determinism. Keys are gathered once, so the sorts run on contiguous memory instead of
+    // chasing each edge's attributes at every comparison.
+    let mut keyed: Vec<(K, u32)> = order
+        .into_par_iter()
+        .map(|e| {
+            let e = e.into_inner();
+            (key(e), e)
+        })
+        .collect();
+    let mut segments: Vec<&mut [(K, u32)]> = Vec::with_capacity(row_count);
+    let mut rest: &mut [(K, u32)] = &mut keyed;
     for w in offsets.windows(2) {
         let (head, tail) = rest.split_at_mut((w[1] - w[0]) as usize);
         segments.push(head);
@@ -134,9 +142,10 @@ where
     }
     segments.into_par_iter().for_each(|segment| {
         if segment.len() > 1 {
-            segment.sort_unstable_by_key(|&e| (key(e), e));
+            segment.sort_unstable();
         }
     });
+    let order = keyed.into_par_iter().map(|(_, e)| e).collect();
     (offsets, order)
 }
 

@@ -234,16 +234,54 @@ impl IdMap {
     }
 }
 
+/// One slot of the builder's table: the id and the key inline, so that a lookup of a key of up to
+/// `INLINE_KEY` bytes reads one cache line (lookups dominate loading: two per edge, each otherwise
+/// three dependent cache misses: slot, string offsets, string bytes). Longer keys keep a prefix
+/// and are confirmed against the pool. 32 bytes per slot is a build-time cost only: the frozen
+/// [`IdMap`] keeps 4-byte slots.
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(32))]
+struct FatSlot {
+    id: u32,
+    len: u8,
+    key: [u8; INLINE_KEY],
+}
+
+const INLINE_KEY: usize = 27;
+const FREE_SLOT: FatSlot = FatSlot { id: EMPTY, len: 0, key: [0; INLINE_KEY] };
+
+impl FatSlot {
+    fn new(id: u32, key: &[u8]) -> Self {
+        let mut slot = FatSlot { id, len: key.len().min(255) as u8, key: [0; INLINE_KEY] };
+        let n = key.len().min(INLINE_KEY);
+        slot.key[..n].copy_from_slice(&key[..n]);
+        slot
+    }
+
+    /// Whether this slot holds `key`; only keys longer than the inline part need the pool.
+    #[inline]
+    fn holds(&self, key: &[u8], pool: &StrPoolBuilder) -> bool {
+        if self.len as usize != key.len().min(255) {
+            return false;
+        }
+        if key.len() <= INLINE_KEY {
+            self.key[..key.len()] == *key
+        } else {
+            self.key[..] == key[..INLINE_KEY] && pool.get(self.id as usize) == key
+        }
+    }
+}
+
 /// Interns external ids in insertion order.
 #[derive(Debug, Default)]
 pub struct IdMapBuilder {
     pool: StrPoolBuilder,
-    slots: Vec<u32>,
+    slots: Vec<FatSlot>,
 }
 
 impl IdMapBuilder {
     pub fn with_capacity(ids: usize, bytes: usize) -> Self {
-        IdMapBuilder { pool: StrPoolBuilder::with_capacity(ids, bytes), slots: vec![EMPTY; table_size(ids)] }
+        IdMapBuilder { pool: StrPoolBuilder::with_capacity(ids, bytes), slots: vec![FREE_SLOT; table_size(ids)] }
     }
 
     pub fn len(&self) -> usize {
@@ -259,19 +297,22 @@ impl IdMapBuilder {
         if (self.pool.len() + 1) * 4 > self.slots.len() * 3 {
             self.rehash(table_size((self.pool.len() + 1) * 2));
         }
-        let size = self.slots.len();
-        let mut pos = home(external.as_bytes(), size);
-        loop {
-            let id = self.slots[pos];
-            if id == EMPTY {
+        let key = external.as_bytes();
+        match self.find(key, xxh3_64(key)) {
+            Ok(id) => Err(id),
+            Err(pos) => {
                 let new = self.pool.push(external) as u32;
-                self.slots[pos] = new;
-                return Ok(NodeId(new));
+                self.slots[pos] = FatSlot::new(new, key);
+                Ok(NodeId(new))
             }
-            if self.pool.get(id as usize) == external.as_bytes() {
-                return Err(NodeId(id));
-            }
-            pos = if pos + 1 == size { 0 } else { pos + 1 };
+        }
+    }
+
+    /// Makes room for `additional` ids without rehashing on the way.
+    pub fn reserve(&mut self, additional: usize) {
+        let wanted = table_size(self.pool.len() + additional);
+        if wanted > self.slots.len() {
+            self.rehash(wanted);
         }
     }
 
@@ -284,21 +325,42 @@ impl IdMapBuilder {
         if self.slots.is_empty() {
             return None;
         }
+        self.find(external.as_bytes(), xxh3_64(external.as_bytes())).ok()
+    }
+
+    /// `Ok(id)` if present, else `Err(free slot)` where it would go. The table is never full.
+    #[inline]
+    fn find(&self, key: &[u8], hash: u64) -> Result<NodeId, usize> {
         let size = self.slots.len();
-        let mut pos = home(external.as_bytes(), size);
+        let mut pos = home_of(hash, size);
         loop {
-            let id = self.slots[pos];
-            if id == EMPTY {
-                return None;
+            let slot = &self.slots[pos];
+            if slot.id == EMPTY {
+                return Err(pos);
             }
-            if self.pool.get(id as usize) == external.as_bytes() {
-                return Some(NodeId(id));
+            if slot.holds(key, &self.pool) {
+                return Ok(NodeId(slot.id));
             }
             pos = if pos + 1 == size { 0 } else { pos + 1 };
         }
     }
 
     fn rehash(&mut self, size: usize) {
+        let mut slots = vec![FREE_SLOT; size];
+        for id in 0..self.pool.len() {
+            let key = self.pool.get(id);
+            let mut pos = home_of(xxh3_64(key), size);
+            while slots[pos].id != EMPTY {
+                pos = if pos + 1 == size { 0 } else { pos + 1 };
+            }
+            slots[pos] = FatSlot::new(id as u32, key);
+        }
+        self.slots = slots;
+    }
+
+    /// Freezes the map into 4-byte slots at a 3/4 load factor.
+    pub fn finish(self) -> IdMap {
+        let size = table_size(self.pool.len());
         let mut slots = vec![EMPTY; size];
         for id in 0..self.pool.len() {
             let mut pos = home(self.pool.get(id), size);
@@ -307,16 +369,7 @@ impl IdMapBuilder {
             }
             slots[pos] = id as u32;
         }
-        self.slots = slots;
-    }
-
-    /// Freezes the map, first shrinking the table to a 3/4 load factor if growth overshot it.
-    pub fn finish(mut self) -> IdMap {
-        let tight = table_size(self.pool.len());
-        if self.slots.len() > tight + tight / 2 {
-            self.rehash(tight);
-        }
-        IdMap { pool: self.pool.finish(), slots: self.slots.into() }
+        IdMap { pool: self.pool.finish(), slots: slots.into() }
     }
 }
 
@@ -328,7 +381,12 @@ fn table_size(n: usize) -> usize {
 /// The home slot of a key: multiply-shift maps the hash onto `0..size` without a modulo.
 #[inline]
 fn home(key: &[u8], size: usize) -> usize {
-    ((xxh3_64(key) as u128 * size as u128) >> 64) as usize
+    home_of(xxh3_64(key), size)
+}
+
+#[inline]
+fn home_of(hash: u64, size: usize) -> usize {
+    ((hash as u128 * size as u128) >> 64) as usize
 }
 
 #[cfg(test)]

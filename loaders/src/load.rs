@@ -6,6 +6,7 @@
 //! [`OnError::Fail`] any problem fails the load after all were collected; under
 //! [`OnError::Skip`] bad rows are dropped and reported.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -117,11 +118,16 @@ pub fn load_dataset(dataset: &Dataset, options: &LoadOptions) -> Result<(Graph, 
 pub fn load_inputs(mut inputs: Vec<TableInput>, options: &LoadOptions, report: &mut LoadReport) -> Result<Graph> {
     inputs.sort_by_key(|i| i.kind);
     let mut state = State::new(options);
+    // Size the id table once for all node tables, so interning never rehashes.
+    let node_rows: u64 = inputs.iter().filter(|i| i.kind.is_node_table()).map(input_rows).sum();
+    state.builder.reserve_nodes(node_rows as usize);
     for input in inputs {
         let spec = input.kind.spec();
         let path_text: Arc<str> = Arc::from(input.path.display().to_string());
         let problems_before = state.problems.len();
+        let started = std::time::Instant::now();
         let (columns, chunks) = read_chunks(&input, spec, options.encoding)?;
+        let read_time = started.elapsed();
         for name in &columns {
             if spec.column(name).is_none() {
                 report.problems.notice(format!("{}: column '{name}' is not in the contract; ignored", input.path.display()));
@@ -141,10 +147,18 @@ pub fn load_inputs(mut inputs: Vec<TableInput>, options: &LoadOptions, report: &
         }
         let ctx = Ctx { spec, path: &input.path, path_text: path_text.clone() };
         let accepted = match input.kind {
-            TableKind::Firms | TableKind::Persons | TableKind::Accounts | TableKind::Loans => state.load_nodes(&ctx, &chunks)?,
+            kind if kind.is_node_table() => state.load_nodes(&ctx, &chunks)?,
             TableKind::Identifiers => state.load_identifiers(&ctx, chunks)?,
             _ => state.load_edges(&ctx, chunks)?,
         };
+        tracing::info!(
+            table = spec.name,
+            rows,
+            read_ms = read_time.as_millis() as u64,
+            map_ms = (started.elapsed() - read_time).as_millis() as u64,
+            "loaded {}",
+            input.path.display()
+        );
         let mut rejected_rows: Vec<u64> = state.problems[problems_before..].iter().filter(|p| p.row > 0).map(|p| p.row).collect();
         rejected_rows.sort_unstable();
         rejected_rows.dedup();
@@ -171,7 +185,21 @@ pub fn load_inputs(mut inputs: Vec<TableInput>, options: &LoadOptions, report: &
     if options.on_error == OnError::Fail && !report.problems.is_empty() {
         return Err(Error::Invalid(Box::new(report.problems.clone())));
     }
-    Ok(state.builder.finish()?)
+    let started = std::time::Instant::now();
+    let graph = state.builder.finish()?;
+    tracing::info!(ms = started.elapsed().as_millis() as u64, "built adjacency");
+    Ok(graph)
+}
+
+/// Rows of an input without decoding it (0 when unknown).
+fn input_rows(input: &TableInput) -> u64 {
+    match &input.data {
+        InputData::File(format) => {
+            let file = crate::dataset::TableFile { kind: input.kind, path: input.path.clone(), format: *format, bytes: input.bytes };
+            source::count_rows(&file).unwrap_or(0)
+        }
+        InputData::Chunks { chunks, .. } => chunks.iter().map(|c| c.batch.num_rows() as u64).sum(),
+    }
 }
 
 fn read_chunks(input: &TableInput, spec: &TableSpec, encoding: Encoding) -> Result<(Vec<String>, Vec<Chunk>)> {
@@ -250,7 +278,7 @@ impl<'c, 'a> RowCheck<'c, 'a> {
     }
 
     /// A required or optional id; normalised. `counter` counts normalisations.
-    fn id(&mut self, column: Option<&TextColumn>, name: &'static str, i: usize, normalized: &mut u64) -> Option<String> {
+    fn id<'b>(&mut self, column: Option<&'b TextColumn>, name: &'static str, i: usize, normalized: &mut u64) -> Option<Cow<'b, str>> {
         let spec = self.ctx.column_spec(name);
         let Some(raw) = column.and_then(|c| c.get(i)) else {
             if !spec.nullable {
@@ -272,7 +300,7 @@ impl<'c, 'a> RowCheck<'c, 'a> {
             self.fail(spec.name, Rule::TooLong, format!("id of {} bytes; at most {MAX_ID_BYTES}", code.len()));
             return None;
         }
-        Some(code.into_owned())
+        Some(code)
     }
 
     fn f64(&mut self, column: Option<&F64Column>, name: &'static str, i: usize) -> f64 {
@@ -363,13 +391,13 @@ impl<'c, 'a> RowCheck<'c, 'a> {
         found
     }
 
-    fn text(&mut self, column: Option<&TextColumn>, name: &'static str, i: usize) -> Option<String> {
+    fn text<'b>(&mut self, column: Option<&'b TextColumn>, name: &'static str, i: usize) -> Option<&'b str> {
         let value = column.and_then(|c| c.get(i))?;
         if value.len() > ekg_schema::strings::MAX_STRING_BYTES {
             self.fail(self.ctx.column_spec(name).name, Rule::TooLong, format!("text of {} bytes", value.len()));
             return None;
         }
-        Some(value.trim().to_string())
+        Some(value.trim())
     }
 }
 
@@ -377,7 +405,7 @@ impl<'c, 'a> RowCheck<'c, 'a> {
 fn resolve(
     builder: &GraphBuilder,
     check: &mut RowCheck<'_, '_>,
-    id: Option<String>,
+    id: Option<Cow<'_, str>>,
     column: &'static str,
     allowed: KindSet,
 ) -> Option<NodeId> {
@@ -459,17 +487,17 @@ impl<'o> State<'o> {
                         }
                         let texts = [name.as_ref(), industry.as_ref(), region.as_ref(), status.as_ref()];
                         let names = ["name", "industry", "region", "status"];
-                        let mut values: [Option<String>; 4] = Default::default();
+                        let mut values: [Option<&str>; 4] = Default::default();
                         for k in 0..4 {
                             values[k] = check.text(texts[k], names[k], i);
                         }
                         let firm = FirmRow {
-                            name: values[0].as_deref(),
-                            industry: values[1].as_deref().filter(|s| !s.is_empty()),
-                            region: values[2].as_deref().filter(|s| !s.is_empty()),
+                            name: values[0],
+                            industry: values[1].filter(|s| !s.is_empty()),
+                            region: values[2].filter(|s| !s.is_empty()),
                             registered_capital: check.f64(capital.as_ref(), "registered_capital", i),
                             founded: founded_day,
-                            status: values[3].as_deref().filter(|s| !s.is_empty()),
+                            status: values[3].filter(|s| !s.is_empty()),
                             defaulted: check.bool(defaulted.as_ref(), "defaulted", i),
                             exposure: check.f64(exposure.as_ref(), "exposure", i),
                             pd: check.f64(pd.as_ref(), "pd", i),
@@ -491,7 +519,7 @@ impl<'o> State<'o> {
                         if let (true, Some(id)) = (check.ok(), id) {
                             match self.builder.add_node(kind, &id)? {
                                 Ok(_) => {
-                                    self.builder.person_names.push(person_name.as_deref().unwrap_or(""));
+                                    self.builder.person_names.push(person_name.unwrap_or(""));
                                     accepted += 1;
                                 }
                                 Err(existing) => {
@@ -597,6 +625,8 @@ impl<'o> State<'o> {
         let decoded: Vec<Result<(EdgeList, Vec<Problem>, Vec<u64>, u64)>> =
             chunks.into_par_iter().map(|chunk| decode_edges(ctx, builder, relation, &chunk, as_of)).collect();
         let mut accepted = 0;
+        let total: usize = decoded.iter().map(|d| d.as_ref().map(|(list, ..)| list.len()).unwrap_or(0)).sum();
+        self.builder.edges_mut(relation).reserve(total);
         for part in decoded {
             let (mut list, mut problems, rows, normalized) = part?;
             accepted += list.len() as u64;
@@ -612,6 +642,7 @@ impl<'o> State<'o> {
 
     fn load_identifiers(&mut self, ctx: &Ctx<'_>, chunks: Vec<Chunk>) -> Result<u64> {
         type Decoded = (Vec<(NodeId, u8, String)>, Vec<Problem>, u64);
+        // Identifier values are copied once here: interning needs them after the batch is gone.
         let builder = &self.builder;
         let decoded: Vec<Result<Decoded>> = chunks
             .into_par_iter()
@@ -634,7 +665,7 @@ impl<'o> State<'o> {
                     let kind_code = check.enumerated(kind.as_ref(), "kind", i);
                     let text = check.id(value.as_ref(), "value", i, &mut normalized);
                     match (check.ok(), node, kind_code, text) {
-                        (true, Some(node), Some(k), Some(text)) => out.push((node, k as u8, text)),
+                        (true, Some(node), Some(k), Some(text)) => out.push((node, k as u8, text.into_owned())),
                         _ => problems.append(&mut check.problems),
                     }
                 }
