@@ -1,1 +1,24 @@
-//! stub
+//! `ekg-algorithms`: pure, parallel graph algorithms over the ekg graph. No I/O, no CLI types.
+//!
+//! Every algorithm runs on a [`projection::Projection`] — the chosen relations of a graph,
+//! directed or undirected, optionally weighted — takes a config with documented defaults and
+//! returns a named result indexed by local node id. Results are deterministic for a given input
+//! and config, whatever the thread count: float sums are reduced in fixed chunks (see
+//! [`reduce`]), labels are canonical (minimum ids, ties to the smallest), and no result depends on
+//! scheduling.
+//!
+//! | family | algorithms |
+//! |---|---|
+//! | [`centrality`] | PageRank, personalized (risk-seeded) PageRank |
+//! | [`components`] | weakly and strongly connected components |
+//! | [`community`] | label propagation (Graphalytics CDLP) |
+//! | [`structure`] | triangles and local clustering, core numbers |
+
+pub mod centrality;
+pub mod community;
+pub mod components;
+pub mod projection;
+pub mod reduce;
+pub mod structure;
+
+pub use projection::{Projection, ProjectionConfig};

@@ -1,0 +1,2 @@
+//! Centrality: PageRank and personalized (risk-seeded) PageRank.
+pub mod pagerank;

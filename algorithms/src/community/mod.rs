@@ -1,0 +1,2 @@
+//! Community detection.
+pub mod lpa;

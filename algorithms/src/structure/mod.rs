@@ -1,0 +1,3 @@
+//! Local structure on the simple undirected view: triangles, clustering, core numbers.
+pub mod kcore;
+pub mod triangles;

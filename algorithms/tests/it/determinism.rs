@@ -1,0 +1,75 @@
+//! Every algorithm gives bit-identical results under 1 and 2 threads, and is invariant under
+//! relabelling where its definition is.
+
+use ekg_algorithms::centrality::pagerank::{page_rank, personalized_page_rank, PageRankConfig};
+use ekg_algorithms::community::lpa::{label_propagation, LabelPropagationConfig};
+use ekg_algorithms::components::scc::strongly_connected_components;
+use ekg_algorithms::components::wcc::weakly_connected_components;
+use ekg_algorithms::structure::kcore::core_numbers;
+use ekg_algorithms::structure::triangles::triangles;
+use ekg_algorithms::Projection;
+use proptest::prelude::*;
+
+use crate::networkx::{graph, reference};
+
+fn run_all(g: &Projection) -> Vec<u64> {
+    let mut fingerprint = Vec::new();
+    let pr = page_rank(g, &PageRankConfig::default());
+    fingerprint.extend(pr.scores.iter().map(|x| x.to_bits()));
+    fingerprint.extend(personalized_page_rank(g, &[0, 3], &PageRankConfig::default()).scores.iter().map(|x| x.to_bits()));
+    fingerprint.extend(weakly_connected_components(g).component.iter().map(|&c| c as u64));
+    fingerprint.extend(strongly_connected_components(g).component.iter().map(|&c| c as u64));
+    fingerprint.extend(label_propagation(g, &LabelPropagationConfig::default()).labels.iter().map(|&c| c as u64));
+    let t = triangles(g);
+    fingerprint.extend(t.triangles.iter().copied());
+    fingerprint.extend(t.clustering.iter().map(|x| x.to_bits()));
+    fingerprint.extend(core_numbers(g).core.iter().map(|&c| c as u64));
+    fingerprint
+}
+
+fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool").install(f)
+}
+
+#[test]
+fn identical_bits_under_one_and_two_threads() {
+    let r = reference();
+    for weighted in [false, true] {
+        let g = graph(&r, weighted);
+        let one = with_threads(1, || run_all(&g));
+        let two = with_threads(2, || run_all(&g));
+        assert_eq!(one, two);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// PageRank sums to 1, and relabelling the nodes permutes the scores (up to float rounding).
+    #[test]
+    fn pagerank_sums_to_one_and_ignores_labels(edges in prop::collection::vec((0u32..40, 0u32..40), 0..150), seed in 0u64..1000) {
+        let n = 40usize;
+        let g = Projection::from_edges(n, &edges.iter().map(|&(a, b)| (a, b, 1.0)).collect::<Vec<_>>(), false, false);
+        let r = page_rank(&g, &PageRankConfig::default());
+        prop_assert!((r.scores.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        // A permutation of 0..n from the seed.
+        let mut perm: Vec<u32> = (0..n as u32).collect();
+        let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        for i in (1..n).rev() {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            perm.swap(i, (state >> 33) as usize % (i + 1));
+        }
+        let relabelled: Vec<(u32, u32, f64)> = edges.iter().map(|&(a, b)| (perm[a as usize], perm[b as usize], 1.0)).collect();
+        let r2 = page_rank(&Projection::from_edges(n, &relabelled, false, false), &PageRankConfig::default());
+        for v in 0..n {
+            prop_assert!((r.scores[v] - r2.scores[perm[v] as usize]).abs() < 1e-12);
+        }
+        // Component partitions are label-free too.
+        let (c1, c2) = (weakly_connected_components(&g), weakly_connected_components(&Projection::from_edges(n, &relabelled, false, false)));
+        for a in 0..n {
+            for b in 0..n {
+                prop_assert_eq!(c1.component[a] == c1.component[b], c2.component[perm[a] as usize] == c2.component[perm[b] as usize]);
+            }
+        }
+    }
+}
