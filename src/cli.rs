@@ -38,6 +38,65 @@ pub enum Command {
     Info(InfoArgs),
     /// Run the demo on the bundled sample data (no arguments needed).
     Demo(DemoArgs),
+    /// Run one graph algorithm and write one row per node to OUT/ALGO.parquet.
+    Run(RunArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    /// PageRank (column `pagerank`).
+    Pagerank,
+    /// Personalized PageRank from seeds, by default the defaulted firms (column `ppr`).
+    Ppr,
+    /// Weakly connected components (column `component`, 0 = largest).
+    Wcc,
+    /// Strongly connected components (column `component`, 0 = largest).
+    Scc,
+    /// Label propagation, LDBC Graphalytics CDLP (column `community`, 0 = largest).
+    Lpa,
+    /// Triangles and local clustering on the undirected view (columns `triangles`, `clustering`).
+    Triangles,
+    /// Core number on the undirected view (column `core`).
+    Kcore,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The algorithm.
+    #[arg(value_enum)]
+    pub algorithm: Algorithm,
+    /// Snapshot file or dataset folder.
+    #[arg(long)]
+    pub graph: PathBuf,
+    /// Relations to run on, comma-separated (e.g. transfers,guarantees); default: all.
+    #[arg(long, value_delimiter = ',')]
+    pub relations: Vec<String>,
+    /// Follow every relation in both directions.
+    #[arg(long)]
+    pub undirected: bool,
+    /// Weight edges by amount, share or volume.
+    #[arg(long)]
+    pub weighted: bool,
+    /// PageRank damping factor.
+    #[arg(long, default_value_t = ekg_algorithms::centrality::pagerank::DEFAULT_DAMPING)]
+    pub damping: f64,
+    /// Iteration limit (PageRank, label propagation).
+    #[arg(long)]
+    pub max_iter: Option<u32>,
+    /// PageRank stops when the L1 change is below tolerance × nodes.
+    #[arg(long, default_value_t = ekg_algorithms::centrality::pagerank::DEFAULT_TOLERANCE)]
+    pub tolerance: f64,
+    /// Seed ids for ppr, one per line (default: firms with defaulted = true).
+    #[arg(long)]
+    pub seeds: Option<PathBuf>,
+    /// Output folder; the table is OUT/ALGO.parquet, replaced atomically.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

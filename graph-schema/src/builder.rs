@@ -184,6 +184,8 @@ pub struct GraphBuilder {
     edges: Vec<EdgeList>,
     identifier_values: IdMapBuilder,
     identifier_links: Vec<(NodeId, NodeId)>,
+    /// Reused for identifier keys, so interning allocates nothing per row.
+    key_buffer: String,
 }
 
 impl Default for GraphBuilder {
@@ -213,6 +215,7 @@ impl GraphBuilder {
             edges: Relation::ALL.iter().map(|&r| EdgeList::new(r)).collect(),
             identifier_values: IdMapBuilder::default(),
             identifier_links: Vec::new(),
+            key_buffer: String::new(),
         }
     }
 
@@ -300,11 +303,21 @@ impl GraphBuilder {
 
     /// Links an entity to a shared identifier value.
     pub fn add_identifier(&mut self, entity: NodeId, kind: IdentifierKind, value: &str) {
-        let key = IdentifierStore::key(kind, value);
+        let mut key = std::mem::take(&mut self.key_buffer);
+        key.clear();
+        key.push(kind as u8 as char);
+        key.push_str(value);
         let value_id = match self.identifier_values.insert(&key) {
             Ok(id) | Err(id) => id,
         };
+        self.key_buffer = key;
         self.identifier_links.push((entity, value_id));
+    }
+
+    /// Makes room for `additional` identifier links (and at most as many new values).
+    pub fn reserve_identifiers(&mut self, additional: usize) {
+        self.identifier_values.reserve(additional);
+        self.identifier_links.reserve(additional);
     }
 
     /// Freezes the graph: builds each relation's CSRs in parallel.
@@ -336,7 +349,10 @@ impl GraphBuilder {
             let list = std::mem::replace(list, EdgeList::new(list.relation));
             let (src_kinds, dst_kinds) = list.relation.endpoint_kinds();
             let rows = (id_range(&self.kind_starts, src_kinds), id_range(&self.kind_starts, dst_kinds));
+            let started = std::time::Instant::now();
+            let relation = list.relation;
             relations.push(build_relation(list, rows)?);
+            tracing::info!(relation = relation.as_str(), ms = started.elapsed().as_millis() as u64, "adjacency built");
         }
         let values = self.identifier_values.finish();
         let links = self.identifier_links;
@@ -404,6 +420,7 @@ fn build_relation(list: EdgeList, (src_rows, dst_rows): (std::ops::Range<u32>, s
         _ => None,
     };
     let (src, dst) = (&list.src, &list.dst);
+    let t0 = std::time::Instant::now();
     let outside = |ids: &[NodeId], rows: &std::ops::Range<u32>| ids.par_iter().any(|v| !rows.contains(&v.0));
     if outside(src, &src_rows) || outside(dst, &dst_rows) {
         return Err(Error::Build(format!("{}: an endpoint of a kind the relation does not allow", list.relation)));
@@ -412,15 +429,17 @@ fn build_relation(list: EdgeList, (src_rows, dst_rows): (std::ops::Range<u32>, s
         Some(ts) => group_by_row(src, src_rows.start, src_rows.len(), |e| (ts[e as usize], dst[e as usize])),
         None => group_by_row(src, src_rows.start, src_rows.len(), |e| dst[e as usize]),
     };
+    let t1 = t0.elapsed();
     // position_of[input edge] = its forward position, for the reverse index.
-    let mut position_of = vec![0u32; list.len()];
-    for (pos, &e) in fwd_order.iter().enumerate() {
-        position_of[e as usize] = pos as u32;
-    }
+    // A permutation's inverse: every slot is written exactly once, so relaxed stores suffice.
+    let inverse: Vec<std::sync::atomic::AtomicU32> = (0..list.len()).map(|_| std::sync::atomic::AtomicU32::new(0)).collect();
+    fwd_order.par_iter().enumerate().for_each(|(pos, &e)| inverse[e as usize].store(pos as u32, std::sync::atomic::Ordering::Relaxed));
+    let position_of: Vec<u32> = inverse.into_par_iter().map(std::sync::atomic::AtomicU32::into_inner).collect();
     let (rev_offsets, rev_order) = match ts {
         Some(ts) => group_by_row(dst, dst_rows.start, dst_rows.len(), |e| (ts[e as usize], src[e as usize])),
         None => group_by_row(dst, dst_rows.start, dst_rows.len(), |e| src[e as usize]),
     };
+    let t2 = t0.elapsed();
     let forward = Csr::from_parts(src_rows.start, fwd_offsets.into(), gather(dst, &fwd_order).into());
     let reverse = Csr::from_parts(dst_rows.start, rev_offsets.into(), gather(src, &rev_order).into());
     let reverse_edge: Vec<u32> = rev_order.par_iter().map(|&e| position_of[e as usize]).collect();
@@ -429,5 +448,12 @@ fn build_relation(list: EdgeList, (src_rows, dst_rows): (std::ops::Range<u32>, s
         .zip(list.attrs.iter())
         .map(|((name, _), values)| (*name, values.gather(&fwd_order)))
         .collect();
+    tracing::debug!(
+        relation = list.relation.as_str(),
+        forward_ms = t1.as_millis() as u64,
+        reverse_ms = (t2 - t1).as_millis() as u64,
+        gather_ms = (t0.elapsed() - t2).as_millis() as u64,
+        "adjacency phases"
+    );
     Ok(RelationStore { forward, reverse, reverse_edge: Column::from(reverse_edge), attrs })
 }

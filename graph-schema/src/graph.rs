@@ -201,7 +201,7 @@ impl IdentifierStore {
         full.get(1..).unwrap_or("")
     }
 
-    /// The interning key of a (kind, text) pair.
+    /// The interning key of a (kind, text) pair (kind code byte, then the text).
     pub fn key(kind: IdentifierKind, text: &str) -> String {
         let mut key = String::with_capacity(text.len() + 1);
         key.push(kind as u8 as char);

@@ -383,8 +383,8 @@ impl<'c, 'a> RowCheck<'c, 'a> {
             self.fail(spec.name, Rule::NullRequired, "null in a required column");
             return None;
         };
-        let value = raw.trim().to_ascii_lowercase();
-        let found = names.iter().position(|n| *n == value);
+        let value = raw.trim();
+        let found = names.iter().position(|n| n.eq_ignore_ascii_case(value));
         if found.is_none() {
             self.fail(spec.name, Rule::UnknownEnum, format!("'{}' is not one of {}", clip(raw), names.join("|")));
         }
@@ -673,6 +673,8 @@ impl<'o> State<'o> {
             })
             .collect();
         let mut accepted = 0;
+        let total: usize = decoded.iter().map(|d| d.as_ref().map(|(links, ..)| links.len()).unwrap_or(0)).sum();
+        self.builder.reserve_identifiers(total);
         for part in decoded {
             let (links, mut problems, normalized) = part?;
             self.normalized += normalized;

@@ -4,6 +4,7 @@ mod build;
 mod demo;
 mod generate;
 mod info;
+mod run;
 mod validate;
 
 use anyhow::Result;
@@ -18,5 +19,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Build(args) => build::run(&args, quiet),
         Command::Info(args) => info::run(&args),
         Command::Demo(args) => demo::run(&args, quiet),
+        Command::Run(args) => run::run(&args, quiet),
     }
 }

@@ -115,3 +115,53 @@ fn generate_is_deterministic_for_a_seed_and_valid() {
     let out = ekg(&["validate", a.to_str().unwrap_or_default()]);
     assert!(out.status.success(), "{}", text(&out.stdout));
 }
+
+fn read_parquet_column_f64(path: &Path, column: &str) -> Vec<f64> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Float64Type;
+    let file = std::fs::File::open(path).expect("output");
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet").build().expect("reader");
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch.expect("batch");
+        let i = batch.schema().index_of(column).expect("column");
+        out.extend(batch.column(i).as_primitive::<Float64Type>().values().iter().copied());
+    }
+    out
+}
+
+#[test]
+fn run_writes_one_row_per_node_for_every_algorithm() {
+    let dir = tempfile::tempdir().expect("temp");
+    let snapshot = dir.path().join("g.ekg");
+    assert!(ekg(&["build", &sample(), "--out", snapshot.to_str().unwrap_or_default()]).status.success());
+    let out = dir.path().join("out");
+    let graph = snapshot.to_str().unwrap_or_default();
+    let out_dir = out.to_str().unwrap_or_default();
+    for (algorithm, extra) in [
+        ("pagerank", vec!["--relations", "transfers,account_owner"]),
+        ("ppr", vec!["--relations", "guarantees,shareholdings,supply_links", "--undirected"]),
+        ("wcc", vec!["--relations", "guarantees"]),
+        ("scc", vec!["--relations", "guarantees"]),
+        ("lpa", vec!["--relations", "supply_links"]),
+        ("triangles", vec!["--relations", "supply_links"]),
+        ("kcore", vec!["--relations", "supply_links"]),
+    ] {
+        let mut args = vec!["run", algorithm, "--graph", graph, "--out", out_dir, "--json"];
+        args.extend(extra);
+        let result = ekg(&args);
+        assert!(result.status.success(), "{algorithm}: {}", text(&result.stderr));
+        let summary: serde_json::Value = serde_json::from_slice(&result.stdout).expect("json");
+        assert_eq!(summary["algorithm"], algorithm);
+        assert!(out.join(format!("{algorithm}.parquet")).exists());
+    }
+    let scores = read_parquet_column_f64(&out.join("pagerank.parquet"), "pagerank");
+    assert_eq!(scores.len(), 44933, "transfers connect all kinds, so every node has a row");
+    assert!((scores.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    let ppr = read_parquet_column_f64(&out.join("ppr.parquet"), "ppr");
+    assert_eq!(ppr.len(), 22000, "guarantees, shareholdings and supply links connect firms and persons");
+    // An unknown relation is a usage error.
+    let bad = ekg(&["run", "wcc", "--graph", graph, "--relations", "friendships", "--out", out_dir]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("unknown relation 'friendships'"));
+}

@@ -1,0 +1,73 @@
+//! Times ekg's kernels on an edge list, for side-by-side comparison with peers
+//! (`benches/peers.py` writes the graph, runs NetworKit and igraph, and calls this).
+//!
+//! Usage: cargo bench --bench algorithms -- EDGES.u32 [ALGO,ALGO,...]
+//! EDGES.u32 holds little-endian u32 pairs (source, target) of an undirected graph, each edge
+//! once. Prints one JSON object: seconds per algorithm (PageRank: per iteration).
+
+use std::time::Instant;
+
+use ekg_algorithms::centrality::pagerank::{page_rank, PageRankConfig};
+use ekg_algorithms::community::lpa::{label_propagation, LabelPropagationConfig};
+use ekg_algorithms::components::wcc::weakly_connected_components;
+use ekg_algorithms::structure::kcore::core_numbers;
+use ekg_algorithms::structure::triangles::triangles;
+use ekg_algorithms::Projection;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let Some(path) = args.first() else {
+        eprintln!("usage: cargo bench --bench algorithms -- EDGES.u32 [pagerank,wcc,lpa,triangles,kcore]");
+        return;
+    };
+    let wanted: Vec<String> = args
+        .get(1)
+        .map(|s| s.split(',').map(str::to_string).collect())
+        .unwrap_or_else(|| ["pagerank", "wcc", "lpa", "triangles", "kcore"].iter().map(|s| s.to_string()).collect());
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("{path}: {e}");
+            std::process::exit(66);
+        }
+    };
+    let words: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let n = words.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let edges: Vec<(u32, u32, f64)> = words.chunks_exact(2).map(|p| (p[0], p[1], 1.0)).collect();
+    let started = Instant::now();
+    let graph = Projection::from_edges(n, &edges, true, false);
+    let mut out = serde_json::json!({"nodes": n, "edges": edges.len(), "threads": rayon::current_num_threads(), "load_seconds": started.elapsed().as_secs_f64()});
+    drop(edges);
+    for algo in &wanted {
+        let started = Instant::now();
+        let seconds = match algo.as_str() {
+            "pagerank" => {
+                let iterations = 20;
+                page_rank(&graph, &PageRankConfig { max_iterations: iterations, tolerance: 0.0, ..Default::default() });
+                started.elapsed().as_secs_f64() / iterations as f64
+            }
+            "wcc" => {
+                weakly_connected_components(&graph);
+                started.elapsed().as_secs_f64()
+            }
+            "lpa" => {
+                label_propagation(&graph, &LabelPropagationConfig { max_iterations: 10 });
+                started.elapsed().as_secs_f64()
+            }
+            "triangles" => {
+                triangles(&graph);
+                started.elapsed().as_secs_f64()
+            }
+            "kcore" => {
+                core_numbers(&graph);
+                started.elapsed().as_secs_f64()
+            }
+            other => {
+                eprintln!("unknown algorithm {other}");
+                continue;
+            }
+        };
+        out[algo.as_str()] = serde_json::json!(seconds);
+    }
+    println!("{out}");
+}

@@ -1,0 +1,104 @@
+"""Side-by-side: ekg vs NetworKit vs igraph on one Kronecker graph, ratios from one run.
+
+Usage: python3 benches/peers.py [SCALE] [EDGE_FACTOR]   (defaults 20 and 16; the issue's size is 22)
+Needs: pip install networkit==11.3 igraph numpy (PyPI). Builds the graph with the Graph500 R-MAT
+parameters (a=0.57, b=0.19, c=0.19) and a fixed seed, drops self-loops and duplicate edges, writes
+it as u32 pairs for ekg's bench binary (cargo bench --bench algorithms), then times each kernel:
+PageRank per iteration (20 iterations), connected components, label propagation (10 rounds for
+ekg; NetworKit's PLP runs to its own convergence), triangles, k-core. Prints a table with
+ekg/peer time ratios (below 1: ekg faster). Times on a shared machine are noisy; ratios from
+the same run are what to read.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+scale = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+edge_factor = int(sys.argv[2]) if len(sys.argv) > 2 else 16
+threads = os.cpu_count()
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.dirname(here)
+path = f"/tmp/kron{scale}.u32"
+
+
+def kronecker(scale, edge_factor, seed=1):
+    rng = np.random.default_rng(seed)
+    n, m = 1 << scale, edge_factor << scale
+    a, b, c = 0.57, 0.19, 0.19
+    src = np.zeros(m, dtype=np.int64)
+    dst = np.zeros(m, dtype=np.int64)
+    for bit in range(scale):
+        r = rng.random(m)
+        src_bit = r > a + b
+        dst_bit = ((r > a) & (r <= a + b)) | (r > a + b + c)
+        src |= src_bit.astype(np.int64) << bit
+        dst |= dst_bit.astype(np.int64) << bit
+    perm = rng.permutation(n)  # Graph500 relabels vertices randomly
+    src, dst = perm[src], perm[dst]
+    keep = src != dst
+    lo, hi = np.minimum(src[keep], dst[keep]), np.maximum(src[keep], dst[keep])
+    pairs = np.unique(lo * n + hi)
+    return n, (pairs // n).astype(np.uint32), (pairs % n).astype(np.uint32)
+
+
+t = time.time()
+n, src, dst = kronecker(scale, edge_factor)
+np.stack([src, dst], axis=1).astype("<u4").tofile(path)
+print(f"Kronecker scale {scale}: {n} nodes, {len(src)} undirected edges ({time.time() - t:.1f}s to generate)", flush=True)
+
+results = {}
+out = subprocess.run(["cargo", "bench", "--quiet", "--bench", "algorithms", "--", path], cwd=root, capture_output=True, text=True)
+if out.returncode != 0:
+    sys.exit(out.stderr)
+results["ekg"] = json.loads(out.stdout.strip().splitlines()[-1])
+
+import networkit as nk
+
+nk.setNumberOfThreads(threads)
+g = nk.Graph(n, weighted=False, directed=False)
+g.addEdges((src.astype(np.uint64), dst.astype(np.uint64)))
+nkr = {}
+t = time.time()
+pr = nk.centrality.PageRank(g, damp=0.85, tol=0.0)
+pr.maxIterations = 20
+pr.run()
+nkr["pagerank"] = (time.time() - t) / 20
+for name, make in [
+    ("wcc", lambda: nk.components.ConnectedComponents(g)),
+    ("lpa", lambda: nk.community.PLP(g)),
+    ("triangles", lambda: nk.sparsification.TriangleEdgeScore(g)),
+    ("kcore", lambda: nk.centrality.CoreDecomposition(g)),
+]:
+    t = time.time()
+    make().run()
+    nkr[name] = time.time() - t
+results["networkit"] = nkr
+
+import igraph as ig
+
+ig_graph = ig.Graph(n=n, edges=np.stack([src, dst], axis=1), directed=False)
+igr = {}
+t = time.time()
+ig_graph.pagerank(damping=0.85)
+igr["pagerank_full"] = time.time() - t
+for name, run in [("wcc", lambda: ig_graph.connected_components()), ("lpa", lambda: ig_graph.community_label_propagation()), ("triangles", lambda: ig_graph.transitivity_local_undirected()), ("kcore", lambda: ig_graph.coreness())]:
+    t = time.time()
+    run()
+    igr[name] = time.time() - t
+results["igraph"] = igr
+
+print(f"threads: {threads}")
+print(f"{'kernel':<12} {'ekg s':>10} {'NetworKit s':>12} {'ekg/NetworKit':>14} {'igraph s':>10} {'ekg/igraph':>11}")
+for k in ["pagerank", "wcc", "lpa", "triangles", "kcore"]:
+    e, nkv = results["ekg"].get(k), results["networkit"].get(k)
+    igv = results["igraph"].get(k)
+    ratio_nk = f"{e / nkv:.2f}" if e and nkv else "-"
+    ratio_ig = f"{e / igv:.3f}" if e and igv else "-"
+    label = k + (" /iter" if k == "pagerank" else "")
+    print(f"{label:<12} {e or 0:>10.3f} {nkv or 0:>12.3f} {ratio_nk:>14} {igv or 0:>10.3f} {ratio_ig:>11}")
+print("igraph pagerank (full run, PRPACK):", f"{results['igraph']['pagerank_full']:.3f}s")
+print(json.dumps(results))
