@@ -54,6 +54,10 @@ pub enum Algorithm {
     Scc,
     /// Label propagation, LDBC Graphalytics CDLP (column `community`, 0 = largest).
     Lpa,
+    /// Louvain modularity communities (column `community`, 0 = largest).
+    Louvain,
+    /// Leiden modularity communities, each connected (column `community`, 0 = largest).
+    Leiden,
     /// Triangles and local clustering on the undirected view (columns `triangles`, `clustering`).
     Triangles,
     /// Core number on the undirected view (column `core`).
@@ -86,6 +90,12 @@ pub struct RunArgs {
     /// PageRank stops when the L1 change is below tolerance × nodes.
     #[arg(long, default_value_t = ekg_algorithms::centrality::pagerank::DEFAULT_TOLERANCE)]
     pub tolerance: f64,
+    /// Modularity resolution γ for louvain and leiden (larger: smaller communities).
+    #[arg(long, default_value_t = ekg_algorithms::community::louvain::DEFAULT_RESOLUTION)]
+    pub resolution: f64,
+    /// Random seed for louvain and leiden (the same seed gives the same communities).
+    #[arg(long, default_value_t = ekg_algorithms::community::louvain::DEFAULT_SEED)]
+    pub seed: u64,
     /// Seed ids for ppr, one per line (default: firms with defaulted = true).
     #[arg(long)]
     pub seeds: Option<PathBuf>,

@@ -11,7 +11,7 @@
 //! |---|---|
 //! | [`centrality`] | PageRank, personalized (risk-seeded) PageRank |
 //! | [`components`] | weakly and strongly connected components |
-//! | [`community`] | label propagation (Graphalytics CDLP) |
+//! | [`community`] | label propagation (Graphalytics CDLP), Louvain, Leiden |
 //! | [`structure`] | triangles and local clustering, core numbers |
 
 pub mod centrality;

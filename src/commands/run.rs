@@ -9,6 +9,8 @@ use arrow_array::builder::{Float64Builder, StringBuilder, UInt32Builder, UInt64B
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use ekg_algorithms::centrality::pagerank::{page_rank, personalized_page_rank, PageRankConfig, DEFAULT_MAX_ITERATIONS};
+use ekg_algorithms::community::leiden::leiden;
+use ekg_algorithms::community::louvain::{louvain, LouvainConfig};
 use ekg_algorithms::community::lpa::{label_propagation, LabelPropagationConfig};
 use ekg_algorithms::components::dense_by_size;
 use ekg_algorithms::components::scc::strongly_connected_components;
@@ -88,6 +90,19 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
             summary["communities"] = json!(sizes.len());
             vec![Column::U32("community", community)]
         }
+        Algorithm::Louvain | Algorithm::Leiden => {
+            if !(args.resolution > 0.0 && args.resolution.is_finite()) {
+                return Err(coded(USAGE, format!("--resolution {} must be > 0", args.resolution)));
+            }
+            let config = LouvainConfig { resolution: args.resolution, seed: args.seed, ..LouvainConfig::default() };
+            let result = if args.algorithm == Algorithm::Louvain { louvain(&projection, &config) } else { leiden(&projection, &config) };
+            summary["modularity"] = json!(result.modularity);
+            summary["levels"] = json!(result.levels);
+            summary["communities"] = json!(result.community.iter().max().map_or(0, |m| m + 1));
+            summary["resolution"] = json!(args.resolution);
+            summary["seed"] = json!(args.seed);
+            vec![Column::U32("community", result.community)]
+        }
         Algorithm::Triangles => {
             let result = triangles(&projection);
             summary["triangles"] = json!(result.total);
@@ -118,7 +133,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     } else {
         let mut line =
             format!("{name}: {} nodes, {} edges, {:.3}s", projection.node_count(), projection.edge_count(), algorithm_time.as_secs_f64());
-        for key in ["iterations", "converged", "components", "communities", "triangles", "max_core", "seeds"] {
+        for key in ["iterations", "converged", "components", "communities", "modularity", "triangles", "max_core", "seeds"] {
             if let Some(v) = summary.get(key) {
                 line.push_str(&format!(", {key} {v}"));
             }
@@ -135,6 +150,8 @@ fn algorithm_name(algorithm: Algorithm) -> &'static str {
         Algorithm::Wcc => "wcc",
         Algorithm::Scc => "scc",
         Algorithm::Lpa => "lpa",
+        Algorithm::Louvain => "louvain",
+        Algorithm::Leiden => "leiden",
         Algorithm::Triangles => "triangles",
         Algorithm::Kcore => "kcore",
     }

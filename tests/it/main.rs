@@ -144,6 +144,8 @@ fn run_writes_one_row_per_node_for_every_algorithm() {
         ("wcc", vec!["--relations", "guarantees"]),
         ("scc", vec!["--relations", "guarantees"]),
         ("lpa", vec!["--relations", "supply_links"]),
+        ("louvain", vec!["--relations", "supply_links,guarantees", "--weighted"]),
+        ("leiden", vec!["--relations", "supply_links,guarantees", "--weighted", "--resolution", "2"]),
         ("triangles", vec!["--relations", "supply_links"]),
         ("kcore", vec!["--relations", "supply_links"]),
     ] {

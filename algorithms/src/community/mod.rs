@@ -1,2 +1,4 @@
 //! Community detection.
+pub mod leiden;
+pub mod louvain;
 pub mod lpa;

@@ -1,5 +1,6 @@
 //! Integration tests of ekg-algorithms against independent references.
 
+mod communities;
 mod determinism;
 mod graphalytics;
 mod networkx;

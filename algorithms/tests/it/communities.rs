@@ -1,0 +1,96 @@
+//! Louvain and Leiden against igraph 1.0 (fixtures/igraph_communities.json, made by
+//! fixtures/make_igraph.py): modularity at least 0.99 × igraph's on the same graph, Leiden's
+//! communities always connected, and NMI against the planted partition of an LFR graph.
+
+use std::path::PathBuf;
+
+use ekg_algorithms::community::leiden::{communities_connected, leiden};
+use ekg_algorithms::community::louvain::{louvain, modularity, LouvainConfig};
+use ekg_algorithms::Projection;
+use serde_json::Value;
+
+use crate::networkx;
+
+fn reference() -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/igraph_communities.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json")
+}
+
+fn lfr() -> (Projection, Vec<u32>) {
+    let r = reference();
+    let edges: Vec<(u32, u32, f64)> = r["lfr"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| (e[0].as_u64().unwrap_or(0) as u32, e[1].as_u64().unwrap_or(0) as u32, 1.0))
+        .collect();
+    let planted = r["lfr"]["planted"].as_array().expect("planted").iter().map(|x| x.as_u64().unwrap_or(0) as u32).collect();
+    (Projection::from_edges(1000, &edges, true, false), planted)
+}
+
+/// Normalized mutual information (arithmetic normalization, as igraph's "nmi").
+fn nmi(a: &[u32], b: &[u32]) -> f64 {
+    use std::collections::HashMap;
+    let n = a.len() as f64;
+    let mut ca: HashMap<u32, f64> = HashMap::new();
+    let mut cb: HashMap<u32, f64> = HashMap::new();
+    let mut joint: HashMap<(u32, u32), f64> = HashMap::new();
+    for (&x, &y) in a.iter().zip(b) {
+        *ca.entry(x).or_default() += 1.0;
+        *cb.entry(y).or_default() += 1.0;
+        *joint.entry((x, y)).or_default() += 1.0;
+    }
+    let entropy = |c: &HashMap<u32, f64>| -c.values().map(|&k| k / n * (k / n).ln()).sum::<f64>();
+    let mi: f64 = joint.iter().map(|(&(x, y), &k)| k / n * ((k * n) / (ca[&x] * cb[&y])).ln()).sum();
+    let (ha, hb) = (entropy(&ca), entropy(&cb));
+    if ha + hb == 0.0 {
+        1.0
+    } else {
+        2.0 * mi / (ha + hb)
+    }
+}
+
+#[test]
+fn louvain_and_leiden_modularity_at_least_99_percent_of_igraph() {
+    let r = reference();
+    let g = networkx::graph(&networkx::reference(), true);
+    let config = LouvainConfig::default();
+    let ours = louvain(&g, &config);
+    let theirs = r["directed_weighted"]["louvain_modularity"].as_f64().expect("q");
+    assert!(ours.modularity >= 0.99 * theirs, "louvain Q {} vs igraph {}", ours.modularity, theirs);
+    assert!((modularity(&g, &ours.community, 1.0) - ours.modularity).abs() < 1e-9);
+    let ours = leiden(&g, &config);
+    let theirs = r["directed_weighted"]["leiden_modularity"].as_f64().expect("q");
+    assert!(ours.modularity >= 0.99 * theirs, "leiden Q {} vs igraph {}", ours.modularity, theirs);
+    assert!(communities_connected(&g, &ours.community));
+}
+
+#[test]
+fn planted_lfr_communities_are_recovered() {
+    let r = reference();
+    let (g, planted) = lfr();
+    for (name, result, key) in
+        [("louvain", louvain(&g, &LouvainConfig::default()), "louvain"), ("leiden", leiden(&g, &LouvainConfig::default()), "leiden")]
+    {
+        let theirs_q = r["lfr"][format!("{key}_modularity")].as_f64().expect("q");
+        let theirs_nmi = r["lfr"][format!("{key}_nmi")].as_f64().expect("nmi");
+        let ours_nmi = nmi(&result.community, &planted);
+        eprintln!("LFR {name}: Q {:.4} (igraph {theirs_q:.4}), NMI {ours_nmi:.4} (igraph {theirs_nmi:.4})", result.modularity);
+        assert!(result.modularity >= 0.99 * theirs_q, "{name}: Q {} vs {theirs_q}", result.modularity);
+        assert!(ours_nmi >= theirs_nmi - 0.02, "{name}: NMI {ours_nmi} vs igraph {theirs_nmi}");
+        assert!(communities_connected(&g, &result.community));
+    }
+}
+
+#[test]
+fn community_detection_is_identical_across_thread_counts() {
+    let g = networkx::graph(&networkx::reference(), true);
+    let run = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool")
+            .install(|| (louvain(&g, &LouvainConfig::default()), leiden(&g, &LouvainConfig::default())))
+    };
+    assert_eq!(run(1), run(2));
+}
