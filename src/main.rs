@@ -11,18 +11,6 @@ mod progress;
 
 use clap::Parser;
 
-/// jemalloc with transparent huge pages on every arena: the graph's hot structures (the id table
-/// while loading, CSR arrays, rank vectors) are read at random, and with 4 KiB pages nearly every
-/// such read also misses the TLB. This machine's THP mode is `madvise`, so a program only gets
-/// huge pages by asking; jemalloc asks for all of its mappings.
-#[cfg(target_os = "linux")]
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-#[cfg(target_os = "linux")]
-#[allow(non_upper_case_globals)]
-#[export_name = "_rjem_malloc_conf"]
-pub static malloc_conf: &[u8] = b"thp:always,metadata_thp:auto\0";
 
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
