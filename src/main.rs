@@ -11,7 +11,6 @@ mod progress;
 
 use clap::Parser;
 
-
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
     let filter = if args.global.verbose { "info" } else { "warn" };

@@ -126,8 +126,8 @@ pub fn load_inputs(mut inputs: Vec<TableInput>, options: &LoadOptions, report: &
         let path_text: Arc<str> = Arc::from(input.path.display().to_string());
         let problems_before = state.problems.len();
         let started = std::time::Instant::now();
-        let (columns, chunks) = read_chunks(&input, spec, options.encoding)?;
-        let read_time = started.elapsed();
+        // Columns first (Parquet footer or CSV header), so a missing column fails before decoding.
+        let columns = input_columns(&input, options.encoding)?;
         for name in &columns {
             if spec.column(name).is_none() {
                 report.problems.notice(format!("{}: column '{name}' is not in the contract; ignored", input.path.display()));
@@ -138,19 +138,38 @@ pub fn load_inputs(mut inputs: Vec<TableInput>, options: &LoadOptions, report: &
                 return Err(Error::MissingColumn { path: input.path.clone(), column: column.name.to_string() });
             }
         }
-        let rows: u64 = chunks.iter().map(|c| c.batch.num_rows() as u64).sum();
-        if rows == 0 {
-            if input.kind == TableKind::Firms {
+        let ctx = Ctx { spec, path: &input.path, path_text: path_text.clone() };
+        // Node tables are interned sequentially (ids follow file order); edge and identifier
+        // tables are decoded inside each row-group task, so their Arrow batches never pile up.
+        let (rows, accepted, read_time) = if input.kind.is_node_table() {
+            let chunks = read_chunks(&input, spec, options.encoding)?;
+            let read_time = started.elapsed();
+            let rows: u64 = chunks.iter().map(|c| c.batch.num_rows() as u64).sum();
+            if rows == 0 && input.kind == TableKind::Firms {
                 return Err(Error::EmptyTable { path: input.path.clone(), table: spec.name.to_string() });
             }
+            (rows, state.load_nodes(&ctx, &chunks)?, read_time)
+        } else if input.kind == TableKind::Identifiers {
+            let builder = &state.builder;
+            let decoded = map_input(&input, spec, options.encoding, |chunk| {
+                (chunk.batch.num_rows() as u64, decode_identifiers(&ctx, builder, &chunk))
+            })?;
+            let rows = decoded.iter().map(|d| d.0).sum();
+            let read_time = started.elapsed();
+            (rows, state.append_identifiers(decoded.into_iter().map(|d| d.1).collect())?, read_time)
+        } else {
+            let relation = edge_relation(input.kind);
+            let (builder, as_of) = (&state.builder, options.as_of);
+            let decoded = map_input(&input, spec, options.encoding, |chunk| {
+                (chunk.batch.num_rows() as u64, decode_edges(&ctx, builder, relation, &chunk, as_of))
+            })?;
+            let rows = decoded.iter().map(|d| d.0).sum();
+            let read_time = started.elapsed();
+            (rows, state.append_edges(&ctx, relation, decoded.into_iter().map(|d| d.1).collect())?, read_time)
+        };
+        if rows == 0 {
             report.problems.notice(format!("{}: table '{}' has no rows", input.path.display(), spec.name));
         }
-        let ctx = Ctx { spec, path: &input.path, path_text: path_text.clone() };
-        let accepted = match input.kind {
-            kind if kind.is_node_table() => state.load_nodes(&ctx, &chunks)?,
-            TableKind::Identifiers => state.load_identifiers(&ctx, chunks)?,
-            _ => state.load_edges(&ctx, chunks)?,
-        };
         tracing::info!(
             table = spec.name,
             rows,
@@ -202,17 +221,42 @@ fn input_rows(input: &TableInput) -> u64 {
     }
 }
 
-fn read_chunks(input: &TableInput, spec: &TableSpec, encoding: Encoding) -> Result<(Vec<String>, Vec<Chunk>)> {
+fn read_chunks(input: &TableInput, spec: &TableSpec, encoding: Encoding) -> Result<Vec<Chunk>> {
+    map_input(input, spec, encoding, |chunk| chunk)
+}
+
+/// Applies `map` to each chunk of an input (in parallel for Parquet), results in file order.
+fn map_input<T: Send>(input: &TableInput, spec: &TableSpec, encoding: Encoding, map: impl Fn(Chunk) -> T + Sync + Send) -> Result<Vec<T>> {
     match &input.data {
         InputData::File(format) => {
             let wanted: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
             let file = crate::dataset::TableFile { kind: input.kind, path: input.path.clone(), format: *format, bytes: input.bytes };
-            source::map_chunks(&file, &wanted, encoding, |chunk| chunk)
+            Ok(source::map_chunks(&file, &wanted, encoding, map)?.1)
         }
-        InputData::Chunks { columns, chunks } => {
-            let chunks = chunks.iter().map(|c| Chunk { first_row: c.first_row, batch: c.batch.clone() }).collect();
-            Ok((columns.clone(), chunks))
+        InputData::Chunks { chunks, .. } => {
+            Ok(chunks.par_iter().map(|c| map(Chunk { first_row: c.first_row, batch: c.batch.clone() })).collect())
         }
+    }
+}
+
+/// The column names of an input, without decoding its rows.
+fn input_columns(input: &TableInput, encoding: Encoding) -> Result<Vec<String>> {
+    match &input.data {
+        InputData::File(format) => {
+            let file = crate::dataset::TableFile { kind: input.kind, path: input.path.clone(), format: *format, bytes: input.bytes };
+            source::column_names(&file, encoding)
+        }
+        InputData::Chunks { columns, .. } => Ok(columns.clone()),
+    }
+}
+
+fn edge_relation(kind: TableKind) -> Relation {
+    match kind {
+        TableKind::Shareholdings => Relation::Shareholding,
+        TableKind::Officers => Relation::Officer,
+        TableKind::Transfers => Relation::Transfer,
+        TableKind::Guarantees => Relation::Guarantee,
+        _ => Relation::Supply,
     }
 }
 
@@ -611,19 +655,8 @@ impl<'o> State<'o> {
         }
     }
 
-    /// Edge tables: chunks decoded and resolved in parallel, appended in file order.
-    fn load_edges(&mut self, ctx: &Ctx<'_>, chunks: Vec<Chunk>) -> Result<u64> {
-        let relation = match ctx.spec.kind {
-            TableKind::Shareholdings => Relation::Shareholding,
-            TableKind::Officers => Relation::Officer,
-            TableKind::Transfers => Relation::Transfer,
-            TableKind::Guarantees => Relation::Guarantee,
-            _ => Relation::Supply,
-        };
-        let builder = &self.builder;
-        let as_of = self.options.as_of;
-        let decoded: Vec<Result<(EdgeList, Vec<Problem>, Vec<u64>, u64)>> =
-            chunks.into_par_iter().map(|chunk| decode_edges(ctx, builder, relation, &chunk, as_of)).collect();
+    /// Edge tables: decoded chunks (resolved in parallel) appended in file order.
+    fn append_edges(&mut self, ctx: &Ctx<'_>, relation: Relation, decoded: Vec<Result<DecodedEdges>>) -> Result<u64> {
         let mut accepted = 0;
         let total: usize = decoded.iter().map(|d| d.as_ref().map(|(list, ..)| list.len()).unwrap_or(0)).sum();
         self.builder.edges_mut(relation).reserve(total);
@@ -640,38 +673,7 @@ impl<'o> State<'o> {
         Ok(accepted)
     }
 
-    fn load_identifiers(&mut self, ctx: &Ctx<'_>, chunks: Vec<Chunk>) -> Result<u64> {
-        type Decoded = (Vec<(NodeId, u8, String)>, Vec<Problem>, u64);
-        // Identifier values are copied once here: interning needs them after the batch is gone.
-        let builder = &self.builder;
-        let decoded: Vec<Result<Decoded>> = chunks
-            .into_par_iter()
-            .map(|chunk| {
-                let b = &chunk.batch;
-                let (entity, kind, value) = (ctx.text(b, "entity_id")?, ctx.text(b, "kind")?, ctx.text(b, "value")?);
-                let mut out = Vec::with_capacity(b.num_rows());
-                let mut problems = Vec::new();
-                let mut normalized = 0;
-                for i in 0..b.num_rows() {
-                    let mut check = RowCheck::new(ctx, chunk.first_row + i as u64);
-                    let entity_id = check.id(entity.as_ref(), "entity_id", i, &mut normalized);
-                    let node = resolve(
-                        builder,
-                        &mut check,
-                        entity_id,
-                        "entity_id",
-                        KindSet::of(&[NodeKind::Firm, NodeKind::Person, NodeKind::Account]),
-                    );
-                    let kind_code = check.enumerated(kind.as_ref(), "kind", i);
-                    let text = check.id(value.as_ref(), "value", i, &mut normalized);
-                    match (check.ok(), node, kind_code, text) {
-                        (true, Some(node), Some(k), Some(text)) => out.push((node, k as u8, text.into_owned())),
-                        _ => problems.append(&mut check.problems),
-                    }
-                }
-                Ok((out, problems, normalized))
-            })
-            .collect();
+    fn append_identifiers(&mut self, decoded: Vec<Result<DecodedIdentifiers>>) -> Result<u64> {
         let mut accepted = 0;
         let total: usize = decoded.iter().map(|d| d.as_ref().map(|(links, ..)| links.len()).unwrap_or(0)).sum();
         self.builder.reserve_identifiers(total);
@@ -794,6 +796,29 @@ fn firm_equal(builder: &GraphBuilder, existing: NodeId, row: &FirmRow<'_>) -> bo
 }
 
 type DecodedEdges = (EdgeList, Vec<Problem>, Vec<u64>, u64);
+/// Identifier values are copied once here: interning needs them after the batch is gone.
+type DecodedIdentifiers = (Vec<(NodeId, u8, String)>, Vec<Problem>, u64);
+
+fn decode_identifiers(ctx: &Ctx<'_>, builder: &GraphBuilder, chunk: &Chunk) -> Result<DecodedIdentifiers> {
+    let b = &chunk.batch;
+    let (entity, kind, value) = (ctx.text(b, "entity_id")?, ctx.text(b, "kind")?, ctx.text(b, "value")?);
+    let mut out = Vec::with_capacity(b.num_rows());
+    let mut problems = Vec::new();
+    let mut normalized = 0;
+    let entities = KindSet::of(&[NodeKind::Firm, NodeKind::Person, NodeKind::Account]);
+    for i in 0..b.num_rows() {
+        let mut check = RowCheck::new(ctx, chunk.first_row + i as u64);
+        let entity_id = check.id(entity.as_ref(), "entity_id", i, &mut normalized);
+        let node = resolve(builder, &mut check, entity_id, "entity_id", entities);
+        let kind_code = check.enumerated(kind.as_ref(), "kind", i);
+        let text = check.id(value.as_ref(), "value", i, &mut normalized);
+        match (check.ok(), node, kind_code, text) {
+            (true, Some(node), Some(k), Some(text)) => out.push((node, k as u8, text.into_owned())),
+            _ => problems.append(&mut check.problems),
+        }
+    }
+    Ok((out, problems, normalized))
+}
 
 fn decode_edges(ctx: &Ctx<'_>, builder: &GraphBuilder, relation: Relation, chunk: &Chunk, as_of: i64) -> Result<DecodedEdges> {
     let b = &chunk.batch;

@@ -233,6 +233,43 @@ fn not_utf8(path: &Path, line: u64, field: usize) -> Error {
     }
 }
 
+/// The column names of a table file: the Parquet schema or the CSV header.
+pub fn column_names(file: &TableFile, encoding: Encoding) -> Result<Vec<String>> {
+    let io = |source| Error::Io { path: file.path.clone(), source };
+    match file.format {
+        FileFormat::Parquet => {
+            check_parquet_framing(&file.path)?;
+            let f = File::open(&file.path).map_err(io)?;
+            let meta = std::panic::catch_unwind(AssertUnwindSafe(|| ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())))
+                .map_err(|p| Error::Internal { path: file.path.clone(), message: panic_message(p) })?
+                .map_err(|e| Error::NotParquet { path: file.path.clone(), problem: format!("footer: {e}") })?;
+            Ok(meta.schema().fields().iter().map(|f| f.name().clone()).collect())
+        }
+        FileFormat::Csv { delimiter } => {
+            // The header is the first record; reading it alone keeps this cheap for large files.
+            let f = File::open(&file.path).map_err(io)?;
+            let input: Box<dyn Read> = match encoding {
+                Encoding::Utf8 => Box::new(std::io::BufReader::new(f)),
+                Encoding::Gb18030 => {
+                    let mut raw = Vec::new();
+                    std::io::BufReader::new(f).take(1 << 20).read_to_end(&mut raw).map_err(io)?;
+                    let (text, _, _) = encoding_rs::GB18030.decode(&raw);
+                    Box::new(std::io::Cursor::new(text.into_owned().into_bytes()))
+                }
+            };
+            let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).from_reader(input);
+            let headers =
+                reader.byte_headers().map_err(|e| Error::Csv { path: file.path.clone(), line: 1, field: 0, problem: format!("{e}") })?;
+            let mut out = Vec::with_capacity(headers.len());
+            for (i, h) in headers.iter().enumerate() {
+                let text = std::str::from_utf8(h).map_err(|_| not_utf8(&file.path, 1, i + 1))?;
+                out.push(if i == 0 { text.trim_start_matches('\u{feff}') } else { text }.trim().to_string());
+            }
+            Ok(out)
+        }
+    }
+}
+
 /// Rows in a table file without decoding it: Parquet metadata, or newlines for CSV.
 pub fn count_rows(file: &TableFile) -> Result<u64> {
     let io = |source| Error::Io { path: file.path.clone(), source };
