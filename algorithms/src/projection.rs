@@ -217,29 +217,74 @@ impl Projection {
         kinds
     }
 
-    /// The simple undirected neighbour lists (no self-loops, no repeats), for algorithms defined
-    /// on simple graphs (triangles, clustering, k-core).
+    /// The simple undirected neighbour lists (no self-loops, no repeats), sorted, for algorithms
+    /// defined on simple graphs (triangles, clustering, k-core). Two passes over merged sorted
+    /// lists (count, then fill), parallel, with no allocation per node.
     pub fn simple_undirected(&self) -> (Vec<u64>, Vec<u32>) {
-        let lists: Vec<Vec<u32>> = (0..self.node_count() as u32)
+        let n = self.node_count();
+        // Visits the distinct neighbours of v other than v, in increasing order.
+        let visit = |v: u32, f: &mut dyn FnMut(u32)| {
+            let a = self.out_neighbors(v);
+            let b = if self.undirected { &[][..] } else { self.in_neighbors(v) };
+            let (mut i, mut j) = (0, 0);
+            let mut last = u32::MAX;
+            while i < a.len() || j < b.len() {
+                let x = if j >= b.len() || (i < a.len() && a[i] <= b[j]) {
+                    i += 1;
+                    a[i - 1]
+                } else {
+                    j += 1;
+                    b[j - 1]
+                };
+                if x != last && x != v {
+                    f(x);
+                }
+                last = x;
+            }
+        };
+        let degrees: Vec<u64> = (0..n as u32)
             .into_par_iter()
             .map(|v| {
-                let mut l: Vec<u32> = self
-                    .out_neighbors(v)
-                    .iter()
-                    .chain(if self.undirected { &[][..] } else { self.in_neighbors(v) })
-                    .copied()
-                    .filter(|&u| u != v)
-                    .collect();
-                l.sort_unstable();
-                l.dedup();
-                l
+                let mut d = 0u64;
+                visit(v, &mut |_| d += 1);
+                d
             })
             .collect();
-        let mut offsets = Vec::with_capacity(lists.len() + 1);
+        let mut offsets = Vec::with_capacity(n + 1);
         offsets.push(0u64);
-        for l in &lists {
-            offsets.push(offsets[offsets.len() - 1] + l.len() as u64);
+        for d in &degrees {
+            offsets.push(offsets[offsets.len() - 1] + d);
         }
-        (offsets, lists.into_iter().flatten().collect())
+        let mut targets = vec![0u32; offsets[n] as usize];
+        fill_blocks(&offsets, &mut targets, |v, out| {
+            let mut k = 0;
+            visit(v, &mut |x| {
+                out[k] = x;
+                k += 1;
+            });
+        });
+        (offsets, targets)
     }
+}
+
+/// Fills `targets` list by list: `fill(v, slice_of_v)` for each node, in parallel over blocks of
+/// nodes, each block owning its contiguous part of `targets`.
+pub(crate) fn fill_blocks(offsets: &[u64], targets: &mut [u32], fill: impl Fn(u32, &mut [u32]) + Sync) {
+    const BLOCK: usize = 4096;
+    let n = offsets.len() - 1;
+    let mut jobs = Vec::with_capacity(n / BLOCK + 1);
+    let mut rest = targets;
+    for start in (0..n).step_by(BLOCK) {
+        let end = (start + BLOCK).min(n);
+        let (head, tail) = rest.split_at_mut((offsets[end] - offsets[start]) as usize);
+        jobs.push((start, end, head));
+        rest = tail;
+    }
+    jobs.into_par_iter().for_each(|(start, end, block)| {
+        let base = offsets[start];
+        for v in start..end {
+            let (lo, hi) = ((offsets[v] - base) as usize, (offsets[v + 1] - base) as usize);
+            fill(v as u32, &mut block[lo..hi]);
+        }
+    });
 }

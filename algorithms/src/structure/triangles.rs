@@ -6,13 +6,13 @@
 //! and Graphalytics (undirected) define it.
 //!
 //! # Complexity
-//! O(m^1.5) worst case, parallel over nodes; integer counts, deterministic.
-
-use std::sync::atomic::{AtomicU64, Ordering};
+//! O(m^1.5) worst case, parallel over nodes; integer counts, deterministic. Per-node counts are
+//! u32 (a node in more than 4 billion triangles would need a wider counter). Memory: the simple
+//! and oriented adjacency plus one count array per worker task.
 
 use rayon::prelude::*;
 
-use crate::projection::Projection;
+use crate::projection::{fill_blocks, Projection};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrianglesResult {
@@ -27,44 +27,59 @@ pub fn triangles(graph: &Projection) -> TrianglesResult {
     let n = graph.node_count();
     let degree = |v: u32| offsets[v as usize + 1] - offsets[v as usize];
     let rank = |v: u32| (degree(v), v);
-    // Oriented lists: the higher-ranked neighbours, kept sorted by id.
-    let oriented: Vec<Vec<u32>> = (0..n as u32)
+    // Oriented lists (flat): the higher-ranked neighbours, still sorted by id.
+    let list = |v: u32| &neighbors[offsets[v as usize] as usize..offsets[v as usize + 1] as usize];
+    let out_degree: Vec<u64> =
+        (0..n as u32).into_par_iter().map(|v| list(v).iter().filter(|&&u| rank(u) > rank(v)).count() as u64).collect();
+    let mut up_offsets = Vec::with_capacity(n + 1);
+    up_offsets.push(0u64);
+    for d in &out_degree {
+        up_offsets.push(up_offsets[up_offsets.len() - 1] + d);
+    }
+    let mut up = vec![0u32; up_offsets[n] as usize];
+    fill_blocks(&up_offsets, &mut up, |v, out| {
+        for (slot, &u) in out.iter_mut().zip(list(v).iter().filter(|&&u| rank(u) > rank(v))) {
+            *slot = u;
+        }
+    });
+    let oriented = |v: u32| &up[up_offsets[v as usize] as usize..up_offsets[v as usize + 1] as usize];
+    // Each task counts into its own array (no atomics on the hot path); arrays are summed after.
+    let (counts, total) = (0..n as u32)
         .into_par_iter()
-        .map(|v| {
-            neighbors[offsets[v as usize] as usize..offsets[v as usize + 1] as usize]
-                .iter()
-                .copied()
-                .filter(|&u| rank(u) > rank(v))
-                .collect()
-        })
-        .collect();
-    let counts: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
-    let total: u64 = (0..n)
-        .into_par_iter()
-        .map(|u| {
-            let mut found = 0;
-            for &v in &oriented[u] {
-                let (a, b) = (&oriented[u], &oriented[v as usize]);
-                let (mut i, mut j) = (0, 0);
-                while i < a.len() && j < b.len() {
-                    match a[i].cmp(&b[j]) {
-                        std::cmp::Ordering::Less => i += 1,
-                        std::cmp::Ordering::Greater => j += 1,
-                        std::cmp::Ordering::Equal => {
-                            counts[a[i] as usize].fetch_add(1, Ordering::Relaxed);
-                            counts[v as usize].fetch_add(1, Ordering::Relaxed);
-                            counts[u].fetch_add(1, Ordering::Relaxed);
-                            found += 1;
-                            i += 1;
-                            j += 1;
+        .with_min_len(1024)
+        .fold(
+            || (vec![0u32; n], 0u64),
+            |(mut counts, mut found), u| {
+                let a = oriented(u);
+                for &v in a {
+                    let b = oriented(v);
+                    let (mut i, mut j) = (0, 0);
+                    while i < a.len() && j < b.len() {
+                        match a[i].cmp(&b[j]) {
+                            std::cmp::Ordering::Less => i += 1,
+                            std::cmp::Ordering::Greater => j += 1,
+                            std::cmp::Ordering::Equal => {
+                                counts[a[i] as usize] += 1;
+                                counts[v as usize] += 1;
+                                counts[u as usize] += 1;
+                                found += 1;
+                                i += 1;
+                                j += 1;
+                            }
                         }
                     }
                 }
-            }
-            found
-        })
-        .sum();
-    let triangles: Vec<u64> = counts.into_iter().map(AtomicU64::into_inner).collect();
+                (counts, found)
+            },
+        )
+        .reduce(
+            || (vec![0u32; n], 0u64),
+            |(mut a, fa), (b, fb)| {
+                a.par_iter_mut().zip(b.par_iter()).for_each(|(x, y)| *x += y);
+                (a, fa + fb)
+            },
+        );
+    let triangles: Vec<u64> = counts.into_iter().map(u64::from).collect();
     let clustering = (0..n as u32)
         .into_par_iter()
         .map(|v| {
