@@ -100,11 +100,7 @@ impl Projection {
                     d
                 })
                 .collect();
-            let mut offsets = Vec::with_capacity(nodes.len() + 1);
-            offsets.push(0u64);
-            for d in &degrees {
-                offsets.push(offsets[offsets.len() - 1] + d);
-            }
+            let offsets = prefix_offsets(&degrees);
             let m = offsets[nodes.len()] as usize;
             let mut targets = vec![0u32; m];
             let mut weights = vec![0f64; if config.weighted { m } else { 0 }];
@@ -250,11 +246,7 @@ impl Projection {
                 d
             })
             .collect();
-        let mut offsets = Vec::with_capacity(n + 1);
-        offsets.push(0u64);
-        for d in &degrees {
-            offsets.push(offsets[offsets.len() - 1] + d);
-        }
+        let offsets = prefix_offsets(&degrees);
         let mut targets = vec![0u32; offsets[n] as usize];
         fill_blocks(&offsets, &mut targets, |v, out| {
             let mut k = 0;
@@ -265,6 +257,16 @@ impl Projection {
         });
         (offsets, targets)
     }
+}
+
+/// CSR offsets from per-node degrees: `offsets[v + 1] - offsets[v] == degrees[v]`.
+pub(crate) fn prefix_offsets(degrees: &[u64]) -> Vec<u64> {
+    let mut offsets = Vec::with_capacity(degrees.len() + 1);
+    offsets.push(0u64);
+    for d in degrees {
+        offsets.push(offsets[offsets.len() - 1] + d);
+    }
+    offsets
 }
 
 /// Fills `targets` list by list: `fill(v, slice_of_v)` for each node, in parallel over blocks of

@@ -92,19 +92,24 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "panic".into())
 }
 
+/// Checks the framing, then reads the footer. The parquet crate may panic on hostile metadata; a
+/// panic becomes this file's error.
+fn parquet_metadata(path: &Path) -> Result<ArrowReaderMetadata> {
+    check_parquet_framing(path)?;
+    let file = File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    std::panic::catch_unwind(AssertUnwindSafe(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())))
+        .map_err(|p| Error::Internal { path: path.to_path_buf(), message: panic_message(p) })?
+        .map_err(|e| Error::NotParquet { path: path.to_path_buf(), problem: format!("footer: {e}") })
+}
+
 fn map_parquet<T, F>(path: &Path, wanted: &[&str], map: F) -> Result<(Vec<String>, Vec<T>)>
 where
     T: Send,
     F: Fn(Chunk) -> T + Sync + Send,
 {
-    check_parquet_framing(path)?;
     let io = |source| Error::Io { path: path.to_path_buf(), source };
     let corrupt = |row_group: usize, problem: String| Error::CorruptParquet { path: path.to_path_buf(), row_group, problem };
-    let file = File::open(path).map_err(io)?;
-    // The parquet crate may panic on hostile metadata; a panic must become this file's error.
-    let metadata = std::panic::catch_unwind(AssertUnwindSafe(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())))
-        .map_err(|p| Error::Internal { path: path.to_path_buf(), message: panic_message(p) })?
-        .map_err(|e| Error::NotParquet { path: path.to_path_buf(), problem: format!("footer: {e}") })?;
+    let metadata = parquet_metadata(path)?;
     let schema = metadata.schema().clone();
     let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let roots: Vec<usize> = columns.iter().enumerate().filter(|(_, name)| wanted.contains(&name.as_str())).map(|(i, _)| i).collect();
@@ -238,11 +243,7 @@ pub fn column_names(file: &TableFile, encoding: Encoding) -> Result<Vec<String>>
     let io = |source| Error::Io { path: file.path.clone(), source };
     match file.format {
         FileFormat::Parquet => {
-            check_parquet_framing(&file.path)?;
-            let f = File::open(&file.path).map_err(io)?;
-            let meta = std::panic::catch_unwind(AssertUnwindSafe(|| ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())))
-                .map_err(|p| Error::Internal { path: file.path.clone(), message: panic_message(p) })?
-                .map_err(|e| Error::NotParquet { path: file.path.clone(), problem: format!("footer: {e}") })?;
+            let meta = parquet_metadata(&file.path)?;
             Ok(meta.schema().fields().iter().map(|f| f.name().clone()).collect())
         }
         FileFormat::Csv { delimiter } => {
@@ -275,11 +276,7 @@ pub fn count_rows(file: &TableFile) -> Result<u64> {
     let io = |source| Error::Io { path: file.path.clone(), source };
     match file.format {
         FileFormat::Parquet => {
-            check_parquet_framing(&file.path)?;
-            let f = File::open(&file.path).map_err(io)?;
-            let meta = std::panic::catch_unwind(AssertUnwindSafe(|| ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())))
-                .map_err(|p| Error::Internal { path: file.path.clone(), message: panic_message(p) })?
-                .map_err(|e| Error::NotParquet { path: file.path.clone(), problem: format!("footer: {e}") })?;
+            let meta = parquet_metadata(&file.path)?;
             Ok(meta.metadata().file_metadata().num_rows().max(0) as u64)
         }
         FileFormat::Csv { .. } => {

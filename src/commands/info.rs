@@ -27,7 +27,10 @@ pub struct Summary {
     pub identifier_links: usize,
     pub footprint: Vec<(String, usize)>,
     pub bytes_total: usize,
+    /// Id map and node attributes per node.
     pub bytes_per_node: f64,
+    /// Both directions and all attributes of the transfers relation, per transfer.
+    pub bytes_per_transfer: f64,
 }
 
 #[derive(serde::Serialize)]
@@ -65,7 +68,9 @@ pub fn summarize(graph: &Graph) -> Summary {
         .collect();
     let footprint = graph.footprint();
     let bytes_total: usize = footprint.iter().map(|(_, b)| b).sum();
-    let node_bytes: usize = footprint.iter().filter(|(name, _)| !name.starts_with("relation")).map(|(_, b)| b).sum();
+    // Node data: the id map and attribute columns (relations and identifiers are edge data).
+    let node_bytes: usize = footprint.iter().filter(|(name, _)| name == "id map" || name.ends_with("attributes")).map(|(_, b)| b).sum();
+    let transfers = graph.relation(Relation::Transfer);
     Summary {
         nodes: graph.node_count(),
         nodes_by_kind: NodeKind::ALL.iter().map(|&k| (k.as_str().to_string(), graph.kind_count(k))).collect(),
@@ -75,6 +80,7 @@ pub fn summarize(graph: &Graph) -> Summary {
         footprint,
         bytes_total,
         bytes_per_node: node_bytes as f64 / graph.node_count().max(1) as f64,
+        bytes_per_transfer: transfers.byte_len() as f64 / transfers.edge_count().max(1) as f64,
     }
 }
 
@@ -95,11 +101,10 @@ pub fn render(s: &Summary) -> String {
     for (part, bytes) in &s.footprint {
         out.push_str(&format!("  {part:<28} {:>12}\n", gib(*bytes as u64)));
     }
+    out.push_str(&format!("  {:<28} {:>12}\n", "total", gib(s.bytes_total as u64)));
     out.push_str(&format!(
-        "  {:<28} {:>12}  ({:.1} bytes per node excluding relations)\n",
-        "total",
-        gib(s.bytes_total as u64),
-        s.bytes_per_node
+        "{:.1} bytes per node (id map and attributes), {:.1} bytes per transfer (both directions, all attributes)\n",
+        s.bytes_per_node, s.bytes_per_transfer
     ));
     out
 }

@@ -95,7 +95,7 @@ fn refine(g: &WeightedGraph, community: &[u32], resolution: f64, seed: u64) -> V
         community_total[community[v] as usize] += degree[v];
     }
     // Weight from each node to the rest of its community.
-    let to_own: Vec<f64> = (0..n).map(|v| edges(g, v).filter(|&(u, _)| community[u as usize] == community[v]).map(|e| e.1).sum()).collect();
+    let to_own: Vec<f64> = (0..n).map(|v| g.edges(v).filter(|&(u, _)| community[u as usize] == community[v]).map(|e| e.1).sum()).collect();
     let mut sub_total = degree.clone();
     let mut sub_external = to_own.clone();
     let mut singleton = vec![true; n];
@@ -110,7 +110,7 @@ fn refine(g: &WeightedGraph, community: &[u32], resolution: f64, seed: u64) -> V
             continue;
         }
         touched.clear();
-        for (u, w) in edges(g, v) {
+        for (u, w) in g.edges(v) {
             if community[u as usize] as usize != c {
                 continue;
             }
@@ -145,7 +145,7 @@ fn refine(g: &WeightedGraph, community: &[u32], resolution: f64, seed: u64) -> V
             sub_external[best as usize] += to_own[v] - 2.0 * w_vb;
             sub_total[own as usize] = 0.0;
             singleton[v] = false;
-            for (u, _) in edges(g, v) {
+            for (u, _) in g.edges(v) {
                 if refined[u as usize] == best {
                     singleton[u as usize] = false;
                 }
@@ -156,11 +156,6 @@ fn refine(g: &WeightedGraph, community: &[u32], resolution: f64, seed: u64) -> V
         }
     }
     refined
-}
-
-fn edges(g: &WeightedGraph, v: usize) -> impl Iterator<Item = (u32, f64)> + '_ {
-    let (lo, hi) = (g.offsets[v] as usize, g.offsets[v + 1] as usize);
-    g.targets[lo..hi].iter().copied().zip(g.weights[lo..hi].iter().copied())
 }
 
 /// Gives each connected part of a community its own label (BFS within the community).
@@ -176,7 +171,7 @@ pub(crate) fn split_disconnected(g: &WeightedGraph, labels: &mut [u32]) {
         part[root] = next;
         queue.push(root as u32);
         while let Some(v) = queue.pop() {
-            for (u, _) in edges(g, v as usize) {
+            for (u, _) in g.edges(v as usize) {
                 if part[u as usize] == u32::MAX && labels[u as usize] == labels[v as usize] {
                     part[u as usize] = next;
                     queue.push(u);

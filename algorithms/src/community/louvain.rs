@@ -80,15 +80,7 @@ impl WeightedGraph {
                         true
                     }
                 });
-                list.sort_by_key(|e| e.0);
-                let mut merged: Vec<(u32, f64)> = Vec::with_capacity(list.len());
-                for (u, w) in list {
-                    match merged.last_mut() {
-                        Some(last) if last.0 == u => last.1 += w,
-                        _ => merged.push((u, w)),
-                    }
-                }
-                (merged, loops)
+                (merge_by_target(list), loops)
             })
             .collect();
         Self::from_lists(lists)
@@ -110,7 +102,7 @@ impl WeightedGraph {
         self.loops.len()
     }
 
-    fn edges(&self, v: usize) -> impl Iterator<Item = (u32, f64)> + '_ {
+    pub fn edges(&self, v: usize) -> impl Iterator<Item = (u32, f64)> + '_ {
         let (lo, hi) = (self.offsets[v] as usize, self.offsets[v + 1] as usize);
         self.targets[lo..hi].iter().copied().zip(self.weights[lo..hi].iter().copied())
     }
@@ -142,19 +134,24 @@ impl WeightedGraph {
                         }
                     }
                 }
-                list.sort_by_key(|e| e.0);
-                let mut merged: Vec<(u32, f64)> = Vec::with_capacity(list.len());
-                for (u, w) in list {
-                    match merged.last_mut() {
-                        Some(last) if last.0 == u => last.1 += w,
-                        _ => merged.push((u, w)),
-                    }
-                }
-                (merged, loops)
+                (merge_by_target(list), loops)
             })
             .collect();
         Self::from_lists(lists)
     }
+}
+
+/// Sorts a weighted list by target and adds up the weights of repeated targets.
+fn merge_by_target(mut list: Vec<(u32, f64)>) -> Vec<(u32, f64)> {
+    list.sort_by_key(|e| e.0);
+    let mut merged: Vec<(u32, f64)> = Vec::with_capacity(list.len());
+    for (u, w) in list {
+        match merged.last_mut() {
+            Some(last) if last.0 == u => last.1 += w,
+            _ => merged.push((u, w)),
+        }
+    }
+    merged
 }
 
 /// Modularity of a partition of `graph` (the undirected view) at resolution γ.

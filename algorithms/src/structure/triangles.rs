@@ -12,7 +12,7 @@
 
 use rayon::prelude::*;
 
-use crate::projection::{fill_blocks, Projection};
+use crate::projection::{fill_blocks, prefix_offsets, Projection};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrianglesResult {
@@ -31,11 +31,7 @@ pub fn triangles(graph: &Projection) -> TrianglesResult {
     let list = |v: u32| &neighbors[offsets[v as usize] as usize..offsets[v as usize + 1] as usize];
     let out_degree: Vec<u64> =
         (0..n as u32).into_par_iter().map(|v| list(v).iter().filter(|&&u| rank(u) > rank(v)).count() as u64).collect();
-    let mut up_offsets = Vec::with_capacity(n + 1);
-    up_offsets.push(0u64);
-    for d in &out_degree {
-        up_offsets.push(up_offsets[up_offsets.len() - 1] + d);
-    }
+    let up_offsets = prefix_offsets(&out_degree);
     let mut up = vec![0u32; up_offsets[n] as usize];
     fill_blocks(&up_offsets, &mut up, |v, out| {
         for (slot, &u) in out.iter_mut().zip(list(v).iter().filter(|&&u| rank(u) > rank(v))) {
