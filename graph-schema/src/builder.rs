@@ -259,9 +259,8 @@ impl GraphBuilder {
     /// The kind of an already-added node.
     pub fn kind_of(&self, node: NodeId) -> NodeKind {
         let mut starts = self.kind_starts;
-        for k in self.current_kind + 1..5 {
-            starts[k] = u32::MAX;
-        }
+        // Kinds not started yet have no ids.
+        starts[self.current_kind + 1..].fill(u32::MAX);
         match node.0 {
             n if n < starts[1] => NodeKind::Firm,
             n if n < starts[2] => NodeKind::Person,

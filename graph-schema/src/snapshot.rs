@@ -227,7 +227,7 @@ impl Sections {
         let slots: Column<u32> = self.get(&format!("{name}.slots"))?;
         let n = pool.len();
         let ok = slots.len() > n && slots.par_iter().all(|&s| s == u32::MAX || (s as usize) < n);
-        if !ok && !(n == 0 && slots.is_empty()) {
+        if !ok && (n != 0 || !slots.is_empty()) {
             return Err(self.corrupt(format!("id table `{name}` is inconsistent")));
         }
         Ok(IdMap { pool, slots })

@@ -569,7 +569,7 @@ impl<'o> State<'o> {
                                 Err(existing) => {
                                     let same = self.builder.kind_of(existing) == kind
                                         && self.builder.person_names.get_str((existing.0 - self.builder.kind_start(kind)) as usize)
-                                            == person_name.as_deref().unwrap_or("");
+                                            == person_name.unwrap_or("");
                                     self.duplicate(&mut check, key, &id, existing, kind, same)
                                 }
                             }

@@ -8,7 +8,10 @@ use proptest::prelude::*;
 
 use crate::common::Fixture;
 
-fn dataset() -> impl Strategy<Value = (usize, Vec<(usize, usize, u32, i64)>, Vec<(usize, usize, u16)>)> {
+/// (firms, transfers as (src, dst, cents, seconds), holdings as (holder, firm, per-mille share)).
+type Dataset = (usize, Vec<(usize, usize, u32, i64)>, Vec<(usize, usize, u16)>);
+
+fn dataset() -> impl Strategy<Value = Dataset> {
     (1usize..25).prop_flat_map(|firms| {
         let transfers = prop::collection::vec((0..firms, 0..firms, 1u32..1_000_000, 0i64..1_000_000), 0..60);
         let holdings = prop::collection::vec((0..firms, 0..firms, 1u16..=1000), 0..30);
@@ -76,8 +79,7 @@ proptest! {
 }
 
 fn iso(offset_secs: i64) -> String {
-    let t = chrono_free_iso(1_600_000_000 + offset_secs);
-    t
+    chrono_free_iso(1_600_000_000 + offset_secs)
 }
 
 /// RFC 3339 for a Unix time, without pulling a date crate into the tests.

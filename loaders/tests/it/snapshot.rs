@@ -57,7 +57,7 @@ fn damaged_snapshots_are_refused_never_misread() {
     let mut old = good.clone();
     old[8..12].copy_from_slice(&(FORMAT_VERSION - 1).to_le_bytes());
     std::fs::write(&bad_path, &old).expect("write");
-    let err = read_snapshot(&bad_path).err().expect("old version");
+    let err = read_snapshot(&bad_path).expect_err("old version");
     assert!(err.to_string().contains("rebuild it with `ekg build`"), "{err}");
     std::fs::write(&bad_path, b"firm_id,name\nF1,x\n").expect("write");
     assert!(matches!(read_snapshot(&bad_path), Err(Error::NotSnapshot { .. })));

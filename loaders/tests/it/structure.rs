@@ -19,17 +19,17 @@ fn write_parquet(path: &std::path::Path, batch: &RecordBatch) {
 
 #[test]
 fn missing_dataset_folder_and_missing_firms_table() {
-    let err = ekg_loaders::Dataset::discover(std::path::Path::new("/nonexistent/ekg")).err().expect("error");
+    let err = ekg_loaders::Dataset::discover(std::path::Path::new("/nonexistent/ekg")).expect_err("error");
     assert!(matches!(err, Error::Missing { .. }), "{err}");
     let f = Fixture::new(&[("firms", "")]);
-    let err = f.load(OnError::Fail).err().expect("error");
+    let err = f.load(OnError::Fail).expect_err("error");
     assert_eq!(err.to_string(), format!("input 'firms' not found: {}", f.file("firms.parquet").display()));
 }
 
 #[test]
 fn header_only_firms_is_an_error_and_header_only_optional_table_a_notice() {
     let f = Fixture::new(&[("firms", "firm_id,name\n")]);
-    let err = f.load(OnError::Fail).err().expect("error");
+    let err = f.load(OnError::Fail).expect_err("error");
     assert!(matches!(err, Error::EmptyTable { .. }) && err.to_string().contains("firms.csv"), "{err}");
     let f = Fixture::new(&[("supply_links", "supplier_id,customer_id,volume\n")]);
     let (_, report) = f.load(OnError::Fail).expect("empty optional table");
@@ -40,21 +40,21 @@ fn header_only_firms_is_an_error_and_header_only_optional_table_a_notice() {
 fn an_empty_file_is_an_error_not_a_panic() {
     let f = Fixture::new(&[]);
     std::fs::write(f.file("officers.csv"), "").expect("write");
-    let err = f.load(OnError::Fail).err().expect("error");
+    let err = f.load(OnError::Fail).expect_err("error");
     assert!(err.to_string().contains("officers.csv"), "{err}");
 }
 
 #[test]
 fn missing_required_column() {
     let f = Fixture::new(&[("transfers", "src_id,dst_id,amount\nA1,A2,5\n")]);
-    let err = f.load(OnError::Skip).err().expect("error");
+    let err = f.load(OnError::Skip).expect_err("error");
     assert_eq!(err.to_string(), format!("{}: required column 'ts' is missing", f.file("transfers.csv").display()));
 }
 
 #[test]
 fn ragged_csv_rows_name_the_line() {
     let f = Fixture::new(&[("persons", "person_id,name\nP1,Wang\nP2,Li,extra\n")]);
-    let err = f.load(OnError::Skip).err().expect("error");
+    let err = f.load(OnError::Skip).expect_err("error");
     let text = err.to_string();
     assert!(matches!(err, Error::Csv { line: 3, .. }), "{text}");
     assert!(text.contains("persons.csv: line 3") && text.contains("3 fields where the header has 2"), "{text}");
@@ -77,7 +77,7 @@ fn non_utf8_bytes_name_line_and_field_and_gb18030_decodes_them() {
     bytes.extend_from_slice(&[0xCD, 0xF5]);
     bytes.extend_from_slice(b"\nP2,Li\n");
     std::fs::write(f.file("persons.csv"), &bytes).expect("write");
-    let err = f.load(OnError::Skip).err().expect("error");
+    let err = f.load(OnError::Skip).expect_err("error");
     let text = err.to_string();
     assert!(text.contains("persons.csv: line 2, field 2") && text.contains("--encoding gb18030"), "{text}");
     let dataset = ekg_loaders::Dataset::discover(f.path()).expect("dataset");
@@ -93,7 +93,7 @@ fn binary_junk_named_csv() {
     let f = Fixture::new(&[]);
     let junk: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     std::fs::write(f.file("transfers.csv"), &junk).expect("write");
-    let err = f.load(OnError::Skip).err().expect("error");
+    let err = f.load(OnError::Skip).expect_err("error");
     assert!(err.is_bad_data() && err.to_string().contains("transfers.csv"), "{err}");
 }
 
@@ -102,7 +102,7 @@ fn huge_values_are_bounded() {
     let f = Fixture::new(&[]);
     let text = format!("person_id,name\nP1,{}\n", "x".repeat(10_000_000));
     std::fs::write(f.file("persons.csv"), text).expect("write");
-    let err = f.load(OnError::Skip).err().expect("error");
+    let err = f.load(OnError::Skip).expect_err("error");
     assert!(err.to_string().contains("exceeds the limit"), "{err}");
 }
 
@@ -110,7 +110,7 @@ fn huge_values_are_bounded() {
 fn parquet_and_csv_of_one_table_is_ambiguous() {
     let f = Fixture::new(&[]);
     std::fs::write(f.file("persons.parquet"), b"PAR1").expect("write");
-    let err = ekg_loaders::Dataset::discover(f.path()).err().expect("error");
+    let err = ekg_loaders::Dataset::discover(f.path()).expect_err("error");
     assert!(matches!(err, Error::Ambiguous { .. }), "{err}");
 }
 
@@ -160,13 +160,13 @@ fn truncated_and_corrupt_parquet_is_refused_with_the_file_name() {
     let mut wrong_magic = good.clone();
     wrong_magic[..4].copy_from_slice(b"PAR0");
     std::fs::write(&path, &wrong_magic).expect("write");
-    let err = f.load(OnError::Fail).err().expect("error");
+    let err = f.load(OnError::Fail).expect_err("error");
     assert_eq!(err.to_string(), format!("{}: not valid Parquet (wrong magic bytes at the start)", path.display()));
     let mut huge_footer = good.clone();
     let n = huge_footer.len();
     huge_footer[n - 8..n - 4].copy_from_slice(&u32::MAX.to_le_bytes());
     std::fs::write(&path, &huge_footer).expect("write");
-    let err = f.load(OnError::Fail).err().expect("error");
+    let err = f.load(OnError::Fail).expect_err("error");
     assert!(err.to_string().contains("footer length 4294967295 beyond the file"), "{err}");
 }
 
@@ -190,6 +190,6 @@ fn a_parquet_column_of_the_wrong_type_names_expected_and_found() {
     )
     .expect("batch");
     write_parquet(&f.file("transfers.parquet"), &batch);
-    let err = f.load(OnError::Fail).err().expect("error");
+    let err = f.load(OnError::Fail).expect_err("error");
     assert_eq!(err.to_string(), format!("{}: column 'ts' expected timestamp, found Float64", f.file("transfers.parquet").display()));
 }
