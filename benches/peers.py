@@ -1,6 +1,7 @@
 """Side-by-side: ekg vs NetworKit vs igraph on one Kronecker graph, ratios from one run.
 
-Usage: python3 benches/peers.py [SCALE] [EDGE_FACTOR]   (defaults 20 and 16; the issue's size is 22)
+Usage: python3 benches/peers.py [SCALE] [EDGE_FACTOR] [KERNELS]
+(defaults 20, 16 and pagerank,wcc,lpa,triangles,kcore; the issue's size is scale 22)
 Needs: pip install networkit==11.3 igraph numpy (PyPI). Builds the graph with the Graph500 R-MAT
 parameters (a=0.57, b=0.19, c=0.19) and a fixed seed, drops self-loops and duplicate edges, writes
 it as u32 pairs for ekg's bench binary (cargo bench --bench algorithms), then times each kernel:
@@ -19,6 +20,7 @@ import numpy as np
 
 scale = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 edge_factor = int(sys.argv[2]) if len(sys.argv) > 2 else 16
+kernels = sys.argv[3].split(",") if len(sys.argv) > 3 else ["pagerank", "wcc", "lpa", "triangles", "kcore"]
 threads = os.cpu_count()
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
@@ -49,9 +51,10 @@ t = time.time()
 n, src, dst = kronecker(scale, edge_factor)
 np.stack([src, dst], axis=1).astype("<u4").tofile(path)
 print(f"Kronecker scale {scale}: {n} nodes, {len(src)} undirected edges ({time.time() - t:.1f}s to generate)", flush=True)
+wanted = set(kernels)
 
 results = {}
-out = subprocess.run(["cargo", "bench", "--quiet", "--bench", "algorithms", "--", path], cwd=root, capture_output=True, text=True)
+out = subprocess.run(["cargo", "bench", "--quiet", "--bench", "algorithms", "--", path, ",".join(kernels)], cwd=root, capture_output=True, text=True)
 if out.returncode != 0:
     sys.exit(out.stderr)
 results["ekg"] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -63,17 +66,20 @@ g = nk.Graph(n, weighted=False, directed=False)
 g.addEdges((src.astype(np.uint64), dst.astype(np.uint64)))
 g.indexEdges()  # TriangleEdgeScore needs edge ids; done once, outside the timings
 nkr = {}
-t = time.time()
-pr = nk.centrality.PageRank(g, damp=0.85, tol=0.0)
-pr.maxIterations = 20
-pr.run()
-nkr["pagerank"] = (time.time() - t) / 20
+if "pagerank" in wanted:
+    t = time.time()
+    pr = nk.centrality.PageRank(g, damp=0.85, tol=0.0)
+    pr.maxIterations = 20
+    pr.run()
+    nkr["pagerank"] = (time.time() - t) / 20
 for name, make in [
     ("wcc", lambda: nk.components.ConnectedComponents(g)),
     ("lpa", lambda: nk.community.PLP(g)),
     ("triangles", lambda: nk.sparsification.TriangleEdgeScore(g)),
     ("kcore", lambda: nk.centrality.CoreDecomposition(g)),
 ]:
+    if name not in wanted:
+        continue
     t = time.time()
     make().run()
     nkr[name] = time.time() - t
@@ -83,10 +89,13 @@ import igraph as ig
 
 ig_graph = ig.Graph(n=n, edges=np.stack([src, dst], axis=1), directed=False)
 igr = {}
-t = time.time()
-ig_graph.pagerank(damping=0.85)
-igr["pagerank_full"] = time.time() - t
+if "pagerank" in wanted:
+    t = time.time()
+    ig_graph.pagerank(damping=0.85)
+    igr["pagerank_full"] = time.time() - t
 for name, run in [("wcc", lambda: ig_graph.connected_components()), ("lpa", lambda: ig_graph.community_label_propagation()), ("triangles", lambda: ig_graph.transitivity_local_undirected()), ("kcore", lambda: ig_graph.coreness())]:
+    if name not in wanted:
+        continue
     t = time.time()
     run()
     igr[name] = time.time() - t
@@ -94,12 +103,13 @@ results["igraph"] = igr
 
 print(f"threads: {threads}")
 print(f"{'kernel':<12} {'ekg s':>10} {'NetworKit s':>12} {'ekg/NetworKit':>14} {'igraph s':>10} {'ekg/igraph':>11}")
-for k in ["pagerank", "wcc", "lpa", "triangles", "kcore"]:
+for k in kernels:
     e, nkv = results["ekg"].get(k), results["networkit"].get(k)
     igv = results["igraph"].get(k)
     ratio_nk = f"{e / nkv:.2f}" if e and nkv else "-"
     ratio_ig = f"{e / igv:.3f}" if e and igv else "-"
     label = k + (" /iter" if k == "pagerank" else "")
     print(f"{label:<12} {e or 0:>10.3f} {nkv or 0:>12.3f} {ratio_nk:>14} {igv or 0:>10.3f} {ratio_ig:>11}")
-print("igraph pagerank (full run, PRPACK):", f"{results['igraph']['pagerank_full']:.3f}s")
+if "pagerank_full" in results["igraph"]:
+    print("igraph pagerank (full run, PRPACK):", f"{results['igraph']['pagerank_full']:.3f}s")
 print(json.dumps(results))

@@ -13,7 +13,7 @@
 //! out_offsets[v + 1]]` are the out-neighbours of local node `v`, sorted; in an undirected
 //! projection the in- and out-lists are the same lists.
 
-use ekg_schema::{Graph, KindSet, NodeId, NodeKind, Relation};
+use ekg_schema::{Graph, KindSet, NodeId, Relation};
 use rayon::prelude::*;
 
 /// Which relations, and how to view them.
@@ -204,13 +204,6 @@ impl Projection {
     /// The local id of a graph node, if it is in this projection.
     pub fn local_id(&self, node: NodeId) -> Option<u32> {
         self.nodes.binary_search(&node).ok().map(|i| i as u32)
-    }
-
-    /// The graph kind of each local node's kind set (for summaries).
-    pub fn kinds(&self, graph: &Graph) -> Vec<NodeKind> {
-        let mut kinds: Vec<NodeKind> = self.nodes.iter().map(|&v| graph.kind(v)).collect();
-        kinds.dedup();
-        kinds
     }
 
     /// The simple undirected neighbour lists (no self-loops, no repeats), sorted, for algorithms

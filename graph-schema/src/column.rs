@@ -45,11 +45,6 @@ impl<T: Pod> Column<T> {
     pub fn byte_len(&self) -> usize {
         std::mem::size_of_val(self.deref())
     }
-
-    /// An owned copy, for callers that need to modify values.
-    pub fn to_vec(&self) -> Vec<T> {
-        self.deref().to_vec()
-    }
 }
 
 impl<T: Pod> Deref for Column<T> {

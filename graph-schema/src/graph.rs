@@ -201,14 +201,6 @@ impl IdentifierStore {
         full.get(1..).unwrap_or("")
     }
 
-    /// The interning key of a (kind, text) pair (kind code byte, then the text).
-    pub fn key(kind: IdentifierKind, text: &str) -> String {
-        let mut key = String::with_capacity(text.len() + 1);
-        key.push(kind as u8 as char);
-        key.push_str(text);
-        key
-    }
-
     pub fn byte_len(&self) -> usize {
         self.values.byte_len() + self.by_entity.byte_len() + self.by_value.byte_len()
     }
@@ -253,10 +245,6 @@ impl Graph {
         } else {
             NodeKind::Loan
         }
-    }
-
-    pub fn kind_starts(&self) -> [u32; 5] {
-        self.kind_starts
     }
 
     pub fn lookup(&self, external: &str) -> Option<NodeId> {

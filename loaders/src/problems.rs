@@ -110,14 +110,6 @@ impl ProblemLog {
         &self.counts
     }
 
-    /// Rows rejected per table (a row with several problems counts once).
-    pub fn rejected_rows(&self, table: &str) -> u64 {
-        let mut rows: Vec<u64> = self.problems.iter().filter(|p| p.table == table && p.row > 0).map(|p| p.row).collect();
-        rows.sort_unstable();
-        rows.dedup();
-        rows.len() as u64
-    }
-
     /// The first problems and a count of the rest, for an error message.
     pub fn summary(&self) -> String {
         const SHOWN: usize = 10;
