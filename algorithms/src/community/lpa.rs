@@ -45,19 +45,15 @@ pub fn label_propagation(graph: &Projection, config: &LabelPropagationConfig) ->
         let changed: usize = next
             .par_iter_mut()
             .enumerate()
-            .map_init(
-                || (Vec::new(), Vec::new()),
-                |(seen, table), (v, out)| {
-                    seen.clear();
-                    seen.extend(graph.out_neighbors(v as u32).iter().map(|&u| labels[u as usize]));
-                    if !graph.undirected {
-                        seen.extend(graph.in_neighbors(v as u32).iter().map(|&u| labels[u as usize]));
-                    }
-                    let mode = if seen.len() <= SORT_BELOW { most_frequent_smallest(seen) } else { most_frequent_hashed(seen, table) };
-                    *out = mode.unwrap_or(labels[v]);
-                    usize::from(*out != labels[v])
-                },
-            )
+            .map_init(Vec::new, |seen, (v, out)| {
+                seen.clear();
+                seen.extend(graph.out_neighbors(v as u32).iter().map(|&u| labels[u as usize]));
+                if !graph.undirected {
+                    seen.extend(graph.in_neighbors(v as u32).iter().map(|&u| labels[u as usize]));
+                }
+                *out = most_frequent_smallest(seen).unwrap_or(labels[v]);
+                usize::from(*out != labels[v])
+            })
             .sum();
         std::mem::swap(&mut labels, &mut next);
         iterations += 1;
@@ -67,43 +63,6 @@ pub fn label_propagation(graph: &Projection, config: &LabelPropagationConfig) ->
         }
     }
     LabelPropagationResult { labels, iterations, converged }
-}
-
-/// Lists shorter than this are counted by sorting; longer ones by hashing (O(d) instead of
-/// O(d log d) for hubs).
-const SORT_BELOW: usize = 64;
-const EMPTY_LABEL: u32 = u32::MAX;
-
-/// The most frequent value, ties to the smallest, counted in an open-addressing table sized to
-/// at least twice the list. Same answer as [`most_frequent_smallest`].
-fn most_frequent_hashed(values: &[u32], table: &mut Vec<(u32, u32)>) -> Option<u32> {
-    let size = (values.len() * 2).next_power_of_two();
-    table.clear();
-    table.resize(size, (EMPTY_LABEL, 0));
-    let mask = size - 1;
-    for &label in values {
-        let mut pos = (label.wrapping_mul(0x9E37_79B1) as usize) & mask;
-        loop {
-            let slot = &mut table[pos];
-            if slot.0 == label {
-                slot.1 += 1;
-                break;
-            }
-            if slot.0 == EMPTY_LABEL {
-                *slot = (label, 1);
-                break;
-            }
-            pos = (pos + 1) & mask;
-        }
-    }
-    table
-        .iter()
-        .filter(|s| s.0 != EMPTY_LABEL)
-        .fold(None, |best: Option<(u32, u32)>, &(label, count)| match best {
-            Some((b, c)) if c > count || (c == count && b < label) => Some((b, c)),
-            _ => Some((label, count)),
-        })
-        .map(|(label, _)| label)
 }
 
 /// The most frequent value, ties to the smallest.
@@ -142,20 +101,5 @@ mod tests {
         assert_eq!(most_frequent_smallest(&mut [5, 3, 5, 3, 9]), Some(3));
         assert_eq!(most_frequent_smallest(&mut [7, 7, 2]), Some(7));
         assert_eq!(most_frequent_smallest(&mut []), None);
-    }
-
-    #[test]
-    fn hashed_and_sorted_counting_agree() {
-        let mut table = Vec::new();
-        let mut state = 7u64;
-        for len in [1usize, 2, 65, 300, 5000] {
-            let values: Vec<u32> = (0..len)
-                .map(|_| {
-                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    (state >> 40) as u32 % (len as u32 / 3 + 1)
-                })
-                .collect();
-            assert_eq!(most_frequent_hashed(&values, &mut table), most_frequent_smallest(&mut values.clone()), "len {len}");
-        }
     }
 }
