@@ -203,16 +203,7 @@ mod tests {
 
     #[test]
     fn two_cliques_and_connected_communities() {
-        let mut edges = Vec::new();
-        for base in [0u32, 5] {
-            for a in 0..5 {
-                for b in a + 1..5 {
-                    edges.push((base + a, base + b, 1.0));
-                }
-            }
-        }
-        edges.push((4, 5, 1.0));
-        let g = Projection::from_edges(10, &edges, true, false);
+        let g = crate::community::louvain::tests::two_cliques_with_a_bridge();
         let r = leiden(&g, &LouvainConfig::default());
         assert_eq!(r.community, vec![0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
         assert!(communities_connected(&g, &r.community));

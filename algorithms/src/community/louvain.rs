@@ -307,10 +307,11 @@ pub(crate) fn representatives(labels: &[u32]) -> Vec<u32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn two_cliques_with_a_bridge() -> Projection {
+    /// Two 5-cliques joined by one edge (also used by the Leiden tests).
+    pub(crate) fn two_cliques_with_a_bridge() -> Projection {
         let mut edges = Vec::new();
         for base in [0u32, 5] {
             for a in 0..5 {
