@@ -26,11 +26,6 @@ pub struct Csr {
 }
 
 impl Csr {
-    /// A CSR with `n` rows and no edges.
-    pub fn empty(n: usize) -> Self {
-        Csr { row_start: 0, offsets: vec![0u32; n + 1].into(), targets: Vec::new().into() }
-    }
-
     /// The first row's id.
     pub fn row_start(&self) -> u32 {
         self.row_start
