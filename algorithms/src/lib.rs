@@ -13,10 +13,15 @@
 //! | [`components`] | weakly and strongly connected components |
 //! | [`community`] | label propagation (Graphalytics CDLP), Louvain, Leiden |
 //! | [`structure`] | triangles and local clustering, core numbers |
+//! | [`ownership`] | integrated ownership, UBOs, control chains and actual controllers, group customers |
+//! | [`contagion`] | guarantee network, DebtRank, Monte Carlo default cascades |
 
 pub mod centrality;
 pub mod community;
 pub mod components;
+pub mod contagion;
+pub mod hash;
+pub mod ownership;
 pub mod projection;
 pub mod reduce;
 pub mod structure;

@@ -4,3 +4,4 @@ mod communities;
 mod determinism;
 mod graphalytics;
 mod networkx;
+mod ownership;

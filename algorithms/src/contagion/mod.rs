@@ -1,0 +1,12 @@
+//! Contagion: how default spreads between firms — the guarantee network, DebtRank and Monte Carlo
+//! default cascades over the exposure (impact) network of guarantees, holdings and supply links.
+
+pub mod cascade;
+pub mod debtrank;
+pub mod guarantees;
+pub mod impact;
+
+pub use cascade::{default_cascade, CascadeConfig, CascadeResult};
+pub use debtrank::{debt_rank, economic_weights, systemic_importance, DebtRankResult};
+pub use guarantees::{guarantee_network, Circle, GuaranteeResult};
+pub use impact::{ImpactConfig, ImpactNetwork};
