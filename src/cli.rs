@@ -62,6 +62,26 @@ pub enum Algorithm {
     Triangles,
     /// Core number on the undirected view (column `core`).
     Kcore,
+    /// Integrated ownership, beneficial owners and actual controllers (ownership.parquet,
+    /// ownership_ubo.parquet).
+    Ownership,
+    /// Related-party group customers (groups.parquet).
+    Groups,
+    /// Guarantee circles, chains and contingent liabilities (guarantees.parquet,
+    /// guarantee_circles.parquet).
+    Guarantees,
+    /// DebtRank distress from a shock, and systemic importance of the largest firms
+    /// (debtrank.parquet).
+    Debtrank,
+    /// Monte Carlo default cascades: contagion-inclusive default probability (cascade.parquet).
+    Cascade,
+}
+
+/// The loss-absorbing buffer of a firm in DebtRank and cascades.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BufferColumn {
+    RegisteredCapital,
+    Exposure,
 }
 
 #[derive(Args, Debug)]
@@ -93,13 +113,52 @@ pub struct RunArgs {
     /// Modularity resolution γ for louvain and leiden (larger: smaller communities).
     #[arg(long, default_value_t = ekg_algorithms::community::louvain::DEFAULT_RESOLUTION)]
     pub resolution: f64,
-    /// Random seed for louvain and leiden (the same seed gives the same communities).
+    /// Random seed for louvain, leiden and cascade (the same seed gives the same result).
     #[arg(long, default_value_t = ekg_algorithms::community::louvain::DEFAULT_SEED)]
     pub seed: u64,
     /// Seed ids for ppr, one per line (default: firms with defaulted = true).
     #[arg(long)]
     pub seeds: Option<PathBuf>,
-    /// Output folder; the table is OUT/ALGO.parquet, replaced atomically.
+    /// ownership: persons with at least this integrated ownership are beneficial owners.
+    #[arg(long, default_value_t = ekg_algorithms::ownership::control::DEFAULT_UBO_THRESHOLD)]
+    pub ubo_threshold: f64,
+    /// ownership: without majority control, the largest owner controls from this share ...
+    #[arg(long, default_value_t = ekg_algorithms::ownership::control::DEFAULT_FALLBACK_THRESHOLD)]
+    pub control_threshold: f64,
+    /// ... when ahead of the next owner by this margin.
+    #[arg(long, default_value_t = ekg_algorithms::ownership::control::DEFAULT_FALLBACK_MARGIN)]
+    pub control_margin: f64,
+    /// ownership: residual ownership at or below this is not propagated further.
+    #[arg(long, default_value_t = ekg_algorithms::ownership::control::DEFAULT_EPSILON)]
+    pub epsilon: f64,
+    /// groups: also join firms that guarantee each other.
+    #[arg(long)]
+    pub join_guarantees: bool,
+    /// groups: also join firms with the same legal representative.
+    #[arg(long)]
+    pub join_legal_rep: bool,
+    /// debtrank, cascade: the firm column that absorbs losses.
+    #[arg(long, value_enum, default_value_t = BufferColumn::RegisteredCapital)]
+    pub buffer_column: BufferColumn,
+    /// debtrank, cascade: share of supply volume a supplier loses when its customer defaults.
+    #[arg(long, default_value_t = ekg_algorithms::contagion::impact::DEFAULT_SUPPLY_LOSS_RATE)]
+    pub supply_loss_rate: f64,
+    /// debtrank: shock the firms of this industry (instead of the defaulted firms).
+    #[arg(long)]
+    pub shock_industry: Option<String>,
+    /// debtrank: shock the firms of this region (with --shock-industry: both must match).
+    #[arg(long)]
+    pub shock_region: Option<String>,
+    /// debtrank: initial distress of shocked firms in an industry or region scenario.
+    #[arg(long, default_value_t = 1.0)]
+    pub psi: f64,
+    /// debtrank: systemic importance for this many firms, largest exposure first.
+    #[arg(long, default_value_t = 100)]
+    pub top_k: usize,
+    /// cascade: Monte Carlo runs.
+    #[arg(long, default_value_t = ekg_algorithms::contagion::cascade::DEFAULT_RUNS)]
+    pub runs: u32,
+    /// Output folder; tables are written as OUT/NAME.parquet, each replaced atomically.
     #[arg(long)]
     pub out: PathBuf,
     #[command(flatten)]

@@ -1,13 +1,9 @@
 //! `ekg run ALGO`: one algorithm on a projection of the graph, one row per node to Parquet.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use arrow_array::builder::{Float64Builder, StringBuilder, UInt32Builder, UInt64Builder};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema};
 use ekg_algorithms::centrality::pagerank::{page_rank, personalized_page_rank, PageRankConfig, DEFAULT_MAX_ITERATIONS};
 use ekg_algorithms::community::leiden::leiden;
 use ekg_algorithms::community::louvain::{louvain, LouvainConfig};
@@ -24,8 +20,8 @@ use serde_json::json;
 use crate::cli::{Algorithm, RunArgs};
 use crate::exit::{coded, DATA, USAGE};
 use crate::input::open_graph;
-use crate::output::write_parquet;
 use crate::progress::Phase;
+use crate::table::Table;
 
 /// The value columns of a result, by node.
 enum Column {
@@ -35,6 +31,9 @@ enum Column {
 }
 
 pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
+    if super::risk::is_risk(args.algorithm) {
+        return super::risk::run(args, quiet);
+    }
     let relations = parse_relations(&args.relations)?;
     let pr_config = PageRankConfig {
         damping: args.damping,
@@ -113,6 +112,9 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
             summary["max_core"] = json!(result.max_core);
             vec![Column::U32("core", result.core)]
         }
+        Algorithm::Ownership | Algorithm::Groups | Algorithm::Guarantees | Algorithm::Debtrank | Algorithm::Cascade => {
+            unreachable!("dispatched to risk above")
+        }
     };
     let algorithm_time = started.elapsed();
     phase.finish();
@@ -143,7 +145,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-fn algorithm_name(algorithm: Algorithm) -> &'static str {
+pub(crate) fn algorithm_name(algorithm: Algorithm) -> &'static str {
     match algorithm {
         Algorithm::Pagerank => "pagerank",
         Algorithm::Ppr => "ppr",
@@ -154,10 +156,15 @@ fn algorithm_name(algorithm: Algorithm) -> &'static str {
         Algorithm::Leiden => "leiden",
         Algorithm::Triangles => "triangles",
         Algorithm::Kcore => "kcore",
+        Algorithm::Ownership => "ownership",
+        Algorithm::Groups => "groups",
+        Algorithm::Guarantees => "guarantees",
+        Algorithm::Debtrank => "debtrank",
+        Algorithm::Cascade => "cascade",
     }
 }
 
-fn parse_relations(names: &[String]) -> Result<Vec<Relation>> {
+pub(crate) fn parse_relations(names: &[String]) -> Result<Vec<Relation>> {
     if names.is_empty() {
         return Ok(Relation::ALL.to_vec());
     }
@@ -225,44 +232,17 @@ fn seeds(graph: &Graph, projection: &Projection, file: Option<&Path>) -> Result<
     Ok(seeds)
 }
 
-fn write_atomically(path: &PathBuf, graph: &Graph, projection: &Projection, columns: &[Column]) -> Result<()> {
-    let n = projection.node_count();
-    let mut ids = StringBuilder::with_capacity(n, n * 20);
-    let mut kinds = StringBuilder::with_capacity(n, n * 6);
-    for &node in &projection.nodes {
-        ids.append_value(graph.external_id(node));
-        kinds.append_value(graph.kind(node).as_str());
-    }
-    let mut fields = vec![Field::new("node_id", DataType::Utf8, false), Field::new("kind", DataType::Utf8, false)];
-    let mut arrays: Vec<ArrayRef> = vec![Arc::new(ids.finish()), Arc::new(kinds.finish())];
+fn write_atomically(path: &Path, graph: &Graph, projection: &Projection, columns: &[Column]) -> Result<()> {
+    let mut table = Table::new()
+        .utf8("node_id", projection.nodes.iter().map(|&v| graph.external_id(v)))
+        .utf8("kind", projection.nodes.iter().map(|&v| graph.kind(v).as_str()));
     for column in columns {
-        match column {
-            Column::F64(name, values) => {
-                fields.push(Field::new(*name, DataType::Float64, false));
-                let mut b = Float64Builder::with_capacity(n);
-                b.append_slice(values);
-                arrays.push(Arc::new(b.finish()));
-            }
-            Column::U32(name, values) => {
-                fields.push(Field::new(*name, DataType::UInt32, false));
-                let mut b = UInt32Builder::with_capacity(n);
-                b.append_slice(values);
-                arrays.push(Arc::new(b.finish()));
-            }
-            Column::U64(name, values) => {
-                fields.push(Field::new(*name, DataType::UInt64, false));
-                let mut b = UInt64Builder::with_capacity(n);
-                b.append_slice(values);
-                arrays.push(Arc::new(b.finish()));
-            }
-        }
+        table = match column {
+            Column::F64(name, values) => table.f64(name, values),
+            Column::U32(name, values) => table.u32(name, values.iter().copied()),
+            Column::U64(name, values) => table.u64(name, values.iter().copied()),
+        };
     }
-    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?;
-    let tmp = path.with_extension(format!("parquet.tmp-{}", std::process::id()));
-    let result = write_parquet(&tmp, &batch)
-        .and_then(|_| std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display())));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    table.write(path)?;
+    Ok(())
 }

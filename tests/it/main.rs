@@ -1,5 +1,7 @@
 //! End-to-end tests of the `ekg` binary: exit codes, messages, determinism, the demo.
 
+mod risk;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -114,6 +116,58 @@ fn generate_is_deterministic_for_a_seed_and_valid() {
     }
     let out = ekg(&["validate", a.to_str().unwrap_or_default()]);
     assert!(out.status.success(), "{}", text(&out.stdout));
+}
+
+fn read_batches(path: &Path) -> Vec<arrow_array::RecordBatch> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet").build().expect("reader");
+    reader.map(|b| b.expect("batch")).collect()
+}
+
+/// A text column as strings, null as None.
+fn read_parquet_column_str(path: &Path, column: &str) -> Vec<Option<String>> {
+    use arrow_array::cast::AsArray;
+    let mut out = Vec::new();
+    for batch in read_batches(path) {
+        let i = batch.schema().index_of(column).expect("column");
+        out.extend(batch.column(i).as_string::<i32>().iter().map(|v| v.map(str::to_string)));
+    }
+    out
+}
+
+/// A u32 column.
+fn read_parquet_column_u32(path: &Path, column: &str) -> Vec<u32> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::UInt32Type;
+    let mut out = Vec::new();
+    for batch in read_batches(path) {
+        let i = batch.schema().index_of(column).expect("column");
+        out.extend(batch.column(i).as_primitive::<UInt32Type>().values().iter().copied());
+    }
+    out
+}
+
+/// A nullable u32 column.
+fn read_parquet_column_u32_opt(path: &Path, column: &str) -> Vec<Option<u32>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::UInt32Type;
+    let mut out = Vec::new();
+    for batch in read_batches(path) {
+        let i = batch.schema().index_of(column).expect("column");
+        out.extend(batch.column(i).as_primitive::<UInt32Type>().iter());
+    }
+    out
+}
+
+fn read_parquet_column_u64(path: &Path, column: &str) -> Vec<u64> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::UInt64Type;
+    let mut out = Vec::new();
+    for batch in read_batches(path) {
+        let i = batch.schema().index_of(column).expect("column");
+        out.extend(batch.column(i).as_primitive::<UInt64Type>().values().iter().copied());
+    }
+    out
 }
 
 fn read_parquet_column_f64(path: &Path, column: &str) -> Vec<f64> {

@@ -73,7 +73,7 @@ pub fn default_cascade(net: &ImpactNetwork, pd: &[f64], config: &CascadeConfig) 
     let n = net.firms as usize;
     let p = |f: u32| pd.get(f as usize).copied().filter(|x| x.is_finite()).unwrap_or(0.0).clamp(0.0, 1.0);
     // Only firms that can pass default on need a draw at the start of a run.
-    let sources: Vec<u32> = (0..net.firms).filter(|&f| net.impacts(f).0.len() > 0 && p(f) > 0.0).collect();
+    let sources: Vec<u32> = (0..net.firms).filter(|&f| !net.impacts(f).0.is_empty() && p(f) > 0.0).collect();
     let mut reachable = vec![false; n];
     for &j in &net.targets {
         reachable[j as usize] = true;

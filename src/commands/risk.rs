@@ -1,0 +1,420 @@
+//! `ekg run ownership|groups|guarantees|debtrank|cascade`: the enterprise risk analyses, each
+//! writing its tables into OUT (one Parquet file per table, each replaced atomically) and a
+//! summary on stdout (`--json` for schedulers).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use ekg_algorithms::contagion::{
+    debt_rank, default_cascade, economic_weights, guarantee_network, systemic_importance, CascadeConfig, ImpactConfig, ImpactNetwork,
+};
+use ekg_algorithms::ownership::{
+    control_links, group_customers, mutual_guarantee_links, ownership, ControlBasis, GroupLink, GroupResult, HoldingNetwork, LinkKind,
+    OwnershipConfig, OwnershipResult, NONE,
+};
+use ekg_algorithms::{Projection, ProjectionConfig};
+use ekg_schema::{Graph, NodeId, NodeKind, OfficerRole, Relation};
+use serde_json::{json, Value};
+
+use crate::cli::{Algorithm, BufferColumn, RunArgs};
+use crate::exit::{coded, DATA, USAGE};
+use crate::input::open_graph;
+use crate::progress::Phase;
+use crate::table::Table;
+
+/// Links of a reason chain shown before eliding the rest.
+const REASON_LINKS: usize = 6;
+
+pub fn is_risk(algorithm: Algorithm) -> bool {
+    matches!(algorithm, Algorithm::Ownership | Algorithm::Groups | Algorithm::Guarantees | Algorithm::Debtrank | Algorithm::Cascade)
+}
+
+pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
+    let ownership_config = OwnershipConfig {
+        epsilon: args.epsilon,
+        ubo_threshold: args.ubo_threshold,
+        fallback_threshold: args.control_threshold,
+        fallback_margin: args.control_margin,
+        ..OwnershipConfig::default()
+    };
+    ownership_config.validate().map_err(|e| coded(USAGE, e))?;
+    if !(0.0..=1.0).contains(&args.supply_loss_rate) || !(args.psi > 0.0 && args.psi <= 1.0) {
+        return Err(coded(USAGE, "--supply-loss-rate must be in [0, 1] and --psi in (0, 1]"));
+    }
+    if args.runs == 0 || args.runs == u32::MAX {
+        return Err(coded(USAGE, "--runs must be between 1 and 4294967294"));
+    }
+    let phase = Phase::start(quiet, "opening graph");
+    let graph = open_graph(&args.graph, &args.load)?;
+    phase.finish();
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let started = Instant::now();
+    let name = super::run::algorithm_name(args.algorithm);
+    let phase = Phase::start(quiet, name);
+    let mut summary = match args.algorithm {
+        Algorithm::Ownership => run_ownership(&graph, &ownership_config, &args.out)?,
+        Algorithm::Groups => run_groups(&graph, &ownership_config, args)?,
+        Algorithm::Guarantees => run_guarantees(&graph, &args.out)?,
+        Algorithm::Debtrank => run_debtrank(&graph, args)?,
+        Algorithm::Cascade => run_cascade(&graph, args)?,
+        _ => unreachable!("is_risk guards the dispatch"),
+    };
+    phase.finish();
+    summary["algorithm"] = json!(name);
+    summary["seconds"] = json!(started.elapsed().as_secs_f64());
+    if args.json {
+        println!("{summary}");
+    } else {
+        print_summary(&summary);
+    }
+    Ok(())
+}
+
+fn print_summary(summary: &Value) {
+    let Some(map) = summary.as_object() else { return };
+    let name = map.get("algorithm").and_then(Value::as_str).unwrap_or("");
+    println!("{name}:");
+    for (key, value) in map {
+        if key == "algorithm" || key == "outputs" {
+            continue;
+        }
+        println!("  {key:<30} {value}");
+    }
+    if let Some(outputs) = map.get("outputs").and_then(Value::as_array) {
+        for o in outputs {
+            println!("wrote {}", o.as_str().unwrap_or(""));
+        }
+    }
+}
+
+fn external(graph: &Graph, v: u32) -> Option<&str> {
+    (v != NONE).then(|| graph.external_id(NodeId(v)))
+}
+
+/// "A>B>C"; an elided stretch of a long chain shows as "…".
+fn path_text(graph: &Graph, path: &[u32]) -> Option<String> {
+    if path.is_empty() {
+        return None;
+    }
+    let parts: Vec<&str> = path.iter().map(|&v| external(graph, v).unwrap_or("…")).collect();
+    Some(parts.join(">"))
+}
+
+fn firms(graph: &Graph) -> impl Iterator<Item = u32> {
+    graph.kind_range(NodeKind::Firm)
+}
+
+fn run_ownership(graph: &Graph, config: &OwnershipConfig, out: &std::path::Path) -> Result<Value> {
+    let net = HoldingNetwork::from_graph(graph);
+    let r = ownership(&net, config);
+    report_ownership_problems(graph, &r);
+    let path = out.join("ownership.parquet");
+    let ubo_path = out.join("ownership_ubo.parquet");
+    write_ownership(graph, &r, &path, &ubo_path)?;
+    let count = |b: ControlBasis| r.basis.iter().filter(|&&x| x == b).count();
+    Ok(json!({
+        "firms": net.firms,
+        "holdings": net.holders.len(),
+        "ubo_rows": r.ubos.firm.len(),
+        "firms_with_ubo": r.ubo_count.iter().filter(|&&c| c > 0).count(),
+        "controlled_by_majority": count(ControlBasis::Majority),
+        "controlled_by_largest_owner": count(ControlBasis::LargestOwner),
+        "no_controller": count(ControlBasis::None),
+        "closed_cycles": r.closed_cycles.len(),
+        "circular_control_firms": r.circular_control.len(),
+        "unconverged_firms": r.unconverged.len(),
+        "pruned_mass": r.pruned_mass,
+        "epsilon": config.epsilon,
+        "ubo_threshold": config.ubo_threshold,
+        "control_threshold": config.fallback_threshold,
+        "control_margin": config.fallback_margin,
+        "outputs": [path, ubo_path],
+    }))
+}
+
+/// Data problems found by the ownership analysis go to stderr (the tables are still written).
+fn report_ownership_problems(graph: &Graph, r: &OwnershipResult) {
+    for cycle in r.closed_cycles.iter().take(10) {
+        let ids: Vec<&str> = cycle.iter().take(8).map(|&v| graph.external_id(NodeId(v))).collect();
+        eprintln!(
+            "warning: data problem: firms {}{} hold all of each other's shares (no outside owner); their ownership is undefined",
+            ids.join(", "),
+            if cycle.len() > 8 { ", …" } else { "" }
+        );
+    }
+    if r.closed_cycles.len() > 10 {
+        eprintln!("warning: {} more closed holding cycles", r.closed_cycles.len() - 10);
+    }
+    if !r.unconverged.is_empty() {
+        eprintln!("warning: {} firms' ownership did not converge within the push budget (near-closed holding cycles)", r.unconverged.len());
+    }
+}
+
+fn write_ownership(graph: &Graph, r: &OwnershipResult, path: &PathBuf, ubo_path: &PathBuf) -> Result<()> {
+    let n = r.ubo_count.len();
+    Table::new()
+        .utf8("node_id", firms(graph).map(|f| graph.external_id(NodeId(f))))
+        .u32("ubo_count", r.ubo_count.iter().copied())
+        .utf8_opt("top_ubo_id", r.top_ubo.iter().map(|&v| external(graph, v)))
+        .f64_nan_null("top_ubo_share", r.top_ubo_share.iter().copied())
+        .utf8_opt("controller_id", r.controller.iter().map(|&v| external(graph, v)))
+        .utf8_opt("controller_kind", r.controller.iter().map(|&v| (v != NONE).then(|| graph.kind(NodeId(v)).as_str())))
+        .utf8("control_basis", r.basis.iter().map(|b| b.as_str()))
+        .utf8_opt("control_path", (0..n).map(|f| path_text(graph, r.control_paths.get(f))))
+        .write(path)?;
+    let u = &r.ubos;
+    Table::new()
+        .utf8("firm_id", u.firm.iter().map(|&f| graph.external_id(NodeId(f))))
+        .utf8("person_id", u.person.iter().map(|&p| graph.external_id(NodeId(p))))
+        .f64("share", &u.share)
+        .utf8_opt("path", (0..u.firm.len()).map(|i| path_text(graph, u.paths.get(i))))
+        .write(ubo_path)?;
+    Ok(())
+}
+
+fn run_groups(graph: &Graph, config: &OwnershipConfig, args: &RunArgs) -> Result<Value> {
+    let net = HoldingNetwork::from_graph(graph);
+    let owned = ownership(&net, config);
+    let mut links = control_links(&owned);
+    let control = links.len();
+    if args.join_guarantees {
+        let store = graph.relation(Relation::Guarantee);
+        let mut pairs = Vec::with_capacity(store.edge_count());
+        let row_start = store.forward.row_start();
+        for (row, w) in store.forward.offsets().windows(2).enumerate() {
+            for t in &store.forward.targets()[w[0] as usize..w[1] as usize] {
+                pairs.push((row_start + row as u32, t.0));
+            }
+        }
+        links.extend(mutual_guarantee_links(&pairs));
+    }
+    if args.join_legal_rep {
+        let store = graph.relation(Relation::Officer);
+        let roles = store.attr("role").and_then(|c| c.as_u8()).unwrap_or(&[]);
+        let row_start = store.forward.row_start();
+        for (row, w) in store.forward.offsets().windows(2).enumerate() {
+            for e in w[0] as usize..w[1] as usize {
+                if roles.get(e) == Some(&(OfficerRole::LegalRep as u8)) {
+                    links.push(GroupLink { a: row_start + row as u32, b: store.forward.targets()[e].0, kind: LinkKind::LegalRep });
+                }
+            }
+        }
+    }
+    let firm_count = graph.kind_count(NodeKind::Firm) as u32;
+    let nodes = graph.kind_range(NodeKind::Person).end;
+    let r = group_customers(firm_count, nodes, &links, &graph.firms.exposure);
+    let path = args.out.join("groups.parquet");
+    write_groups(graph, &r, &path)?;
+    let multi: Vec<u32> = r.size.iter().copied().filter(|&s| s > 1).collect();
+    Ok(json!({
+        "firms": firm_count,
+        "groups_of_two_or_more": multi.len(),
+        "firms_in_such_groups": multi.iter().map(|&s| s as u64).sum::<u64>(),
+        "largest_group": r.size.first().copied().unwrap_or(0),
+        "control_links": control,
+        "links": links.len(),
+        "join_guarantees": args.join_guarantees,
+        "join_legal_rep": args.join_legal_rep,
+        "outputs": [path],
+    }))
+}
+
+/// "P controls A; A controls B": the chain of links from the anchor to the firm.
+fn reason(graph: &Graph, r: &GroupResult, firm: u32) -> Option<String> {
+    let chain = r.chain(firm);
+    if chain.is_empty() {
+        let g = r.group[firm as usize] as usize;
+        return (r.size[g] > 1).then(|| "anchor of the group".to_string());
+    }
+    let skip = chain.len().saturating_sub(REASON_LINKS);
+    let mut parts: Vec<String> = Vec::with_capacity(chain.len() - skip + 1);
+    if skip > 0 {
+        parts.push(format!("… {skip} links"));
+    }
+    for link in &chain[skip..] {
+        parts.push(format!("{} {} {}", graph.external_id(NodeId(link.a)), link.kind.phrase(), graph.external_id(NodeId(link.b))));
+    }
+    Some(parts.join("; "))
+}
+
+fn write_groups(graph: &Graph, r: &GroupResult, path: &PathBuf) -> Result<()> {
+    Table::new()
+        .utf8("node_id", firms(graph).map(|f| graph.external_id(NodeId(f))))
+        .u32("group_id", r.group.iter().copied())
+        .u32("group_size", r.group.iter().map(|&g| r.size[g as usize]))
+        .f64("group_exposure", &r.group.iter().map(|&g| r.exposure[g as usize]).collect::<Vec<_>>())
+        .utf8("anchor_id", r.group.iter().map(|&g| graph.external_id(NodeId(r.anchor[g as usize]))))
+        .utf8_opt("reason", firms(graph).map(|f| reason(graph, r, f)))
+        .write(path)?;
+    Ok(())
+}
+
+fn run_guarantees(graph: &Graph, out: &std::path::Path) -> Result<Value> {
+    let projection = Projection::new(graph, &ProjectionConfig { relations: vec![Relation::Guarantee], undirected: false, weighted: true });
+    let defaulted: Vec<bool> = projection.nodes.iter().map(|&v| graph.is_defaulted(v)).collect();
+    let r = guarantee_network(&projection, &defaulted);
+    // Every firm, and the persons that take part in a guarantee.
+    let rows: Vec<u32> = (0..projection.node_count() as u32)
+        .filter(|&v| {
+            graph.kind(projection.nodes[v as usize]) == NodeKind::Firm
+                || projection.out_degree(v) > 0
+                || projection.in_neighbors(v).len() > 0
+        })
+        .collect();
+    let id = |v: u32| graph.external_id(projection.nodes[v as usize]);
+    let path = out.join("guarantees.parquet");
+    Table::new()
+        .utf8("node_id", rows.iter().map(|&v| id(v)))
+        .utf8("kind", rows.iter().map(|&v| graph.kind(projection.nodes[v as usize]).as_str()))
+        .u32_opt("circle_id", rows.iter().map(|&v| Some(r.circle[v as usize]).filter(|&c| c != NONE)))
+        .u32("mutual_pairs", rows.iter().map(|&v| r.mutual_pairs[v as usize]))
+        .u32("chain_depth", rows.iter().map(|&v| r.chain_depth[v as usize]))
+        .f64("direct_liability", &rows.iter().map(|&v| r.direct_liability[v as usize]).collect::<Vec<_>>())
+        .f64("transitive_liability", &rows.iter().map(|&v| r.transitive_liability[v as usize]).collect::<Vec<_>>())
+        .bool("exposed_to_default", rows.iter().map(|&v| r.exposed_to_default[v as usize]))
+        .bool("defaulted", rows.iter().map(|&v| defaulted[v as usize]))
+        .write(&path)?;
+    let circles_path = out.join("guarantee_circles.parquet");
+    Table::new()
+        .u32("circle_id", 0..r.circles.len() as u32)
+        .u32("size", r.circles.iter().map(|c| c.members.len() as u32))
+        .utf8_list("members", r.circles.iter().map(|c| c.members.iter().map(|&v| id(v)).collect::<Vec<_>>()))
+        .f64("total_amount", &r.circles.iter().map(|c| c.total_amount).collect::<Vec<_>>())
+        .u32("defaulted_count", r.circles.iter().map(|c| c.defaulted.len() as u32))
+        .utf8_list("defaulted_members", r.circles.iter().map(|c| c.defaulted.iter().map(|&v| id(v)).collect::<Vec<_>>()))
+        .write(&circles_path)?;
+    Ok(json!({
+        "entities": rows.len(),
+        "guarantees": projection.edge_count(),
+        "circles": r.circles.len(),
+        "largest_circle": r.circles.first().map_or(0, |c| c.members.len()),
+        "circles_with_default": r.circles.iter().filter(|c| !c.defaulted.is_empty()).count(),
+        "mutual_pairs": r.mutual_pairs.iter().map(|&m| m as u64).sum::<u64>() / 2,
+        "max_chain_depth": r.chain_depth.iter().copied().max().unwrap_or(0),
+        "exposed_to_default": r.exposed_to_default.iter().filter(|&&b| b).count(),
+        "outputs": [path, circles_path],
+    }))
+}
+
+/// The impact network of the chosen relations (default: guarantees, shareholdings, supply links).
+fn impact_network(graph: &Graph, args: &RunArgs) -> Result<(ImpactNetwork, Vec<Relation>)> {
+    let allowed = [Relation::Guarantee, Relation::Shareholding, Relation::Supply];
+    let relations = if args.relations.is_empty() { allowed.to_vec() } else { super::run::parse_relations(&args.relations)? };
+    if let Some(bad) = relations.iter().find(|r| !allowed.contains(r)) {
+        return Err(coded(
+            USAGE,
+            format!("--relations: {bad} carries no loss between firms (use guarantees, shareholdings, supply_links)"),
+        ));
+    }
+    let config = ImpactConfig { relations: relations.clone(), supply_loss_rate: args.supply_loss_rate };
+    Ok((ImpactNetwork::from_graph(graph, buffer(graph, args.buffer_column), &config), relations))
+}
+
+fn buffer(graph: &Graph, column: BufferColumn) -> &[f64] {
+    match column {
+        BufferColumn::RegisteredCapital => &graph.firms.registered_capital,
+        BufferColumn::Exposure => &graph.firms.exposure,
+    }
+}
+
+fn run_debtrank(graph: &Graph, args: &RunArgs) -> Result<Value> {
+    let (net, relations) = impact_network(graph, args)?;
+    let value = economic_weights(&graph.firms.exposure, &graph.firms.registered_capital);
+    let scenario_by_attributes = args.shock_industry.is_some() || args.shock_region.is_some();
+    let shock: Vec<(u32, f64)> = if scenario_by_attributes {
+        let matches = |dict: &ekg_schema::strings::Dict, f: u32, want: &Option<String>| {
+            want.as_deref().is_none_or(|w| dict.get(f as usize) == Some(w))
+        };
+        firms(graph)
+            .filter(|&f| matches(&graph.firms.industry, f, &args.shock_industry) && matches(&graph.firms.region, f, &args.shock_region))
+            .map(|f| (f, args.psi))
+            .collect()
+    } else {
+        firms(graph).filter(|&f| graph.is_defaulted(NodeId(f))).map(|f| (f, 1.0)).collect()
+    };
+    if shock.is_empty() {
+        return Err(coded(
+            DATA,
+            if scenario_by_attributes {
+                "debtrank: no firm matches --shock-industry/--shock-region"
+            } else {
+                "debtrank: no defaulted firm to shock (pass --shock-industry or --shock-region)"
+            },
+        ));
+    }
+    let result = debt_rank(&net, &value, &shock);
+    // Systemic importance of the top-K firms by exposure (ties: smaller id).
+    let exposure: &[f64] = &graph.firms.exposure;
+    let key = |f: u32| exposure.get(f as usize).copied().filter(|x| x.is_finite()).unwrap_or(0.0);
+    let mut top: Vec<u32> = firms(graph).collect();
+    top.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
+    top.truncate(args.top_k);
+    let importance = systemic_importance(&net, &value, &top);
+    let n = graph.kind_count(NodeKind::Firm);
+    let mut distress = vec![0.0; n];
+    for &(f, h) in &result.distress {
+        distress[f as usize] = h;
+    }
+    let mut systemic = vec![f64::NAN; n];
+    for (&f, &x) in top.iter().zip(&importance) {
+        systemic[f as usize] = x;
+    }
+    let path = args.out.join("debtrank.parquet");
+    Table::new()
+        .utf8("node_id", firms(graph).map(|f| graph.external_id(NodeId(f))))
+        .f64("distress", &distress)
+        .f64_nan_null("systemic_debtrank", systemic.iter().copied())
+        .write(&path)?;
+    let most = top.iter().zip(&importance).max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(a.0)));
+    Ok(json!({
+        "debtrank": result.debtrank,
+        "shock_value": result.initial_value,
+        "shocked_firms": shock.len(),
+        "distressed_firms": result.distress.len(),
+        "rounds": result.rounds,
+        "impact_links": net.edge_count(),
+        "unbuffered_firms": net.unbuffered,
+        "relations": relations.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "supply_loss_rate": args.supply_loss_rate,
+        "scenario": if scenario_by_attributes { json!({"industry": args.shock_industry, "region": args.shock_region, "psi": args.psi}) } else { json!("defaulted firms") },
+        "top_k": top.len(),
+        "most_systemic": most.map(|(&f, &x)| json!({"firm": graph.external_id(NodeId(f)), "debtrank": x})),
+        "outputs": [path],
+    }))
+}
+
+fn run_cascade(graph: &Graph, args: &RunArgs) -> Result<Value> {
+    let (net, relations) = impact_network(graph, args)?;
+    // A firm already in default defaults with certainty; an unknown pd counts as 0.
+    let raw: &[f64] = &graph.firms.pd;
+    let pd: Vec<f64> = firms(graph)
+        .map(|f| if graph.is_defaulted(NodeId(f)) { 1.0 } else { raw.get(f as usize).copied().filter(|x| x.is_finite()).unwrap_or(0.0) })
+        .collect();
+    let missing_pd = firms(graph).filter(|&f| raw.get(f as usize).is_none_or(|x| !x.is_finite())).count();
+    let config = CascadeConfig { runs: args.runs, seed: args.seed };
+    let r = default_cascade(&net, &pd, &config);
+    let path = args.out.join("cascade.parquet");
+    let lift: Vec<f64> = r.probability.iter().zip(&pd).map(|(&p, &base)| if base > 0.0 { p / base } else { f64::NAN }).collect();
+    Table::new()
+        .utf8("node_id", firms(graph).map(|f| graph.external_id(NodeId(f))))
+        .f64("pd", &pd)
+        .f64("cascade_pd", &r.probability)
+        .f64("ci_low", &r.low)
+        .f64("ci_high", &r.high)
+        .f64_nan_null("lift", lift.iter().copied())
+        .u32("contagion_runs", r.contagion_runs.iter().copied())
+        .write(&path)?;
+    let baseline: f64 = pd.iter().sum();
+    Ok(json!({
+        "runs": r.runs,
+        "seed": config.seed,
+        "expected_defaults_without_contagion": baseline,
+        "expected_defaults_with_contagion": r.mean_defaults,
+        "firms_with_contagion_risk": r.contagion_runs.iter().filter(|&&c| c > 0).count(),
+        "firms_without_pd": missing_pd,
+        "impact_links": net.edge_count(),
+        "relations": relations.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "outputs": [path],
+    }))
+}

@@ -1,0 +1,132 @@
+//! Result tables: typed, nullable Arrow columns assembled by name and written to Parquet
+//! atomically (a temporary file beside the target, fsynced, renamed into place).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use arrow_array::builder::{BooleanBuilder, Float64Builder, ListBuilder, StringBuilder, UInt32Builder, UInt64Builder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+
+use crate::output::write_parquet;
+
+#[derive(Default)]
+pub struct Table {
+    fields: Vec<Field>,
+    arrays: Vec<ArrayRef>,
+}
+
+impl Table {
+    pub fn new() -> Table {
+        Table::default()
+    }
+
+    fn push(mut self, name: &str, nullable: bool, array: ArrayRef) -> Table {
+        self.fields.push(Field::new(name, array.data_type().clone(), nullable));
+        self.arrays.push(array);
+        self
+    }
+
+    pub fn utf8<'a>(self, name: &str, values: impl IntoIterator<Item = &'a str>) -> Table {
+        let mut b = StringBuilder::new();
+        for v in values {
+            b.append_value(v);
+        }
+        self.push(name, false, Arc::new(b.finish()))
+    }
+
+    pub fn utf8_opt<S: AsRef<str>>(self, name: &str, values: impl IntoIterator<Item = Option<S>>) -> Table {
+        let mut b = StringBuilder::new();
+        for v in values {
+            b.append_option(v);
+        }
+        self.push(name, true, Arc::new(b.finish()))
+    }
+
+    pub fn f64(self, name: &str, values: &[f64]) -> Table {
+        let mut b = Float64Builder::with_capacity(values.len());
+        b.append_slice(values);
+        self.push(name, false, Arc::new(b.finish()))
+    }
+
+    /// NaN becomes null.
+    pub fn f64_nan_null(self, name: &str, values: impl IntoIterator<Item = f64>) -> Table {
+        let mut b = Float64Builder::new();
+        for v in values {
+            b.append_option((!v.is_nan()).then_some(v));
+        }
+        self.push(name, true, Arc::new(b.finish()))
+    }
+
+    pub fn u32(self, name: &str, values: impl IntoIterator<Item = u32>) -> Table {
+        let mut b = UInt32Builder::new();
+        for v in values {
+            b.append_value(v);
+        }
+        self.push(name, false, Arc::new(b.finish()))
+    }
+
+    pub fn u32_opt(self, name: &str, values: impl IntoIterator<Item = Option<u32>>) -> Table {
+        let mut b = UInt32Builder::new();
+        for v in values {
+            b.append_option(v);
+        }
+        self.push(name, true, Arc::new(b.finish()))
+    }
+
+    pub fn u64(self, name: &str, values: impl IntoIterator<Item = u64>) -> Table {
+        let mut b = UInt64Builder::new();
+        for v in values {
+            b.append_value(v);
+        }
+        self.push(name, false, Arc::new(b.finish()))
+    }
+
+    pub fn bool(self, name: &str, values: impl IntoIterator<Item = bool>) -> Table {
+        let mut b = BooleanBuilder::new();
+        for v in values {
+            b.append_value(v);
+        }
+        self.push(name, false, Arc::new(b.finish()))
+    }
+
+    pub fn utf8_list<'a, L: IntoIterator<Item = &'a str>>(self, name: &str, lists: impl IntoIterator<Item = L>) -> Table {
+        let mut b = ListBuilder::new(StringBuilder::new());
+        for list in lists {
+            for v in list {
+                b.values().append_value(v);
+            }
+            b.append(true);
+        }
+        let array: ArrayRef = Arc::new(b.finish());
+        let mut table = self;
+        // Non-null lists of non-null strings, stated in the schema.
+        let item = Field::new("item", DataType::Utf8, true);
+        table.fields.push(Field::new(name, DataType::List(Arc::new(item)), false));
+        table.arrays.push(array);
+        table
+    }
+
+    pub fn rows(&self) -> usize {
+        self.arrays.first().map_or(0, |a| a.len())
+    }
+
+    pub fn into_batch(self) -> Result<RecordBatch> {
+        Ok(RecordBatch::try_new(Arc::new(Schema::new(self.fields)), self.arrays)?)
+    }
+
+    /// Writes the table as `path`, replacing any previous file atomically. Returns the row count.
+    pub fn write(self, path: &Path) -> Result<usize> {
+        let rows = self.rows();
+        let batch = self.into_batch()?;
+        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+        let result = write_parquet(&tmp, &batch)
+            .and_then(|_| std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display())));
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.map(|_| rows)
+    }
+}
