@@ -2,7 +2,7 @@
 //! writing its tables into OUT (one Parquet file per table, each replaced atomically) and a
 //! summary on stdout (`--json` for schedulers).
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -39,7 +39,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         ..OwnershipConfig::default()
     };
     ownership_config.validate().map_err(|e| coded(USAGE, e))?;
-    if !(0.0..=1.0).contains(&args.supply_loss_rate) || !(args.psi > 0.0 && args.psi <= 1.0) {
+    if !((0.0..=1.0).contains(&args.supply_loss_rate) && args.psi > 0.0 && args.psi <= 1.0) {
         return Err(coded(USAGE, "--supply-loss-rate must be in [0, 1] and --psi in (0, 1]"));
     }
     if args.runs == 0 || args.runs == u32::MAX {
@@ -105,7 +105,7 @@ fn firms(graph: &Graph) -> impl Iterator<Item = u32> {
     graph.kind_range(NodeKind::Firm)
 }
 
-fn run_ownership(graph: &Graph, config: &OwnershipConfig, out: &std::path::Path) -> Result<Value> {
+fn run_ownership(graph: &Graph, config: &OwnershipConfig, out: &Path) -> Result<Value> {
     let net = HoldingNetwork::from_graph(graph);
     let r = ownership(&net, config);
     report_ownership_problems(graph, &r);
@@ -151,7 +151,7 @@ fn report_ownership_problems(graph: &Graph, r: &OwnershipResult) {
     }
 }
 
-fn write_ownership(graph: &Graph, r: &OwnershipResult, path: &PathBuf, ubo_path: &PathBuf) -> Result<()> {
+fn write_ownership(graph: &Graph, r: &OwnershipResult, path: &Path, ubo_path: &Path) -> Result<()> {
     let n = r.ubo_count.len();
     Table::new()
         .utf8("node_id", firms(graph).map(|f| graph.external_id(NodeId(f))))
@@ -238,7 +238,7 @@ fn reason(graph: &Graph, r: &GroupResult, firm: u32) -> Option<String> {
     Some(parts.join("; "))
 }
 
-fn write_groups(graph: &Graph, r: &GroupResult, path: &PathBuf) -> Result<()> {
+fn write_groups(graph: &Graph, r: &GroupResult, path: &Path) -> Result<()> {
     Table::new()
         .utf8("node_id", firms(graph).map(|f| graph.external_id(NodeId(f))))
         .u32("group_id", r.group.iter().copied())
@@ -250,7 +250,7 @@ fn write_groups(graph: &Graph, r: &GroupResult, path: &PathBuf) -> Result<()> {
     Ok(())
 }
 
-fn run_guarantees(graph: &Graph, out: &std::path::Path) -> Result<Value> {
+fn run_guarantees(graph: &Graph, out: &Path) -> Result<Value> {
     let projection = Projection::new(graph, &ProjectionConfig { relations: vec![Relation::Guarantee], undirected: false, weighted: true });
     let defaulted: Vec<bool> = projection.nodes.iter().map(|&v| graph.is_defaulted(v)).collect();
     let r = guarantee_network(&projection, &defaulted);
@@ -259,7 +259,7 @@ fn run_guarantees(graph: &Graph, out: &std::path::Path) -> Result<Value> {
         .filter(|&v| {
             graph.kind(projection.nodes[v as usize]) == NodeKind::Firm
                 || projection.out_degree(v) > 0
-                || projection.in_neighbors(v).len() > 0
+                || !projection.in_neighbors(v).is_empty()
         })
         .collect();
     let id = |v: u32| graph.external_id(projection.nodes[v as usize]);

@@ -11,11 +11,13 @@
 //! # Determinism
 //! Every draw is a pure function of (seed, run, firm or link) through a counter-based generator
 //! ([`crate::hash::unit`]), and per-firm counts are integers summed across threads, so results
-//! are identical for any thread count and any order of runs.
+//! are identical for any thread count and any order of runs. A firm's own defaults are drawn per
+//! segment of 256 runs by geometric jumps between successes, so a run costs its defaults, not
+//! one draw per firm.
 //!
 //! # Complexity
-//! O(runs × (firms with outgoing links + links reached)), parallel over runs; memory one u32 per
-//! firm per worker.
+//! O(runs × (own defaults + links out of defaulted firms) + firms × runs / 256), parallel over
+//! segments of runs; memory two u32 per firm per worker.
 
 use rayon::prelude::*;
 
@@ -28,6 +30,7 @@ pub const DEFAULT_SEED: u64 = 42;
 const Z95: f64 = 1.959_963_984_540_054;
 const NODE_STREAM: u64 = 1;
 const LINK_STREAM: u64 = 2;
+const HIT_STREAM: u64 = 3;
 
 #[derive(Clone, Debug)]
 pub struct CascadeConfig {
@@ -65,14 +68,45 @@ pub fn wilson(k: u32, n: u32) -> (f64, f64) {
     let denom = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denom;
     let half = Z95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
-    ((centre - half).max(0.0), (centre + half).min(1.0))
+    // The interval always holds the estimate (rounding could otherwise lift the lower end above
+    // 0 at k = 0).
+    ((centre - half).clamp(0.0, p), (centre + half).clamp(p, 1.0))
+}
+
+/// Runs per segment of the own-default draws; part of the definition of the random stream.
+const SEGMENT: u32 = 256;
+
+/// The runs of segment `segment` in which a firm with default probability `p` defaults on its own
+/// draw, as offsets in `0..SEGMENT`, by geometric jumps between Bernoulli successes
+/// (`gap = ⌊ln U / ln(1 − p)⌋`): O(defaults) work instead of one draw per run.
+fn own_default_runs(seed: u64, firm: u32, segment: u32, p: f64, mut emit: impl FnMut(u32)) {
+    if p <= 0.0 {
+        return;
+    }
+    if p >= 1.0 {
+        (0..SEGMENT).for_each(emit);
+        return;
+    }
+    let log_q = (-p).ln_1p();
+    let stream = ((segment as u64) << 32) | firm as u64;
+    let mut at = 0u64;
+    for k in 0.. {
+        let u = 1.0 - unit(seed, NODE_STREAM, stream, k); // in (0, 1]
+        at += (u.ln() / log_q).floor() as u64;
+        if at >= SEGMENT as u64 {
+            return;
+        }
+        emit(at as u32);
+        at += 1;
+    }
 }
 
 /// Runs the cascade. `pd` per firm (NaN counts as 0).
 pub fn default_cascade(net: &ImpactNetwork, pd: &[f64], config: &CascadeConfig) -> CascadeResult {
     let n = net.firms as usize;
     let p = |f: u32| pd.get(f as usize).copied().filter(|x| x.is_finite()).unwrap_or(0.0).clamp(0.0, 1.0);
-    // Only firms that can pass default on need a draw at the start of a run.
+    // Firms that can pass default on draw their own defaults up front; a firm that can only be hit
+    // draws when the cascade reaches it.
     let sources: Vec<u32> = (0..net.firms).filter(|&f| !net.impacts(f).0.is_empty() && p(f) > 0.0).collect();
     let mut reachable = vec![false; n];
     for &j in &net.targets {
@@ -82,38 +116,50 @@ pub fn default_cascade(net: &ImpactNetwork, pd: &[f64], config: &CascadeConfig) 
         stamp: Vec<u32>,
         contagion: Vec<u32>,
         queue: Vec<u32>,
+        initial: Vec<Vec<u32>>,
     }
     let runs = config.runs;
+    let segments = runs.div_ceil(SEGMENT);
     let threads = rayon::current_num_threads().max(1) as u32;
-    let min_len = (runs / threads).max(1) as usize;
-    let worker = (0..runs)
+    let min_len = (segments / threads).max(1) as usize;
+    let contagion_runs = (0..segments)
         .into_par_iter()
         .with_min_len(min_len)
         .fold(
-            || Worker { stamp: vec![u32::MAX; n], contagion: vec![0; n], queue: Vec::new() },
-            |mut w, run| {
-                let own = |f: u32| unit(config.seed, NODE_STREAM, run as u64, f as u64) < p(f);
-                w.queue.clear();
-                for &s in &sources {
-                    if own(s) {
-                        w.stamp[s as usize] = run;
-                        w.queue.push(s);
-                    }
+            || Worker { stamp: vec![u32::MAX; n], contagion: vec![0; n], queue: Vec::new(), initial: vec![Vec::new(); SEGMENT as usize] },
+            |mut w, segment| {
+                for list in w.initial.iter_mut() {
+                    list.clear();
                 }
-                let mut head = 0;
-                while head < w.queue.len() {
-                    let i = w.queue[head];
-                    head += 1;
-                    let (targets, weights, start) = net.impacts(i);
-                    for (k, (&j, &wt)) in targets.iter().zip(weights).enumerate() {
-                        if w.stamp[j as usize] == run {
-                            continue;
-                        }
-                        if unit(config.seed, LINK_STREAM, run as u64, (start + k) as u64) < wt {
-                            w.stamp[j as usize] = run;
-                            w.queue.push(j);
-                            if !own(j) {
-                                w.contagion[j as usize] += 1;
+                for &s in &sources {
+                    own_default_runs(config.seed, s, segment, p(s), |k| w.initial[k as usize].push(s));
+                }
+                let first = segment * SEGMENT;
+                for run in first..(first + SEGMENT).min(runs) {
+                    let Worker { stamp, contagion, queue, initial } = &mut w;
+                    queue.clear();
+                    for &s in &initial[(run - first) as usize] {
+                        stamp[s as usize] = run;
+                        queue.push(s);
+                    }
+                    let mut head = 0;
+                    while head < queue.len() {
+                        let i = queue[head];
+                        head += 1;
+                        let (targets, weights, start) = net.impacts(i);
+                        for (k, (&j, &wt)) in targets.iter().zip(weights).enumerate() {
+                            // The draw first: it reads only sequential memory, and most links stay
+                            // dead, so the random access to `stamp[j]` is paid for live ones only.
+                            if unit(config.seed, LINK_STREAM, run as u64, (start + k) as u64) >= wt || stamp[j as usize] == run {
+                                continue;
+                            }
+                            stamp[j as usize] = run;
+                            queue.push(j);
+                            // Sources' own defaults were stamped at the start of the run.
+                            let is_source = !net.impacts(j).0.is_empty();
+                            let own = !is_source && unit(config.seed, HIT_STREAM, run as u64, j as u64) < p(j);
+                            if !own {
+                                contagion[j as usize] += 1;
                             }
                         }
                     }
@@ -131,7 +177,6 @@ pub fn default_cascade(net: &ImpactNetwork, pd: &[f64], config: &CascadeConfig) 
                 a
             },
         );
-    let contagion_runs = worker;
     let mut probability = Vec::with_capacity(n);
     let mut low = Vec::with_capacity(n);
     let mut high = Vec::with_capacity(n);
@@ -165,6 +210,38 @@ mod tests {
         assert_eq!(r.probability[0], 0.2);
         assert!((r.probability[1] - 0.19).abs() < 0.004, "{}", r.probability[1]);
         assert!(r.low[1] <= 0.19 && 0.19 <= r.high[1]);
+    }
+
+    #[test]
+    fn geometric_jumps_draw_bernoulli_runs() {
+        for p in [0.001, 0.03, 0.5, 0.97] {
+            let mut count = 0u64;
+            let segments = 2000;
+            for s in 0..segments {
+                own_default_runs(5, 17, s, p, |k| {
+                    assert!(k < SEGMENT);
+                    count += 1;
+                });
+            }
+            let trials = (segments * SEGMENT) as f64;
+            let sd = (p * (1.0 - p) / trials).sqrt();
+            assert!((count as f64 / trials - p).abs() < 5.0 * sd, "p {p}: {}", count as f64 / trials);
+        }
+    }
+
+    #[test]
+    fn a_firm_hit_from_several_sides_matches_inclusion_exclusion() {
+        // 0 → 2 (W 0.5) and 1 → 2 (W 0.25); pd = (0.3, 0.4, 0): P2 = 1 − (1 − 0.15)(1 − 0.1) = 0.235.
+        let net = ImpactNetwork::from_losses(3, vec![(0, 2, 0.5), (1, 2, 0.25)], &[1.0; 3]);
+        let r = default_cascade(&net, &[0.3, 0.4, 0.0], &CascadeConfig { runs: 60_000, seed: 3 });
+        assert!((r.probability[2] - 0.235).abs() < 0.006, "{}", r.probability[2]);
+        let threads = |k| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(k)
+                .build()
+                .map(|pool| pool.install(|| default_cascade(&net, &[0.3, 0.4, 0.0], &CascadeConfig { runs: 3000, seed: 3 })))
+        };
+        assert_eq!(threads(1).ok(), threads(2).ok());
     }
 
     #[test]

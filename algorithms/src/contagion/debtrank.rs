@@ -11,14 +11,14 @@
 //! DebtRank is `Σ v_j h_j(T) − Σ v_j h_j(1)`: the economic value lost beyond the initial shock.
 //!
 //! # Complexity and determinism
-//! O(edges out of distressed firms), sparse: only touched firms are stored, so one run on a
-//! national graph costs what the shock reaches. Contributions are added in (target, source)
-//! order, so results do not depend on threads; systemic importance runs firms in parallel.
+//! O(edges out of distressed firms) per run over dense per-firm arrays that are reset by their
+//! touched entries only, so a run costs what the shock reaches. Contributions are added in
+//! (frontier, link) order with the frontier sorted, so results do not depend on threads;
+//! systemic importance runs firms in parallel, one workspace per worker.
 
 use rayon::prelude::*;
 
 use super::impact::ImpactNetwork;
-use crate::hash::FastMap;
 
 const SOUND: u8 = 0;
 const DISTRESSED: u8 = 1;
@@ -36,60 +36,96 @@ pub struct DebtRankResult {
     pub rounds: u32,
 }
 
+/// Dense per-firm state, reused across runs by one worker: only touched entries are reset.
+pub struct Workspace {
+    h: Vec<f64>,
+    state: Vec<u8>,
+    delta: Vec<f64>,
+    touched: Vec<u32>,
+}
+
+impl Workspace {
+    pub fn new(firms: u32) -> Workspace {
+        let n = firms as usize;
+        Workspace { h: vec![0.0; n], state: vec![SOUND; n], delta: vec![0.0; n], touched: Vec::new() }
+    }
+
+    fn touch(&mut self, f: u32) {
+        if self.h[f as usize] == 0.0 && self.state[f as usize] == SOUND {
+            self.touched.push(f);
+        }
+    }
+
+    fn reset(&mut self) {
+        for &f in &self.touched {
+            self.h[f as usize] = 0.0;
+            self.state[f as usize] = SOUND;
+            self.delta[f as usize] = 0.0;
+        }
+        self.touched.clear();
+    }
+}
+
 /// Runs the dynamics from `shock` = (firm, initial distress in (0, 1]) with economic weights `v`.
 pub fn debt_rank(net: &ImpactNetwork, value: &[f64], shock: &[(u32, f64)]) -> DebtRankResult {
-    // firm → (h, state)
-    let mut cells: FastMap<u32, (f64, u8)> = FastMap::default();
+    debt_rank_in(net, value, shock, &mut Workspace::new(net.firms))
+}
+
+/// [`debt_rank`] in a reusable workspace.
+pub fn debt_rank_in(net: &ImpactNetwork, value: &[f64], shock: &[(u32, f64)], ws: &mut Workspace) -> DebtRankResult {
+    ws.reset();
     let mut frontier: Vec<u32> = Vec::new();
     for &(f, psi) in shock {
         if f < net.firms && psi > 0.0 {
-            let cell = cells.entry(f).or_insert((0.0, SOUND));
-            cell.0 = (cell.0 + psi).min(1.0);
-            cell.1 = DISTRESSED;
+            ws.touch(f);
+            ws.h[f as usize] = (ws.h[f as usize] + psi).min(1.0);
+            if ws.state[f as usize] == SOUND {
+                ws.state[f as usize] = DISTRESSED;
+                frontier.push(f);
+            }
         }
     }
+    frontier.sort_unstable();
     let v = |f: u32| value.get(f as usize).copied().filter(|x| x.is_finite()).unwrap_or(0.0);
-    let mut shocked: Vec<(u32, f64)> = cells.iter().map(|(&f, c)| (f, c.0)).collect();
-    shocked.sort_by_key(|x| x.0);
-    let initial_value: f64 = shocked.iter().map(|&(f, h)| v(f) * h).sum();
-    frontier.extend(shocked.iter().map(|x| x.0));
+    let initial_value: f64 = frontier.iter().map(|&f| v(f) * ws.h[f as usize]).sum();
     let mut rounds = 0u32;
-    let mut contributions: Vec<(u32, u32, f64)> = Vec::new();
+    let mut hit: Vec<u32> = Vec::new();
     while !frontier.is_empty() {
         rounds += 1;
-        contributions.clear();
+        hit.clear();
+        // Contributions add up in (frontier order, link order): fixed, so the sums are too.
         for &i in &frontier {
-            let h_i = cells.get(&i).map_or(0.0, |c| c.0);
+            let h_i = ws.h[i as usize];
             let (targets, weights, _) = net.impacts(i);
             for (&j, &w) in targets.iter().zip(weights) {
-                contributions.push((j, i, w * h_i));
+                let d = &mut ws.delta[j as usize];
+                if *d == 0.0 {
+                    hit.push(j);
+                }
+                *d += w * h_i;
             }
         }
         for &i in &frontier {
-            if let Some(c) = cells.get_mut(&i) {
-                c.1 = INACTIVE;
-            }
+            ws.state[i as usize] = INACTIVE;
         }
-        contributions.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
         let mut next = Vec::new();
-        let mut k = 0;
-        while k < contributions.len() {
-            let j = contributions[k].0;
-            let mut sum = 0.0;
-            while k < contributions.len() && contributions[k].0 == j {
-                sum += contributions[k].2;
-                k += 1;
+        for &j in &hit {
+            let sum = std::mem::take(&mut ws.delta[j as usize]);
+            if sum == 0.0 {
+                continue;
             }
-            let cell = cells.entry(j).or_insert((0.0, SOUND));
-            cell.0 = (cell.0 + sum).min(1.0);
-            if cell.1 == SOUND && cell.0 > 0.0 {
-                cell.1 = DISTRESSED;
+            ws.touch(j);
+            let h = &mut ws.h[j as usize];
+            *h = (*h + sum).min(1.0);
+            if ws.state[j as usize] == SOUND && *h > 0.0 {
+                ws.state[j as usize] = DISTRESSED;
                 next.push(j);
             }
         }
+        next.sort_unstable();
         frontier = next;
     }
-    let mut distress: Vec<(u32, f64)> = cells.into_iter().filter(|(_, c)| c.0 > 0.0).map(|(f, c)| (f, c.0)).collect();
+    let mut distress: Vec<(u32, f64)> = ws.touched.iter().map(|&f| (f, ws.h[f as usize])).filter(|x| x.1 > 0.0).collect();
     distress.sort_by_key(|x| x.0);
     let final_value: f64 = distress.iter().map(|&(f, h)| v(f) * h).sum();
     DebtRankResult { distress, debtrank: final_value - initial_value, initial_value, rounds }
@@ -97,7 +133,7 @@ pub fn debt_rank(net: &ImpactNetwork, value: &[f64], shock: &[(u32, f64)]) -> De
 
 /// Each firm's systemic importance: the DebtRank of its own default alone (h = 1), in parallel.
 pub fn systemic_importance(net: &ImpactNetwork, value: &[f64], firms: &[u32]) -> Vec<f64> {
-    firms.par_iter().map(|&f| debt_rank(net, value, &[(f, 1.0)]).debtrank).collect()
+    firms.par_iter().map_init(|| Workspace::new(net.firms), |ws, &f| debt_rank_in(net, value, &[(f, 1.0)], ws).debtrank).collect()
 }
 
 /// Economic weights: exposure shares, or capital shares when no firm has a known exposure.

@@ -1,6 +1,7 @@
 //! Integration tests of ekg-algorithms against independent references.
 
 mod communities;
+mod contagion;
 mod determinism;
 mod graphalytics;
 mod networkx;
