@@ -75,6 +75,9 @@ pub enum Algorithm {
     Debtrank,
     /// Monte Carlo default cascades: contagion-inclusive default probability (cascade.parquet).
     Cascade,
+    /// Fraud rings of every kind, scored, with evidence (rings.parquet, ring_edges.parquet,
+    /// ring_nodes.parquet).
+    Rings,
 }
 
 /// The loss-absorbing buffer of a firm in DebtRank and cascades.
@@ -158,6 +161,32 @@ pub struct RunArgs {
     /// cascade: Monte Carlo runs.
     #[arg(long, default_value_t = ekg_algorithms::contagion::cascade::DEFAULT_RUNS)]
     pub runs: u32,
+    /// rings: detectors to run, comma-separated (default: all): shared_identifier, fund_cycle,
+    /// flows (fan_in, fan_out, scatter_gather, gather_scatter), dense_block, loan_diversion,
+    /// guarantee_circle.
+    #[arg(long, value_delimiter = ',')]
+    pub detectors: Vec<String>,
+    /// rings: a generator truth/ folder; recall and precision per kind go into the summary.
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// rings: fund cycles must close within this many days of their first hop.
+    #[arg(long, default_value_t = 30)]
+    pub cycle_window_days: u32,
+    /// rings: longest fund cycle, in hops.
+    #[arg(long, default_value_t = 6)]
+    pub max_cycle_len: usize,
+    /// rings: fan and scatter/gather bursts span at most this many days.
+    #[arg(long, default_value_t = 3)]
+    pub flow_window_days: u32,
+    /// rings: amounts count as the same money within this relative tolerance.
+    #[arg(long, default_value_t = 0.2)]
+    pub amount_tolerance: f64,
+    /// rings: fewest counterparties of a fan-in or fan-out.
+    #[arg(long, default_value_t = 5)]
+    pub min_fan: usize,
+    /// rings: identifiers shared by more entities than this are ignored (registration agents).
+    #[arg(long, default_value_t = 50)]
+    pub max_share: usize,
     /// Output folder; tables are written as OUT/NAME.parquet, each replaced atomically.
     #[arg(long)]
     pub out: PathBuf,

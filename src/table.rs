@@ -5,7 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use arrow_array::builder::{BooleanBuilder, Float64Builder, ListBuilder, StringBuilder, UInt32Builder, UInt64Builder};
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder, UInt64Builder,
+};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 
@@ -81,6 +83,15 @@ impl Table {
             b.append_value(v);
         }
         self.push(name, false, Arc::new(b.finish()))
+    }
+
+    /// Microseconds since the epoch as a UTC timestamp column; `None` is null.
+    pub fn timestamp_opt(self, name: &str, values: impl IntoIterator<Item = Option<i64>>) -> Table {
+        let mut b = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+        for v in values {
+            b.append_option(v);
+        }
+        self.push(name, true, Arc::new(b.finish()))
     }
 
     pub fn bool(self, name: &str, values: impl IntoIterator<Item = bool>) -> Table {

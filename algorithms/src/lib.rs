@@ -15,6 +15,7 @@
 //! | [`structure`] | triangles and local clustering, core numbers |
 //! | [`ownership`] | integrated ownership, UBOs, control chains and actual controllers, group customers |
 //! | [`contagion`] | guarantee network, DebtRank, Monte Carlo default cascades |
+//! | [`rings`] | shared-identifier rings, fund cycles, AML flow typologies, dense blocks (FRAUDAR), loan diversion |
 
 pub mod centrality;
 pub mod community;
@@ -24,6 +25,7 @@ pub mod hash;
 pub mod ownership;
 pub mod projection;
 pub mod reduce;
+pub mod rings;
 pub mod structure;
 
 pub use projection::{Projection, ProjectionConfig};

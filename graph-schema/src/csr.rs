@@ -54,6 +54,12 @@ impl Csr {
         &self.targets[self.range(row)]
     }
 
+    /// The neighbours of `row` as raw ids (for algorithms over plain `u32` adjacency).
+    #[inline]
+    pub fn neighbor_ids(&self, row: NodeId) -> &[u32] {
+        bytemuck::cast_slice(self.neighbors(row))
+    }
+
     #[inline]
     pub fn degree(&self, row: NodeId) -> usize {
         self.range(row).len()

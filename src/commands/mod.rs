@@ -4,6 +4,7 @@ mod build;
 mod demo;
 mod generate;
 mod info;
+mod rings;
 mod risk;
 mod run;
 mod validate;

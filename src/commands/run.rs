@@ -31,6 +31,9 @@ enum Column {
 }
 
 pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
+    if args.algorithm == Algorithm::Rings {
+        return super::rings::run(args, quiet);
+    }
     if super::risk::is_risk(args.algorithm) {
         return super::risk::run(args, quiet);
     }
@@ -112,8 +115,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
             summary["max_core"] = json!(result.max_core);
             vec![Column::U32("core", result.core)]
         }
-        Algorithm::Ownership | Algorithm::Groups | Algorithm::Guarantees | Algorithm::Debtrank | Algorithm::Cascade => {
-            unreachable!("dispatched to risk above")
+        Algorithm::Ownership | Algorithm::Groups | Algorithm::Guarantees | Algorithm::Debtrank | Algorithm::Cascade | Algorithm::Rings => {
+            unreachable!("dispatched above")
         }
     };
     let algorithm_time = started.elapsed();
@@ -161,6 +164,7 @@ pub(crate) fn algorithm_name(algorithm: Algorithm) -> &'static str {
         Algorithm::Guarantees => "guarantees",
         Algorithm::Debtrank => "debtrank",
         Algorithm::Cascade => "cascade",
+        Algorithm::Rings => "rings",
     }
 }
 

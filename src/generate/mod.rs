@@ -356,6 +356,8 @@ pub fn plan(config: &GenConfig) -> Plan {
     plant_fraud_rings(&mut p, &mut rng, cores);
     plant_loan_diversion(&mut p, &mut rng);
     plant_defaults(&mut p, &mut rng);
+    // Later additions draw from their own stream so that the patterns above stay as they were.
+    plant_typologies(&mut p, &mut rng_for(config.seed, 11, 0));
     p
 }
 
@@ -411,6 +413,123 @@ fn plant_fraud_rings(p: &mut Plan, rng: &mut ChaCha8Rng, cores: u32) {
                 p.planted_transfers.push(Transfer { src: m, dst: sink, amount: amount * 0.99, ts: business_time(rng, day + 2) });
             }
             p.rings.push(PlantedRing { kind: "scatter_gather", members: accounts.iter().map(|&a| Ent::Account(a)).collect() });
+        }
+    }
+}
+
+/// AML flow typologies (the IBM AMLSim / AMLworld families) and dense transfer blocks, with
+/// innocent look-alikes: partners that pay each other back and forth every month for years.
+fn plant_typologies(p: &mut Plan, rng: &mut ChaCha8Rng) {
+    let n = p.firms;
+    let cores = p.is_core.iter().filter(|&&c| c).count() as u32;
+    let count = (n / 2000).max(3);
+    let accounts = p.account_owner.len() as u32;
+    let firm_accounts = p.firm_accounts.clone();
+    // k distinct first accounts of ordinary firms.
+    let distinct = |rng: &mut ChaCha8Rng, k: usize| -> Vec<u32> {
+        let mut out: Vec<u32> = Vec::with_capacity(k);
+        while out.len() < k {
+            let a = firm_accounts[rng.random_range(cores..n) as usize];
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+        out
+    };
+    let day_in_window = |rng: &mut ChaCha8Rng, margin: i32| WINDOW_START_DAY + rng.random_range(0..WINDOW_DAYS - margin);
+    for _ in 0..count {
+        // Fan-out: one account pays 6-12 others about the same amount within two days.
+        let parties = {
+            let k = rng.random_range(7..14);
+            distinct(rng, k)
+        };
+        let day = day_in_window(rng, 10);
+        let piece = lognormal(rng, 12.5, 0.4);
+        for &d in &parties[1..] {
+            let ts = {
+                let d = day + rng.random_range(0..2);
+                business_time(rng, d)
+            };
+            let amount = piece * (0.95 + rng.random::<f64>() * 0.1);
+            p.planted_transfers.push(Transfer { src: parties[0], dst: d, amount, ts });
+        }
+        p.rings.push(PlantedRing { kind: "fan_out", members: parties.iter().map(|&a| Ent::Account(a)).collect() });
+
+        // Fan-in: 6-12 accounts pay one about the same amount within two days.
+        let parties = {
+            let k = rng.random_range(7..14);
+            distinct(rng, k)
+        };
+        let day = day_in_window(rng, 10);
+        let piece = lognormal(rng, 12.5, 0.4);
+        for &s in &parties[1..] {
+            let ts = {
+                let d = day + rng.random_range(0..2);
+                business_time(rng, d)
+            };
+            let amount = piece * (0.95 + rng.random::<f64>() * 0.1);
+            p.planted_transfers.push(Transfer { src: s, dst: parties[0], amount, ts });
+        }
+        p.rings.push(PlantedRing { kind: "fan_in", members: parties.iter().map(|&a| Ent::Account(a)).collect() });
+
+        // Gather-scatter: 5-8 accounts pay a hub, which pays 5-8 others within days.
+        let (ins, outs) = (rng.random_range(5..9), rng.random_range(5..9));
+        let parties = distinct(rng, 1 + ins + outs);
+        let hub = parties[0];
+        let day = day_in_window(rng, 10);
+        let piece = lognormal(rng, 12.5, 0.4);
+        for &s in &parties[1..=ins] {
+            let ts = business_time(rng, day);
+            let amount = piece * (0.95 + rng.random::<f64>() * 0.1);
+            p.planted_transfers.push(Transfer { src: s, dst: hub, amount, ts });
+        }
+        for &d in &parties[ins + 1..] {
+            let ts = business_time(rng, day + 2);
+            let amount = piece * (0.95 + rng.random::<f64>() * 0.1);
+            p.planted_transfers.push(Transfer { src: hub, dst: d, amount, ts });
+        }
+        p.rings.push(PlantedRing { kind: "gather_scatter", members: parties.iter().map(|&a| Ent::Account(a)).collect() });
+
+        // Dense block: 5-8 accounts each pay each of 5-8 others within a month, and camouflage
+        // their block with payments to ordinary firms.
+        let (left, right) = (rng.random_range(5..9), rng.random_range(5..9));
+        let parties = distinct(rng, left + right);
+        let day = day_in_window(rng, 40);
+        for &s in &parties[..left] {
+            for &d in &parties[left..] {
+                let ts = {
+                    let d = day + rng.random_range(0..30);
+                    business_time(rng, d)
+                };
+                let amount = lognormal(rng, 11.0, 0.8);
+                p.planted_transfers.push(Transfer { src: s, dst: d, amount, ts });
+            }
+            for _ in 0..3 {
+                let d = rng.random_range(0..accounts);
+                if d != s {
+                    let when = day_in_window(rng, 1);
+                    let ts = business_time(rng, when);
+                    let amount = lognormal(rng, 9.5, 1.5);
+                    p.planted_transfers.push(Transfer { src: s, dst: d, amount, ts });
+                }
+            }
+        }
+        p.rings.push(PlantedRing { kind: "dense_block", members: parties.iter().map(|&a| Ent::Account(a)).collect() });
+    }
+    // Innocent look-alikes: long-standing partners settle with each other monthly, similar
+    // amounts both ways, a few weeks apart.
+    for _ in 0..count * 5 {
+        let pair = distinct(rng, 2);
+        let base = lognormal(rng, 11.0, 0.5);
+        let mut day = WINDOW_START_DAY + rng.random_range(0..30);
+        while day < WINDOW_START_DAY + WINDOW_DAYS - 40 {
+            let (a, b) = (pair[0], pair[1]);
+            let (amount, ts) = (base * (0.9 + rng.random::<f64>() * 0.2), business_time(rng, day));
+            p.planted_transfers.push(Transfer { src: a, dst: b, amount, ts });
+            let back = day + rng.random_range(12..25);
+            let (amount, ts) = (base * (0.9 + rng.random::<f64>() * 0.2), business_time(rng, back));
+            p.planted_transfers.push(Transfer { src: b, dst: a, amount, ts });
+            day += 30;
         }
     }
 }

@@ -6,3 +6,4 @@ mod determinism;
 mod graphalytics;
 mod networkx;
 mod ownership;
+mod rings;

@@ -1,0 +1,209 @@
+//! Ring detectors on hand-built graphs, with the near-misses that must not be reported, and fund
+//! cycles against a brute-force enumeration of every time-respecting cycle on small random graphs.
+
+use std::collections::BTreeSet;
+
+use ekg_algorithms::rings::cycles::{fund_cycles, CycleConfig, MICROS_PER_DAY};
+use ekg_algorithms::rings::dense::{dense_blocks, DenseConfig};
+use ekg_algorithms::rings::flows::{flow_typologies, FlowConfig};
+use ekg_algorithms::rings::shared::{shared_identifier_rings, SharedConfig};
+use ekg_algorithms::rings::{RingKind, Transfers};
+use ekg_schema::builder::{FirmRow, GraphBuilder};
+use ekg_schema::{Graph, IdentifierKind, NodeId, NodeKind, Relation};
+use proptest::prelude::*;
+
+const DAY: i64 = MICROS_PER_DAY;
+
+/// `firms` firms f0.., then `accounts` accounts a0.. (node ids firms + i); transfers between
+/// accounts as (src, dst, amount, day); identifiers as (firm, kind, value).
+fn graph(firms: u32, accounts: u32, transfers: &[(u32, u32, f64, i64)], identifiers: &[(u32, IdentifierKind, &str)]) -> Graph {
+    let mut b = GraphBuilder::new();
+    for f in 0..firms {
+        b.add_node(NodeKind::Firm, &format!("f{f}")).expect("node").expect("new");
+        b.push_firm(&FirmRow { registered_capital: 1.0, ..FirmRow::default() });
+    }
+    for a in 0..accounts {
+        b.add_node(NodeKind::Account, &format!("a{a}")).expect("node").expect("new");
+        b.account_opened.push(0);
+        b.account_blocked.push(0);
+    }
+    let list = b.edges_mut(Relation::Transfer);
+    for &(s, d, amount, day) in transfers {
+        list.src.push(NodeId(firms + s));
+        list.dst.push(NodeId(firms + d));
+        list.f64_attr_mut(0).push(amount);
+        list.i64_attr_mut(1).push(day * DAY);
+    }
+    for &(f, kind, value) in identifiers {
+        b.add_identifier(NodeId(f), kind, value);
+    }
+    b.finish().expect("graph")
+}
+
+fn cycles_of(g: &Graph) -> Vec<Vec<u32>> {
+    let (rings, _) = fund_cycles(&Transfers::new(g), &CycleConfig::default());
+    rings.into_iter().map(|r| r.members).collect()
+}
+
+#[test]
+fn a_round_trip_is_one_ring_and_near_misses_are_not() {
+    // 0→1→2→0 within days, amounts within 3%: a cycle.
+    let g = graph(0, 3, &[(0, 1, 100.0, 1), (1, 2, 98.0, 2), (2, 0, 97.0, 4)], &[]);
+    assert_eq!(cycles_of(&g), vec![vec![0, 1, 2]]);
+    // The last hop goes back in time: no cycle.
+    let g = graph(0, 3, &[(0, 1, 100.0, 5), (1, 2, 98.0, 6), (2, 0, 97.0, 4)], &[]);
+    assert!(cycles_of(&g).is_empty());
+    // Amounts differ 5×: no cycle.
+    let g = graph(0, 3, &[(0, 1, 100.0, 1), (1, 2, 500.0, 2), (2, 0, 97.0, 4)], &[]);
+    assert!(cycles_of(&g).is_empty());
+    // Outside the 30-day window: no cycle.
+    let g = graph(0, 3, &[(0, 1, 100.0, 1), (1, 2, 98.0, 20), (2, 0, 97.0, 40)], &[]);
+    assert!(cycles_of(&g).is_empty());
+    // Twice round the same ring: one ring, six evidence transfers in time order.
+    let g = graph(0, 3, &[(0, 1, 100.0, 1), (1, 2, 98.0, 2), (2, 0, 97.0, 3), (0, 1, 50.0, 10), (1, 2, 49.0, 11), (2, 0, 48.0, 12)], &[]);
+    let (rings, _) = fund_cycles(&Transfers::new(&g), &CycleConfig::default());
+    assert_eq!(rings.len(), 1);
+    assert_eq!(rings[0].evidence.len(), 6);
+    assert!(rings[0].evidence.windows(2).all(|w| w[0].ts <= w[1].ts));
+}
+
+#[test]
+fn identifiers_shared_by_a_ring_but_not_by_an_agent_address() {
+    use IdentifierKind::*;
+    let mut ids: Vec<(u32, IdentifierKind, String)> = Vec::new();
+    // Firms 0..5 share a phone and an address: a ring.
+    for f in 0..5 {
+        ids.push((f, Phone, "13800000000".into()));
+        ids.push((f, Address, "Room 9 Hidden Lane".into()));
+    }
+    // Firms 5..85 share a registration agent's address and, in pairs, nothing else.
+    for f in 5..85 {
+        ids.push((f, Address, "Agent Plaza 1".into()));
+    }
+    // Firms 85, 86 share one email only: too weak for a ring of three, and only two.
+    ids.push((85, Email, "x@y.cn".into()));
+    ids.push((86, Email, "x@y.cn".into()));
+    let refs: Vec<(u32, IdentifierKind, &str)> = ids.iter().map(|(f, k, v)| (*f, *k, v.as_str())).collect();
+    let g = graph(90, 0, &[], &refs);
+    let (rings, skipped) = shared_identifier_rings(&g, &SharedConfig::default());
+    assert_eq!(rings.len(), 1);
+    assert_eq!(rings[0].kind, RingKind::SharedIdentifier);
+    assert_eq!(rings[0].members, vec![0, 1, 2, 3, 4]);
+    assert_eq!(skipped, 1, "the agent address is shared by 80 firms");
+}
+
+#[test]
+fn fans_need_consistent_amounts_and_a_short_window() {
+    // Account 0 pays 1..7 about 1,000 each within a day: fan-out.
+    let mut t: Vec<(u32, u32, f64, i64)> = (1..7).map(|d| (0, d, 1000.0 + d as f64 * 10.0, 1)).collect();
+    // Account 10 pays 11..17 wildly different amounts: no fan.
+    t.extend((11..17).map(|d| (10, d, 10f64.powi((d - 10) as i32), 1)));
+    // Account 20 pays 21..27 the same amount, one a week: too slow.
+    t.extend((21..27).map(|d| (20, d, 1000.0, (d - 20) as i64 * 7)));
+    let g = graph(0, 30, &t, &[]);
+    let rings = flow_typologies(&Transfers::new(&g), &FlowConfig::default());
+    let fans: Vec<&Vec<u32>> = rings.iter().filter(|r| r.kind == RingKind::FanOut).map(|r| &r.members).collect();
+    assert_eq!(fans, vec![&vec![0, 1, 2, 3, 4, 5, 6]]);
+    assert!(rings.iter().all(|r| r.kind == RingKind::FanOut));
+}
+
+#[test]
+fn scatter_gather_through_mules_to_one_sink() {
+    // 0 → {1, 2, 3, 4} on day 1, each → 9 on day 2, amounts ~500.
+    let mut t: Vec<(u32, u32, f64, i64)> = (1..5).map(|m| (0, m, 500.0, 1)).collect();
+    t.extend((1..5).map(|m| (m, 9, 495.0, 2)));
+    let g = graph(0, 10, &t, &[]);
+    let rings = flow_typologies(&Transfers::new(&g), &FlowConfig::default());
+    let sg: Vec<&Vec<u32>> = rings.iter().filter(|r| r.kind == RingKind::ScatterGather).map(|r| &r.members).collect();
+    assert_eq!(sg, vec![&vec![0, 1, 2, 3, 4, 9]]);
+}
+
+#[test]
+fn a_dense_block_behind_camouflage() {
+    // Senders 0..5 each pay receivers 10..15; each also pays two popular accounts 20, 21 that
+    // many others (30..60) pay too; background: 30..60 pay 20, 21 and a private receiver.
+    let mut t = Vec::new();
+    for s in 0..5 {
+        for r in 10..15 {
+            t.push((s, r, 100.0, 1));
+        }
+        t.push((s, 20, 10.0, 2));
+        t.push((s, 21, 10.0, 3));
+    }
+    for s in 30..60 {
+        t.push((s, 20, 10.0, 2));
+        t.push((s, 21, 10.0, 3));
+        t.push((s, s + 40, 10.0, 4));
+    }
+    let g = graph(0, 100, &t, &[]);
+    let blocks = dense_blocks(&Transfers::new(&g), &DenseConfig::default());
+    let best = blocks.iter().max_by(|a, b| a.score.total_cmp(&b.score)).expect("a block");
+    // The whole block, none of the background senders that share its popular receivers (the
+    // popular receivers themselves may ride along: they add little weight).
+    for m in [0, 1, 2, 3, 4, 10, 11, 12, 13, 14] {
+        assert!(best.members.contains(&m), "{m} missing from {:?}", best.members);
+    }
+    assert!(best.members.iter().all(|&m| !(30..60).contains(&m)), "{:?}", best.members);
+}
+
+/// Every time-respecting simple cycle by brute force: all node sequences from their smallest node.
+fn brute_force(n: u32, t: &[(u32, u32, f64, i64)], config: &CycleConfig) -> BTreeSet<Vec<u32>> {
+    let mut out = BTreeSet::new();
+    fn extend(
+        n: u32,
+        t: &[(u32, u32, f64, i64)],
+        config: &CycleConfig,
+        path: &mut Vec<u32>,
+        hops: &mut Vec<usize>,
+        out: &mut BTreeSet<Vec<u32>>,
+    ) {
+        let first = &t[hops[0]];
+        let last = &t[*hops.last().unwrap_or(&0)];
+        for (i, e) in t.iter().enumerate() {
+            let ok = e.0 == last.1
+                && e.3 > last.3
+                && e.3 <= first.3 + config.window / DAY
+                && (e.2 - first.2).abs() <= config.tolerance * e.2.max(first.2);
+            if !ok {
+                continue;
+            }
+            if e.1 == path[0] && path.len() >= config.min_len {
+                let mut members = path.clone();
+                members.sort_unstable();
+                out.insert(members);
+            } else if e.1 > path[0] && !path.contains(&e.1) && path.len() < config.max_len {
+                path.push(e.1);
+                hops.push(i);
+                extend(n, t, config, path, hops, out);
+                path.pop();
+                hops.pop();
+            }
+        }
+    }
+    for (i, e) in t.iter().enumerate() {
+        if e.1 > e.0 {
+            let mut path = vec![e.0, e.1];
+            let mut hops = vec![i];
+            extend(n, t, config, &mut path, &mut hops, &mut out);
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(150))]
+
+    #[test]
+    fn cycles_match_brute_force(
+        n in 2u32..7,
+        raw in proptest::collection::vec((0u32..7, 0u32..7, 90.0f64..115.0, 0i64..40), 0..18),
+    ) {
+        let t: Vec<(u32, u32, f64, i64)> = raw.into_iter().filter(|e| e.0 < n && e.1 < n && e.0 != e.1).collect();
+        let config = CycleConfig { max_len: 4, ..CycleConfig::default() };
+        let g = graph(0, n, &t, &[]);
+        let (rings, truncated) = fund_cycles(&Transfers::new(&g), &config);
+        prop_assert_eq!(truncated, 0);
+        let found: BTreeSet<Vec<u32>> = rings.into_iter().map(|r| r.members).collect();
+        prop_assert_eq!(found, brute_force(n, &t, &config));
+    }
+}
