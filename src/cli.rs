@@ -39,7 +39,7 @@ pub enum Command {
     /// Run the demo on the bundled sample data (no arguments needed).
     Demo(DemoArgs),
     /// Run one graph algorithm and write one row per node to OUT/ALGO.parquet.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -48,7 +48,8 @@ fn readme(config: &GenConfig) -> String {
         "# Synthetic ekg dataset\n\nMade by `ekg generate --firms {} --seed {} --transfers-per-firm {}`. \
          Every table follows ekg's input contract (graph-schema/README.md). `truth/` records the planted \
          patterns: `rings.parquet` (ring_id, kind, member_id: shared-identifier shell rings, fund cycles, \
-         scatter-gather flows, guarantee circles, loan diversions) and `pyramids.parquet` (ownership groups \
+         scatter-gather, gather-scatter, fan-in and fan-out flows, dense transfer blocks, guarantee circles, \
+         loan diversions) and `pyramids.parquet` (ownership groups \
          with their controller). Not real data.\n",
         config.firms, config.seed, config.transfers_per_firm
     )

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use ekg_algorithms::contagion::guarantee_network;
 use ekg_algorithms::rings::cycles::{fund_cycles, CycleConfig, MICROS_PER_DAY};
-use ekg_algorithms::rings::dense::{dense_blocks, DenseConfig};
+use ekg_algorithms::rings::dense::{dense_blocks, identifier_blocks, DenseConfig};
 use ekg_algorithms::rings::diversion::{loan_diversion, DiversionConfig};
 use ekg_algorithms::rings::flows::{flow_typologies, FlowConfig};
 use ekg_algorithms::rings::shared::{shared_identifier_rings, SharedConfig};
@@ -32,9 +32,10 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     } else {
         let mut out = Vec::new();
         for d in &args.detectors {
-            let known = DETECTORS.iter().find(|k| **k == d.as_str()).ok_or_else(|| {
-                coded(USAGE, format!("--detectors: unknown detector '{d}' (known: {})", DETECTORS.join(", ")))
-            })?;
+            let known = DETECTORS
+                .iter()
+                .find(|k| **k == d.as_str())
+                .ok_or_else(|| coded(USAGE, format!("--detectors: unknown detector '{d}' (known: {})", DETECTORS.join(", "))))?;
             out.push(*known);
         }
         out
@@ -80,7 +81,10 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
                 };
                 rings.extend(flow_typologies(&transfers, &config));
             }
-            "dense_block" => rings.extend(dense_blocks(&transfers, &DenseConfig::default())),
+            "dense_block" => {
+                rings.extend(dense_blocks(&transfers, &DenseConfig::default()));
+                rings.extend(identifier_blocks(&graph, &DenseConfig::default(), args.max_share));
+            }
             "loan_diversion" => {
                 let config = DiversionConfig { max_share: args.max_share, ..DiversionConfig::default() };
                 rings.extend(loan_diversion(&graph, &transfers, &config));
@@ -91,6 +95,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         timings.insert(detector.to_string(), json!(started.elapsed().as_secs_f64()));
         phase.finish();
     }
+    drop_repeats(&mut rings);
     sort_rings(&mut rings);
     let written = write_rings(&graph, &rings, &args.out)?;
     let mut by_kind = serde_json::Map::new();
@@ -118,6 +123,14 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         print_summary(&summary);
     }
     Ok(())
+}
+
+/// A dense block with exactly the members of a more specific ring (shared identifiers, a flow
+/// typology) says nothing new: it is reported once, as that ring.
+fn drop_repeats(rings: &mut Vec<Ring>) {
+    let specific: std::collections::HashSet<Vec<u32>> =
+        rings.iter().filter(|r| r.kind != RingKind::DenseBlock).map(|r| r.members.clone()).collect();
+    rings.retain(|r| r.kind != RingKind::DenseBlock || !specific.contains(&r.members));
 }
 
 fn print_summary(summary: &Value) {
@@ -148,8 +161,7 @@ fn print_summary(summary: &Value) {
 
 /// Guarantee circles as rings: score = members × (1 + defaulted members).
 fn guarantee_circles(graph: &Graph) -> Vec<Ring> {
-    let projection =
-        Projection::new(graph, &ProjectionConfig { relations: vec![Relation::Guarantee], undirected: false, weighted: true });
+    let projection = Projection::new(graph, &ProjectionConfig { relations: vec![Relation::Guarantee], undirected: false, weighted: true });
     let defaulted: Vec<bool> = projection.nodes.iter().map(|&v| graph.is_defaulted(v)).collect();
     let result = guarantee_network(&projection, &defaulted);
     let store = graph.relation(Relation::Guarantee);
@@ -267,9 +279,7 @@ fn evaluate(graph: &Graph, rings: &[Ring], truth: &Path) -> Result<Value> {
     let mut planted: BTreeMap<(String, u64), Vec<u32>> = BTreeMap::new();
     for batch in reader {
         let batch = batch.with_context(|| format!("cannot read {}", path.display()))?;
-        let column = |name: &str| {
-            batch.schema().index_of(name).map_err(|_| coded(DATA, format!("{}: no column `{name}`", path.display())))
-        };
+        let column = |name: &str| batch.schema().index_of(name).map_err(|_| coded(DATA, format!("{}: no column `{name}`", path.display())));
         let (ring, kind, member) = (column("ring_id")?, column("kind")?, column("member_id")?);
         let rings_col = batch.column(ring).as_primitive_opt::<UInt64Type>().ok_or_else(|| coded(DATA, "truth ring_id must be u64"))?;
         let kinds = batch.column(kind).as_string_opt::<i32>().ok_or_else(|| coded(DATA, "truth kind must be utf8"))?;
@@ -281,8 +291,7 @@ fn evaluate(graph: &Graph, rings: &[Ring], truth: &Path) -> Result<Value> {
     }
     let mut out = serde_json::Map::new();
     for kind in RingKind::ALL {
-        let mut truth_sets: Vec<Vec<u32>> =
-            planted.iter().filter(|((k, _), _)| k == kind.as_str()).map(|(_, m)| m.clone()).collect();
+        let mut truth_sets: Vec<Vec<u32>> = planted.iter().filter(|((k, _), _)| k == kind.as_str()).map(|(_, m)| m.clone()).collect();
         for m in &mut truth_sets {
             m.sort_unstable();
             m.dedup();

@@ -159,6 +159,18 @@ fn read_parquet_column_u32_opt(path: &Path, column: &str) -> Vec<Option<u32>> {
     out
 }
 
+/// A nullable timestamp column (µs).
+fn read_parquet_column_ts_opt(path: &Path, column: &str) -> Vec<Option<i64>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::TimestampMicrosecondType;
+    let mut out = Vec::new();
+    for batch in read_batches(path) {
+        let i = batch.schema().index_of(column).expect("column");
+        out.extend(batch.column(i).as_primitive::<TimestampMicrosecondType>().iter());
+    }
+    out
+}
+
 fn read_parquet_column_u64(path: &Path, column: &str) -> Vec<u64> {
     use arrow_array::cast::AsArray;
     use arrow_array::types::UInt64Type;

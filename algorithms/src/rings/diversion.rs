@@ -74,7 +74,7 @@ pub fn loan_diversion(graph: &Graph, t: &Transfers, config: &DiversionConfig) ->
             let start = graph.loans.disbursed.get(i).copied().unwrap_or(TS_NULL);
             let borrower = borrowers.reverse.neighbor_ids(NodeId(loan)).first().copied()?;
             let deposit = deposits.forward.neighbor_ids(NodeId(loan)).first().copied()?;
-            if !(amount > 0.0) || start == TS_NULL {
+            if amount.is_nan() || amount <= 0.0 || start == TS_NULL {
                 return None;
             }
             let related = related_accounts(graph, borrower, config.max_share);
