@@ -40,6 +40,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run one graph algorithm and write one row per node to OUT/ALGO.parquet.
     Run(Box<RunArgs>),
+    /// The nightly job: every analysis on one graph; features, flags, rings, groups and an audit
+    /// manifest written atomically into OUT.
+    Score(ScoreArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,6 +195,34 @@ pub struct RunArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub load: LoadArgs,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ScoreArgs {
+    /// Dataset folder or snapshot file.
+    pub input: PathBuf,
+    /// Output folder (replaced atomically; OUT.lock keeps a second run out).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// score.toml: analyses and parameters (default: all analyses, default parameters).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Score the graph as it stood then (YYYY-MM-DD or RFC 3339): later transfers and guarantees
+    /// are left out. Default: the latest transfer in the data.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Input layout (datasets).
+    #[arg(long, value_enum, default_value_t = InputFormat::Contract)]
+    pub format: InputFormat,
+    /// Text encoding of CSV files.
+    #[arg(long, value_enum, default_value_t = EncodingArg::Utf8)]
+    pub encoding: EncodingArg,
+    /// What to do with rows that break the contract.
+    #[arg(long, value_enum, default_value_t = OnErrorArg::Fail)]
+    pub on_error: OnErrorArg,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,

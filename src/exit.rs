@@ -1,5 +1,6 @@
 //! Exit codes (sysexits): 0 ok, 2 usage, 65 bad data, 66 input missing, 70 internal error,
-//! 73 cannot create output, 74 I/O error, 78 refused before start (memory).
+//! 73 cannot create output, 74 I/O error, 75 output locked by another run, 78 refused before start
+//! (memory).
 
 use ekg_loaders::Error as LoadError;
 use ekg_schema::Error as SchemaError;
@@ -10,6 +11,8 @@ pub const NO_INPUT: u8 = 66;
 pub const INTERNAL: u8 = 70;
 pub const CANT_CREATE: u8 = 73;
 pub const IO: u8 = 74;
+/// Temporary failure: another run holds the output lock.
+pub const TEMPFAIL: u8 = 75;
 pub const REFUSED: u8 = 78;
 
 /// An error that carries its own exit code (usage mistakes, refusals).

@@ -8,6 +8,7 @@ mod generate;
 mod input;
 mod output;
 mod progress;
+mod score;
 mod table;
 
 use clap::Parser;

@@ -94,12 +94,28 @@ impl Table {
         self.push(name, true, Arc::new(b.finish()))
     }
 
+    pub fn u64_opt(self, name: &str, values: impl IntoIterator<Item = Option<u64>>) -> Table {
+        let mut b = UInt64Builder::new();
+        for v in values {
+            b.append_option(v);
+        }
+        self.push(name, true, Arc::new(b.finish()))
+    }
+
     pub fn bool(self, name: &str, values: impl IntoIterator<Item = bool>) -> Table {
         let mut b = BooleanBuilder::new();
         for v in values {
             b.append_value(v);
         }
         self.push(name, false, Arc::new(b.finish()))
+    }
+
+    pub fn bool_opt(self, name: &str, values: impl IntoIterator<Item = Option<bool>>) -> Table {
+        let mut b = BooleanBuilder::new();
+        for v in values {
+            b.append_option(v);
+        }
+        self.push(name, true, Arc::new(b.finish()))
     }
 
     pub fn utf8_list<'a, L: IntoIterator<Item = &'a str>>(self, name: &str, lists: impl IntoIterator<Item = L>) -> Table {
@@ -117,6 +133,17 @@ impl Table {
         table.fields.push(Field::new(name, DataType::List(Arc::new(item)), false));
         table.arrays.push(array);
         table
+    }
+
+    /// Attaches `description` to the last column added (Parquet field metadata, the data
+    /// dictionary travelling with the table).
+    pub fn describe(mut self, description: &str) -> Table {
+        if let Some(field) = self.fields.pop() {
+            let mut metadata = field.metadata().clone();
+            metadata.insert("description".to_string(), description.to_string());
+            self.fields.push(field.with_metadata(metadata));
+        }
+        self
     }
 
     pub fn rows(&self) -> usize {

@@ -4,8 +4,8 @@ mod build;
 mod demo;
 mod generate;
 mod info;
-mod rings;
-mod risk;
+pub mod rings;
+pub mod risk;
 mod run;
 mod validate;
 
@@ -22,5 +22,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Info(args) => info::run(&args),
         Command::Demo(args) => demo::run(&args, quiet),
         Command::Run(args) => run::run(&args, quiet),
+        Command::Score(args) => crate::score::run(&args, quiet),
     }
 }

@@ -24,7 +24,7 @@ use crate::input::open_graph;
 use crate::progress::Phase;
 use crate::table::Table;
 
-const DETECTORS: [&str; 6] = ["shared_identifier", "fund_cycle", "flows", "dense_block", "loan_diversion", "guarantee_circle"];
+pub const DETECTORS: [&str; 6] = ["shared_identifier", "fund_cycle", "flows", "dense_block", "loan_diversion", "guarantee_circle"];
 
 pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     let detectors: Vec<&str> = if args.detectors.is_empty() {
@@ -47,56 +47,16 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     let graph = open_graph(&args.graph, &args.load)?;
     phase.finish();
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    let transfers = Transfers::new(&graph);
-    let mut rings: Vec<Ring> = Vec::new();
-    let mut timings = serde_json::Map::new();
-    let mut notes = serde_json::Map::new();
-    for detector in &detectors {
-        let phase = Phase::start(quiet, detector);
-        let started = Instant::now();
-        match *detector {
-            "shared_identifier" => {
-                let config = SharedConfig { max_share: args.max_share, ..SharedConfig::default() };
-                let (found, skipped) = shared_identifier_rings(&graph, &config);
-                notes.insert("identifiers_skipped_as_too_common".into(), json!(skipped));
-                rings.extend(found);
-            }
-            "fund_cycle" => {
-                let config = CycleConfig {
-                    max_len: args.max_cycle_len,
-                    window: args.cycle_window_days as i64 * MICROS_PER_DAY,
-                    tolerance: args.amount_tolerance,
-                    ..CycleConfig::default()
-                };
-                let (found, truncated) = fund_cycles(&transfers, &config);
-                notes.insert("cycle_searches_truncated".into(), json!(truncated));
-                rings.extend(found);
-            }
-            "flows" => {
-                let config = FlowConfig {
-                    window: args.flow_window_days as i64 * MICROS_PER_DAY,
-                    tolerance: args.amount_tolerance,
-                    min_fan: args.min_fan,
-                    ..FlowConfig::default()
-                };
-                rings.extend(flow_typologies(&transfers, &config));
-            }
-            "dense_block" => {
-                rings.extend(dense_blocks(&transfers, &DenseConfig::default()));
-                rings.extend(identifier_blocks(&graph, &DenseConfig::default(), args.max_share));
-            }
-            "loan_diversion" => {
-                let config = DiversionConfig { max_share: args.max_share, ..DiversionConfig::default() };
-                rings.extend(loan_diversion(&graph, &transfers, &config));
-            }
-            "guarantee_circle" => rings.extend(guarantee_circles(&graph)),
-            _ => {}
-        }
-        timings.insert(detector.to_string(), json!(started.elapsed().as_secs_f64()));
-        phase.finish();
-    }
-    drop_repeats(&mut rings);
-    sort_rings(&mut rings);
+    let params = RingParams {
+        detectors: detectors.iter().map(|d| d.to_string()).collect(),
+        max_share: args.max_share,
+        cycle_window_days: args.cycle_window_days,
+        max_cycle_len: args.max_cycle_len,
+        flow_window_days: args.flow_window_days,
+        amount_tolerance: args.amount_tolerance,
+        min_fan: args.min_fan,
+    };
+    let (rings, timings, notes) = detect(&graph, &params, quiet);
     let written = write_rings(&graph, &rings, &args.out)?;
     let mut by_kind = serde_json::Map::new();
     for kind in RingKind::ALL {
@@ -123,6 +83,77 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         print_summary(&summary);
     }
     Ok(())
+}
+
+/// The ring detectors' parameters (from `ekg run rings` flags or the score config).
+#[derive(Clone, Debug)]
+pub struct RingParams {
+    pub detectors: Vec<String>,
+    pub max_share: usize,
+    pub cycle_window_days: u32,
+    pub max_cycle_len: usize,
+    pub flow_window_days: u32,
+    pub amount_tolerance: f64,
+    pub min_fan: usize,
+}
+
+type Timings = serde_json::Map<String, Value>;
+
+/// Runs the chosen detectors; rings in canonical order, with per-detector seconds and notes.
+pub fn detect(graph: &Graph, params: &RingParams, quiet: bool) -> (Vec<Ring>, Timings, Timings) {
+    let transfers = Transfers::new(graph);
+    let mut rings: Vec<Ring> = Vec::new();
+    let mut timings = serde_json::Map::new();
+    let mut notes = serde_json::Map::new();
+    for detector in &params.detectors {
+        let phase = Phase::start(quiet, detector);
+        let started = Instant::now();
+        match detector.as_str() {
+            "shared_identifier" => {
+                let config = SharedConfig { max_share: params.max_share, ..SharedConfig::default() };
+                let (found, skipped) = shared_identifier_rings(graph, &config);
+                notes.insert("identifiers_skipped_as_too_common".into(), json!(skipped));
+                rings.extend(found);
+            }
+            "fund_cycle" => {
+                let config = CycleConfig {
+                    max_len: params.max_cycle_len,
+                    window: params.cycle_window_days as i64 * MICROS_PER_DAY,
+                    tolerance: params.amount_tolerance,
+                    ..CycleConfig::default()
+                };
+                let (found, truncated) = fund_cycles(&transfers, &config);
+                notes.insert("cycle_searches_truncated".into(), json!(truncated));
+                rings.extend(found);
+            }
+            "flows" => {
+                let config = FlowConfig {
+                    window: params.flow_window_days as i64 * MICROS_PER_DAY,
+                    tolerance: params.amount_tolerance,
+                    min_fan: params.min_fan,
+                    ..FlowConfig::default()
+                };
+                rings.extend(flow_typologies(&transfers, &config));
+            }
+            "dense_block" => {
+                rings.extend(dense_blocks(&transfers, &DenseConfig::default()));
+                rings.extend(identifier_blocks(graph, &DenseConfig::default(), params.max_share));
+            }
+            "loan_diversion" => {
+                let config = DiversionConfig { max_share: params.max_share, ..DiversionConfig::default() };
+                rings.extend(loan_diversion(graph, &transfers, &config));
+            }
+            "guarantee_circle" => rings.extend(guarantee_circles(graph)),
+            _ => {}
+        }
+        timings.insert(detector.to_string(), json!(started.elapsed().as_secs_f64()));
+        phase.finish();
+    }
+    drop_repeats(&mut rings);
+    sort_rings(&mut rings);
+    drop_repeats(&mut rings);
+    sort_rings(&mut rings);
+    (rings, timings, notes)
 }
 
 /// A dense block with exactly the members of a more specific ring (shared identifiers, a flow
@@ -160,7 +191,7 @@ fn print_summary(summary: &Value) {
 }
 
 /// Guarantee circles as rings: score = members × (1 + defaulted members).
-fn guarantee_circles(graph: &Graph) -> Vec<Ring> {
+pub fn guarantee_circles(graph: &Graph) -> Vec<Ring> {
     let projection = Projection::new(graph, &ProjectionConfig { relations: vec![Relation::Guarantee], undirected: false, weighted: true });
     let defaulted: Vec<bool> = projection.nodes.iter().map(|&v| graph.is_defaulted(v)).collect();
     let result = guarantee_network(&projection, &defaulted);
@@ -207,7 +238,7 @@ fn identifier_text(graph: &Graph, e: &Evidence) -> Option<String> {
     }
 }
 
-fn write_rings(graph: &Graph, rings: &[Ring], out: &Path) -> Result<Vec<String>> {
+pub fn write_rings(graph: &Graph, rings: &[Ring], out: &Path) -> Result<Vec<String>> {
     let id = |v: u32| graph.external_id(NodeId(v));
     let opt_ts = |t: i64| (t != TS_NULL).then_some(t);
     let rings_path = out.join("rings.parquet");

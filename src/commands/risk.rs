@@ -190,16 +190,7 @@ fn run_groups(graph: &Graph, config: &OwnershipConfig, args: &RunArgs) -> Result
         links.extend(mutual_guarantee_links(&pairs));
     }
     if args.join_legal_rep {
-        let store = graph.relation(Relation::Officer);
-        let roles = store.attr("role").and_then(|c| c.as_u8()).unwrap_or(&[]);
-        let row_start = store.forward.row_start();
-        for (row, w) in store.forward.offsets().windows(2).enumerate() {
-            for e in w[0] as usize..w[1] as usize {
-                if roles.get(e) == Some(&(OfficerRole::LegalRep as u8)) {
-                    links.push(GroupLink { a: row_start + row as u32, b: store.forward.targets()[e].0, kind: LinkKind::LegalRep });
-                }
-            }
-        }
+        links.extend(legal_rep_links(graph));
     }
     let firm_count = graph.kind_count(NodeKind::Firm) as u32;
     let nodes = graph.kind_range(NodeKind::Person).end;
@@ -218,6 +209,22 @@ fn run_groups(graph: &Graph, config: &OwnershipConfig, args: &RunArgs) -> Result
         "join_legal_rep": args.join_legal_rep,
         "outputs": [path],
     }))
+}
+
+/// Links from each legal representative to the firms it represents.
+pub(crate) fn legal_rep_links(graph: &Graph) -> Vec<GroupLink> {
+    let store = graph.relation(Relation::Officer);
+    let roles = store.attr("role").and_then(|c| c.as_u8()).unwrap_or(&[]);
+    let row_start = store.forward.row_start();
+    let mut links = Vec::new();
+    for (row, w) in store.forward.offsets().windows(2).enumerate() {
+        for e in w[0] as usize..w[1] as usize {
+            if roles.get(e) == Some(&(OfficerRole::LegalRep as u8)) {
+                links.push(GroupLink { a: row_start + row as u32, b: store.forward.targets()[e].0, kind: LinkKind::LegalRep });
+            }
+        }
+    }
+    links
 }
 
 /// "P controls A; A controls B": the chain of links from the anchor to the firm.
@@ -239,6 +246,11 @@ fn reason(graph: &Graph, r: &GroupResult, firm: u32) -> Option<String> {
 }
 
 fn write_groups(graph: &Graph, r: &GroupResult, path: &Path) -> Result<()> {
+    groups_table(graph, r).write(path)?;
+    Ok(())
+}
+
+pub(crate) fn groups_table(graph: &Graph, r: &GroupResult) -> Table {
     Table::new()
         .utf8("node_id", firms(graph).map(|f| graph.external_id(NodeId(f))))
         .u32("group_id", r.group.iter().copied())
@@ -246,8 +258,6 @@ fn write_groups(graph: &Graph, r: &GroupResult, path: &Path) -> Result<()> {
         .f64("group_exposure", &r.group.iter().map(|&g| r.exposure[g as usize]).collect::<Vec<_>>())
         .utf8("anchor_id", r.group.iter().map(|&g| graph.external_id(NodeId(r.anchor[g as usize]))))
         .utf8_opt("reason", firms(graph).map(|f| reason(graph, r, f)))
-        .write(path)?;
-    Ok(())
 }
 
 fn run_guarantees(graph: &Graph, out: &Path) -> Result<Value> {

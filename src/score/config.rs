@@ -1,0 +1,214 @@
+//! `score.toml`: which analyses the nightly job runs and with what parameters. Every field has a
+//! default (the same as the matching `ekg run` flag); unknown keys are errors, so a typo cannot
+//! silently fall back to a default. The resolved configuration goes into the manifest.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::exit::{coded, USAGE};
+
+/// The analyses, in dependency order.
+pub const ANALYSES: [&str; 11] =
+    ["pagerank", "ppr", "components", "communities", "structure", "ownership", "groups", "guarantees", "debtrank", "cascade", "rings"];
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScoreConfig {
+    /// Analyses to run (default: all); features of the others are null.
+    pub analyses: Vec<String>,
+    /// Seed for every randomised stage (communities, cascades).
+    pub seed: u64,
+    pub pagerank: PageRankSection,
+    pub communities: CommunitySection,
+    pub ownership: OwnershipSection,
+    pub groups: GroupSection,
+    pub contagion: ContagionSection,
+    pub rings: RingSection,
+    pub flags: FlagSection,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PageRankSection {
+    pub damping: f64,
+    pub max_iterations: u32,
+    pub tolerance: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CommunitySection {
+    pub resolution: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OwnershipSection {
+    pub epsilon: f64,
+    pub ubo_threshold: f64,
+    pub control_threshold: f64,
+    pub control_margin: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GroupSection {
+    pub join_guarantees: bool,
+    pub join_legal_rep: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContagionSection {
+    pub supply_loss_rate: f64,
+    pub runs: u32,
+    pub top_k: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RingSection {
+    pub detectors: Vec<String>,
+    pub max_share: usize,
+    pub cycle_window_days: u32,
+    pub max_cycle_len: usize,
+    pub flow_window_days: u32,
+    pub amount_tolerance: f64,
+    pub min_fan: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FlagSection {
+    /// Contagion flag: cascade lift at least this ...
+    pub contagion_lift: f64,
+    /// ... and contagion-inclusive default probability at least this.
+    pub contagion_probability: f64,
+    /// Controller flag: controls at least this many defaulted firms.
+    pub defaulted_controlled: u32,
+}
+
+impl Default for ScoreConfig {
+    fn default() -> Self {
+        ScoreConfig {
+            analyses: ANALYSES.iter().map(|s| s.to_string()).collect(),
+            seed: 42,
+            pagerank: PageRankSection::default(),
+            communities: CommunitySection::default(),
+            ownership: OwnershipSection::default(),
+            groups: GroupSection::default(),
+            contagion: ContagionSection::default(),
+            rings: RingSection::default(),
+            flags: FlagSection::default(),
+        }
+    }
+}
+
+impl Default for PageRankSection {
+    fn default() -> Self {
+        use ekg_algorithms::centrality::pagerank as pr;
+        PageRankSection { damping: pr::DEFAULT_DAMPING, max_iterations: pr::DEFAULT_MAX_ITERATIONS, tolerance: pr::DEFAULT_TOLERANCE }
+    }
+}
+
+impl Default for CommunitySection {
+    fn default() -> Self {
+        CommunitySection { resolution: ekg_algorithms::community::louvain::DEFAULT_RESOLUTION }
+    }
+}
+
+impl Default for OwnershipSection {
+    fn default() -> Self {
+        use ekg_algorithms::ownership::control as c;
+        OwnershipSection {
+            epsilon: c::DEFAULT_EPSILON,
+            ubo_threshold: c::DEFAULT_UBO_THRESHOLD,
+            control_threshold: c::DEFAULT_FALLBACK_THRESHOLD,
+            control_margin: c::DEFAULT_FALLBACK_MARGIN,
+        }
+    }
+}
+
+impl Default for GroupSection {
+    fn default() -> Self {
+        GroupSection { join_guarantees: true, join_legal_rep: false }
+    }
+}
+
+impl Default for ContagionSection {
+    fn default() -> Self {
+        ContagionSection {
+            supply_loss_rate: ekg_algorithms::contagion::impact::DEFAULT_SUPPLY_LOSS_RATE,
+            runs: ekg_algorithms::contagion::cascade::DEFAULT_RUNS,
+            top_k: 100,
+        }
+    }
+}
+
+impl Default for RingSection {
+    fn default() -> Self {
+        RingSection {
+            detectors: crate::commands::rings::DETECTORS.iter().map(|s| s.to_string()).collect(),
+            max_share: 50,
+            cycle_window_days: 30,
+            max_cycle_len: 6,
+            flow_window_days: 3,
+            amount_tolerance: 0.2,
+            min_fan: 5,
+        }
+    }
+}
+
+impl Default for FlagSection {
+    fn default() -> Self {
+        FlagSection { contagion_lift: 2.0, contagion_probability: 0.1, defaulted_controlled: 2 }
+    }
+}
+
+impl ScoreConfig {
+    pub fn load(path: Option<&Path>) -> Result<ScoreConfig> {
+        let config = match path {
+            None => ScoreConfig::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+                toml::from_str(&text).map_err(|e| coded(USAGE, format!("{}: {e}", path.display())))?
+            }
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        for a in &self.analyses {
+            if !ANALYSES.contains(&a.as_str()) {
+                return Err(coded(USAGE, format!("config: unknown analysis '{a}' (known: {})", ANALYSES.join(", "))));
+            }
+        }
+        for d in &self.rings.detectors {
+            if !crate::commands::rings::DETECTORS.contains(&d.as_str()) {
+                return Err(coded(USAGE, format!("config: unknown ring detector '{d}'")));
+            }
+        }
+        let unit = |name: &str, x: f64| -> Result<()> {
+            if (0.0..=1.0).contains(&x) {
+                Ok(())
+            } else {
+                Err(coded(USAGE, format!("config: {name} {x} must be in [0, 1]")))
+            }
+        };
+        unit("pagerank.damping", self.pagerank.damping)?;
+        unit("ownership.ubo_threshold", self.ownership.ubo_threshold)?;
+        unit("contagion.supply_loss_rate", self.contagion.supply_loss_rate)?;
+        unit("rings.amount_tolerance", self.rings.amount_tolerance)?;
+        if self.contagion.runs == 0 || self.communities.resolution <= 0.0 || self.rings.max_cycle_len < 2 || self.rings.min_fan < 2 {
+            return Err(coded(USAGE, "config: contagion.runs ≥ 1, communities.resolution > 0, rings.max_cycle_len ≥ 2, rings.min_fan ≥ 2"));
+        }
+        Ok(())
+    }
+
+    pub fn enabled(&self, analysis: &str) -> bool {
+        self.analyses.iter().any(|a| a == analysis)
+    }
+}

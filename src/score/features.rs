@@ -1,0 +1,317 @@
+//! The feature table: one row per node, typed columns, each with its description (the data
+//! dictionary, written both as Parquet field metadata and as `features.md`).
+//!
+//! Transfer features of a firm or person are entity-level: its own transfers plus those of the
+//! accounts it owns (money moves through accounts; a credit model scores the owner).
+
+use ekg_schema::{Graph, NodeId, NodeKind, Relation, TS_NULL};
+use rayon::prelude::*;
+
+use crate::table::Table;
+
+pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// One typed feature column, by node id; NaN / None are nulls.
+pub enum Values {
+    F64(Vec<f64>),
+    U32(Vec<Option<u32>>),
+    Text(Vec<Option<String>>),
+    Bool(Vec<Option<bool>>),
+}
+
+pub struct Feature {
+    pub name: String,
+    pub description: String,
+    pub values: Values,
+}
+
+impl Feature {
+    pub fn type_name(&self) -> &'static str {
+        match self.values {
+            Values::F64(_) => "float64",
+            Values::U32(_) => "uint32",
+            Values::Text(_) => "utf8",
+            Values::Bool(_) => "bool",
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Features {
+    pub columns: Vec<Feature>,
+}
+
+impl Features {
+    pub fn f64(&mut self, name: &str, description: &str, values: Vec<f64>) {
+        self.columns.push(Feature { name: name.into(), description: description.into(), values: Values::F64(values) });
+    }
+
+    pub fn u32(&mut self, name: &str, description: &str, values: Vec<Option<u32>>) {
+        self.columns.push(Feature { name: name.into(), description: description.into(), values: Values::U32(values) });
+    }
+
+    pub fn text(&mut self, name: &str, description: &str, values: Vec<Option<String>>) {
+        self.columns.push(Feature { name: name.into(), description: description.into(), values: Values::Text(values) });
+    }
+
+    pub fn bool(&mut self, name: &str, description: &str, values: Vec<Option<bool>>) {
+        self.columns.push(Feature { name: name.into(), description: description.into(), values: Values::Bool(values) });
+    }
+
+    /// The table: key columns first, then every feature in order, each described.
+    pub fn table(&self, graph: &Graph, as_of: i64) -> Table {
+        let n = graph.node_count() as u32;
+        let mut t = Table::new()
+            .utf8("node_id", (0..n).map(|v| graph.external_id(NodeId(v))))
+            .describe("Entity key: the external id of the firm, person, account or loan.")
+            .utf8("kind", (0..n).map(|v| graph.kind(NodeId(v)).as_str()))
+            .describe("firm | person | account | loan.")
+            .timestamp_opt("as_of", (0..n).map(|_| Some(as_of)))
+            .describe("The instant the graph was scored as of (UTC).")
+            .timestamp_opt("event_timestamp", (0..n).map(|_| Some(as_of)))
+            .describe("Feast's event timestamp: the same instant as as_of.");
+        for f in &self.columns {
+            t = match &f.values {
+                Values::F64(v) => t.f64_nan_null(&f.name, v.iter().copied()),
+                Values::U32(v) => t.u32_opt(&f.name, v.iter().copied()),
+                Values::Text(v) => t.utf8_opt(&f.name, v.iter().map(|x| x.as_deref())),
+                Values::Bool(v) => t.bool_opt(&f.name, v.iter().copied()),
+            }
+            .describe(&f.description);
+        }
+        t
+    }
+
+    /// `features.md`: the data dictionary.
+    pub fn dictionary(&self) -> String {
+        let mut out = String::from(
+            "# features.parquet\n\nOne row per node of the graph. Key: `node_id`; `event_timestamp` = `as_of` (Feast's offline-store \
+             layout). Nulls mean \"not applicable to this kind\" or \"analysis not run\". Each column's description is also stored \
+             as Parquet field metadata (`description`).\n\n| column | type | description |\n|---|---|---|\n\
+             | node_id | utf8 | Entity key: the external id of the firm, person, account or loan. |\n\
+             | kind | utf8 | firm \\| person \\| account \\| loan. |\n\
+             | as_of | timestamp(µs, UTC) | The instant the graph was scored as of. |\n\
+             | event_timestamp | timestamp(µs, UTC) | Feast's event timestamp: the same instant as as_of. |\n",
+        );
+        for f in &self.columns {
+            out.push_str(&format!("| {} | {} | {} |\n", f.name, f.type_name(), f.description.replace('|', "\\|")));
+        }
+        out
+    }
+}
+
+/// The owner of each account (`NONE` for other nodes), from the account_owner relation.
+pub fn account_owner(graph: &Graph) -> Vec<u32> {
+    let owners = graph.relation(Relation::AccountOwner);
+    let mut out = vec![u32::MAX; graph.node_count()];
+    for a in graph.kind_range(NodeKind::Account) {
+        if let Some(o) = owners.reverse.neighbor_ids(NodeId(a)).first() {
+            out[a as usize] = *o;
+        }
+    }
+    out
+}
+
+/// Adds each account's value to its owner's (entity-level aggregation), in account order.
+pub fn roll_up(values: &mut [f64], owner: &[u32]) {
+    for a in 0..values.len() {
+        let o = owner[a];
+        if o != u32::MAX {
+            let x = values[a];
+            if x.is_finite() {
+                values[o as usize] += x;
+            }
+        }
+    }
+}
+
+/// Degrees per relation and direction, and weighted flows.
+pub fn structure_features(graph: &Graph, features: &mut Features) {
+    let n = graph.node_count() as u32;
+    for relation in [Relation::Shareholding, Relation::Officer, Relation::Transfer, Relation::Guarantee, Relation::Supply] {
+        let store = graph.relation(relation);
+        let name = relation.as_str();
+        features.u32(
+            &format!("{name}_out"),
+            &format!("Edges of {name} leaving the node (as holder, officer, payer, guarantor, supplier)."),
+            (0..n).map(|v| Some(store.forward.degree(NodeId(v)) as u32)).collect(),
+        );
+        features.u32(
+            &format!("{name}_in"),
+            &format!("Edges of {name} entering the node (as held firm, run firm, payee, borrower, customer)."),
+            (0..n).map(|v| Some(store.reverse.degree(NodeId(v)) as u32)).collect(),
+        );
+    }
+    for (relation, out_name, in_name, what) in [
+        (Relation::Guarantee, "guarantee_given_amount", "guarantee_received_amount", "guarantee amounts"),
+        (Relation::Supply, "supply_sold_volume", "supply_bought_volume", "supply volumes"),
+    ] {
+        let store = graph.relation(relation);
+        let w = relation.weight_attr().and_then(|a| store.f64_attr(a)).unwrap_or(&[]);
+        let sum = |range: std::ops::Range<usize>, map: &dyn Fn(usize) -> usize| -> f64 {
+            range.map(|i| w.get(map(i)).copied().filter(|x| x.is_finite()).unwrap_or(0.0)).sum()
+        };
+        features.f64(out_name, &format!("Σ {what} out of the node."), (0..n).map(|v| sum(store.forward.range(NodeId(v)), &|i| i)).collect());
+        features.f64(
+            in_name,
+            &format!("Σ {what} into the node."),
+            (0..n).map(|v| sum(store.reverse.range(NodeId(v)), &|i| store.reverse_edge[i] as usize)).collect(),
+        );
+    }
+}
+
+/// Transfer amounts in total and over trailing windows ending at `as_of`, entity-level.
+pub fn transfer_features(graph: &Graph, as_of: i64, owner: &[u32], features: &mut Features) {
+    let store = graph.relation(Relation::Transfer);
+    let amount = store.f64_attr("amount").unwrap_or(&[]);
+    let ts = store.attr("ts").and_then(|c| c.as_i64()).unwrap_or(&[]);
+    let n = graph.node_count();
+    let windows = [0i64, 30, 90, 365];
+    // Per node: [out total, out 30, out 90, out 365, in total, in 30, in 90, in 365].
+    let own: Vec<[f64; 8]> = (0..n as u32)
+        .into_par_iter()
+        .map(|v| {
+            let mut x = [0.0; 8];
+            let mut add = |base: usize, e: usize| {
+                let a = amount.get(e).copied().filter(|a| a.is_finite()).unwrap_or(0.0);
+                let t = ts.get(e).copied().unwrap_or(TS_NULL);
+                for (k, days) in windows.iter().enumerate() {
+                    if k == 0 || (t != TS_NULL && t > as_of - days * MICROS_PER_DAY && t <= as_of) {
+                        x[base + k] += a;
+                    }
+                }
+            };
+            for e in store.forward.range(NodeId(v)) {
+                add(0, e);
+            }
+            for i in store.reverse.range(NodeId(v)) {
+                add(4, store.reverse_edge[i] as usize);
+            }
+            x
+        })
+        .collect();
+    let names = [
+        ("transfer_out_amount", "Σ amounts paid (own and owned accounts' transfers)."),
+        ("transfer_out_30d", "Σ amounts paid in the 30 days up to as_of."),
+        ("transfer_out_90d", "Σ amounts paid in the 90 days up to as_of."),
+        ("transfer_out_365d", "Σ amounts paid in the 365 days up to as_of."),
+        ("transfer_in_amount", "Σ amounts received (own and owned accounts' transfers)."),
+        ("transfer_in_30d", "Σ amounts received in the 30 days up to as_of."),
+        ("transfer_in_90d", "Σ amounts received in the 90 days up to as_of."),
+        ("transfer_in_365d", "Σ amounts received in the 365 days up to as_of."),
+    ];
+    let mut columns: Vec<Vec<f64>> = (0..8).map(|k| own.iter().map(|x| x[k]).collect()).collect();
+    for c in columns.iter_mut() {
+        roll_up(c, owner);
+    }
+    let trend: Vec<f64> = (0..n)
+        .map(|v| {
+            let q = columns[2][v] + columns[6][v];
+            let y = columns[3][v] + columns[7][v];
+            if y > 0.0 {
+                q * 365.0 / 90.0 / y
+            } else {
+                f64::NAN
+            }
+        })
+        .collect();
+    for ((name, description), values) in names.iter().zip(columns) {
+        features.f64(name, description, values);
+    }
+    features.f64("transfer_trend_90d", "Last 90 days' volume (in + out), annualised, over the last 365 days' volume: > 1 growing.", trend);
+    // Distinct counterparties, entity-level (an owner's own accounts are not counterparties).
+    let counterparties: Vec<Option<u32>> = (0..n as u32)
+        .into_par_iter()
+        .map(|v| {
+            if graph.kind(NodeId(v)) == NodeKind::Account {
+                let mut c: Vec<u32> = store.forward.neighbor_ids(NodeId(v)).to_vec();
+                c.extend_from_slice(store.reverse.neighbor_ids(NodeId(v)));
+                c.sort_unstable();
+                c.dedup();
+                return Some(c.len() as u32);
+            }
+            let accounts = graph.relation(Relation::AccountOwner).forward.neighbor_ids(NodeId(v));
+            let mut c: Vec<u32> = Vec::new();
+            for &x in std::iter::once(&v).chain(accounts) {
+                c.extend_from_slice(store.forward.neighbor_ids(NodeId(x)));
+                c.extend_from_slice(store.reverse.neighbor_ids(NodeId(x)));
+            }
+            c.retain(|&y| y != v && owner[y as usize] != v);
+            c.sort_unstable();
+            c.dedup();
+            Some(c.len() as u32)
+        })
+        .collect();
+    features.u32("transfer_counterparties", "Distinct entities paid or paid by (own and owned accounts).", counterparties);
+}
+
+/// Share of defaulted firms among a node's neighbours in `adjacency` (1 hop), and the mean of its
+/// neighbours' 1-hop shares (2 hops, path-weighted: linear time on any degree distribution).
+pub fn defaulted_neighbourhood(
+    graph: &Graph,
+    projection: &ekg_algorithms::Projection,
+    defaulted: &[bool],
+) -> (Vec<f64>, Vec<f64>) {
+    let n = projection.node_count();
+    let one: Vec<f64> = (0..n as u32)
+        .into_par_iter()
+        .map(|v| {
+            let neighbours = projection.out_neighbors(v);
+            if neighbours.is_empty() {
+                return f64::NAN;
+            }
+            neighbours.iter().filter(|&&u| defaulted[u as usize]).count() as f64 / neighbours.len() as f64
+        })
+        .collect();
+    let two: Vec<f64> = (0..n as u32)
+        .into_par_iter()
+        .map(|v| {
+            let values: Vec<f64> = projection.out_neighbors(v).iter().map(|&u| one[u as usize]).filter(|x| x.is_finite()).collect();
+            if values.is_empty() {
+                f64::NAN
+            } else {
+                values.iter().sum::<f64>() / values.len() as f64
+            }
+        })
+        .collect();
+    // Back to graph node ids.
+    let mut one_by_node = vec![f64::NAN; graph.node_count()];
+    let mut two_by_node = vec![f64::NAN; graph.node_count()];
+    for (local, &node) in projection.nodes.iter().enumerate() {
+        one_by_node[node.index()] = one[local];
+        two_by_node[node.index()] = two[local];
+    }
+    (one_by_node, two_by_node)
+}
+
+/// For persons: firms held and run, how many defaulted, mean pd of firms held.
+pub fn person_features(graph: &Graph, features: &mut Features) {
+    let n = graph.node_count();
+    let persons = graph.kind_range(NodeKind::Person);
+    let holdings = graph.relation(Relation::Shareholding);
+    let officers = graph.relation(Relation::Officer);
+    let pd: &[f64] = &graph.firms.pd;
+    let mut owned = vec![None; n];
+    let mut run = vec![None; n];
+    let mut owned_defaulted = vec![None; n];
+    let mut run_defaulted = vec![None; n];
+    let mut owned_pd = vec![f64::NAN; n];
+    for p in persons {
+        let held = holdings.forward.neighbor_ids(NodeId(p));
+        let ran = officers.forward.neighbor_ids(NodeId(p));
+        let defaulted = |firms: &[u32]| firms.iter().filter(|&&f| graph.is_defaulted(NodeId(f))).count() as u32;
+        owned[p as usize] = Some(held.len() as u32);
+        run[p as usize] = Some(ran.len() as u32);
+        owned_defaulted[p as usize] = Some(defaulted(held));
+        run_defaulted[p as usize] = Some(defaulted(ran));
+        let pds: Vec<f64> = held.iter().filter_map(|&f| pd.get(f as usize).copied()).filter(|x| x.is_finite()).collect();
+        if !pds.is_empty() {
+            owned_pd[p as usize] = pds.iter().sum::<f64>() / pds.len() as f64;
+        }
+    }
+    features.u32("firms_owned", "Persons: firms they hold shares in.", owned);
+    features.u32("firms_run", "Persons: firms they are an officer of.", run);
+    features.u32("owned_firms_defaulted", "Persons: firms they hold that defaulted.", owned_defaulted);
+    features.u32("run_firms_defaulted", "Persons: firms they run that defaulted.", run_defaulted);
+    features.f64("owned_firms_mean_pd", "Persons: mean pd of the firms they hold (the owner's risk).", owned_pd);
+}

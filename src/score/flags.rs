@@ -1,0 +1,216 @@
+//! Risk flags: one row per (node, flag), with a severity and a reason an investigator can act on,
+//! pointing to the evidence (a ring id, or a path of ids).
+
+use ekg_algorithms::contagion::{CascadeResult, GuaranteeResult};
+use ekg_algorithms::ownership::{OwnershipResult, NONE};
+use ekg_algorithms::rings::{Ring, RingKind};
+use ekg_algorithms::Projection;
+use ekg_schema::{Graph, NodeId};
+
+use super::config::FlagSection;
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Flag {
+    pub node: u32,
+    pub flag: &'static str,
+    pub severity: Severity,
+    pub reason: String,
+    pub ring_id: Option<u64>,
+    pub path: Option<String>,
+}
+
+fn id(graph: &Graph, v: u32) -> &str {
+    graph.external_id(NodeId(v))
+}
+
+fn ring_phrase(kind: RingKind) -> &'static str {
+    match kind {
+        RingKind::SharedIdentifier => "shares phones, addresses, devices or a legal representative with",
+        RingKind::FundCycle => "passed money round a cycle with",
+        RingKind::FanIn => "received a burst of similar payments from",
+        RingKind::FanOut => "sent a burst of similar payments to",
+        RingKind::ScatterGather => "moved money through mules in a scatter-gather with",
+        RingKind::GatherScatter => "gathered and scattered money with",
+        RingKind::DenseBlock => "trades densely in a closed block with",
+        RingKind::LoanDiversion => "took part in diverting loan funds with",
+        RingKind::GuaranteeCircle => "is in a guarantee circle with",
+    }
+}
+
+/// Flags from rings: each member once per kind (its best ring), and the owner of a member
+/// account too.
+pub fn ring_flags(graph: &Graph, rings: &[Ring], owner: &[u32], flags: &mut Vec<Flag>) {
+    // (node, kind) → best ring index.
+    let mut best: std::collections::BTreeMap<(u32, RingKind), usize> = std::collections::BTreeMap::new();
+    for (i, r) in rings.iter().enumerate() {
+        for &m in &r.members {
+            let targets = [m, owner.get(m as usize).copied().unwrap_or(NONE)];
+            for t in targets.into_iter().filter(|&t| t != NONE) {
+                let entry = best.entry((t, r.kind)).or_insert(i);
+                if rings[*entry].score < r.score {
+                    *entry = i;
+                }
+            }
+        }
+    }
+    for ((node, kind), i) in best {
+        let r = &rings[i];
+        let severity = match kind {
+            RingKind::FundCycle | RingKind::LoanDiversion | RingKind::SharedIdentifier | RingKind::ScatterGather | RingKind::GatherScatter => {
+                Severity::High
+            }
+            RingKind::GuaranteeCircle if r.score > r.members.len() as f64 => Severity::High,
+            _ => Severity::Medium,
+        };
+        let others: Vec<&str> = r.members.iter().filter(|&&m| m != node).take(3).map(|&m| id(graph, m)).collect();
+        let more = r.members.len().saturating_sub(1 + others.len());
+        let via = if r.members.contains(&node) { String::new() } else { " through its account".to_string() };
+        let reason = format!(
+            "{}{via} {} {}{} (ring {i}, {} members, score {:.3})",
+            id(graph, node),
+            ring_phrase(kind),
+            others.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() },
+            r.members.len(),
+            r.score
+        );
+        flags.push(Flag { node, flag: kind.as_str(), severity, reason, ring_id: Some(i as u64), path: None });
+    }
+}
+
+/// Guarantors exposed to a defaulted firm down their guarantee chain, with the shortest path.
+pub fn guarantee_flags(graph: &Graph, projection: &Projection, result: &GuaranteeResult, flags: &mut Vec<Flag>) {
+    let defaulted: Vec<bool> = projection.nodes.iter().map(|&v| graph.is_defaulted(v)).collect();
+    for v in 0..projection.node_count() as u32 {
+        if !result.exposed_to_default[v as usize] {
+            continue;
+        }
+        // Shortest guarantee path to a defaulted firm (BFS, ties by smaller id: lists are sorted).
+        let mut parent = std::collections::HashMap::new();
+        let mut queue = std::collections::VecDeque::from([v]);
+        parent.insert(v, u32::MAX);
+        let mut target = None;
+        while let Some(x) = queue.pop_front() {
+            if x != v && defaulted[x as usize] {
+                target = Some(x);
+                break;
+            }
+            for &y in projection.out_neighbors(x) {
+                if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(y) {
+                    e.insert(x);
+                    queue.push_back(y);
+                }
+            }
+        }
+        let Some(t) = target else { continue };
+        let mut path = vec![t];
+        let mut x = t;
+        while let Some(&p) = parent.get(&x) {
+            if p == u32::MAX {
+                break;
+            }
+            path.push(p);
+            x = p;
+        }
+        path.reverse();
+        let ids: Vec<&str> = path.iter().map(|&p| graph.external_id(projection.nodes[p as usize])).collect();
+        let node = projection.nodes[v as usize].0;
+        let hops = path.len() - 1;
+        let reason = if hops == 1 {
+            format!("{} guarantees {}, which has defaulted", ids[0], ids[1])
+        } else {
+            format!("{} guarantees, through a chain of {hops}, {} which has defaulted: {}", ids[0], ids[hops], ids.join("→"))
+        };
+        let severity = if hops == 1 { Severity::High } else { Severity::Medium };
+        flags.push(Flag { node, flag: "guarantees_defaulted", severity, reason, ring_id: None, path: Some(ids.join(">")) });
+    }
+}
+
+pub fn contagion_flags(graph: &Graph, pd: &[f64], cascade: &CascadeResult, config: &FlagSection, flags: &mut Vec<Flag>) {
+    for (f, (&p, &base)) in cascade.probability.iter().zip(pd).enumerate() {
+        if base > 0.0 && p >= config.contagion_probability && p / base >= config.contagion_lift && base < 1.0 {
+            flags.push(Flag {
+                node: f as u32,
+                flag: "contagion_risk",
+                severity: Severity::Medium,
+                reason: format!(
+                    "{}: default probability {p:.3} with contagion through guarantees, holdings and supply links, vs pd {base:.3} alone (lift {:.1}, 95% CI {:.3}–{:.3})",
+                    id(graph, f as u32),
+                    p / base,
+                    cascade.low[f],
+                    cascade.high[f]
+                ),
+                ring_id: None,
+                path: None,
+            });
+        }
+    }
+}
+
+/// Controllers of several defaulted firms, and ownership data problems.
+pub fn ownership_flags(graph: &Graph, result: &OwnershipResult, config: &FlagSection, flags: &mut Vec<Flag>) {
+    let mut controlled: std::collections::BTreeMap<u32, Vec<u32>> = std::collections::BTreeMap::new();
+    for (f, &c) in result.controller.iter().enumerate() {
+        if c != NONE && graph.is_defaulted(NodeId(f as u32)) {
+            controlled.entry(c).or_default().push(f as u32);
+        }
+    }
+    for (c, firms) in controlled {
+        if firms.len() as u32 >= config.defaulted_controlled {
+            let names: Vec<&str> = firms.iter().take(5).map(|&f| id(graph, f)).collect();
+            flags.push(Flag {
+                node: c,
+                flag: "controls_defaulted_firms",
+                severity: Severity::Medium,
+                reason: format!(
+                    "{} is the actual controller of {} defaulted firms: {}{}",
+                    id(graph, c),
+                    firms.len(),
+                    names.join(", "),
+                    if firms.len() > 5 { ", …" } else { "" }
+                ),
+                ring_id: None,
+                path: None,
+            });
+        }
+    }
+    for &f in &result.circular_control {
+        flags.push(Flag {
+            node: f,
+            flag: "circular_control",
+            severity: Severity::Low,
+            reason: format!("{} and other firms control each other through a holding cycle; no outside controller", id(graph, f)),
+            ring_id: None,
+            path: None,
+        });
+    }
+    for cycle in &result.closed_cycles {
+        for &f in cycle {
+            flags.push(Flag {
+                node: f,
+                flag: "closed_holding_cycle",
+                severity: Severity::Low,
+                reason: format!("data problem: {} is in a holding cycle with no outside owner ({} firms)", id(graph, f), cycle.len()),
+                ring_id: None,
+                path: None,
+            });
+        }
+    }
+}
