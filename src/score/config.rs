@@ -88,6 +88,10 @@ pub struct FlagSection {
     pub contagion_probability: f64,
     /// Controller flag: controls at least this many defaulted firms.
     pub defaulted_controlled: u32,
+    /// Ring flags: a ring flags its members only from this score (by kind; scores are
+    /// comparable within a kind). Defaults sit between planted rings and background noise on
+    /// the generator's 1M-firm data (see the rings issue's note).
+    pub min_ring_score: std::collections::BTreeMap<String, f64>,
 }
 
 impl Default for ScoreConfig {
@@ -163,7 +167,21 @@ impl Default for RingSection {
 
 impl Default for FlagSection {
     fn default() -> Self {
-        FlagSection { contagion_lift: 2.0, contagion_probability: 0.1, defaulted_controlled: 2 }
+        let min_ring_score = [
+            ("dense_block", 0.75),
+            ("fan_in", 6.0),
+            ("fan_out", 6.0),
+            ("fund_cycle", 0.4),
+            ("scatter_gather", 3.0),
+            ("gather_scatter", 6.0),
+            ("shared_identifier", 2.0),
+            ("loan_diversion", 0.3),
+            ("guarantee_circle", 0.0),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        FlagSection { contagion_lift: 2.0, contagion_probability: 0.1, defaulted_controlled: 2, min_ring_score }
     }
 }
 
@@ -184,6 +202,11 @@ impl ScoreConfig {
         for a in &self.analyses {
             if !ANALYSES.contains(&a.as_str()) {
                 return Err(coded(USAGE, format!("config: unknown analysis '{a}' (known: {})", ANALYSES.join(", "))));
+            }
+        }
+        for kind in self.flags.min_ring_score.keys() {
+            if ekg_algorithms::rings::RingKind::parse(kind).is_none() {
+                return Err(coded(USAGE, format!("config: flags.min_ring_score: unknown ring kind '{kind}'")));
             }
         }
         for d in &self.rings.detectors {

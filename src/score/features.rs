@@ -151,7 +151,11 @@ pub fn structure_features(graph: &Graph, features: &mut Features) {
         let sum = |range: std::ops::Range<usize>, map: &dyn Fn(usize) -> usize| -> f64 {
             range.map(|i| w.get(map(i)).copied().filter(|x| x.is_finite()).unwrap_or(0.0)).sum()
         };
-        features.f64(out_name, &format!("Σ {what} out of the node."), (0..n).map(|v| sum(store.forward.range(NodeId(v)), &|i| i)).collect());
+        features.f64(
+            out_name,
+            &format!("Σ {what} out of the node."),
+            (0..n).map(|v| sum(store.forward.range(NodeId(v)), &|i| i)).collect(),
+        );
         features.f64(
             in_name,
             &format!("Σ {what} into the node."),
@@ -247,11 +251,7 @@ pub fn transfer_features(graph: &Graph, as_of: i64, owner: &[u32], features: &mu
 
 /// Share of defaulted firms among a node's neighbours in `adjacency` (1 hop), and the mean of its
 /// neighbours' 1-hop shares (2 hops, path-weighted: linear time on any degree distribution).
-pub fn defaulted_neighbourhood(
-    graph: &Graph,
-    projection: &ekg_algorithms::Projection,
-    defaulted: &[bool],
-) -> (Vec<f64>, Vec<f64>) {
+pub fn defaulted_neighbourhood(graph: &Graph, projection: &ekg_algorithms::Projection, defaulted: &[bool]) -> (Vec<f64>, Vec<f64>) {
     let n = projection.node_count();
     let one: Vec<f64> = (0..n as u32)
         .into_par_iter()

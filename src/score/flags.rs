@@ -56,10 +56,13 @@ fn ring_phrase(kind: RingKind) -> &'static str {
 
 /// Flags from rings: each member once per kind (its best ring), and the owner of a member
 /// account too.
-pub fn ring_flags(graph: &Graph, rings: &[Ring], owner: &[u32], flags: &mut Vec<Flag>) {
+pub fn ring_flags(graph: &Graph, rings: &[Ring], owner: &[u32], config: &FlagSection, flags: &mut Vec<Flag>) {
     // (node, kind) → best ring index.
     let mut best: std::collections::BTreeMap<(u32, RingKind), usize> = std::collections::BTreeMap::new();
     for (i, r) in rings.iter().enumerate() {
+        if r.score < config.min_ring_score.get(r.kind.as_str()).copied().unwrap_or(0.0) {
+            continue;
+        }
         for &m in &r.members {
             let targets = [m, owner.get(m as usize).copied().unwrap_or(NONE)];
             for t in targets.into_iter().filter(|&t| t != NONE) {
@@ -73,9 +76,11 @@ pub fn ring_flags(graph: &Graph, rings: &[Ring], owner: &[u32], flags: &mut Vec<
     for ((node, kind), i) in best {
         let r = &rings[i];
         let severity = match kind {
-            RingKind::FundCycle | RingKind::LoanDiversion | RingKind::SharedIdentifier | RingKind::ScatterGather | RingKind::GatherScatter => {
-                Severity::High
-            }
+            RingKind::FundCycle
+            | RingKind::LoanDiversion
+            | RingKind::SharedIdentifier
+            | RingKind::ScatterGather
+            | RingKind::GatherScatter => Severity::High,
             RingKind::GuaranteeCircle if r.score > r.members.len() as f64 => Severity::High,
             _ => Severity::Medium,
         };

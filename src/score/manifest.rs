@@ -61,10 +61,17 @@ pub fn write(dir: &Path, c: &Context) -> Result<()> {
     };
     let tables: Vec<Value> = c
         .report
-        .map(|r| r.tables.iter().map(|t| json!({"table": t.table, "path": t.path, "rows": t.rows, "accepted": t.accepted, "rejected": t.rejected})).collect())
+        .map(|r| {
+            r.tables
+                .iter()
+                .map(|t| json!({"table": t.table, "path": t.path, "rows": t.rows, "accepted": t.accepted, "rejected": t.rejected}))
+                .collect()
+        })
         .unwrap_or_default();
-    let nodes: serde_json::Map<String, Value> = NodeKind::ALL.iter().map(|&k| (k.as_str().to_string(), json!(c.graph.kind_count(k)))).collect();
-    let edges: serde_json::Map<String, Value> = Relation::ALL.iter().map(|&r| (r.as_str().to_string(), json!(c.graph.edge_count(r)))).collect();
+    let nodes: serde_json::Map<String, Value> =
+        NodeKind::ALL.iter().map(|&k| (k.as_str().to_string(), json!(c.graph.kind_count(k)))).collect();
+    let edges: serde_json::Map<String, Value> =
+        Relation::ALL.iter().map(|&r| (r.as_str().to_string(), json!(c.graph.edge_count(r)))).collect();
     let outputs: Vec<Value> = c
         .outputs
         .iter()

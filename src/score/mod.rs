@@ -115,7 +115,11 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
             let result = page_rank(&projection, &pr_config);
             let mut values = scatter(&projection, &result.scores, n, 0.0);
             roll_up(&mut values, &owner);
-            features.f64("pagerank", "PageRank of the money-flow graph (transfers weighted by amount), an owner's including its accounts'.", values);
+            features.f64(
+                "pagerank",
+                "PageRank of the money-flow graph (transfers weighted by amount), an owner's including its accounts'.",
+                values,
+            );
             Ok(((), projection.node_count() as u64))
         })?;
     }
@@ -129,7 +133,11 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
             } else {
                 scatter(&risk, &personalized_page_rank(&risk, &seeds, &pr_config).scores, n, f64::NAN)
             };
-            features.f64("ppr", "Risk rank: PageRank personalised to the defaulted firms over holdings, officers, guarantees and supply links.", values);
+            features.f64(
+                "ppr",
+                "Risk rank: PageRank personalised to the defaulted firms over holdings, officers, guarantees and supply links.",
+                values,
+            );
             Ok(((), seeds.len() as u64))
         })?;
     }
@@ -194,7 +202,11 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
             features.f64("clustering", "Local clustering coefficient in the risk network.", scatter(&risk, &tri.clustering, n, f64::NAN));
             let (one, two) = defaulted_neighbourhood(&graph, &risk, &risk_defaulted);
             features.f64("defaulted_share_1hop", "Share of the node's risk-network neighbours that defaulted.", one);
-            features.f64("defaulted_share_2hop", "Mean of the neighbours' defaulted shares: defaulted firms two hops away, path-weighted.", two);
+            features.f64(
+                "defaulted_share_2hop",
+                "Mean of the neighbours' defaulted shares: defaulted firms two hops away, path-weighted.",
+                two,
+            );
             Ok(((), tri.total))
         })?;
     }
@@ -212,14 +224,26 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
             let net = HoldingNetwork::from_graph(&graph);
             let r = ownership(&net, &ownership_config);
             let firm_only = |values: Vec<Option<u32>>| -> Vec<Option<u32>> { pad(values, n) };
-            features.u32("ubo_count", "Firms: persons with integrated ownership ≥ the UBO threshold.", firm_only(r.ubo_count.iter().map(|&c| Some(c)).collect()));
-            features.f64("top_ubo_share", "Firms: integrated ownership of the largest beneficial owner.", pad_f64(r.top_ubo_share.clone(), n));
+            features.u32(
+                "ubo_count",
+                "Firms: persons with integrated ownership ≥ the UBO threshold.",
+                firm_only(r.ubo_count.iter().map(|&c| Some(c)).collect()),
+            );
+            features.f64(
+                "top_ubo_share",
+                "Firms: integrated ownership of the largest beneficial owner.",
+                pad_f64(r.top_ubo_share.clone(), n),
+            );
             features.text(
                 "controller_id",
                 "Firms: the actual controller (majority chain, else the clear largest owner).",
                 pad_text(r.controller.iter().map(|&c| (c != NONE).then(|| graph.external_id(NodeId(c)).to_string())).collect(), n),
             );
-            features.text("control_basis", "Firms: majority | largest_owner | none.", pad_text(r.basis.iter().map(|b| Some(b.as_str().to_string())).collect(), n));
+            features.text(
+                "control_basis",
+                "Firms: majority | largest_owner | none.",
+                pad_text(r.basis.iter().map(|b| Some(b.as_str().to_string())).collect(), n),
+            );
             let rows = r.ubos.firm.len() as u64;
             Ok((r, rows))
         })?)
@@ -246,9 +270,17 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
             }
             let nodes = graph.kind_range(NodeKind::Person).end;
             let r = group_customers(firm_count as u32, nodes, &links, &graph.firms.exposure);
-            features.u32("group_id", "Firms: group customer id (control, mutual guarantees); 0 = the largest.", pad(r.group.iter().map(|&g| Some(g)).collect(), n));
+            features.u32(
+                "group_id",
+                "Firms: group customer id (control, mutual guarantees); 0 = the largest.",
+                pad(r.group.iter().map(|&g| Some(g)).collect(), n),
+            );
             features.u32("group_size", "Firms: firms in the group.", pad(r.group.iter().map(|&g| Some(r.size[g as usize])).collect(), n));
-            features.f64("group_exposure", "Firms: Σ exposure of the group's firms.", pad_f64(r.group.iter().map(|&g| r.exposure[g as usize]).collect(), n));
+            features.f64(
+                "group_exposure",
+                "Firms: Σ exposure of the group's firms.",
+                pad_f64(r.group.iter().map(|&g| r.exposure[g as usize]).collect(), n),
+            );
             groups_table = Some(crate::commands::risk::groups_table(&graph, &r));
             Ok(((), r.size.iter().filter(|&&s| s > 1).count() as u64))
         })?;
@@ -260,15 +292,27 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
             let defaulted: Vec<bool> = guarantee_projection.nodes.iter().map(|&v| graph.is_defaulted(v)).collect();
             let r = guarantee_network(&guarantee_projection, &defaulted);
             let p = &guarantee_projection;
-            features.bool("in_guarantee_circle", "In a guarantee circle (strongly connected guarantees).", scatter_opt(p, &r.circle.iter().map(|&c| c != NONE).collect::<Vec<_>>(), n));
-            features.u32("guarantee_chain_depth", "Longest guarantee chain ending here, circles collapsed.", scatter_opt(p, &r.chain_depth, n));
+            features.bool(
+                "in_guarantee_circle",
+                "In a guarantee circle (strongly connected guarantees).",
+                scatter_opt(p, &r.circle.iter().map(|&c| c != NONE).collect::<Vec<_>>(), n),
+            );
+            features.u32(
+                "guarantee_chain_depth",
+                "Longest guarantee chain ending here, circles collapsed.",
+                scatter_opt(p, &r.chain_depth, n),
+            );
             features.f64("contingent_liability_direct", "Σ amounts the entity guarantees.", scatter(p, &r.direct_liability, n, f64::NAN));
             features.f64(
                 "contingent_liability_transitive",
                 "Σ amounts guaranteed by the entity or anyone it guarantees, down the chain.",
                 scatter(p, &r.transitive_liability, n, f64::NAN),
             );
-            features.bool("guarantees_defaulted", "A firm it guarantees, directly or down the chain, has defaulted.", scatter_opt(p, &r.exposed_to_default, n));
+            features.bool(
+                "guarantees_defaulted",
+                "A firm it guarantees, directly or down the chain, has defaulted.",
+                scatter_opt(p, &r.exposed_to_default, n),
+            );
             let rows = r.circles.len() as u64;
             Ok((r, rows))
         })?)
@@ -276,7 +320,13 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         None
     };
     let pd: Vec<f64> = (0..firm_count as u32)
-        .map(|f| if graph.is_defaulted(NodeId(f)) { 1.0 } else { graph.firms.pd.get(f as usize).copied().filter(|x| x.is_finite()).unwrap_or(0.0) })
+        .map(|f| {
+            if graph.is_defaulted(NodeId(f)) {
+                1.0
+            } else {
+                graph.firms.pd.get(f as usize).copied().filter(|x| x.is_finite()).unwrap_or(0.0)
+            }
+        })
         .collect();
     let needs_impact = config.enabled("debtrank") || config.enabled("cascade");
     let impact = needs_impact.then(|| {
@@ -303,8 +353,16 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
                 systemic[f as usize] = x;
             }
             debtrank_total = Some(result.debtrank);
-            features.f64("debtrank_distress", "Firms: DebtRank distress h when the defaulted firms default (Battiston et al. 2012).", pad_f64(distress, n));
-            features.f64("systemic_debtrank", "Firms: DebtRank of the firm's own default, for the largest exposures.", pad_f64(systemic, n));
+            features.f64(
+                "debtrank_distress",
+                "Firms: DebtRank distress h when the defaulted firms default (Battiston et al. 2012).",
+                pad_f64(distress, n),
+            );
+            features.f64(
+                "systemic_debtrank",
+                "Firms: DebtRank of the firm's own default, for the largest exposures.",
+                pad_f64(systemic, n),
+            );
             Ok(((), result.distress.len() as u64))
         })?;
     }
@@ -313,7 +371,11 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         stages.run("cascade", || {
             let r = default_cascade(net, &pd, &CascadeConfig { runs: config.contagion.runs, seed: config.seed });
             let lift: Vec<f64> = r.probability.iter().zip(&pd).map(|(&p, &b)| if b > 0.0 { p / b } else { f64::NAN }).collect();
-            features.f64("cascade_pd", "Firms: default probability including contagion (Monte Carlo cascades).", pad_f64(r.probability.clone(), n));
+            features.f64(
+                "cascade_pd",
+                "Firms: default probability including contagion (Monte Carlo cascades).",
+                pad_f64(r.probability.clone(), n),
+            );
             features.f64("cascade_lift", "Firms: cascade_pd / pd.", pad_f64(lift, n));
             let rows = r.contagion_runs.iter().filter(|&&c| c > 0).count() as u64;
             cascade_result = Some(r);
@@ -358,7 +420,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
     })?;
     let flag_rows = stages.run("flags", || {
         let mut flags: Vec<Flag> = Vec::new();
-        flags::ring_flags(&graph, &rings, &owner, &mut flags);
+        flags::ring_flags(&graph, &rings, &owner, &config.flags, &mut flags);
         if let Some(g) = &guarantees {
             flags::guarantee_flags(&graph, &guarantee_projection, g, &mut flags);
         }
@@ -420,7 +482,11 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         let mut s = summary.clone();
         s["out"] = json!(out);
         s["seconds"] = json!(total);
-        s["stages"] = stages.records.iter().map(|r| json!({"stage": r.name, "seconds": r.seconds, "rows": r.rows, "peak_rss_bytes": r.peak_rss_bytes})).collect();
+        s["stages"] = stages
+            .records
+            .iter()
+            .map(|r| json!({"stage": r.name, "seconds": r.seconds, "rows": r.rows, "peak_rss_bytes": r.peak_rss_bytes}))
+            .collect();
         println!("{s}");
     } else {
         println!("{:<12} {:>9} {:>12} {:>10}", "stage", "seconds", "rows", "peak MiB");
@@ -463,7 +529,8 @@ fn flags_table(graph: &Graph, flags: &[Flag]) -> Table {
 /// Loads the input: a snapshot, or a dataset folder (no timestamp is refused: `--as-of` filters).
 fn open_input(args: &ScoreArgs) -> Result<(Graph, Option<ekg_loaders::load::LoadReport>)> {
     if args.input.is_file() {
-        let graph = ekg_schema::snapshot::read_snapshot(&args.input).with_context(|| format!("cannot open graph {}", args.input.display()))?;
+        let graph =
+            ekg_schema::snapshot::read_snapshot(&args.input).with_context(|| format!("cannot open graph {}", args.input.display()))?;
         return Ok((graph, None));
     }
     if !args.input.exists() {

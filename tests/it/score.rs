@@ -1,0 +1,169 @@
+//! `ekg score` end to end on the sample data: every table against the data dictionary, planted
+//! patterns raising their flags, `--as-of` hiding later transfers, byte-identical reruns, the
+//! output lock, and a killed run leaving the previous outputs intact.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+use super::{ekg, read_batches, read_parquet_column_str, read_parquet_column_u64, sample, text};
+
+fn score(out: &Path, extra: &[&str]) -> serde_json::Value {
+    let graph = sample();
+    let mut args = vec!["score", &graph, "--out", out.to_str().unwrap_or_default(), "--json"];
+    args.extend_from_slice(extra);
+    let result = ekg(&args);
+    assert!(result.status.success(), "score: {}", text(&result.stderr));
+    serde_json::from_slice(&result.stdout).expect("json summary")
+}
+
+fn truth_members(kind: &str) -> BTreeMap<u64, Vec<String>> {
+    let path = Path::new(&sample()).join("truth/rings.parquet");
+    let kinds = read_parquet_column_str(&path, "kind");
+    let rings = read_parquet_column_u64(&path, "ring_id");
+    let members = read_parquet_column_str(&path, "member_id");
+    let mut out: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for ((k, r), m) in kinds.iter().zip(&rings).zip(&members) {
+        if k.as_deref() == Some(kind) {
+            out.entry(*r).or_default().push(m.clone().unwrap_or_default());
+        }
+    }
+    out
+}
+
+#[test]
+fn score_writes_every_table_with_its_dictionary_and_flags_the_planted_patterns() {
+    let dir = tempfile::tempdir().expect("temp");
+    let out = dir.path().join("scores");
+    let summary = score(&out, &["--as-of", "2025-12-31"]);
+    for table in ["features", "flags", "rings", "ring_edges", "communities", "groups"] {
+        assert!(out.join(format!("{table}.parquet")).is_file(), "{table}.parquet missing");
+    }
+    // The manifest lists every output with its hash, and the configuration used.
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).expect("manifest")).expect("json");
+    let outputs: Vec<&str> = manifest["outputs"].as_array().expect("outputs").iter().filter_map(|o| o["file"].as_str()).collect();
+    assert!(outputs.contains(&"features.parquet") && outputs.contains(&"flags.parquet"));
+    assert_eq!(manifest["config"]["seed"], 42);
+    assert!(manifest["input"]["files"].as_array().is_some_and(|f| f.len() >= 9));
+    assert!(manifest["stages"].as_array().is_some_and(|s| s.iter().any(|x| x["stage"] == "cascade")));
+
+    // Every feature column is in the dictionary and carries its description.
+    let dictionary = std::fs::read_to_string(out.join("features.md")).expect("features.md");
+    let file = std::fs::File::open(out.join("features.parquet")).expect("features");
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet");
+    let schema = builder.schema().clone();
+    assert!(schema.fields().len() > 50, "{} columns", schema.fields().len());
+    for field in schema.fields() {
+        assert!(dictionary.contains(&format!("| {} |", field.name())), "{} not in features.md", field.name());
+        assert!(field.metadata().get("description").is_some_and(|d| !d.is_empty()), "{} undescribed", field.name());
+    }
+    let rows: usize = read_batches(&out.join("features.parquet")).iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 44933, "one row per node");
+
+    // Planted rings raise their flags on their members.
+    let flagged_nodes = read_parquet_column_str(&out.join("flags.parquet"), "node_id");
+    let flag_kinds = read_parquet_column_str(&out.join("flags.parquet"), "flag");
+    let reasons = read_parquet_column_str(&out.join("flags.parquet"), "reason");
+    let flagged: BTreeSet<(String, String)> =
+        flagged_nodes.iter().zip(&flag_kinds).map(|(n, k)| (n.clone().unwrap_or_default(), k.clone().unwrap_or_default())).collect();
+    for kind in ["shared_identifier", "fund_cycle", "scatter_gather", "gather_scatter", "loan_diversion", "guarantee_circle"] {
+        let planted = truth_members(kind);
+        assert!(!planted.is_empty(), "{kind}");
+        for (ring, members) in &planted {
+            let hit = members.iter().filter(|m| flagged.contains(&((*m).clone(), kind.to_string()))).count();
+            assert!(hit * 2 >= members.len(), "planted {kind} {ring}: {hit} of {} members flagged", members.len());
+        }
+    }
+    assert!(reasons.iter().all(|r| r.as_ref().is_some_and(|r| r.len() > 20)), "every flag has a reason");
+    assert!(summary["flags"].as_u64().unwrap_or(0) > 0);
+}
+
+#[test]
+fn as_of_hides_later_transfers() {
+    let dir = tempfile::tempdir().expect("temp");
+    let (early, late) = (dir.path().join("early"), dir.path().join("late"));
+    score(&early, &["--as-of", "2024-06-30"]);
+    score(&late, &["--as-of", "2025-12-31"]);
+    let manifest =
+        |p: &Path| -> serde_json::Value { serde_json::from_slice(&std::fs::read(p.join("manifest.json")).expect("m")).expect("json") };
+    let (e, l) = (manifest(&early), manifest(&late));
+    let transfers = |m: &serde_json::Value| m["graph"]["edges"]["transfers"].as_u64().unwrap_or(0);
+    assert!(transfers(&e) < transfers(&l) && transfers(&e) > 0, "{} vs {}", transfers(&e), transfers(&l));
+    // No evidence after the as-of instant.
+    let cutoff = e["as_of_micros"].as_i64().unwrap_or(0);
+    let ts = super::read_parquet_column_ts_opt(&early.join("ring_edges.parquet"), "ts");
+    let relation = read_parquet_column_str(&early.join("ring_edges.parquet"), "relation");
+    for (t, r) in ts.iter().zip(&relation) {
+        if r.as_deref() == Some("transfer") {
+            assert!(t.is_some_and(|t| t <= cutoff));
+        }
+    }
+}
+
+#[test]
+fn reruns_are_byte_identical_across_thread_counts() {
+    let dir = tempfile::tempdir().expect("temp");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    score(&a, &["--as-of", "2025-12-31"]);
+    score(&b, &["--as-of", "2025-12-31", "--threads", "1"]);
+    for table in ["features", "flags", "rings", "ring_edges", "ring_nodes", "communities", "groups"] {
+        let name = format!("{table}.parquet");
+        assert_eq!(std::fs::read(a.join(&name)).ok(), std::fs::read(b.join(&name)).ok(), "{table} differs");
+    }
+}
+
+#[test]
+fn a_held_lock_exits_75_and_a_killed_run_leaves_the_previous_outputs() {
+    let dir = tempfile::tempdir().expect("temp");
+    let out = dir.path().join("scores");
+    score(&out, &["--as-of", "2025-12-31"]);
+    let before = std::fs::read(out.join("features.parquet")).expect("features");
+    // Our own pid is alive: the lock is held.
+    let lock = dir.path().join("scores.lock");
+    std::fs::write(&lock, format!("{}\n", std::process::id())).expect("lock");
+    let graph = sample();
+    let blocked = ekg(&["score", &graph, "--out", out.to_str().unwrap_or_default()]);
+    assert_eq!(blocked.status.code(), Some(75), "{}", text(&blocked.stderr));
+    assert!(text(&blocked.stderr).contains("another ekg run"));
+    std::fs::remove_file(&lock).expect("unlock");
+    // Kill a run part-way, at a few moments: the previous outputs stay whole.
+    for delay_ms in [50u64, 250, 600] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ekg"))
+            .args(["score", &graph, "--out", out.to_str().unwrap_or_default(), "--quiet", "--as-of", "2025-06-30"])
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = std::fs::read(out.join("features.parquet")).expect("features still there");
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("manifest.json")).expect("manifest")).expect("manifest parses");
+        // Either the old run's outputs or, if the kill came after the commit, the new run's.
+        if manifest["as_of"].as_str().is_some_and(|a| a.starts_with("2025-12-31")) {
+            assert_eq!(now, before);
+        }
+        assert!(!read_batches(&out.join("features.parquet")).is_empty());
+    }
+    // A stale lock (dead pid) is taken over.
+    std::fs::write(&lock, "4194303\n").expect("stale lock");
+    score(&out, &["--as-of", "2025-12-31"]);
+    assert!(!lock.exists(), "lock released");
+}
+
+#[test]
+fn a_config_with_an_unknown_key_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("temp");
+    let config = dir.path().join("score.toml");
+    std::fs::write(&config, "seed = 7\n[pagerank]\ndampening = 0.9\n").expect("config");
+    let graph = sample();
+    let out = dir.path().join("o");
+    let result = ekg(&["score", &graph, "--out", out.to_str().unwrap_or_default(), "--config", config.to_str().unwrap_or_default()]);
+    assert_eq!(result.status.code(), Some(2));
+    assert!(text(&result.stderr).contains("dampening"), "{}", text(&result.stderr));
+    // A valid config narrows the analyses.
+    std::fs::write(&config, "analyses = [\"pagerank\", \"ownership\"]\n").expect("config");
+    let result =
+        ekg(&["score", &graph, "--out", out.to_str().unwrap_or_default(), "--config", config.to_str().unwrap_or_default(), "--json"]);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    assert!(!out.join("groups.parquet").exists());
+}
