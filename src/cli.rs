@@ -43,6 +43,12 @@ pub enum Command {
     /// The nightly job: every analysis on one graph; features, flags, rings, groups and an audit
     /// manifest written atomically into OUT.
     Score(ScoreArgs),
+    /// Explain a firm, person, account or loan, or a ring.
+    Show(ShowArgs),
+    /// The shortest paths between two entities, hop by hop.
+    Path(PathArgs),
+    /// The subgraph around an entity, for Gephi, Cytoscape or Graphviz.
+    Neighborhood(NeighborhoodArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -226,6 +232,86 @@ pub struct ScoreArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    #[command(subcommand)]
+    pub what: ShowWhat,
+    /// Snapshot file or dataset folder.
+    #[arg(long, global = true, default_value = "sample-data")]
+    pub graph: PathBuf,
+    /// An `ekg score` (or `ekg run rings`) output folder: adds features, flags and rings.
+    #[arg(long, global = true)]
+    pub scores: Option<PathBuf>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Print one JSON object on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ShowWhat {
+    /// Attributes, ownership and control, top counterparties; with --scores also features,
+    /// flags with reasons and rings.
+    Node { id: String },
+    /// A ring's members with their roles, its evidence in time order, its score and why.
+    Ring { ring_id: u64 },
+}
+
+#[derive(Args, Debug)]
+pub struct PathArgs {
+    pub from: String,
+    pub to: String,
+    /// Snapshot file or dataset folder.
+    #[arg(long)]
+    pub graph: PathBuf,
+    /// Relations to follow (either direction), comma-separated; default: all.
+    #[arg(long, value_delimiter = ',')]
+    pub relations: Vec<String>,
+    #[arg(long, default_value_t = 6)]
+    pub max_hops: usize,
+    /// Shortest paths listed at most.
+    #[arg(long, default_value_t = 5)]
+    pub max_paths: usize,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubgraphFormat {
+    Graphml,
+    Gexf,
+    Json,
+    Dot,
+}
+
+#[derive(Args, Debug)]
+pub struct NeighborhoodArgs {
+    pub id: String,
+    /// Snapshot file or dataset folder.
+    #[arg(long)]
+    pub graph: PathBuf,
+    #[arg(long, default_value_t = 2)]
+    pub hops: usize,
+    /// Relations to follow, comma-separated; default: all.
+    #[arg(long, value_delimiter = ',')]
+    pub relations: Vec<String>,
+    #[arg(long, value_enum, default_value_t = SubgraphFormat::Graphml)]
+    pub format: SubgraphFormat,
+    /// File to write (replaced atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// An `ekg score` output folder: key scores and flag counts as node attributes.
+    #[arg(long)]
+    pub scores: Option<PathBuf>,
+    /// Stop collecting nodes at this many.
+    #[arg(long, default_value_t = 5000)]
+    pub max_nodes: usize,
 }
 
 #[derive(Args, Debug)]

@@ -8,12 +8,14 @@ mod generate;
 mod input;
 mod output;
 mod progress;
+mod query;
 mod score;
 mod table;
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    restore_sigpipe();
     let args = cli::Cli::parse();
     let filter = if args.global.verbose { "info" } else { "warn" };
     let _ = tracing_subscriber::fmt()
@@ -32,3 +34,16 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
+
+/// `ekg show node X | head` must end quietly, as Unix tools do, not panic on a closed pipe: Rust
+/// ignores SIGPIPE by default, so restore the default action (as ripgrep does).
+#[cfg(unix)]
+fn restore_sigpipe() {
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_sigpipe() {}

@@ -23,5 +23,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo(args) => demo::run(&args, quiet),
         Command::Run(args) => run::run(&args, quiet),
         Command::Score(args) => crate::score::run(&args, quiet),
+        Command::Show(args) => crate::query::show::run(&args),
+        Command::Path(args) => crate::query::path::run(&args),
+        Command::Neighborhood(args) => crate::query::neighborhood::run(&args),
     }
 }

@@ -40,6 +40,9 @@ pub struct PageRankSection {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CommunitySection {
+    /// louvain (default: the fastest modularity method here), leiden (connected communities,
+    /// several times slower) or lpa (Graphalytics CDLP, parallel, no resolution).
+    pub algorithm: String,
     pub resolution: f64,
 }
 
@@ -119,7 +122,7 @@ impl Default for PageRankSection {
 
 impl Default for CommunitySection {
     fn default() -> Self {
-        CommunitySection { resolution: ekg_algorithms::community::louvain::DEFAULT_RESOLUTION }
+        CommunitySection { algorithm: "louvain".into(), resolution: ekg_algorithms::community::louvain::DEFAULT_RESOLUTION }
     }
 }
 
@@ -203,6 +206,12 @@ impl ScoreConfig {
             if !ANALYSES.contains(&a.as_str()) {
                 return Err(coded(USAGE, format!("config: unknown analysis '{a}' (known: {})", ANALYSES.join(", "))));
             }
+        }
+        if !["louvain", "leiden", "lpa"].contains(&self.communities.algorithm.as_str()) {
+            return Err(coded(
+                USAGE,
+                format!("config: communities.algorithm '{}' (known: louvain, leiden, lpa)", self.communities.algorithm),
+            ));
         }
         for kind in self.flags.min_ring_score.keys() {
             if ekg_algorithms::rings::RingKind::parse(kind).is_none() {

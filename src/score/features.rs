@@ -149,7 +149,7 @@ pub fn structure_features(graph: &Graph, features: &mut Features) {
         let store = graph.relation(relation);
         let w = relation.weight_attr().and_then(|a| store.f64_attr(a)).unwrap_or(&[]);
         let sum = |range: std::ops::Range<usize>, map: &dyn Fn(usize) -> usize| -> f64 {
-            range.map(|i| w.get(map(i)).copied().filter(|x| x.is_finite()).unwrap_or(0.0)).sum()
+            range.map(|i| w.get(map(i)).copied().filter(|x| x.is_finite()).unwrap_or(0.0)).fold(0.0, |a, b| a + b)
         };
         features.f64(
             out_name,

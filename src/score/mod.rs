@@ -14,7 +14,9 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use ekg_algorithms::centrality::pagerank::{page_rank, personalized_page_rank, PageRankConfig};
 use ekg_algorithms::community::leiden::leiden;
-use ekg_algorithms::community::louvain::LouvainConfig;
+use ekg_algorithms::community::louvain::{louvain, LouvainConfig};
+use ekg_algorithms::community::lpa::{label_propagation, LabelPropagationConfig};
+use ekg_algorithms::components::dense_by_size;
 use ekg_algorithms::components::wcc::weakly_connected_components;
 use ekg_algorithms::contagion::{
     debt_rank, default_cascade, economic_weights, guarantee_network, systemic_importance, CascadeConfig, ImpactConfig, ImpactNetwork,
@@ -39,6 +41,11 @@ use flags::Flag;
 
 /// The relations of the firm-level "risk network": who owns, runs, guarantees and supplies whom.
 const RISK_RELATIONS: [Relation; 4] = [Relation::Shareholding, Relation::Officer, Relation::Guarantee, Relation::Supply];
+
+/// Community per risk-network node, whichever algorithm made it.
+struct Communities {
+    community: Vec<u32>,
+}
 
 /// One stage's record for the summary and the manifest.
 struct StageRecord {
@@ -158,8 +165,13 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
     let mut communities: Option<(Vec<u32>, Vec<u32>)> = None;
     if config.enabled("communities") {
         stages.run("communities", || {
-            let louvain = LouvainConfig { resolution: config.communities.resolution, seed: config.seed, ..LouvainConfig::default() };
-            let result = leiden(&risk, &louvain);
+            let louvain_config = LouvainConfig { resolution: config.communities.resolution, seed: config.seed, ..LouvainConfig::default() };
+            let community_of: Vec<u32> = match config.communities.algorithm.as_str() {
+                "leiden" => leiden(&risk, &louvain_config).community,
+                "lpa" => dense_by_size(&label_propagation(&risk, &LabelPropagationConfig::default()).labels).0,
+                _ => louvain(&risk, &louvain_config).community,
+            };
+            let result = Communities { community: community_of };
             let count = result.community.iter().max().map_or(0, |m| m + 1) as usize;
             let mut size = vec![0u32; count];
             let mut firms = vec![0u32; count];
@@ -184,7 +196,11 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
             }
             let rows = count as u64;
             communities = Some((risk.nodes.iter().map(|v| v.0).collect(), result.community.clone()));
-            features.u32("community", "Leiden community (modularity) of the risk network; 0 = the largest.", community);
+            features.u32(
+                "community",
+                "Community of the risk network (communities.algorithm, default Louvain modularity); 0 = the largest.",
+                community,
+            );
             features.u32("community_size", "Nodes in the community.", community_size);
             features.f64("community_defaulted_share", "Share of the community's firms that defaulted.", share);
             Ok(((), rows))

@@ -63,7 +63,7 @@ pub fn guarantee_network(graph: &Projection, defaulted: &[bool]) -> GuaranteeRes
         .map(|v| {
             let start = graph.out_offsets[v as usize] as usize;
             let out = graph.out_neighbors(v);
-            let direct: f64 = (start..start + out.len()).map(amount).sum();
+            let direct: f64 = (start..start + out.len()).map(amount).fold(0.0, |a, b| a + b);
             let mut mutual = 0u32;
             let mut last = NONE;
             for &w in out {
@@ -123,7 +123,8 @@ pub fn guarantee_network(graph: &Projection, defaulted: &[bool]) -> GuaranteeRes
         .collect();
 
     // Transitive liability per component: Σ over its downstream components (itself included).
-    let comp_liability: Vec<f64> = (0..comps).map(|c| cond.members(c).iter().map(|&v| direct_liability[v as usize]).sum()).collect();
+    let comp_liability: Vec<f64> =
+        (0..comps).map(|c| cond.members(c).iter().map(|&v| direct_liability[v as usize]).fold(0.0, |a, b| a + b)).collect();
     let transitive_by_comp: Vec<f64> = (0..comps)
         .into_par_iter()
         .map_init(
@@ -146,7 +147,7 @@ pub fn guarantee_network(graph: &Projection, defaulted: &[bool]) -> GuaranteeRes
                 // Sum in component order for a thread-independent result.
                 let mut reached: Vec<u32> = seen.iter().copied().collect();
                 reached.sort_unstable();
-                reached.iter().map(|&d| comp_liability[d as usize]).sum()
+                reached.iter().map(|&d| comp_liability[d as usize]).fold(0.0, |a, b| a + b)
             },
         )
         .collect();
