@@ -1,0 +1,95 @@
+//! Investigator queries end to end on a snapshot of the sample data and its scores.
+
+use std::path::{Path, PathBuf};
+
+use super::{ekg, read_parquet_column_str, sample, text};
+
+/// A snapshot and a score folder, made once per test in a temporary folder.
+fn scored(dir: &Path) -> (PathBuf, PathBuf) {
+    let snapshot = dir.join("g.ekg");
+    let scores = dir.join("scores");
+    let build = ekg(&["build", &sample(), "--out", snapshot.to_str().unwrap_or_default()]);
+    assert!(build.status.success(), "{}", text(&build.stderr));
+    let score = ekg(&["score", snapshot.to_str().unwrap_or_default(), "--out", scores.to_str().unwrap_or_default(), "--as-of", "2025-12-31"]);
+    assert!(score.status.success(), "{}", text(&score.stderr));
+    (snapshot, scores)
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = ekg(args);
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+#[test]
+fn show_node_and_ring_explain_a_flagged_ring_member() {
+    let dir = tempfile::tempdir().expect("temp");
+    let (snapshot, scores) = scored(dir.path());
+    let (g, s) = (snapshot.to_str().unwrap_or_default(), scores.to_str().unwrap_or_default());
+    let flags = scores.join("flags.parquet");
+    let nodes = read_parquet_column_str(&flags, "node_id");
+    let kinds = read_parquet_column_str(&flags, "flag");
+    let member = nodes.iter().zip(&kinds).find(|(_, k)| k.as_deref() == Some("shared_identifier")).and_then(|(n, _)| n.clone()).expect("a flagged firm");
+    let node = json(&["show", "node", &member, "--graph", g, "--scores", s, "--json"]);
+    assert_eq!(node["kind"], "firm");
+    assert!(node["flags"].as_array().is_some_and(|f| f.iter().any(|x| x["flag"] == "shared_identifier")));
+    let ring_id: u64 = node["rings"][0]["ring_id"].as_str().and_then(|r| r.parse().ok()).expect("a ring");
+    assert!(node["features"]["ring_count"].as_str().is_some_and(|c| c != "0"));
+    assert!(node["ownership"]["ubos"].is_array());
+    // The ring: its members include the firm, evidence in time order, and why it scores.
+    let ring = json(&["show", "ring", &ring_id.to_string(), "--graph", g, "--scores", s, "--json"]);
+    assert!(ring["members"].as_array().is_some_and(|m| m.iter().any(|x| x["id"] == member.as_str())));
+    assert!(ring["evidence"].as_array().is_some_and(|e| !e.is_empty()));
+    assert!(ring["why"].as_str().is_some_and(|w| !w.is_empty()));
+    // Text output names the firm; an unknown id is a data error.
+    let text_out = ekg(&["show", "node", &member, "--graph", g]);
+    assert!(text(&text_out.stdout).contains("counterparties"));
+    let missing = ekg(&["show", "node", "no-such-firm", "--graph", g]);
+    assert_eq!(missing.status.code(), Some(65));
+}
+
+#[test]
+fn path_finds_the_shortest_route_and_neighborhood_exports_every_format() {
+    let dir = tempfile::tempdir().expect("temp");
+    let (snapshot, scores) = scored(dir.path());
+    let (g, s) = (snapshot.to_str().unwrap_or_default(), scores.to_str().unwrap_or_default());
+    // Two members of a planted fund cycle are joined by transfers.
+    let truth = Path::new(&sample()).join("truth/rings.parquet");
+    let kinds = read_parquet_column_str(&truth, "kind");
+    let members = read_parquet_column_str(&truth, "member_id");
+    let cycle: Vec<String> = kinds.iter().zip(&members).filter(|(k, _)| k.as_deref() == Some("fund_cycle")).filter_map(|(_, m)| m.clone()).take(3).collect();
+    let found = json(&["path", &cycle[0], &cycle[1], "--graph", g, "--relations", "transfers", "--json"]);
+    assert_eq!(found["hops"], 1);
+    let hop = &found["paths"][0][0];
+    assert_eq!(hop["relation"], "transfers");
+    assert!(hop["attributes"]["amount"].is_string() && hop["attributes"]["ts"].is_string());
+    // Every hop of every path continues from where the last ended.
+    let far = json(&["path", &cycle[0], &cycle[2], "--graph", g, "--json"]);
+    for p in far["paths"].as_array().into_iter().flatten() {
+        let hops = p.as_array().expect("hops");
+        assert_eq!(hops.first().and_then(|h| h["from"].as_str()), Some(cycle[0].as_str()));
+        assert_eq!(hops.last().and_then(|h| h["to"].as_str()), Some(cycle[2].as_str()));
+        for w in hops.windows(2) {
+            assert_eq!(w[0]["to"], w[1]["from"]);
+        }
+    }
+    for format in ["graphml", "gexf", "json", "dot"] {
+        let out = dir.path().join(format!("n.{format}"));
+        let result = ekg(&["neighborhood", &cycle[0], "--graph", g, "--scores", s, "--hops", "2", "--format", format, "--out", out.to_str().unwrap_or_default()]);
+        assert!(result.status.success(), "{format}: {}", text(&result.stderr));
+        let body = std::fs::read_to_string(&out).expect("written");
+        match format {
+            "json" => {
+                let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+                assert!(v["nodes"].as_array().is_some_and(|n| n.iter().any(|x| x["id"] == cycle[1].as_str())));
+                assert!(v["edges"].as_array().is_some_and(|e| !e.is_empty()));
+            }
+            "dot" => assert!(body.starts_with("digraph") && body.trim_end().ends_with('}')),
+            other => {
+                let root = if other == "gexf" { "gexf" } else { "graphml" };
+                assert!(body.contains(&format!("<{root} ")) && body.trim_end().ends_with(&format!("</{root}>")));
+                assert_eq!(body.matches("<node ").count(), body.matches("</node>").count());
+            }
+        }
+    }
+}
