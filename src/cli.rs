@@ -49,6 +49,8 @@ pub enum Command {
     Path(PathArgs),
     /// The subgraph around an entity, for Gephi, Cytoscape or Graphviz.
     Neighborhood(NeighborhoodArgs),
+    /// Small and micro firms around core enterprises, ranked for lending, with reasons.
+    Prospects(ProspectsArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -312,6 +314,39 @@ pub struct NeighborhoodArgs {
     /// Stop collecting nodes at this many.
     #[arg(long, default_value_t = 5000)]
     pub max_nodes: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct ProspectsArgs {
+    /// Snapshot file or dataset folder.
+    #[arg(long)]
+    pub graph: PathBuf,
+    /// Core enterprises by id, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub core: Vec<String>,
+    /// Or the N firms with the highest weighted supply-chain PageRank.
+    #[arg(long)]
+    pub core_top: Option<usize>,
+    /// Supply links from a core.
+    #[arg(long, default_value_t = 2)]
+    pub hops: u32,
+    /// Small and micro firms only: registered capital at most this.
+    #[arg(long, default_value_t = 50_000_000.0)]
+    pub max_capital: f64,
+    /// An `ekg score` output folder: its flags lower ranks (high-severity flags exclude).
+    #[arg(long)]
+    pub scores: Option<PathBuf>,
+    /// Keep the best N.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Parquet file to write (replaced atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -4,6 +4,7 @@ mod build;
 mod demo;
 mod generate;
 mod info;
+mod prospects;
 pub mod rings;
 pub mod risk;
 mod run;
@@ -26,5 +27,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Show(args) => crate::query::show::run(&args),
         Command::Path(args) => crate::query::path::run(&args),
         Command::Neighborhood(args) => crate::query::neighborhood::run(&args),
+        Command::Prospects(args) => prospects::run(&args, quiet),
     }
 }

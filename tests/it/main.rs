@@ -1,7 +1,7 @@
 //! End-to-end tests of the `ekg` binary: exit codes, messages, determinism, the demo.
 
-mod risk;
 mod query;
+mod risk;
 mod score;
 
 use std::path::Path;

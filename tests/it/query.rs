@@ -10,7 +10,8 @@ fn scored(dir: &Path) -> (PathBuf, PathBuf) {
     let scores = dir.join("scores");
     let build = ekg(&["build", &sample(), "--out", snapshot.to_str().unwrap_or_default()]);
     assert!(build.status.success(), "{}", text(&build.stderr));
-    let score = ekg(&["score", snapshot.to_str().unwrap_or_default(), "--out", scores.to_str().unwrap_or_default(), "--as-of", "2025-12-31"]);
+    let score =
+        ekg(&["score", snapshot.to_str().unwrap_or_default(), "--out", scores.to_str().unwrap_or_default(), "--as-of", "2025-12-31"]);
     assert!(score.status.success(), "{}", text(&score.stderr));
     (snapshot, scores)
 }
@@ -29,7 +30,12 @@ fn show_node_and_ring_explain_a_flagged_ring_member() {
     let flags = scores.join("flags.parquet");
     let nodes = read_parquet_column_str(&flags, "node_id");
     let kinds = read_parquet_column_str(&flags, "flag");
-    let member = nodes.iter().zip(&kinds).find(|(_, k)| k.as_deref() == Some("shared_identifier")).and_then(|(n, _)| n.clone()).expect("a flagged firm");
+    let member = nodes
+        .iter()
+        .zip(&kinds)
+        .find(|(_, k)| k.as_deref() == Some("shared_identifier"))
+        .and_then(|(n, _)| n.clone())
+        .expect("a flagged firm");
     let node = json(&["show", "node", &member, "--graph", g, "--scores", s, "--json"]);
     assert_eq!(node["kind"], "firm");
     assert!(node["flags"].as_array().is_some_and(|f| f.iter().any(|x| x["flag"] == "shared_identifier")));
@@ -57,7 +63,8 @@ fn path_finds_the_shortest_route_and_neighborhood_exports_every_format() {
     let truth = Path::new(&sample()).join("truth/rings.parquet");
     let kinds = read_parquet_column_str(&truth, "kind");
     let members = read_parquet_column_str(&truth, "member_id");
-    let cycle: Vec<String> = kinds.iter().zip(&members).filter(|(k, _)| k.as_deref() == Some("fund_cycle")).filter_map(|(_, m)| m.clone()).take(3).collect();
+    let cycle: Vec<String> =
+        kinds.iter().zip(&members).filter(|(k, _)| k.as_deref() == Some("fund_cycle")).filter_map(|(_, m)| m.clone()).take(3).collect();
     let found = json(&["path", &cycle[0], &cycle[1], "--graph", g, "--relations", "transfers", "--json"]);
     assert_eq!(found["hops"], 1);
     let hop = &found["paths"][0][0];
@@ -75,7 +82,20 @@ fn path_finds_the_shortest_route_and_neighborhood_exports_every_format() {
     }
     for format in ["graphml", "gexf", "json", "dot"] {
         let out = dir.path().join(format!("n.{format}"));
-        let result = ekg(&["neighborhood", &cycle[0], "--graph", g, "--scores", s, "--hops", "2", "--format", format, "--out", out.to_str().unwrap_or_default()]);
+        let result = ekg(&[
+            "neighborhood",
+            &cycle[0],
+            "--graph",
+            g,
+            "--scores",
+            s,
+            "--hops",
+            "2",
+            "--format",
+            format,
+            "--out",
+            out.to_str().unwrap_or_default(),
+        ]);
         assert!(result.status.success(), "{format}: {}", text(&result.stderr));
         let body = std::fs::read_to_string(&out).expect("written");
         match format {
@@ -92,4 +112,38 @@ fn path_finds_the_shortest_route_and_neighborhood_exports_every_format() {
             }
         }
     }
+}
+
+#[test]
+fn prospects_rank_the_supply_chain_without_defaulted_or_flagged_firms() {
+    let dir = tempfile::tempdir().expect("temp");
+    let (snapshot, scores) = scored(dir.path());
+    let (g, s) = (snapshot.to_str().unwrap_or_default(), scores.to_str().unwrap_or_default());
+    let out = dir.path().join("prospects.parquet");
+    let summary = json(&["prospects", "--graph", g, "--core-top", "2", "--scores", s, "--out", out.to_str().unwrap_or_default(), "--json"]);
+    assert!(summary["prospects"].as_u64().unwrap_or(0) > 100, "{summary}");
+    let ids = read_parquet_column_str(&out, "node_id");
+    let cores: Vec<String> = summary["cores"].as_array().into_iter().flatten().filter_map(|c| c.as_str().map(str::to_string)).collect();
+    let score = super::read_parquet_column_f64(&out, "score");
+    assert!(score.windows(2).all(|w| w[0] >= w[1]), "ranked by score");
+    // No defaulted firm and no firm with a high-severity flag.
+    let flags = scores.join("flags.parquet");
+    let flagged: std::collections::HashSet<String> = read_parquet_column_str(&flags, "node_id")
+        .into_iter()
+        .zip(read_parquet_column_str(&flags, "severity"))
+        .filter(|(_, sev)| sev.as_deref() == Some("high"))
+        .filter_map(|(n, _)| n)
+        .collect();
+    for id in ids.iter().flatten() {
+        assert!(!flagged.contains(id), "{id} has a high flag");
+        assert!(!cores.contains(id), "a core is not its own prospect");
+    }
+    let reasons = read_parquet_column_str(&out, "reason");
+    assert!(reasons.iter().all(|r| r.as_ref().is_some_and(|r| r.contains("core"))));
+    // Explicit cores work too; neither option is a usage error.
+    let explicit =
+        json(&["prospects", "--graph", g, "--core", &cores[0], "--hops", "1", "--out", out.to_str().unwrap_or_default(), "--json"]);
+    assert!(explicit["prospects"].as_u64().unwrap_or(0) > 0);
+    let none = ekg(&["prospects", "--graph", g, "--out", out.to_str().unwrap_or_default()]);
+    assert_eq!(none.status.code(), Some(2));
 }
