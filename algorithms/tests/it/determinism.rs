@@ -1,4 +1,4 @@
-//! Every algorithm gives bit-identical results under 1 and 2 threads, and is invariant under
+//! Every algorithm gives bit-identical results under 1, 2 and 4 threads, and is invariant under
 //! relabelling where its definition is.
 
 use ekg_algorithms::centrality::pagerank::{page_rank, personalized_page_rank, PageRankConfig};
@@ -24,6 +24,27 @@ fn run_all(g: &Projection) -> Vec<u64> {
     fingerprint.extend(t.triangles.iter().copied());
     fingerprint.extend(t.clustering.iter().map(|x| x.to_bits()));
     fingerprint.extend(core_numbers(g).core.iter().map(|&c| c as u64));
+    let communities = ekg_algorithms::community::louvain::LouvainConfig::default();
+    fingerprint.extend(ekg_algorithms::community::louvain::louvain(g, &communities).community.iter().map(|&c| c as u64));
+    fingerprint.extend(ekg_algorithms::community::leiden::leiden(g, &communities).community.iter().map(|&c| c as u64));
+    // Ownership, guarantees and contagion on the same edges read as holdings and exposures.
+    let n = g.node_count() as u32;
+    let edges: Vec<(u32, u32, f64)> =
+        (0..n).flat_map(|v| g.out_neighbors(v).iter().map(move |&w| (v, w, 0.1 + ((v * 7 + w) % 5) as f64 * 0.1))).collect();
+    let owned = ekg_algorithms::ownership::ownership(
+        &ekg_algorithms::ownership::HoldingNetwork::from_edges(n, &edges),
+        &ekg_algorithms::ownership::OwnershipConfig { ubo_threshold: 0.01, ..Default::default() },
+    );
+    fingerprint.extend(owned.controller.iter().map(|&c| c as u64));
+    fingerprint.extend(owned.ubos.share.iter().map(|x| x.to_bits()));
+    let guarantees = ekg_algorithms::contagion::guarantee_network(g, &vec![false; n as usize]);
+    fingerprint.extend(guarantees.transitive_liability.iter().map(|x| x.to_bits()));
+    let net = ekg_algorithms::contagion::ImpactNetwork::from_losses(n, edges.clone(), &vec![1.0; n as usize]);
+    let value = vec![1.0 / n.max(1) as f64; n as usize];
+    fingerprint.extend(ekg_algorithms::contagion::debt_rank(&net, &value, &[(0, 1.0)]).distress.iter().map(|x| x.1.to_bits()));
+    let pd: Vec<f64> = (0..n).map(|v| (v % 10) as f64 * 0.01).collect();
+    let cascade = ekg_algorithms::contagion::default_cascade(&net, &pd, &ekg_algorithms::contagion::CascadeConfig { runs: 500, seed: 3 });
+    fingerprint.extend(cascade.probability.iter().map(|x| x.to_bits()));
     fingerprint
 }
 
@@ -32,13 +53,15 @@ fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 }
 
 #[test]
-fn identical_bits_under_one_and_two_threads() {
+fn identical_bits_under_one_two_and_four_threads() {
     let r = reference();
     for weighted in [false, true] {
         let g = graph(&r, weighted);
         let one = with_threads(1, || run_all(&g));
         let two = with_threads(2, || run_all(&g));
+        let four = with_threads(4, || run_all(&g));
         assert_eq!(one, two);
+        assert_eq!(one, four);
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod communities;
 mod contagion;
+mod degenerate;
 mod determinism;
 mod graphalytics;
 mod networkx;
