@@ -440,6 +440,10 @@ pub struct BuildArgs {
     /// Memory the build may use, e.g. 8G or 500M (default: what the machine has available).
     #[arg(long)]
     pub memory_limit: Option<String>,
+    /// Replace person ids and identifier values by keyed HMAC-SHA256 pseudonyms (KEYFILE holds
+    /// the secret key, at least 16 bytes), so outputs can be shared without raw PII.
+    #[arg(long, value_name = "KEYFILE")]
+    pub pseudonymize: Option<PathBuf>,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,

@@ -8,6 +8,7 @@ mod generate;
 mod input;
 mod output;
 mod progress;
+mod pseudonym;
 mod query;
 mod score;
 mod table;

@@ -333,6 +333,52 @@ impl Graph {
         }
     }
 
+    /// Replaces the external ids of nodes of `kinds` by `rename(id)` (pseudonymisation); node
+    /// ids, relations and attributes are unchanged. Two nodes ending with one id is an error.
+    ///
+    /// # Complexity
+    /// O(n) id insertions.
+    pub fn rename_ids(&mut self, kinds: crate::kinds::KindSet, rename: impl Fn(&str) -> String) -> crate::error::Result<()> {
+        let n = self.node_count();
+        let mut builder = crate::strings::IdMapBuilder::with_capacity(n, self.ids.byte_len());
+        for v in 0..n as u32 {
+            let external = self.ids.external(NodeId(v));
+            let renamed = if kinds.contains(self.kind(NodeId(v))) { rename(external) } else { external.to_string() };
+            match builder.insert(&renamed) {
+                Ok(id) if id.0 == v => {}
+                _ => return Err(crate::error::Error::Build(format!("renamed id of node {v} collides with another node's"))),
+            }
+        }
+        self.ids = builder.finish();
+        if kinds.contains(NodeKind::Person) {
+            let persons = self.kind_count(NodeKind::Person);
+            let mut names = crate::strings::StrPoolBuilder::with_capacity(persons, 0);
+            for _ in 0..persons {
+                names.push("");
+            }
+            self.persons.name = names.finish();
+        }
+        Ok(())
+    }
+
+    /// Replaces every identifier value's text by `rename(kind, text)`; equal values stay equal, so
+    /// shared identifiers are still shared.
+    pub fn rename_identifier_values(&mut self, rename: impl Fn(IdentifierKind, &str) -> String) -> crate::error::Result<()> {
+        let values = &self.identifiers.values;
+        let mut builder = crate::strings::IdMapBuilder::with_capacity(values.len(), values.byte_len());
+        for v in 0..values.len() as u32 {
+            let key = values.external(NodeId(v));
+            let (code, text) = key.split_at(key.chars().next().map_or(0, char::len_utf8));
+            let kind = self.identifiers.kind(NodeId(v));
+            match builder.insert(&format!("{code}{}", rename(kind, text))) {
+                Ok(id) if id.0 == v => {}
+                _ => return Err(crate::error::Error::Build(format!("renamed identifier value {v} collides with another"))),
+            }
+        }
+        self.identifiers.values = builder.finish();
+        Ok(())
+    }
+
     /// Replaces one relation's store (e.g. by [`RelationStore::retain`] for an as-of view).
     pub fn replace_relation(&mut self, relation: Relation, store: RelationStore) {
         self.relations[relation as usize] = store;

@@ -49,8 +49,12 @@ pub fn run(args: &BuildArgs, quiet: bool) -> Result<()> {
         OnErrorArg::Skip => OnError::Skip,
     };
     let options = load_options(&args.load, on_error)?;
+    let pseudonymizer = args.pseudonymize.as_deref().map(crate::pseudonym::Pseudonymizer::from_file).transpose()?;
     let phase = Phase::start(quiet, "loading and validating");
-    let (graph, report) = load_dataset(&args.dataset, args.load.format, &options)?;
+    let (mut graph, report) = load_dataset(&args.dataset, args.load.format, &options)?;
+    if let Some(p) = &pseudonymizer {
+        p.apply(&mut graph)?;
+    }
     let load_time = phase.finish();
     let rejects = if on_error == OnError::Skip && !report.problems.is_empty() {
         let path = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("rejects.csv");

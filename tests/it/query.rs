@@ -147,3 +147,68 @@ fn prospects_rank_the_supply_chain_without_defaulted_or_flagged_firms() {
     let none = ekg(&["prospects", "--graph", g, "--out", out.to_str().unwrap_or_default()]);
     assert_eq!(none.status.code(), Some(2));
 }
+
+#[test]
+fn pseudonymized_snapshots_hold_no_raw_person_ids_or_identifiers_and_keep_rings() {
+    let dir = tempfile::tempdir().expect("temp");
+    let key = dir.path().join("key");
+    std::fs::write(&key, b"a secret key of thirty-two bytes").expect("key");
+    let (plain, masked, again) = (dir.path().join("plain.ekg"), dir.path().join("masked.ekg"), dir.path().join("again.ekg"));
+    let k = key.to_str().unwrap_or_default();
+    for (out, extra) in [(&plain, vec![]), (&masked, vec!["--pseudonymize", k]), (&again, vec!["--pseudonymize", k])] {
+        let mut args = vec!["build".to_string(), sample(), "--out".into(), out.to_str().unwrap_or_default().into()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let result = ekg(&refs);
+        assert!(result.status.success(), "{}", text(&result.stderr));
+    }
+    let bytes = std::fs::read(&masked).expect("snapshot");
+    assert_eq!(Some(&bytes), std::fs::read(&again).ok().as_ref(), "the same key gives the same pseudonyms");
+    let persons = read_parquet_column_str(&Path::new(&sample()).join("persons.parquet"), "person_id");
+    let phones: Vec<String> = {
+        let ids = Path::new(&sample()).join("identifiers.parquet");
+        let kinds = read_parquet_column_str(&ids, "kind");
+        read_parquet_column_str(&ids, "value")
+            .into_iter()
+            .zip(kinds)
+            .filter(|(_, k)| k.as_deref() == Some("phone"))
+            .filter_map(|(v, _)| v)
+            .take(50)
+            .collect()
+    };
+    let contains = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    for raw in persons.iter().flatten().take(50).chain(phones.iter()) {
+        assert!(!contains(raw), "raw value {raw} in the pseudonymized snapshot");
+    }
+    let m = masked.to_str().unwrap_or_default();
+    let person = persons[0].clone().unwrap_or_default();
+    assert_eq!(ekg(&["show", "node", &person, "--graph", m]).status.code(), Some(65), "raw person id no longer resolves");
+    // Firms keep their ids; shared identifiers are still shared: the same rings are found.
+    let rings = |g: &Path, out: &Path| {
+        json(&[
+            "run",
+            "rings",
+            "--graph",
+            g.to_str().unwrap_or_default(),
+            "--out",
+            out.to_str().unwrap_or_default(),
+            "--detectors",
+            "shared_identifier",
+            "--json",
+        ])
+    };
+    let (a, b) = (rings(&plain, &dir.path().join("ra")), rings(&masked, &dir.path().join("rb")));
+    assert_eq!(a["by_kind"], b["by_kind"]);
+    assert_eq!(std::fs::read(dir.path().join("ra/rings.parquet")).ok().map(|b| b.len() > 0), Some(true));
+    let short = dir.path().join("short");
+    std::fs::write(&short, b"tiny").expect("key");
+    let refused = ekg(&[
+        "build",
+        &sample(),
+        "--out",
+        dir.path().join("x.ekg").to_str().unwrap_or_default(),
+        "--pseudonymize",
+        short.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+}
