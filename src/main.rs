@@ -26,13 +26,25 @@ fn main() -> std::process::ExitCode {
     if let Some(threads) = args.global.threads {
         let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
     }
-    match commands::run(args) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
+    // A panic anywhere (a rayon worker's is re-raised here) is a bug: report it as one, exit 70.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        eprintln!("error: internal error (a bug in ekg, please report it): {message}{location}");
+    }));
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| commands::run(args))) {
+        Ok(Ok(())) => std::process::ExitCode::SUCCESS,
+        Ok(Err(error)) => {
             let code = exit::code_for(&error);
             eprintln!("error: {}", exit::describe(&error));
             std::process::ExitCode::from(code)
         }
+        Err(_) => std::process::ExitCode::from(exit::INTERNAL),
     }
 }
 

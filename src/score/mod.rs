@@ -105,6 +105,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
     let mut features = Features::default();
 
     stages.run("flows", || {
+        inject_worker_panic("flows");
         structure_features(&graph, &mut features);
         transfer_features(&graph, as_of, &owner, &mut features);
         Ok(((), n as u64))
@@ -540,6 +541,19 @@ fn flags_table(graph: &Graph, flags: &[Flag]) -> Table {
         .utf8("reason", flags.iter().map(|f| f.reason.as_str()))
         .u64_opt("ring_id", flags.iter().map(|f| f.ring_id))
         .utf8_opt("path", flags.iter().map(|f| f.path.as_deref()))
+}
+
+/// Fault injection for the reliability tests: `EKG_INJECT_PANIC=STAGE` panics inside a rayon
+/// worker at that stage, to prove a worker's panic ends the run with exit 70 and no output.
+fn inject_worker_panic(stage: &str) {
+    use rayon::prelude::*;
+    if std::env::var("EKG_INJECT_PANIC").is_ok_and(|s| s == stage) {
+        (0..64u32).into_par_iter().for_each(|i| {
+            if i == 37 {
+                panic!("injected fault in stage {stage}");
+            }
+        });
+    }
 }
 
 /// Loads the input: a snapshot, or a dataset folder (no timestamp is refused: `--as-of` filters).

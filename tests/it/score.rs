@@ -223,3 +223,48 @@ fn kill_harness() {
     }
     eprintln!("kill harness: {trials} trials, {committed} runs finished before their kill, every folder complete");
 }
+
+/// A disk that fills mid-write (simulated with a file-size limit, RLIMIT_FSIZE, with SIGXFSZ
+/// ignored so writes fail with EFBIG): exit 74 naming the file, the staging folder removed, the
+/// previous outputs intact.
+#[cfg(unix)]
+#[test]
+fn a_full_disk_fails_cleanly_and_keeps_the_previous_outputs() {
+    let dir = tempfile::tempdir().expect("temp");
+    let out = dir.path().join("scores");
+    score(&out, &["--as-of", "2025-12-31"]);
+    let before = std::fs::read(out.join("features.parquet")).expect("features");
+    let graph = sample();
+    let result = Command::new("sh")
+        .args(["-c", "trap '' XFSZ; ulimit -f 200; exec \"$0\" \"$@\"", env!("CARGO_BIN_EXE_ekg")])
+        .args(["score", &graph, "--out", out.to_str().unwrap_or_default(), "--quiet", "--as-of", "2025-06-30"])
+        .output()
+        .expect("sh runs");
+    assert_eq!(result.status.code(), Some(74), "{}", text(&result.stderr));
+    assert!(text(&result.stderr).contains("File too large") || text(&result.stderr).contains("too large"), "{}", text(&result.stderr));
+    assert_eq!(std::fs::read(out.join("features.parquet")).ok(), Some(before));
+    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "scores")
+        .collect();
+    assert!(leftovers.is_empty(), "staging or lock left behind: {leftovers:?}");
+}
+
+/// A panic inside a rayon worker ends the run as an internal error (exit 70) with the message,
+/// and leaves neither a partial output nor a lock.
+#[test]
+fn a_worker_panic_is_an_internal_error_with_no_output() {
+    let dir = tempfile::tempdir().expect("temp");
+    let out = dir.path().join("scores");
+    let graph = sample();
+    let result = Command::new(env!("CARGO_BIN_EXE_ekg"))
+        .args(["score", &graph, "--out", out.to_str().unwrap_or_default(), "--quiet"])
+        .env("EKG_INJECT_PANIC", "flows")
+        .output()
+        .expect("runs");
+    assert_eq!(result.status.code(), Some(70), "{}", text(&result.stderr));
+    assert!(text(&result.stderr).contains("internal error") && text(&result.stderr).contains("injected fault"));
+    assert!(std::fs::read_dir(dir.path()).expect("dir").next().is_none(), "nothing written");
+}
