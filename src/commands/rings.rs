@@ -85,8 +85,9 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// The ring detectors' parameters (from `ekg run rings` flags or the score config).
-#[derive(Clone, Debug)]
+/// The ring detectors' parameters (from `ekg run rings` flags or the score config's `[rings]`).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RingParams {
     pub detectors: Vec<String>,
     pub max_share: usize,
@@ -95,6 +96,20 @@ pub struct RingParams {
     pub flow_window_days: u32,
     pub amount_tolerance: f64,
     pub min_fan: usize,
+}
+
+impl Default for RingParams {
+    fn default() -> Self {
+        RingParams {
+            detectors: DETECTORS.iter().map(|s| s.to_string()).collect(),
+            max_share: 50,
+            cycle_window_days: 30,
+            max_cycle_len: 6,
+            flow_window_days: 3,
+            amount_tolerance: 0.2,
+            min_fan: 5,
+        }
+    }
 }
 
 type Timings = serde_json::Map<String, Value>;

@@ -179,15 +179,7 @@ fn run_groups(graph: &Graph, config: &OwnershipConfig, args: &RunArgs) -> Result
     let mut links = control_links(&owned);
     let control = links.len();
     if args.join_guarantees {
-        let store = graph.relation(Relation::Guarantee);
-        let mut pairs = Vec::with_capacity(store.edge_count());
-        let row_start = store.forward.row_start();
-        for (row, w) in store.forward.offsets().windows(2).enumerate() {
-            for t in &store.forward.targets()[w[0] as usize..w[1] as usize] {
-                pairs.push((row_start + row as u32, t.0));
-            }
-        }
-        links.extend(mutual_guarantee_links(&pairs));
+        links.extend(mutual_guarantees(graph));
     }
     if args.join_legal_rep {
         links.extend(legal_rep_links(graph));
@@ -209,6 +201,19 @@ fn run_groups(graph: &Graph, config: &OwnershipConfig, args: &RunArgs) -> Result
         "join_legal_rep": args.join_legal_rep,
         "outputs": [path],
     }))
+}
+
+/// Pairs of entities that guarantee each other.
+pub(crate) fn mutual_guarantees(graph: &Graph) -> Vec<GroupLink> {
+    let store = graph.relation(Relation::Guarantee);
+    let mut pairs = Vec::with_capacity(store.edge_count());
+    let row_start = store.forward.row_start();
+    for (row, w) in store.forward.offsets().windows(2).enumerate() {
+        for t in &store.forward.targets()[w[0] as usize..w[1] as usize] {
+            pairs.push((row_start + row as u32, t.0));
+        }
+    }
+    mutual_guarantee_links(&pairs)
 }
 
 /// Links from each legal representative to the firms it represents.

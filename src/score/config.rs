@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::commands::rings::RingParams;
 use crate::exit::{coded, USAGE};
 
 /// The analyses, in dependency order.
@@ -25,7 +26,8 @@ pub struct ScoreConfig {
     pub ownership: OwnershipSection,
     pub groups: GroupSection,
     pub contagion: ContagionSection,
-    pub rings: RingSection,
+    /// The ring detectors' parameters, as `ekg run rings` takes them.
+    pub rings: RingParams,
     pub flags: FlagSection,
 }
 
@@ -72,18 +74,6 @@ pub struct ContagionSection {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct RingSection {
-    pub detectors: Vec<String>,
-    pub max_share: usize,
-    pub cycle_window_days: u32,
-    pub max_cycle_len: usize,
-    pub flow_window_days: u32,
-    pub amount_tolerance: f64,
-    pub min_fan: usize,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
 pub struct FlagSection {
     /// Contagion flag: cascade lift at least this ...
     pub contagion_lift: f64,
@@ -107,7 +97,7 @@ impl Default for ScoreConfig {
             ownership: OwnershipSection::default(),
             groups: GroupSection::default(),
             contagion: ContagionSection::default(),
-            rings: RingSection::default(),
+            rings: RingParams::default(),
             flags: FlagSection::default(),
         }
     }
@@ -150,20 +140,6 @@ impl Default for ContagionSection {
             supply_loss_rate: ekg_algorithms::contagion::impact::DEFAULT_SUPPLY_LOSS_RATE,
             runs: ekg_algorithms::contagion::cascade::DEFAULT_RUNS,
             top_k: 100,
-        }
-    }
-}
-
-impl Default for RingSection {
-    fn default() -> Self {
-        RingSection {
-            detectors: crate::commands::rings::DETECTORS.iter().map(|s| s.to_string()).collect(),
-            max_share: 50,
-            cycle_window_days: 30,
-            max_cycle_len: 6,
-            flow_window_days: 3,
-            amount_tolerance: 0.2,
-            min_fan: 5,
         }
     }
 }

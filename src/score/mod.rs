@@ -21,7 +21,7 @@ use ekg_algorithms::components::wcc::weakly_connected_components;
 use ekg_algorithms::contagion::{
     debt_rank, default_cascade, economic_weights, guarantee_network, systemic_importance, CascadeConfig, ImpactConfig, ImpactNetwork,
 };
-use ekg_algorithms::ownership::{control_links, group_customers, mutual_guarantee_links, ownership, HoldingNetwork, OwnershipConfig, NONE};
+use ekg_algorithms::ownership::{control_links, group_customers, ownership, HoldingNetwork, OwnershipConfig, NONE};
 use ekg_algorithms::structure::kcore::core_numbers;
 use ekg_algorithms::structure::triangles::triangles;
 use ekg_algorithms::{Projection, ProjectionConfig};
@@ -30,7 +30,7 @@ use ekg_schema::{Graph, NodeId, NodeKind, Relation, TS_NULL};
 use serde_json::{json, Value};
 
 use crate::cli::{OnErrorArg, ScoreArgs};
-use crate::commands::rings::{detect, write_rings, RingParams};
+use crate::commands::rings::{detect, write_rings};
 use crate::input::{load_dataset, load_options, parse_as_of};
 use crate::output::StagedDir;
 use crate::progress::Phase;
@@ -272,15 +272,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         stages.run("groups", || {
             let mut links = control_links(owned);
             if config.groups.join_guarantees {
-                let store = graph.relation(Relation::Guarantee);
-                let mut pairs = Vec::with_capacity(store.edge_count());
-                let row_start = store.forward.row_start();
-                for (row, w) in store.forward.offsets().windows(2).enumerate() {
-                    for t in &store.forward.targets()[w[0] as usize..w[1] as usize] {
-                        pairs.push((row_start + row as u32, t.0));
-                    }
-                }
-                links.extend(mutual_guarantee_links(&pairs));
+                links.extend(crate::commands::risk::mutual_guarantees(&graph));
             }
             if config.groups.join_legal_rep {
                 links.extend(crate::commands::risk::legal_rep_links(&graph));
@@ -402,16 +394,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
     let mut rings = Vec::new();
     if config.enabled("rings") {
         rings = stages.run("rings", || {
-            let params = RingParams {
-                detectors: config.rings.detectors.clone(),
-                max_share: config.rings.max_share,
-                cycle_window_days: config.rings.cycle_window_days,
-                max_cycle_len: config.rings.max_cycle_len,
-                flow_window_days: config.rings.flow_window_days,
-                amount_tolerance: config.rings.amount_tolerance,
-                min_fan: config.rings.min_fan,
-            };
-            let (rings, _, _) = detect(&graph, &params, true);
+            let (rings, _, _) = detect(&graph, &config.rings, true);
             let mut count = vec![0.0f64; n];
             let mut best = vec![f64::NAN; n];
             for r in &rings {
