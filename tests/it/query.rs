@@ -199,7 +199,7 @@ fn pseudonymized_snapshots_hold_no_raw_person_ids_or_identifiers_and_keep_rings(
     };
     let (a, b) = (rings(&plain, &dir.path().join("ra")), rings(&masked, &dir.path().join("rb")));
     assert_eq!(a["by_kind"], b["by_kind"]);
-    assert_eq!(std::fs::read(dir.path().join("ra/rings.parquet")).ok().map(|b| b.len() > 0), Some(true));
+    assert_eq!(std::fs::read(dir.path().join("ra/rings.parquet")).ok().map(|b| !b.is_empty()), Some(true));
     let short = dir.path().join("short");
     std::fs::write(&short, b"tiny").expect("key");
     let refused = ekg(&[
