@@ -368,10 +368,10 @@ fn plant_fraud_rings(p: &mut Plan, rng: &mut ChaCha8Rng, cores: u32) {
     let rings = (n / 2000).max(2);
     for r in 0..rings {
         let size = rng.random_range(5..13);
-        let first = n - (r + 1) * 13;
-        if first <= cores + 1 {
+        // Small datasets have room for fewer rings (no underflow below the first firm).
+        let Some(first) = n.checked_sub((r + 1) * 13).filter(|&f| f > cores + 1) else {
             break;
-        }
+        };
         let members: Vec<u32> = (first..first + size).collect();
         let nominee = n + p.persons.saturating_sub(n + 1).min(r * 7 + 3);
         let phone = format!("1{:010}", 7_000_000_000u64 + r as u64);

@@ -235,3 +235,19 @@ fn run_writes_one_row_per_node_for_every_algorithm() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(text(&bad.stderr).contains("unknown relation 'friendships'"));
 }
+
+#[test]
+fn tiny_datasets_generate_and_build() {
+    // Regression: 20 firms once underflowed the ring placement (found while seeding the fuzzers).
+    let dir = tempfile::tempdir().expect("temp");
+    for firms in ["20", "33", "61"] {
+        let out = dir.path().join(format!("d{firms}"));
+        let result = ekg(&["generate", "--firms", firms, "--out", out.to_str().unwrap_or_default()]);
+        assert!(result.status.success(), "{firms}: {}", text(&result.stderr));
+        let snapshot = dir.path().join(format!("d{firms}.ekg"));
+        let built = ekg(&["build", out.to_str().unwrap_or_default(), "--out", snapshot.to_str().unwrap_or_default()]);
+        assert!(built.status.success(), "{firms}: {}", text(&built.stderr));
+    }
+    let small = ekg(&["generate", "--firms", "1", "--out", dir.path().join("d1").to_str().unwrap_or_default()]);
+    assert_eq!(small.status.code(), Some(2), "below the minimum is a usage error");
+}
