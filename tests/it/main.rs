@@ -251,3 +251,15 @@ fn tiny_datasets_generate_and_build() {
     let small = ekg(&["generate", "--firms", "1", "--out", dir.path().join("d1").to_str().unwrap_or_default()]);
     assert_eq!(small.status.code(), Some(2), "below the minimum is a usage error");
 }
+
+#[test]
+fn fuzzer_finds_are_regression_tests() {
+    // Found by `cargo fuzz run parquet_table` (a slow unit: a huge declared list in the footer's
+    // metadata): refused with the file named and exit 65, never a crash.
+    let dir = tempfile::tempdir().expect("temp");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz/slow_metadata.parquet");
+    std::fs::copy(&fixture, dir.path().join("firms.parquet")).expect("copy");
+    let out = ekg(&["validate", dir.path().to_str().unwrap_or_default()]);
+    assert_eq!(out.status.code(), Some(65), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("firms.parquet") && text(&out.stderr).contains("not valid Parquet"));
+}
