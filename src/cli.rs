@@ -231,6 +231,12 @@ pub struct ScoreArgs {
     /// What to do with rows that break the contract.
     #[arg(long, value_enum, default_value_t = OnErrorArg::Fail)]
     pub on_error: OnErrorArg,
+    /// Memory the load may use, e.g. 8G (default: what the machine has available).
+    #[arg(long)]
+    pub memory_limit: Option<String>,
+    /// Load even when the estimate exceeds the memory available.
+    #[arg(long)]
+    pub force: bool,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,

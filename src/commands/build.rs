@@ -12,6 +12,25 @@ use crate::exit::{coded, REFUSED, USAGE};
 use crate::input::{load_dataset, load_options};
 use crate::progress::Phase;
 
+/// Refuses (exit 78) a load whose estimated peak exceeds `limit`, with the numbers, unless forced.
+pub(crate) fn preflight(estimate: &MemoryEstimate, limit: Option<u64>, force: bool) -> Result<()> {
+    if let Some(limit) = limit {
+        if estimate.peak_bytes > limit && !force {
+            return Err(coded(
+                REFUSED,
+                format!(
+                    "needs ~{}, {} available (n={}, m={}); use --force to try anyway",
+                    gib(estimate.peak_bytes),
+                    gib(limit),
+                    estimate.nodes,
+                    estimate.relations
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: &BuildArgs, quiet: bool) -> Result<()> {
     let estimate = match args.load.format {
         InputFormat::Contract => estimate_dataset(&Dataset::discover(&args.dataset)?)?,
@@ -29,20 +48,7 @@ pub fn run(args: &BuildArgs, quiet: bool) -> Result<()> {
     if !quiet && !args.json {
         eprintln!("estimate: {} nodes, {} relations, needs ~{} peak", estimate.nodes, estimate.relations, gib(estimate.peak_bytes));
     }
-    if let Some(limit) = limit {
-        if estimate.peak_bytes > limit && !args.force {
-            return Err(coded(
-                REFUSED,
-                format!(
-                    "needs ~{}, {} available (n={}, m={}); use --force to try anyway",
-                    gib(estimate.peak_bytes),
-                    gib(limit),
-                    estimate.nodes,
-                    estimate.relations
-                ),
-            ));
-        }
-    }
+    preflight(&estimate, limit, args.force)?;
     let out = args.out.clone().unwrap_or_else(|| default_out(&args.dataset));
     let on_error = match args.on_error {
         OnErrorArg::Fail => OnError::Fail,
@@ -146,7 +152,7 @@ pub fn gib(bytes: u64) -> String {
 }
 
 /// `8G`, `512M`, `1024K` or plain bytes.
-pub fn parse_bytes(text: &str) -> Result<u64> {
+pub(crate) fn parse_bytes(text: &str) -> Result<u64> {
     let t = text.trim().to_ascii_uppercase();
     let t = t.strip_suffix('B').unwrap_or(&t).strip_suffix('I').unwrap_or(t.strip_suffix('B').unwrap_or(&t));
     let (number, scale) = match t.chars().last() {
@@ -160,7 +166,7 @@ pub fn parse_bytes(text: &str) -> Result<u64> {
 }
 
 /// Memory available to this process: MemAvailable, capped by a cgroup v2 limit if set.
-pub fn available_memory() -> Option<u64> {
+pub(crate) fn available_memory() -> Option<u64> {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
     let available = meminfo
         .lines()

@@ -1,6 +1,6 @@
 //! One module per subcommand; `run` dispatches.
 
-mod build;
+pub mod build;
 mod demo;
 mod generate;
 mod info;

@@ -549,6 +549,15 @@ fn open_input(args: &ScoreArgs) -> Result<(Graph, Option<ekg_loaders::load::Load
     if !args.input.exists() {
         return Err(ekg_loaders::Error::Missing { name: "dataset".into(), path: args.input.clone() }.into());
     }
+    // Memory pre-flight, as `ekg build`: refuse before loading what cannot fit.
+    if args.format == crate::cli::InputFormat::Contract {
+        let estimate = ekg_loaders::estimate::estimate_dataset(&ekg_loaders::Dataset::discover(&args.input)?)?;
+        let limit = match &args.memory_limit {
+            Some(text) => Some(crate::commands::build::parse_bytes(text)?),
+            None => crate::commands::build::available_memory(),
+        };
+        crate::commands::build::preflight(&estimate, limit, args.force)?;
+    }
     let load = crate::cli::LoadArgs { format: args.format, as_of: None, encoding: args.encoding };
     let on_error = match args.on_error {
         OnErrorArg::Fail => OnError::Fail,

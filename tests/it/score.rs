@@ -268,3 +268,14 @@ fn a_worker_panic_is_an_internal_error_with_no_output() {
     assert!(text(&result.stderr).contains("internal error") && text(&result.stderr).contains("injected fault"));
     assert!(std::fs::read_dir(dir.path()).expect("dir").next().is_none(), "nothing written");
 }
+
+#[test]
+fn a_score_that_cannot_fit_is_refused_before_loading() {
+    let dir = tempfile::tempdir().expect("temp");
+    let out = dir.path().join("scores");
+    let graph = sample();
+    let refused = ekg(&["score", &graph, "--out", out.to_str().unwrap_or_default(), "--memory-limit", "1M"]);
+    assert_eq!(refused.status.code(), Some(78), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("available") && text(&refused.stderr).contains("--force"));
+    assert!(!out.exists(), "nothing written");
+}
