@@ -86,7 +86,7 @@ fn check_chain(n: u32) {
     let r = guarantee_network(&g, &vec![false; n as usize]);
     assert_eq!(r.chain_depth[(n - 1) as usize], n - 1);
     // A holding chain of the same length: one pass, paths elided in the middle.
-    let holdings: Vec<(u32, u32, f64)> = (1..n).map(|v| (v - 1, v, 0.9)).chain([(n, 0, 0.9)]).collect();
+    let holdings: Vec<(u32, u32, f64)> = (1..n).map(|v| (v - 1, v, 0.6)).chain([(n, 0, 0.6)]).collect();
     let owned = ownership(&HoldingNetwork::from_edges(n, &holdings), &OwnershipConfig::default());
     assert_eq!(owned.controller[(n - 1) as usize], n);
 }
