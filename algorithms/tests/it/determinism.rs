@@ -29,8 +29,15 @@ fn run_all(g: &Projection) -> Vec<u64> {
     fingerprint.extend(ekg_algorithms::community::leiden::leiden(g, &communities).community.iter().map(|&c| c as u64));
     // Ownership, guarantees and contagion on the same edges read as holdings and exposures.
     let n = g.node_count() as u32;
+    // Shares scaled so each firm's holders hold at most half of it (sums ≤ 1, as the loader
+    // enforces; half keeps the cyclic integration short).
     let edges: Vec<(u32, u32, f64)> =
         (0..n).flat_map(|v| g.out_neighbors(v).iter().map(move |&w| (v, w, 0.1 + ((v * 7 + w) % 5) as f64 * 0.1))).collect();
+    let mut held = vec![0.0f64; n as usize];
+    for &(_, w, s) in &edges {
+        held[w as usize] += s;
+    }
+    let edges: Vec<(u32, u32, f64)> = edges.iter().map(|&(v, w, s)| (v, w, s * 0.5 / held[w as usize].max(0.5))).collect();
     let owned = ekg_algorithms::ownership::ownership(
         &ekg_algorithms::ownership::HoldingNetwork::from_edges(n, &edges),
         &ekg_algorithms::ownership::OwnershipConfig { ubo_threshold: 0.01, ..Default::default() },
