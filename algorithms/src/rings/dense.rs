@@ -122,9 +122,7 @@ pub fn dense_blocks(t: &Transfers, config: &DenseConfig) -> Vec<Ring> {
             }
             let mut pairs: Vec<(u32, u32)> = Vec::new();
             for &r in &receivers {
-                for e in t.in_edges(r) {
-                    pairs.push((t.src(e), r));
-                }
+                pairs.extend(t.in_edges_with_source(r).map(|(s, _)| (s, r)));
                 if pairs.len() > config.max_local_edges {
                     return None;
                 }

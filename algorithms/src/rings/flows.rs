@@ -90,7 +90,7 @@ fn out_side(t: &Transfers, v: u32) -> Side {
 }
 
 fn in_side(t: &Transfers, v: u32) -> Side {
-    let mut side: Side = t.in_edges(v).map(|e| (t.ts(e), t.amount(e), t.src(e), e)).collect();
+    let mut side: Side = t.in_edges_with_source(v).map(|(s, e)| (t.ts(e), t.amount(e), s, e)).collect();
     side.sort_by(|a, b| a.0.cmp(&b.0).then(a.3.cmp(&b.3)));
     side
 }

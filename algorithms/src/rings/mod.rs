@@ -172,12 +172,21 @@ impl<'g> Transfers<'g> {
         self.store.reverse.range(NodeId(v)).map(|i| self.store.reverse_edge[i] as usize)
     }
 
+    /// (source, forward edge id) of the edges entering `v`, in time order: the source comes from
+    /// the reverse CSR, no search.
+    #[inline]
+    pub fn in_edges_with_source(&self, v: u32) -> impl Iterator<Item = (u32, usize)> + '_ {
+        let range = self.store.reverse.range(NodeId(v));
+        self.store.reverse.targets()[range.clone()].iter().zip(range).map(|(s, i)| (s.0, self.store.reverse_edge[i] as usize))
+    }
+
     #[inline]
     pub fn dst(&self, e: usize) -> u32 {
         self.store.forward.targets()[e].0
     }
 
-    /// The source of forward edge `e` (a binary search over the offsets).
+    /// The source of forward edge `e` (a binary search over the offsets; per-edge loops over a
+    /// node's in-edges use [`Transfers::in_edges_with_source`] instead).
     pub fn src(&self, e: usize) -> u32 {
         let offsets = self.store.forward.offsets();
         let row = offsets.partition_point(|&o| o as usize <= e).saturating_sub(1);
