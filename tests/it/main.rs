@@ -137,65 +137,41 @@ fn read_parquet_column_str(path: &Path, column: &str) -> Vec<Option<String>> {
     out
 }
 
-/// A u32 column.
-fn read_parquet_column_u32(path: &Path, column: &str) -> Vec<u32> {
+/// One primitive column of every batch, nulls as None.
+fn read_primitive<T: arrow_array::types::ArrowPrimitiveType>(path: &Path, column: &str) -> Vec<Option<T::Native>> {
     use arrow_array::cast::AsArray;
-    use arrow_array::types::UInt32Type;
     let mut out = Vec::new();
     for batch in read_batches(path) {
         let i = batch.schema().index_of(column).expect("column");
-        out.extend(batch.column(i).as_primitive::<UInt32Type>().values().iter().copied());
+        out.extend(batch.column(i).as_primitive::<T>().iter());
     }
     out
 }
 
-/// A nullable u32 column.
+/// A non-null primitive column.
+fn read_required<T: arrow_array::types::ArrowPrimitiveType>(path: &Path, column: &str) -> Vec<T::Native> {
+    read_primitive::<T>(path, column).into_iter().map(|v| v.expect("non-null")).collect()
+}
+
+fn read_parquet_column_u32(path: &Path, column: &str) -> Vec<u32> {
+    read_required::<arrow_array::types::UInt32Type>(path, column)
+}
+
 fn read_parquet_column_u32_opt(path: &Path, column: &str) -> Vec<Option<u32>> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::UInt32Type;
-    let mut out = Vec::new();
-    for batch in read_batches(path) {
-        let i = batch.schema().index_of(column).expect("column");
-        out.extend(batch.column(i).as_primitive::<UInt32Type>().iter());
-    }
-    out
+    read_primitive::<arrow_array::types::UInt32Type>(path, column)
 }
 
 /// A nullable timestamp column (µs).
 fn read_parquet_column_ts_opt(path: &Path, column: &str) -> Vec<Option<i64>> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::TimestampMicrosecondType;
-    let mut out = Vec::new();
-    for batch in read_batches(path) {
-        let i = batch.schema().index_of(column).expect("column");
-        out.extend(batch.column(i).as_primitive::<TimestampMicrosecondType>().iter());
-    }
-    out
+    read_primitive::<arrow_array::types::TimestampMicrosecondType>(path, column)
 }
 
 fn read_parquet_column_u64(path: &Path, column: &str) -> Vec<u64> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::UInt64Type;
-    let mut out = Vec::new();
-    for batch in read_batches(path) {
-        let i = batch.schema().index_of(column).expect("column");
-        out.extend(batch.column(i).as_primitive::<UInt64Type>().values().iter().copied());
-    }
-    out
+    read_required::<arrow_array::types::UInt64Type>(path, column)
 }
 
 fn read_parquet_column_f64(path: &Path, column: &str) -> Vec<f64> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::Float64Type;
-    let file = std::fs::File::open(path).expect("output");
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet").build().expect("reader");
-    let mut out = Vec::new();
-    for batch in reader {
-        let batch = batch.expect("batch");
-        let i = batch.schema().index_of(column).expect("column");
-        out.extend(batch.column(i).as_primitive::<Float64Type>().values().iter().copied());
-    }
-    out
+    read_required::<arrow_array::types::Float64Type>(path, column)
 }
 
 #[test]
