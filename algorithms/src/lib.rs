@@ -22,6 +22,7 @@ pub mod community;
 pub mod components;
 pub mod contagion;
 pub mod hash;
+pub mod locality;
 pub mod ownership;
 pub mod projection;
 pub mod reduce;

@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
-use super::dense_by_size;
+use super::dense_by_size_hinted;
+use crate::locality::prefetch;
 use crate::projection::Projection;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -35,25 +36,30 @@ fn find(parent: &[AtomicU32], mut x: u32) -> u32 {
         if p == x {
             return x;
         }
-        let grand = parent[p as usize].load(Ordering::Relaxed);
-        // Path halving; losing this race only costs a longer walk later.
-        let _ = parent[x as usize].compare_exchange_weak(p, grand, Ordering::Relaxed, Ordering::Relaxed);
         x = p;
     }
 }
 
-fn union(parent: &[AtomicU32], a: u32, b: u32) {
-    loop {
-        let (ra, rb) = (find(parent, a), find(parent, b));
-        if ra == rb {
+/// Afforest's link (as in the GAP suite): hooks the larger of the two current parents under the
+/// smaller with one CAS, climbing only as far as needed. Cheaper than two full finds, and it never
+/// writes along the way, so the links of two threads do not bounce cache lines they only read.
+fn link(parent: &[AtomicU32], a: u32, b: u32) {
+    let load = |x: u32| parent[x as usize].load(Ordering::Relaxed);
+    let (mut p1, mut p2) = (load(a), load(b));
+    while p1 != p2 {
+        let (high, low) = if p1 > p2 { (p1, p2) } else { (p2, p1) };
+        let p_high = load(high);
+        if p_high == low
+            || (p_high == high && parent[high as usize].compare_exchange(high, low, Ordering::AcqRel, Ordering::Relaxed).is_ok())
+        {
             return;
         }
-        let (high, low) = if ra > rb { (ra, rb) } else { (rb, ra) };
-        if parent[high as usize].compare_exchange(high, low, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
-            return;
-        }
+        p1 = load(load(high));
+        p2 = load(low);
     }
 }
+
+const PREFETCH_DISTANCE: u32 = 16;
 
 /// Neighbours linked in Afforest's first phase.
 const NEIGHBOR_ROUNDS: usize = 2;
@@ -63,8 +69,12 @@ const SAMPLES: usize = 1024;
 pub fn weakly_connected_components(graph: &Projection) -> ComponentsResult {
     let n = graph.node_count();
     let parent: Vec<AtomicU32> = (0..n as u32).map(AtomicU32::new).collect();
+    // Points every node straight at its root. Parents only ever decrease, so a node's chain
+    // ends at a root whatever other threads do meanwhile.
     let compress = || {
-        (0..n as u32).into_par_iter().for_each(|v| {
+        (0..n as u32).into_par_iter().with_min_len(1 << 12).for_each(|v| {
+            let ahead = parent[(v + PREFETCH_DISTANCE).min(n as u32 - 1) as usize].load(Ordering::Relaxed);
+            prefetch(&parent[ahead as usize]);
             let root = find(&parent, v);
             parent[v as usize].store(root, Ordering::Relaxed);
         })
@@ -72,10 +82,14 @@ pub fn weakly_connected_components(graph: &Projection) -> ComponentsResult {
     // Afforest phase 1: link each node to its first few neighbours; most of a skewed graph's
     // giant component forms here from a fraction of the edges.
     for round in 0..NEIGHBOR_ROUNDS {
-        (0..n as u32).into_par_iter().for_each(|v| {
+        (0..n as u32).into_par_iter().with_min_len(1 << 12).for_each(|v| {
+            // The parent of a neighbour a few nodes ahead: its cache miss overlaps this link.
+            if let Some(&ahead) = graph.out_neighbors((v + PREFETCH_DISTANCE).min(n as u32 - 1)).get(round) {
+                prefetch(&parent[ahead as usize]);
+            }
             if let Some(&u) = graph.out_neighbors(v).get(round) {
                 if u != v {
-                    union(&parent, v, u);
+                    link(&parent, v, u);
                 }
             }
         });
@@ -109,19 +123,22 @@ pub fn weakly_connected_components(graph: &Projection) -> ComponentsResult {
         let out = graph.out_neighbors(v);
         for &u in out.iter().skip(skip.min(out.len())) {
             if u != v {
-                union(&parent, v, u);
+                link(&parent, v, u);
             }
         }
         if !graph.undirected {
             for &u in graph.in_neighbors(v) {
                 if u != v {
-                    union(&parent, v, u);
+                    link(&parent, v, u);
                 }
             }
         }
     });
-    let roots: Vec<u32> = (0..n as u32).into_par_iter().map(|v| find(&parent, v)).collect();
-    let (component, sizes) = dense_by_size(&roots);
+    compress();
+    let roots: Vec<u32> = parent.par_iter().map(|p| p.load(Ordering::Relaxed)).collect();
+    // Phase 3 may have hung the giant under a smaller root.
+    let giant_root = (giant != u32::MAX).then(|| find(&parent, giant));
+    let (component, sizes) = dense_by_size_hinted(&roots, giant_root);
     ComponentsResult { component, sizes }
 }
 
