@@ -6,10 +6,15 @@
 //! the local id of the node whose label won. Self-loops count as a neighbour like any other edge.
 //!
 //! # Complexity
-//! O(iterations × m log d) work, parallel over nodes; memory two u32 arrays of n.
+//! O(iterations × m log d) work at most (lists over 64 are hash-counted; nodes whose
+//! neighbourhood did not change are skipped), parallel over nodes; memory two u32 and two bool
+//! arrays of n.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
+use crate::hash::FastMap;
 use crate::projection::Projection;
 
 pub const DEFAULT_ITERATIONS: u32 = 10;
@@ -37,46 +42,128 @@ pub struct LabelPropagationResult {
 
 pub fn label_propagation(graph: &Projection, config: &LabelPropagationConfig) -> LabelPropagationResult {
     let n = graph.node_count();
-    let mut labels: Vec<u32> = (0..n as u32).collect();
+    if config.max_iterations == 0 {
+        return LabelPropagationResult { labels: (0..n as u32).collect(), iterations: 0, converged: false };
+    }
+    // Round one in closed form: every label is its node's id, so a node takes the most frequent
+    // neighbour itself, read straight off its sorted lists with no gather and no sort.
+    let mut labels: Vec<u32> = (0..n as u32)
+        .into_par_iter()
+        .with_min_len(1 << 10)
+        .map(|v| {
+            let inn: &[u32] = if graph.undirected { &[] } else { graph.in_neighbors(v) };
+            mode_of_sorted(graph.out_neighbors(v), inn).unwrap_or(v)
+        })
+        .collect();
+    // changed[v]: v's label changed in the last round. A node none of whose neighbours changed
+    // would compute exactly its current label again (its label is a function of theirs alone),
+    // so it is skipped: the rounds stay synchronous and the result identical, while the work
+    // shrinks to the part of the graph still moving.
+    let mut changed: Vec<bool> = labels.par_iter().enumerate().map(|(v, &l)| l != v as u32).collect();
+    let mut changes = changed.iter().filter(|&&c| c).count();
     let mut next = labels.clone();
-    let mut iterations = 0;
-    let mut converged = false;
-    while iterations < config.max_iterations {
-        let changed: usize = next
-            .par_iter_mut()
-            .enumerate()
-            .map_init(Vec::new, |seen, (v, out)| {
-                seen.clear();
-                seen.extend(graph.out_neighbors(v as u32).iter().map(|&u| labels[u as usize]));
-                if !graph.undirected {
-                    seen.extend(graph.in_neighbors(v as u32).iter().map(|&u| labels[u as usize]));
+    let mut next_changed = vec![false; n];
+    let mut iterations = 1;
+    let neighbors = |v: u32| {
+        let inn: &[u32] = if graph.undirected { &[] } else { graph.in_neighbors(v) };
+        graph.out_neighbors(v).iter().chain(inn)
+    };
+    while iterations < config.max_iterations && changes > 0 {
+        // Which nodes may move: pushed from the few that changed, or pulled by each node from
+        // its neighbours when many did.
+        let pushed: Option<Vec<AtomicBool>> = (changes < n / SPARSE_DIVISOR).then(|| {
+            let active: Vec<AtomicBool> = (0..n).into_par_iter().map(|_| AtomicBool::new(false)).collect();
+            changed.par_iter().enumerate().filter(|(_, &c)| c).for_each(|(u, _)| {
+                for &v in neighbors(u as u32) {
+                    active[v as usize].store(true, Ordering::Relaxed);
                 }
-                *out = most_frequent_smallest(seen).unwrap_or(labels[v]);
-                usize::from(*out != labels[v])
-            })
+            });
+            active
+        });
+        changes = next
+            .par_iter_mut()
+            .zip(next_changed.par_iter_mut())
+            .enumerate()
+            .with_min_len(1 << 10)
+            .map_init(
+                || (Vec::new(), FastMap::default()),
+                |(seen, counts), (v, (out, moved))| {
+                    let current = labels[v];
+                    let active = match &pushed {
+                        Some(active) => active[v].load(Ordering::Relaxed),
+                        None => neighbors(v as u32).any(|&u| changed[u as usize]),
+                    };
+                    *out = if active {
+                        most_frequent_smallest(neighbors(v as u32).map(|&u| labels[u as usize]), seen, counts).unwrap_or(current)
+                    } else {
+                        current
+                    };
+                    *moved = *out != current;
+                    usize::from(*moved)
+                },
+            )
             .sum();
         std::mem::swap(&mut labels, &mut next);
+        std::mem::swap(&mut changed, &mut next_changed);
         iterations += 1;
-        if changed == 0 {
-            converged = true;
-            break;
-        }
     }
-    LabelPropagationResult { labels, iterations, converged }
+    LabelPropagationResult { labels, iterations, converged: changes == 0 }
 }
 
+/// Activity is pushed from changed nodes when fewer than n / this changed.
+const SPARSE_DIVISOR: usize = 64;
+
+/// The most frequent value in the union (with multiplicity) of two sorted lists, ties to the
+/// smallest.
+fn mode_of_sorted(a: &[u32], b: &[u32]) -> Option<u32> {
+    let (mut i, mut j) = (0, 0);
+    let mut best: Option<(usize, u32)> = None;
+    let mut run: Option<(usize, u32)> = None;
+    while i < a.len() || j < b.len() {
+        let x = if j >= b.len() || (i < a.len() && a[i] <= b[j]) {
+            i += 1;
+            a[i - 1]
+        } else {
+            j += 1;
+            b[j - 1]
+        };
+        run = match run {
+            Some((count, value)) if value == x => Some((count + 1, x)),
+            _ => Some((1, x)),
+        };
+        if let Some((count, value)) = run {
+            if best.is_none_or(|(c, _)| count > c) {
+                best = Some((count, value));
+            }
+        }
+    }
+    best.map(|(_, label)| label)
+}
+
+/// Lists longer than this are counted in a hash map instead of sorted (hubs: O(d), not O(d log d)).
+const SORT_LIMIT: usize = 64;
+
 /// The most frequent value, ties to the smallest.
-fn most_frequent_smallest(values: &mut [u32]) -> Option<u32> {
-    values.sort_unstable();
+fn most_frequent_smallest(values: impl Iterator<Item = u32>, seen: &mut Vec<u32>, counts: &mut FastMap<u32, u32>) -> Option<u32> {
+    seen.clear();
+    seen.extend(values);
+    if seen.len() > SORT_LIMIT {
+        counts.clear();
+        for &x in seen.iter() {
+            *counts.entry(x).or_insert(0) += 1;
+        }
+        return counts.iter().map(|(&label, &count)| (count, std::cmp::Reverse(label))).max().map(|(_, std::cmp::Reverse(label))| label);
+    }
+    seen.sort_unstable();
     let mut best: Option<(usize, u32)> = None;
     let mut i = 0;
-    while i < values.len() {
+    while i < seen.len() {
         let mut j = i;
-        while j < values.len() && values[j] == values[i] {
+        while j < seen.len() && seen[j] == seen[i] {
             j += 1;
         }
         if best.is_none_or(|(count, _)| j - i > count) {
-            best = Some((j - i, values[i]));
+            best = Some((j - i, seen[i]));
         }
         i = j;
     }
@@ -96,10 +183,51 @@ mod tests {
         assert_eq!(r.labels[4], r.labels[5]);
     }
 
+    fn most_frequent(values: &[u32]) -> Option<u32> {
+        most_frequent_smallest(values.iter().copied(), &mut Vec::new(), &mut FastMap::default())
+    }
+
     #[test]
     fn ties_go_to_the_smallest_label() {
-        assert_eq!(most_frequent_smallest(&mut [5, 3, 5, 3, 9]), Some(3));
-        assert_eq!(most_frequent_smallest(&mut [7, 7, 2]), Some(7));
-        assert_eq!(most_frequent_smallest(&mut []), None);
+        assert_eq!(most_frequent(&[5, 3, 5, 3, 9]), Some(3));
+        assert_eq!(most_frequent(&[7, 7, 2]), Some(7));
+        assert_eq!(most_frequent(&[]), None);
+        // Past the sort limit the hash count decides the same way.
+        let long: Vec<u32> = (0..200).map(|i| [9, 4, 4, 9, 1][i % 5]).collect();
+        assert_eq!(most_frequent(&long), Some(4));
+        let mut skewed = long.clone();
+        skewed.push(9);
+        assert_eq!(most_frequent(&skewed), Some(9));
+        assert_eq!(mode_of_sorted(&[1, 3, 3, 8], &[1, 2, 8, 8]), Some(8));
+        assert_eq!(mode_of_sorted(&[1, 3, 3], &[1, 2]), Some(1));
+        assert_eq!(mode_of_sorted(&[], &[]), None);
+    }
+
+    #[test]
+    fn skipping_settled_nodes_changes_nothing() {
+        // Against a plain synchronous CDLP written out here, on random graphs directed and not.
+        let mut state = 11u64;
+        let mut next = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as u32
+        };
+        for undirected in [true, false] {
+            let n = 400u32;
+            let edges: Vec<(u32, u32, f64)> = (0..1200).map(|_| (next() % n, (next() % n) * (next() % n) / n, 1.0)).collect();
+            let g = Projection::from_edges(n as usize, &edges, undirected, false);
+            let mut labels: Vec<u32> = (0..n).collect();
+            for rounds in 1..=10 {
+                labels = (0..n)
+                    .map(|v| {
+                        let mut seen: Vec<u32> = g.out_neighbors(v).iter().map(|&u| labels[u as usize]).collect();
+                        if !undirected {
+                            seen.extend(g.in_neighbors(v).iter().map(|&u| labels[u as usize]));
+                        }
+                        most_frequent(&seen).unwrap_or(labels[v as usize])
+                    })
+                    .collect();
+                assert_eq!(label_propagation(&g, &LabelPropagationConfig { max_iterations: rounds }).labels, labels, "round {rounds}");
+            }
+        }
     }
 }
