@@ -153,12 +153,12 @@ mod tests {
             let old = o.order[new as usize];
             let (lo, hi) = (p.offsets[new as usize] as usize, p.offsets[new as usize + 1] as usize);
             let renamed: Vec<(u32, f64)> =
-                p.sources[lo..hi].iter().map(|&s| o.order[s as usize]).zip(p.weights.as_ref().unwrap()[lo..hi].iter().copied()).collect();
+                p.sources[lo..hi].iter().map(|&s| o.order[s as usize]).zip(p.weights.as_deref().unwrap_or_default()[lo..hi].iter().copied()).collect();
             let expected: Vec<(u32, f64)> = g
                 .in_neighbors(old)
                 .iter()
                 .copied()
-                .zip(g.in_weights.as_ref().unwrap()[g.in_offsets[old as usize] as usize..].iter().copied())
+                .zip(g.in_weights.as_deref().unwrap_or_default()[g.in_offsets[old as usize] as usize..].iter().copied())
                 .collect();
             assert_eq!(renamed, expected);
         }
