@@ -1,12 +1,18 @@
-"""Side-by-side: ekg vs NetworKit vs igraph on one Kronecker graph, ratios from one run.
+"""Side-by-side: ekg vs NetworKit vs igraph on one graph, ratios from one run.
 
-Usage: python3 benches/peers.py [SCALE] [EDGE_FACTOR] [KERNELS]
-(defaults 20, 16 and pagerank,wcc,lpa,triangles,kcore; the issue's size is scale 22)
+Usage: python3 benches/peers.py [SCALE | GRAPH.ekg] [EDGE_FACTOR] [KERNELS]
+(defaults 20, 16 and pagerank,wcc,scc,lpa,louvain,leiden,triangles,kcore; the issue's size is
+scale 22). With GRAPH.ekg, the graph is that snapshot's simple undirected graph over every
+relation (the generated enterprise graph: `ekg generate` + `ekg build`), exported by the bench
+binary. PEERS=networkit skips igraph (single-threaded; Louvain/Leiden take minutes at scale 22).
 Needs: pip install networkit==11.3 igraph numpy (PyPI). Builds the graph with the Graph500 R-MAT
 parameters (a=0.57, b=0.19, c=0.19) and a fixed seed, drops self-loops and duplicate edges, writes
 it as u32 pairs for ekg's bench binary (cargo bench --bench algorithms), then times each kernel:
-PageRank per iteration (20 iterations), connected components, label propagation (10 rounds for
-ekg; NetworKit's PLP runs to its own convergence), triangles, k-core. Prints a table with
+PageRank per iteration (20 iterations), connected components, strongly connected components
+(each edge oriented by a hash of its ends, the same rule as the bench binary), label propagation
+(10 rounds for ekg; NetworKit's PLP runs to its own convergence), Louvain (NetworKit PLM, igraph
+multilevel) and Leiden (NetworKit ParallelLeiden, igraph leiden on modularity) with the modularity
+each reaches, triangles, k-core. Prints a table with
 ekg/peer time ratios (below 1: ekg faster). Times on a shared machine are noisy; ratios from
 the same run are what to read.
 """
@@ -18,13 +24,21 @@ import time
 
 import numpy as np
 
-scale = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+source = sys.argv[1] if len(sys.argv) > 1 else "20"
 edge_factor = int(sys.argv[2]) if len(sys.argv) > 2 else 16
-kernels = sys.argv[3].split(",") if len(sys.argv) > 3 else ["pagerank", "wcc", "lpa", "triangles", "kcore"]
+kernels = sys.argv[3].split(",") if len(sys.argv) > 3 else ["pagerank", "wcc", "scc", "lpa", "louvain", "leiden", "triangles", "kcore"]
+peers = os.environ.get("PEERS", "networkit,igraph").split(",")
 threads = os.cpu_count()
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
-path = f"/tmp/kron{scale}.u32"
+
+
+def orient(src, dst):
+    """True where the bench binary flips edge (src, dst) to dst -> src for the SCC benchmark."""
+    with np.errstate(over="ignore"):
+        h = (src.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ dst.astype(np.uint64)
+        h = h * np.uint64(0xBF58476D1CE4E5B9)
+    return (h >> np.uint64(63)) == 1
 
 
 def kronecker(scale, edge_factor, seed=1):
@@ -48,9 +62,21 @@ def kronecker(scale, edge_factor, seed=1):
 
 
 t = time.time()
-n, src, dst = kronecker(scale, edge_factor)
-np.stack([src, dst], axis=1).astype("<u4").tofile(path)
-print(f"Kronecker scale {scale}: {n} nodes, {len(src)} undirected edges ({time.time() - t:.1f}s to generate)", flush=True)
+if source.endswith(".ekg"):
+    path = "/tmp/enterprise.u32"
+    out = subprocess.run(["cargo", "bench", "--quiet", "--bench", "algorithms", "--", "--export", source, path], cwd=root, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(out.stderr)
+    pairs = np.fromfile(path, dtype="<u4").reshape(-1, 2)
+    src, dst = pairs[:, 0].copy(), pairs[:, 1].copy()
+    n = int(pairs.max()) + 1 if len(pairs) else 0
+    print(f"enterprise graph {source}: {n} nodes, {len(src)} undirected edges", flush=True)
+else:
+    scale = int(source)
+    path = f"/tmp/kron{scale}.u32"
+    n, src, dst = kronecker(scale, edge_factor)
+    np.stack([src, dst], axis=1).astype("<u4").tofile(path)
+    print(f"Kronecker scale {scale}: {n} nodes, {len(src)} undirected edges ({time.time() - t:.1f}s to generate)", flush=True)
 wanted = set(kernels)
 
 results = {}
@@ -72,6 +98,22 @@ if "pagerank" in wanted:
     pr.maxIterations = 20
     pr.run()
     nkr["pagerank"] = (time.time() - t) / 20
+flip = orient(src, dst)
+if "scc" in wanted:
+    gd = nk.Graph(n, weighted=False, directed=True)
+    gd.addEdges((np.where(flip, dst, src).astype(np.uint64), np.where(flip, src, dst).astype(np.uint64)))
+    t = time.time()
+    nk.components.StronglyConnectedComponents(gd).run()
+    nkr["scc"] = time.time() - t
+    del gd
+for name, make in [("louvain", lambda: nk.community.PLM(g, refine=False)), ("leiden", lambda: nk.community.ParallelLeiden(g))]:
+    if name not in wanted:
+        continue
+    t = time.time()
+    algo = make()
+    algo.run()
+    nkr[name] = time.time() - t
+    nkr[f"{name}_modularity"] = nk.community.Modularity().getQuality(algo.getPartition(), g)
 for name, make in [
     ("wcc", lambda: nk.components.ConnectedComponents(g)),
     ("lpa", lambda: nk.community.PLP(g)),
@@ -85,20 +127,40 @@ for name, make in [
     nkr[name] = time.time() - t
 results["networkit"] = nkr
 
-import igraph as ig
-
-ig_graph = ig.Graph(n=n, edges=np.stack([src, dst], axis=1), directed=False)
 igr = {}
-if "pagerank" in wanted:
+if "igraph" in peers:
+    import igraph as ig
+
+    ig_graph = ig.Graph(n=n, edges=np.stack([src, dst], axis=1), directed=False)
+else:
+    ig_graph = None
+
+if "igraph" in peers and "pagerank" in wanted:
     t = time.time()
     ig_graph.pagerank(damping=0.85)
     igr["pagerank_full"] = time.time() - t
-for name, run in [("wcc", lambda: ig_graph.connected_components()), ("lpa", lambda: ig_graph.community_label_propagation()), ("triangles", lambda: ig_graph.transitivity_local_undirected()), ("kcore", lambda: ig_graph.coreness())]:
+if "igraph" in peers and "scc" in wanted:
+    ig_dir = ig.Graph(n=n, edges=np.stack([np.where(flip, dst, src), np.where(flip, src, dst)], axis=1), directed=True)
+    t = time.time()
+    ig_dir.connected_components(mode="strong")
+    igr["scc"] = time.time() - t
+    del ig_dir
+igraph_kernels = [
+    ("wcc", lambda: ig_graph.connected_components()),
+    ("lpa", lambda: ig_graph.community_label_propagation()),
+    ("louvain", lambda: ig_graph.community_multilevel()),
+    ("leiden", lambda: ig_graph.community_leiden(objective_function="modularity")),
+    ("triangles", lambda: ig_graph.transitivity_local_undirected()),
+    ("kcore", lambda: ig_graph.coreness()),
+]
+for name, run in igraph_kernels if "igraph" in peers else []:
     if name not in wanted:
         continue
     t = time.time()
-    run()
+    result = run()
     igr[name] = time.time() - t
+    if name in ("louvain", "leiden"):
+        igr[f"{name}_modularity"] = ig_graph.modularity(result.membership)
 results["igraph"] = igr
 
 print(f"threads: {threads}")
@@ -110,6 +172,9 @@ for k in kernels:
     ratio_ig = f"{e / igv:.3f}" if e and igv else "-"
     label = k + (" /iter" if k == "pagerank" else "")
     print(f"{label:<12} {e or 0:>10.3f} {nkv or 0:>12.3f} {ratio_nk:>14} {igv or 0:>10.3f} {ratio_ig:>11}")
+    if k in ("louvain", "leiden"):
+        q = [results[t].get(f"{k}_modularity") for t in ("ekg", "networkit", "igraph")]
+        print(f"{'  modularity':<12} {q[0] or 0:>10.4f} {q[1] or 0:>12.4f} {'':>14} {q[2] or 0:>10.4f}")
 if "pagerank_full" in results["igraph"]:
     print("igraph pagerank (full run, PRPACK):", f"{results['igraph']['pagerank_full']:.3f}s")
 print(json.dumps(results))
