@@ -6,7 +6,8 @@
 //! algorithm of Batagelj and Zaversnik (2003), kept as the reference the tests compare against.
 //!
 //! # Complexity
-//! O(m + n·k_max) work (one scan of the remaining nodes per level), parallel; memory three u32
+//! O(m + n·L) work, L the number of distinct core numbers (one scan of the remaining nodes per
+//! level that occurs), parallel; memory three u32
 //! arrays of n plus the frontiers.
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -45,7 +46,8 @@ pub fn core_numbers(graph: &Projection) -> CoreResult {
                 .collect();
         }
         alive = alive.into_par_iter().filter(|&v| core[v as usize].load(Ordering::Relaxed) == ALIVE).collect();
-        k += 1;
+        // Levels no remaining node has are skipped: the next one is the smallest degree left.
+        k = alive.par_iter().map(|&v| degree[v as usize].load(Ordering::Relaxed)).min().map_or(k + 1, |d| d.max(k + 1));
     }
     let core: Vec<u32> = core.into_iter().map(AtomicU32::into_inner).collect();
     let max_core = core.iter().copied().max().unwrap_or(0);
