@@ -1,6 +1,8 @@
 //! Building a [`Graph`]: nodes are interned kind by kind, then edges are appended per relation,
 //! then `finish` builds every CSR with a parallel counting sort.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 
 use crate::column::Column;
@@ -429,24 +431,12 @@ fn build_relation(list: EdgeList, (src_rows, dst_rows): (std::ops::Range<u32>, s
     if outside(src, &src_rows) || outside(dst, &dst_rows) {
         return Err(Error::Build(format!("{}: an endpoint of a kind the relation does not allow", list.relation)));
     }
-    let time = |e: usize| ts.map_or(0, |t| t[e]);
-    let mut keys: Vec<EdgeKey> =
-        (0..list.len()).into_par_iter().map(|e| EdgeKey { row: src[e].0, time: time(e), other: dst[e].0, edge: e as u32 }).collect();
-    keys.par_sort_unstable();
-    let fwd_offsets = offsets_of_sorted(&keys, src_rows.clone());
-    let fwd_order: Vec<u32> = keys.par_iter().map(|k| k.edge).collect();
-    let forward_targets: Vec<NodeId> = keys.par_iter().map(|k| NodeId(k.other)).collect();
+    let sorted = match KeyPacking::new(&src_rows, &dst_rows, ts, list.len()) {
+        Some(packing) => sort_packed(&packing, src, dst, ts, &src_rows, &dst_rows),
+        None => sort_structs(src, dst, ts, &src_rows, &dst_rows),
+    };
+    let SortedEdges { fwd_offsets, fwd_order, forward_targets, rev_offsets, reverse_targets, reverse_edge } = sorted;
     let t1 = t0.elapsed();
-    // Reverse keys from forward positions: `edge` now holds the forward position.
-    keys.par_iter_mut().enumerate().for_each(|(pos, k)| {
-        *k = EdgeKey { row: k.other, time: k.time, other: k.row, edge: pos as u32 };
-    });
-    keys.par_sort_unstable();
-    let rev_offsets = offsets_of_sorted(&keys, dst_rows.clone());
-    let reverse_targets: Vec<NodeId> = keys.par_iter().map(|k| NodeId(k.other)).collect();
-    let reverse_edge: Vec<u32> = keys.par_iter().map(|k| k.edge).collect();
-    drop(keys);
-    let t2 = t0.elapsed();
     let forward = Csr::from_parts(src_rows.start, fwd_offsets.into(), forward_targets.into());
     let reverse = Csr::from_parts(dst_rows.start, rev_offsets.into(), reverse_targets.into());
     let attrs = edge_attr_specs(list.relation)
@@ -456,12 +446,127 @@ fn build_relation(list: EdgeList, (src_rows, dst_rows): (std::ops::Range<u32>, s
         .collect();
     tracing::debug!(
         relation = list.relation.as_str(),
-        forward_ms = t1.as_millis() as u64,
-        reverse_ms = (t2 - t1).as_millis() as u64,
-        gather_ms = (t0.elapsed() - t2).as_millis() as u64,
+        sort_ms = t1.as_millis() as u64,
+        gather_ms = (t0.elapsed() - t1).as_millis() as u64,
         "adjacency phases"
     );
     Ok(RelationStore { forward, reverse, reverse_edge: Column::from(reverse_edge), attrs })
+}
+
+/// Both directions of a relation in CSR order.
+struct SortedEdges {
+    fwd_offsets: Vec<u32>,
+    /// Input edge id at each forward position.
+    fwd_order: Vec<u32>,
+    forward_targets: Vec<NodeId>,
+    rev_offsets: Vec<u32>,
+    reverse_targets: Vec<NodeId>,
+    /// Forward position at each reverse position.
+    reverse_edge: Vec<u32>,
+}
+
+/// Sort keys as structs: the general path, for id and time ranges too wide to pack.
+fn sort_structs(src: &[NodeId], dst: &[NodeId], ts: Option<&[i64]>, src_rows: &Range<u32>, dst_rows: &Range<u32>) -> SortedEdges {
+    let time = |e: usize| ts.map_or(0, |t| t[e]);
+    let mut keys: Vec<EdgeKey> =
+        (0..src.len()).into_par_iter().map(|e| EdgeKey { row: src[e].0, time: time(e), other: dst[e].0, edge: e as u32 }).collect();
+    keys.par_sort_unstable();
+    let fwd_offsets = offsets_of_sorted(&keys, src_rows.clone());
+    let fwd_order: Vec<u32> = keys.par_iter().map(|k| k.edge).collect();
+    let forward_targets: Vec<NodeId> = keys.par_iter().map(|k| NodeId(k.other)).collect();
+    // Reverse keys from forward positions: `edge` now holds the forward position.
+    keys.par_iter_mut().enumerate().for_each(|(pos, k)| {
+        *k = EdgeKey { row: k.other, time: k.time, other: k.row, edge: pos as u32 };
+    });
+    keys.par_sort_unstable();
+    let rev_offsets = offsets_of_sorted(&keys, dst_rows.clone());
+    let reverse_targets: Vec<NodeId> = keys.par_iter().map(|k| NodeId(k.other)).collect();
+    let reverse_edge: Vec<u32> = keys.par_iter().map(|k| k.edge).collect();
+    SortedEdges { fwd_offsets, fwd_order, forward_targets, rev_offsets, reverse_targets, reverse_edge }
+}
+
+/// The fields of an [`EdgeKey`] as offsets from their minimum, packed high to low into one
+/// u128 (row, time, other, edge): integer order is key order, a comparison is two word compares
+/// instead of four field compares, and a key takes 16 bytes instead of 24. Used whenever the
+/// widths fit in 128 bits (10^7 nodes, 10^8 edges and a century of microseconds take 125).
+struct KeyPacking {
+    time_base: i64,
+    time_bits: u32,
+    /// Bits for a row or other end: the wider of the two id ranges, so the reverse keys (ends
+    /// swapped) pack the same way.
+    node_bits: u32,
+    edge_bits: u32,
+}
+
+impl KeyPacking {
+    fn new(src_rows: &Range<u32>, dst_rows: &Range<u32>, ts: Option<&[i64]>, edges: usize) -> Option<KeyPacking> {
+        let bits = |max: u128| 128 - max.leading_zeros();
+        let (time_base, time_bits) = match ts {
+            Some(t) if !t.is_empty() => {
+                let (lo, hi) = t
+                    .par_iter()
+                    .fold(|| (i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+                    .reduce(|| (i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)));
+                (lo, bits((hi as i128 - lo as i128) as u128))
+            }
+            _ => (0, 0),
+        };
+        let node_bits = bits(src_rows.len().max(dst_rows.len()) as u128);
+        let edge_bits = bits(edges as u128);
+        (2 * node_bits + time_bits + edge_bits <= 128).then_some(KeyPacking { time_base, time_bits, node_bits, edge_bits })
+    }
+
+    fn pack(&self, row: u32, time: i64, other: u32, edge: u32) -> u128 {
+        let time = (time as i128 - self.time_base as i128) as u128;
+        (((((row as u128) << self.time_bits) | time) << self.node_bits | other as u128) << self.edge_bits) | edge as u128
+    }
+
+    /// (row, time offset, other, edge) of a packed key.
+    fn unpack(&self, key: u128) -> (u32, u128, u32, u32) {
+        let mask = |bits: u32| if bits == 0 { 0 } else { u128::MAX >> (128 - bits) };
+        let edge = (key & mask(self.edge_bits)) as u32;
+        let other = ((key >> self.edge_bits) & mask(self.node_bits)) as u32;
+        let time = (key >> (self.edge_bits + self.node_bits)) & mask(self.time_bits);
+        let row = (key >> (self.edge_bits + self.node_bits + self.time_bits)) as u32;
+        (row, time, other, edge)
+    }
+
+    /// The smallest key of `row`.
+    fn row_start(&self, row: u32) -> u128 {
+        (row as u128) << (self.edge_bits + self.node_bits + self.time_bits)
+    }
+}
+
+fn sort_packed(
+    packing: &KeyPacking,
+    src: &[NodeId],
+    dst: &[NodeId],
+    ts: Option<&[i64]>,
+    src_rows: &Range<u32>,
+    dst_rows: &Range<u32>,
+) -> SortedEdges {
+    let time = |e: usize| ts.map_or(0, |t| t[e]);
+    let (s0, d0) = (src_rows.start, dst_rows.start);
+    let mut keys: Vec<u128> =
+        (0..src.len()).into_par_iter().map(|e| packing.pack(src[e].0 - s0, time(e), dst[e].0 - d0, e as u32)).collect();
+    keys.par_sort_unstable();
+    let offsets = |keys: &[u128], rows: usize| -> Vec<u32> {
+        (0..=rows as u32).into_par_iter().map(|r| keys.partition_point(|&k| k < packing.row_start(r)) as u32).collect()
+    };
+    let fwd_offsets = offsets(&keys, src_rows.len());
+    let fwd_order: Vec<u32> = keys.par_iter().map(|&k| packing.unpack(k).3).collect();
+    let forward_targets: Vec<NodeId> = keys.par_iter().map(|&k| NodeId(packing.unpack(k).2 + d0)).collect();
+    // Reverse keys from forward positions: the edge field now holds the forward position.
+    keys.par_iter_mut().enumerate().for_each(|(pos, k)| {
+        let (row, time, other, _) = packing.unpack(*k);
+        let time = (time as i128 + packing.time_base as i128) as i64;
+        *k = packing.pack(other, time, row, pos as u32);
+    });
+    keys.par_sort_unstable();
+    let rev_offsets = offsets(&keys, dst_rows.len());
+    let reverse_targets: Vec<NodeId> = keys.par_iter().map(|&k| NodeId(packing.unpack(k).2 + s0)).collect();
+    let reverse_edge: Vec<u32> = keys.par_iter().map(|&k| packing.unpack(k).3).collect();
+    SortedEdges { fwd_offsets, fwd_order, forward_targets, rev_offsets, reverse_targets, reverse_edge }
 }
 
 /// A sort key of one edge: the CSR row, then time (transfers; 0 otherwise), then the other end,
@@ -477,4 +582,48 @@ struct EdgeKey {
 /// CSR offsets of keys sorted by row, over rows `range` (a binary search per row, in parallel).
 fn offsets_of_sorted(keys: &[EdgeKey], range: std::ops::Range<u32>) -> Vec<u32> {
     (0..=range.len() as u32).into_par_iter().map(|r| keys.partition_point(|k| k.row < range.start + r) as u32).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same(a: &SortedEdges, b: &SortedEdges) -> bool {
+        a.fwd_offsets == b.fwd_offsets
+            && a.fwd_order == b.fwd_order
+            && a.forward_targets == b.forward_targets
+            && a.rev_offsets == b.rev_offsets
+            && a.reverse_targets == b.reverse_targets
+            && a.reverse_edge == b.reverse_edge
+    }
+
+    #[test]
+    fn packed_keys_sort_exactly_like_the_structs() {
+        let mut state = 3u64;
+        let mut next = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state >> 17
+        };
+        // Offset id ranges (another kind first), repeated (time, end) pairs, extreme and
+        // negative times, and no times at all.
+        let (src_rows, dst_rows) = (100..160u32, 130..137u32);
+        for times in [None, Some((-5i64, 5i64)), Some((i64::MIN / 2, i64::MAX / 2)), Some((0, 3))] {
+            let m = 2000;
+            let src: Vec<NodeId> = (0..m).map(|_| NodeId(src_rows.start + (next() % 60) as u32)).collect();
+            let dst: Vec<NodeId> = (0..m).map(|_| NodeId(dst_rows.start + (next() % 7) as u32)).collect();
+            let ts: Option<Vec<i64>> = times.map(|(lo, hi)| {
+                (0..m).map(|_| lo + (next() as i64).rem_euclid((hi as i128 - lo as i128 + 1).min(i64::MAX as i128) as i64)).collect()
+            });
+            let packing = KeyPacking::new(&src_rows, &dst_rows, ts.as_deref(), m);
+            let Some(packing) = packing else {
+                assert!(times.is_some_and(|(lo, hi)| hi as i128 - lo as i128 > 1 << 100), "{times:?} should pack");
+                continue;
+            };
+            let packed = sort_packed(&packing, &src, &dst, ts.as_deref(), &src_rows, &dst_rows);
+            let structs = sort_structs(&src, &dst, ts.as_deref(), &src_rows, &dst_rows);
+            assert!(same(&packed, &structs), "{times:?}");
+        }
+        // Too wide to pack: 2^32 rows and a full-range clock.
+        assert!(KeyPacking::new(&(0..u32::MAX), &(0..u32::MAX), Some(&[i64::MIN, i64::MAX]), 1 << 31).is_none());
+    }
 }
