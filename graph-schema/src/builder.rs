@@ -248,6 +248,12 @@ impl GraphBuilder {
         self.ids.get(external)
     }
 
+    /// A hint that `external` will be looked up soon (see [`IdMapBuilder::prefetch`]).
+    #[inline]
+    pub fn prefetch_lookup(&self, external: &str) {
+        self.ids.prefetch(external)
+    }
+
     /// The first id of `kind` (valid once that kind has started).
     pub fn kind_start(&self, kind: NodeKind) -> u32 {
         let k = kind as usize;

@@ -843,7 +843,14 @@ fn decode_edges(ctx: &Ctx<'_>, builder: &GraphBuilder, relation: Relation, chunk
         Relation::Supply => "volume",
         _ => "amount",
     };
+    // Rows ahead whose endpoints' id-table slots are requested before they are looked up.
+    const PREFETCH_ROWS: usize = 8;
     for i in 0..b.num_rows() {
+        for column in [&src_col, &dst_col].into_iter().flatten() {
+            if let Some(ahead) = (i + PREFETCH_ROWS < b.num_rows()).then(|| column.get(i + PREFETCH_ROWS)).flatten() {
+                builder.prefetch_lookup(ahead.trim());
+            }
+        }
         let row = chunk.first_row + i as u64;
         let mut check = RowCheck::new(ctx, row);
         let src_id = check.id(src_col.as_ref(), names[0], i, &mut normalized);
