@@ -30,3 +30,13 @@ pub mod rings;
 pub mod structure;
 
 pub use projection::{Projection, ProjectionConfig};
+
+/// A small deterministic generator for unit tests' random graphs (an LCG's high bits).
+#[cfg(test)]
+pub(crate) fn test_rng(seed: u64) -> impl FnMut() -> u32 {
+    let mut state = seed;
+    move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) as u32
+    }
+}

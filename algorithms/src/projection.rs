@@ -213,23 +213,14 @@ impl Projection {
         let n = self.node_count();
         // Visits the distinct neighbours of v other than v, in increasing order.
         let visit = |v: u32, f: &mut dyn FnMut(u32)| {
-            let a = self.out_neighbors(v);
             let b = if self.undirected { &[][..] } else { self.in_neighbors(v) };
-            let (mut i, mut j) = (0, 0);
             let mut last = u32::MAX;
-            while i < a.len() || j < b.len() {
-                let x = if j >= b.len() || (i < a.len() && a[i] <= b[j]) {
-                    i += 1;
-                    a[i - 1]
-                } else {
-                    j += 1;
-                    b[j - 1]
-                };
+            merge_sorted(self.out_neighbors(v), b, |x| {
                 if x != last && x != v {
                     f(x);
                 }
                 last = x;
-            }
+            });
         };
         let degrees: Vec<u64> = (0..n as u32)
             .into_par_iter()
@@ -249,6 +240,20 @@ impl Projection {
             });
         });
         (offsets, targets)
+    }
+}
+
+/// Calls `f` on the elements of two ascending lists in merged ascending order (repeats kept).
+pub(crate) fn merge_sorted(a: &[u32], b: &[u32], mut f: impl FnMut(u32)) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if j >= b.len() || (i < a.len() && a[i] <= b[j]) {
+            f(a[i]);
+            i += 1;
+        } else {
+            f(b[j]);
+            j += 1;
+        }
     }
 }
 

@@ -224,11 +224,7 @@ mod tests {
     fn the_renumbered_iteration_reaches_the_same_scores() {
         // Skewed random graphs (a few hubs), weighted or not, global and personalized: the
         // degree-ordered path used on large graphs agrees with the plain one.
-        let mut state = 7u64;
-        let mut next = move || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (state >> 33) as u32
-        };
+        let mut next = crate::test_rng(7);
         for (weighted, undirected) in [(false, false), (true, false), (false, true)] {
             let n = 300;
             let edges: Vec<(u32, u32, f64)> =

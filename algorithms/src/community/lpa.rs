@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::hash::FastMap;
-use crate::projection::Projection;
+use crate::projection::{merge_sorted, Projection};
 
 pub const DEFAULT_ITERATIONS: u32 = 10;
 
@@ -116,27 +116,18 @@ const SPARSE_DIVISOR: usize = 64;
 /// The most frequent value in the union (with multiplicity) of two sorted lists, ties to the
 /// smallest.
 fn mode_of_sorted(a: &[u32], b: &[u32]) -> Option<u32> {
-    let (mut i, mut j) = (0, 0);
     let mut best: Option<(usize, u32)> = None;
     let mut run: Option<(usize, u32)> = None;
-    while i < a.len() || j < b.len() {
-        let x = if j >= b.len() || (i < a.len() && a[i] <= b[j]) {
-            i += 1;
-            a[i - 1]
-        } else {
-            j += 1;
-            b[j - 1]
+    merge_sorted(a, b, |x| {
+        let (count, value) = match run {
+            Some((count, value)) if value == x => (count + 1, x),
+            _ => (1, x),
         };
-        run = match run {
-            Some((count, value)) if value == x => Some((count + 1, x)),
-            _ => Some((1, x)),
-        };
-        if let Some((count, value)) = run {
-            if best.is_none_or(|(c, _)| count > c) {
-                best = Some((count, value));
-            }
+        run = Some((count, value));
+        if best.is_none_or(|(c, _)| count > c) {
+            best = Some((count, value));
         }
-    }
+    });
     best.map(|(_, label)| label)
 }
 
@@ -206,11 +197,7 @@ mod tests {
     #[test]
     fn skipping_settled_nodes_changes_nothing() {
         // Against a plain synchronous CDLP written out here, on random graphs directed and not.
-        let mut state = 11u64;
-        let mut next = move || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (state >> 33) as u32
-        };
+        let mut next = crate::test_rng(11);
         for undirected in [true, false] {
             let n = 400u32;
             let edges: Vec<(u32, u32, f64)> = (0..1200).map(|_| (next() % n, (next() % n) * (next() % n) / n, 1.0)).collect();

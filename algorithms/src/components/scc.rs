@@ -236,11 +236,7 @@ mod tests {
 
     #[test]
     fn the_parallel_front_agrees_with_tarjan_alone() {
-        let mut state = 5u64;
-        let mut next = move || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (state >> 33) as u32
-        };
+        let mut next = crate::test_rng(5);
         for density in [1, 2, 4] {
             let n = 500u32;
             let edges: Vec<(u32, u32, f64)> = (0..n * density).map(|_| (next() % n, (next() % n) * (next() % n) / n, 1.0)).collect();
