@@ -1,4 +1,4 @@
-//! A cache-friendly node order for gather-bound kernels (PageRank's pull, label propagation).
+//! A cache-friendly node order for gather-bound kernels (PageRank's pull).
 //!
 //! A pull iteration reads `value[u]` for every in-neighbour `u` of every node: a random gather
 //! whose cost is set by how much of `value` stays in cache. On skewed graphs a few nodes are
@@ -92,16 +92,7 @@ impl PermutedInLists {
     }
 }
 
-/// Hints the cache to fetch `x`: random gathers issued a few iterations early overlap their
-/// misses instead of waiting on each in turn.
-#[inline(always)]
-pub fn prefetch<T>(x: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint that never faults and changes nothing the program observes.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(x as *const T as *const i8, std::arch::x86_64::_MM_HINT_T0)
-    };
-}
+pub use ekg_schema::csr::prefetch;
 
 /// A zeroed vector whose pages the kernel is asked to back with transparent huge pages (a hint;
 /// ignored where unsupported).

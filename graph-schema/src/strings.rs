@@ -333,13 +333,7 @@ impl IdMapBuilder {
     #[inline]
     pub fn prefetch(&self, external: &str) {
         if let Some(slot) = self.slots.get(home_of(xxh3_64(external.as_bytes()), self.slots.len())) {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: a prefetch is a hint; it never faults and changes nothing observable.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch(slot as *const FatSlot as *const i8, std::arch::x86_64::_MM_HINT_T0)
-            };
-            #[cfg(not(target_arch = "x86_64"))]
-            let _ = slot;
+            crate::csr::prefetch(slot);
         }
     }
 
