@@ -9,7 +9,8 @@
 //! # Complexity
 //! O(m) per pass and level, like Louvain, plus O(m) for refinement per level.
 
-use super::louvain::{local_moving, modularity_of, renumber, representatives, seeded_order, LouvainConfig, LouvainResult, WeightedGraph};
+use super::louvain::{local_moving, renumber, representatives, seeded_order, LouvainConfig, LouvainResult};
+use super::weighted::{modularity_of, Compacted, WeightedGraph};
 use crate::projection::Projection;
 
 /// Full Leiden passes at most, each starting from the previous partition (igraph's
@@ -19,14 +20,14 @@ use crate::projection::Projection;
 pub const DEFAULT_ROUNDS: u32 = 3;
 
 pub fn leiden(graph: &Projection, config: &LouvainConfig) -> LouvainResult {
-    let base = WeightedGraph::from_projection(graph);
-    let n = base.node_count();
-    let mut best: Vec<u32> = (0..n as u32).collect();
-    let mut best_q = modularity_of(&base, &best, config.resolution);
+    let compacted = Compacted::new(graph);
+    let base = &compacted.graph;
+    let mut best: Vec<u32> = (0..base.node_count() as u32).collect();
+    let mut best_q = modularity_of(base, &best, config.resolution);
     let mut levels = 0;
     for round in 0..DEFAULT_ROUNDS {
-        let (assignment, round_levels) = leiden_round(&base, best.clone(), config, round as u64);
-        let q = modularity_of(&base, &assignment, config.resolution);
+        let (assignment, round_levels) = leiden_round(base, best.clone(), config, round as u64);
+        let q = modularity_of(base, &assignment, config.resolution);
         levels += round_levels;
         if q <= best_q + 1e-12 {
             break;
@@ -34,7 +35,7 @@ pub fn leiden(graph: &Projection, config: &LouvainConfig) -> LouvainResult {
         best = assignment;
         best_q = q;
     }
-    let (community, _) = crate::components::dense_by_size(&representatives(&best));
+    let (community, _) = crate::components::dense_by_size(&representatives(&compacted.expand(&best)));
     LouvainResult { community, modularity: best_q, levels }
 }
 
@@ -42,17 +43,18 @@ pub fn leiden(graph: &Projection, config: &LouvainConfig) -> LouvainResult {
 fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig, round: u64) -> (Vec<u32>, u32) {
     let n = base.node_count();
     let mut assignment: Vec<u32> = (0..n as u32).collect();
-    let mut g = base.clone();
+    let mut coarse: Option<WeightedGraph> = None;
     // The partition the next level starts from, one entry per current (aggregated) node.
     let mut start = initial;
     renumber(&mut start);
     let mut levels = 0;
     let seed = config.seed.wrapping_add(round.wrapping_mul(7919));
     while levels < config.max_levels {
+        let g = coarse.as_ref().unwrap_or(base);
         let mut community = start.clone();
-        let moved = local_moving(&g, &mut community, config.resolution, seed.wrapping_add(levels as u64), config.max_passes);
+        let moved = local_moving(g, &mut community, config.resolution, seed.wrapping_add(levels as u64), config.max_passes);
         renumber(&mut community);
-        let mut refined = refine(&g, &community, config.resolution, seed.wrapping_add(1000 + levels as u64));
+        let mut refined = refine(g, &community, config.resolution, seed.wrapping_add(1000 + levels as u64));
         let k = renumber(&mut refined);
         levels += 1;
         if !moved && k == g.node_count() {
@@ -75,7 +77,7 @@ fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig,
             }
             break;
         }
-        g = g.aggregate(&refined, k);
+        coarse = Some(g.aggregate(&refined, k));
         start = next_start;
     }
     split_disconnected(base, &mut assignment);

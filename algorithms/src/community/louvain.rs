@@ -12,10 +12,11 @@
 //! # Complexity
 //! O(m) per local-moving pass, a few passes per level, O(log n) levels in practice.
 
-use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
+use super::weighted::{modularity_of, CommunityWeights, Compacted, WeightedGraph};
 use crate::projection::Projection;
 
 pub const DEFAULT_RESOLUTION: f64 = 1.0;
@@ -49,140 +50,9 @@ pub struct LouvainResult {
     pub levels: u32,
 }
 
-/// A weighted undirected graph in CSR form; `loops[v]` is v's self-loop weight as it appears in
-/// the symmetric adjacency (2w for a loop of weight w).
-#[derive(Clone, Debug)]
-pub(crate) struct WeightedGraph {
-    pub offsets: Vec<u64>,
-    pub targets: Vec<u32>,
-    pub weights: Vec<f64>,
-    pub loops: Vec<f64>,
-}
-
-impl WeightedGraph {
-    pub fn from_projection(p: &Projection) -> WeightedGraph {
-        let n = p.node_count();
-        let weight_of = |w: &Option<Vec<f64>>, i: usize| w.as_ref().map_or(1.0, |w| w[i]);
-        let lists: Vec<(Vec<(u32, f64)>, f64)> = (0..n as u32)
-            .into_par_iter()
-            .map(|v| {
-                let mut list: Vec<(u32, f64)> = Vec::new();
-                let (lo, hi) = (p.out_offsets[v as usize] as usize, p.out_offsets[v as usize + 1] as usize);
-                list.extend((lo..hi).map(|i| (p.out_targets[i], weight_of(&p.out_weights, i))));
-                if !p.undirected {
-                    let (lo, hi) = (p.in_offsets[v as usize] as usize, p.in_offsets[v as usize + 1] as usize);
-                    list.extend((lo..hi).map(|i| (p.in_sources[i], weight_of(&p.in_weights, i))));
-                }
-                let mut loops = 0.0;
-                list.retain(|&(u, w)| {
-                    if u == v {
-                        loops += w;
-                        false
-                    } else {
-                        true
-                    }
-                });
-                (merge_by_target(list), loops)
-            })
-            .collect();
-        Self::from_lists(lists)
-    }
-
-    fn from_lists(lists: Vec<(Vec<(u32, f64)>, f64)>) -> WeightedGraph {
-        let mut offsets = Vec::with_capacity(lists.len() + 1);
-        offsets.push(0u64);
-        for (l, _) in &lists {
-            offsets.push(offsets[offsets.len() - 1] + l.len() as u64);
-        }
-        let loops = lists.iter().map(|(_, s)| *s).collect();
-        let targets = lists.iter().flat_map(|(l, _)| l.iter().map(|e| e.0)).collect();
-        let weights = lists.iter().flat_map(|(l, _)| l.iter().map(|e| e.1)).collect();
-        WeightedGraph { offsets, targets, weights, loops }
-    }
-
-    pub fn node_count(&self) -> usize {
-        self.loops.len()
-    }
-
-    pub fn edges(&self, v: usize) -> impl Iterator<Item = (u32, f64)> + '_ {
-        let (lo, hi) = (self.offsets[v] as usize, self.offsets[v + 1] as usize);
-        self.targets[lo..hi].iter().copied().zip(self.weights[lo..hi].iter().copied())
-    }
-
-    /// k_v: weighted degree, self-loops included.
-    pub fn degree(&self, v: usize) -> f64 {
-        self.edges(v).map(|e| e.1).sum::<f64>() + self.loops[v]
-    }
-
-    /// Merges nodes by `community` (dense ids `0..k`).
-    pub fn aggregate(&self, community: &[u32], k: usize) -> WeightedGraph {
-        let mut members: Vec<Vec<u32>> = vec![Vec::new(); k];
-        for (v, &c) in community.iter().enumerate() {
-            members[c as usize].push(v as u32);
-        }
-        let lists: Vec<(Vec<(u32, f64)>, f64)> = members
-            .par_iter()
-            .map(|nodes| {
-                let mut list: Vec<(u32, f64)> = Vec::new();
-                let mut loops = 0.0;
-                for &v in nodes {
-                    loops += self.loops[v as usize];
-                    for (u, w) in self.edges(v as usize) {
-                        let cu = community[u as usize];
-                        if cu == community[v as usize] {
-                            loops += w;
-                        } else {
-                            list.push((cu, w));
-                        }
-                    }
-                }
-                (merge_by_target(list), loops)
-            })
-            .collect();
-        Self::from_lists(lists)
-    }
-}
-
-/// Sorts a weighted list by target and adds up the weights of repeated targets.
-fn merge_by_target(mut list: Vec<(u32, f64)>) -> Vec<(u32, f64)> {
-    list.sort_by_key(|e| e.0);
-    let mut merged: Vec<(u32, f64)> = Vec::with_capacity(list.len());
-    for (u, w) in list {
-        match merged.last_mut() {
-            Some(last) if last.0 == u => last.1 += w,
-            _ => merged.push((u, w)),
-        }
-    }
-    merged
-}
-
 /// Modularity of a partition of `graph` (the undirected view) at resolution γ.
 pub fn modularity(graph: &Projection, community: &[u32], resolution: f64) -> f64 {
     modularity_of(&WeightedGraph::from_projection(graph), community, resolution)
-}
-
-pub(crate) fn modularity_of(g: &WeightedGraph, community: &[u32], resolution: f64) -> f64 {
-    let n = g.node_count();
-    let k = community.iter().copied().max().map_or(0, |c| c as usize + 1);
-    let mut inside = vec![0.0; k];
-    let mut total = vec![0.0; k];
-    let mut m2 = 0.0;
-    for v in 0..n {
-        let c = community[v] as usize;
-        let kv = g.degree(v);
-        m2 += kv;
-        total[c] += kv;
-        inside[c] += g.loops[v];
-        for (u, w) in g.edges(v) {
-            if community[u as usize] as usize == c {
-                inside[c] += w;
-            }
-        }
-    }
-    if m2 == 0.0 {
-        return 0.0;
-    }
-    (0..k).map(|c| inside[c] / m2 - resolution * (total[c] / m2).powi(2)).sum()
 }
 
 /// A deterministic permutation of `0..n` (splitmix64-driven Fisher–Yates).
@@ -200,7 +70,36 @@ pub(crate) fn seeded_order(n: usize, seed: u64) -> Vec<u32> {
     order
 }
 
-/// One round of local moving; returns whether any node moved. `community` is updated in place.
+/// A move chosen against the state at the start of a batch.
+#[derive(Clone, Copy)]
+struct Move {
+    node: u32,
+    to: u32,
+    weight_to: f64,
+    weight_own: f64,
+}
+
+/// A level's local moving stops after a pass that moves at most 1 node in this many. The last
+/// few moves of a level each re-activate their neighbours, hubs among them, and cost as much as
+/// the first passes while adding almost nothing to modularity; aggregation carries on from there.
+const SETTLED_FRACTION: u64 = 1000;
+
+/// Nodes whose moves are chosen in parallel against one state, then applied in order. A function
+/// of n only, so the result does not depend on the thread count; small graphs (under ~1000
+/// nodes per batch) get batches of one, which is plain sequential local moving.
+fn batch_size(n: usize) -> usize {
+    (n / 1024).clamp(1, 4096)
+}
+
+/// Local moving to convergence (or `max_passes` passes); returns whether any node moved.
+/// `community` is updated in place.
+///
+/// Passes visit nodes in one seeded order. As in the fast local move of Traag, Waltman and van
+/// Eck (2019), only active nodes are visited: all at first, then those with a neighbour that
+/// moved to another community than theirs. Each batch of the order picks its moves in parallel
+/// from the state at the batch's start; the moves are then applied in order, each re-checked
+/// against the community totals as they are by then (so a crowd moving into one community stops
+/// when it no longer pays), and the neighbours of the movers are activated.
 pub(crate) fn local_moving(g: &WeightedGraph, community: &mut [u32], resolution: f64, seed: u64, max_passes: u32) -> bool {
     let n = g.node_count();
     let degree: Vec<f64> = (0..n).into_par_iter().map(|v| g.degree(v)).collect();
@@ -209,65 +108,118 @@ pub(crate) fn local_moving(g: &WeightedGraph, community: &mut [u32], resolution:
         return false;
     }
     let mut total = vec![0.0; n];
+    let mut size = vec![0u32; n];
     for v in 0..n {
         total[community[v] as usize] += degree[v];
+        size[community[v] as usize] += 1;
     }
-    // The fast local move of Traag, Waltman and van Eck (2019): a queue in seeded order; a node
-    // that moves re-queues its neighbours outside its new community, and only they are visited
-    // again, instead of full passes over nodes whose surroundings never changed.
-    let mut queue: VecDeque<u32> = seeded_order(n, seed).into();
-    let mut queued = vec![true; n];
-    let mut weight_to = vec![0.0f64; n];
-    let mut touched: Vec<u32> = Vec::new();
+    let order = seeded_order(n, seed);
+    let active: Vec<AtomicBool> = (0..n).map(|_| AtomicBool::new(true)).collect();
+    let batch = batch_size(n);
     let mut moved_any = false;
-    // Bounds the visits like `max_passes` full passes would.
-    let mut budget = max_passes as usize * n;
-    while let Some(v) = queue.pop_front() {
-        if budget == 0 {
-            break;
-        }
-        budget -= 1;
-        let v = v as usize;
-        queued[v] = false;
-        let own = community[v];
-        touched.clear();
-        for (u, w) in g.edges(v) {
-            let c = community[u as usize];
-            if weight_to[c as usize] == 0.0 {
-                touched.push(c);
+    let mut moves: Vec<Move> = Vec::with_capacity(batch);
+    let mut movers: Vec<u32> = Vec::with_capacity(batch);
+    for _ in 0..max_passes {
+        let mut moved_in_pass = false;
+        let mut pass_moves = 0u64;
+        for nodes in order.chunks(batch) {
+            let (state, totals) = (&*community, &total);
+            moves.clear();
+            moves.par_extend(
+                nodes
+                    .par_iter()
+                    .with_max_len(64)
+                    .map_init(CommunityWeights::default, |table, &v| {
+                        if !active[v as usize].load(Ordering::Relaxed) {
+                            return None;
+                        }
+                        best_move(g, v, state, totals, degree[v as usize], m2, resolution, table)
+                    })
+                    .flatten(),
+            );
+            for &v in nodes {
+                active[v as usize].store(false, Ordering::Relaxed);
             }
-            weight_to[c as usize] += w;
-        }
-        total[own as usize] -= degree[v];
-        let kv = degree[v];
-        let gain = |c: u32, w: f64| w - resolution * total[c as usize] * kv / m2;
-        let mut best = own;
-        let mut best_gain = gain(own, weight_to[own as usize]);
-        for &c in &touched {
-            let g_c = gain(c, weight_to[c as usize]);
-            // Strictly better only: neighbours are visited in sorted order, so ties resolve
-            // the same way on every run, and a node never leaves for an equal community.
-            if g_c > best_gain + DEFAULT_MIN_GAIN {
-                best = c;
-                best_gain = g_c;
-            }
-        }
-        total[best as usize] += kv;
-        for &c in &touched {
-            weight_to[c as usize] = 0.0;
-        }
-        if best != own {
-            community[v] = best;
-            moved_any = true;
-            for (u, _) in g.edges(v) {
-                if !queued[u as usize] && community[u as usize] != best {
-                    queued[u as usize] = true;
-                    queue.push_back(u);
+
+            movers.clear();
+            for m in &moves {
+                let (v, own) = (m.node as usize, community[m.node as usize]);
+                let kv = degree[v];
+                let gain_to = m.weight_to - resolution * total[m.to as usize] * kv / m2;
+                let gain_stay = m.weight_own - resolution * (total[own as usize] - kv) * kv / m2;
+                // Two singletons chosen in one batch may each pick the other's community and swap,
+                // pass after pass; between singletons only the move to the smaller id is taken
+                // (the minimum-label heuristic of Lu, Halappanavar and Kalyanaraman 2015).
+                let swap_risk = size[own as usize] == 1 && size[m.to as usize] == 1 && m.to > own;
+                if gain_to > gain_stay + DEFAULT_MIN_GAIN && !swap_risk {
+                    size[own as usize] -= 1;
+                    size[m.to as usize] += 1;
+                    total[own as usize] -= kv;
+                    total[m.to as usize] += kv;
+                    community[v] = m.to;
+                    movers.push(m.node);
                 }
             }
+            if movers.is_empty() {
+                continue;
+            }
+            moved_in_pass = true;
+            pass_moves += movers.len() as u64;
+            let state = &*community;
+            movers.par_iter().with_max_len(16).for_each(|&v| {
+                let own = state[v as usize];
+                for (u, _) in g.edges(v as usize) {
+                    if state[u as usize] != own {
+                        active[u as usize].store(true, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        moved_any |= moved_in_pass;
+        if pass_moves * SETTLED_FRACTION <= n as u64 {
+            break;
         }
     }
     moved_any
+}
+
+/// The community of best modularity gain for node `v` against the given state, if it beats
+/// staying; ties go to the smallest community id.
+#[allow(clippy::too_many_arguments)]
+fn best_move(
+    g: &WeightedGraph,
+    v: u32,
+    community: &[u32],
+    total: &[f64],
+    kv: f64,
+    m2: f64,
+    resolution: f64,
+    table: &mut CommunityWeights,
+) -> Option<Move> {
+    let (lo, hi) = (g.offsets[v as usize] as usize, g.offsets[v as usize + 1] as usize);
+    if lo == hi {
+        return None;
+    }
+    table.reset(hi - lo);
+    for (u, w) in g.edges(v as usize) {
+        table.add(community[u as usize], w);
+    }
+    let own = community[v as usize];
+    let weight_own = table.get(own);
+    let scale = resolution * kv / m2;
+    let stay = weight_own - (total[own as usize] - kv) * scale;
+    let (mut best, mut best_gain, mut weight_best) = (own, stay, weight_own);
+    for (c, w) in table.entries() {
+        if c == own {
+            continue;
+        }
+        let gain = w - total[c as usize] * scale;
+        if gain > best_gain || (gain == best_gain && best != own && c < best) {
+            (best, best_gain, weight_best) = (c, gain, w);
+        }
+    }
+    // Strictly better than staying, by a margin: a node never leaves for an equal community.
+    (best != own && best_gain > stay + DEFAULT_MIN_GAIN).then_some(Move { node: v, to: best, weight_to: weight_best, weight_own })
 }
 
 /// Renumbers labels densely by first appearance; returns the count.
@@ -285,26 +237,25 @@ pub(crate) fn renumber(labels: &mut [u32]) -> usize {
 }
 
 pub fn louvain(graph: &Projection, config: &LouvainConfig) -> LouvainResult {
-    let base = WeightedGraph::from_projection(graph);
-    let n = base.node_count();
-    let mut assignment: Vec<u32> = (0..n as u32).collect();
-    let mut g = base.clone();
+    let compacted = Compacted::new(graph);
+    let base = &compacted.graph;
+    let mut assignment: Vec<u32> = (0..base.node_count() as u32).collect();
+    let mut coarse: Option<WeightedGraph> = None;
     let mut levels = 0;
     while levels < config.max_levels {
+        let g = coarse.as_ref().unwrap_or(base);
         let mut community: Vec<u32> = (0..g.node_count() as u32).collect();
-        let moved = local_moving(&g, &mut community, config.resolution, config.seed.wrapping_add(levels as u64), config.max_passes);
+        let moved = local_moving(g, &mut community, config.resolution, config.seed.wrapping_add(levels as u64), config.max_passes);
         let k = renumber(&mut community);
         levels += 1;
-        for a in assignment.iter_mut() {
-            *a = community[*a as usize];
-        }
+        assignment.par_iter_mut().for_each(|a| *a = community[*a as usize]);
         if !moved || k == g.node_count() {
             break;
         }
-        g = g.aggregate(&community, k);
+        coarse = Some(g.aggregate(&community, k));
     }
-    let modularity = modularity_of(&base, &assignment, config.resolution);
-    let (community, _) = crate::components::dense_by_size(&representatives(&assignment));
+    let modularity = modularity_of(base, &assignment, config.resolution);
+    let (community, _) = crate::components::dense_by_size(&representatives(&compacted.expand(&assignment)));
     LouvainResult { community, modularity, levels }
 }
 

@@ -2,3 +2,4 @@
 pub mod leiden;
 pub mod louvain;
 pub mod lpa;
+mod weighted;
