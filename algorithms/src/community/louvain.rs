@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
-use super::weighted::{modularity_of, CommunityWeights, Compacted, WeightedGraph};
+use super::weighted::{modularity_of, with_table, CommunityWeights, Compacted, WeightedGraph};
+use crate::locality::prefetch;
 use crate::projection::Projection;
 
 pub const DEFAULT_RESOLUTION: f64 = 1.0;
@@ -129,13 +130,8 @@ pub(crate) fn local_moving(g: &WeightedGraph, community: &mut [u32], resolution:
                 nodes
                     .par_iter()
                     .with_max_len(64)
-                    .map_init(CommunityWeights::default, |table, &v| {
-                        if !active[v as usize].load(Ordering::Relaxed) {
-                            return None;
-                        }
-                        best_move(g, v, state, totals, degree[v as usize], m2, resolution, table)
-                    })
-                    .flatten(),
+                    .filter(|&&v| active[v as usize].load(Ordering::Relaxed))
+                    .filter_map(|&v| with_table(|table| best_move(g, v, state, totals, degree[v as usize], m2, resolution, table))),
             );
             for &v in nodes {
                 active[v as usize].store(false, Ordering::Relaxed);
@@ -200,9 +196,14 @@ fn best_move(
     if lo == hi {
         return None;
     }
-    table.reset(hi - lo);
-    for (u, w) in g.edges(v as usize) {
-        table.add(community[u as usize], w);
+    // At most n distinct communities, however many arcs.
+    table.reset((hi - lo).min(community.len()));
+    const AHEAD: usize = 8;
+    for i in lo..hi {
+        if let Some(&ahead) = g.targets.get(i + AHEAD) {
+            prefetch(&community[ahead as usize]);
+        }
+        table.add(community[g.targets[i] as usize], g.weights[i]);
     }
     let own = community[v as usize];
     let weight_own = table.get(own);

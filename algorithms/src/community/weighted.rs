@@ -6,13 +6,15 @@
 //! (see `crate::locality`). Isolated nodes never move and change no modularity term, so they
 //! are added back as singletons at the end.
 
+use std::cell::RefCell;
+
 use rayon::prelude::*;
 
 use crate::locality::NodeOrder;
 use crate::projection::Projection;
 
 /// A weighted undirected graph in CSR form; `loops[v]` is v's self-loop weight as it appears in
-/// the symmetric adjacency (2w for a loop of weight w). Lists are sorted by neighbour.
+/// the symmetric adjacency (2w for a loop of weight w). Each neighbour appears once per list.
 #[derive(Clone, Debug)]
 pub(crate) struct WeightedGraph {
     pub offsets: Vec<u64>,
@@ -65,24 +67,6 @@ impl Compacted {
     }
 }
 
-/// Per-task scratch for merging a node's (neighbour, weight) pairs.
-#[derive(Default)]
-struct MergeScratch {
-    table: CommunityWeights,
-    pairs: Vec<(u32, f64)>,
-}
-
-impl MergeScratch {
-    /// Appends the pairs added to `table` since its reset, sorted by neighbour.
-    fn flush(&mut self, targets: &mut Vec<u32>, weights: &mut Vec<f64>) {
-        self.pairs.clear();
-        self.pairs.extend(self.table.entries());
-        self.pairs.sort_unstable_by_key(|e| e.0);
-        targets.extend(self.pairs.iter().map(|e| e.0));
-        weights.extend(self.pairs.iter().map(|e| e.1));
-    }
-}
-
 /// One block of consecutive nodes' lists, built by one task.
 #[derive(Default)]
 struct Block {
@@ -102,44 +86,62 @@ impl WeightedGraph {
     }
 
     /// New node `i` is old node `order[i]`; `rename` maps old ids to new. On a directed
-    /// projection an edge's weight counts at both ends (A + Aᵀ); parallel edges add up.
+    /// projection an edge's weight counts at both ends (A + Aᵀ); parallel edges add up. The
+    /// projection's lists are sorted, so duplicates are merged in one pass without a sort.
     fn from_projection_in(p: &Projection, order: &[u32], rename: impl Fn(u32) -> u32 + Sync) -> WeightedGraph {
         let weight_of = |w: &Option<Vec<f64>>, i: usize| w.as_ref().map_or(1.0, |w| w[i]);
-        Self::build(order.len(), |new, scratch| {
+        Self::build(order.len(), |new, pairs| {
             let v = order[new] as usize;
-            let (lo, hi) = (p.out_offsets[v] as usize, p.out_offsets[v + 1] as usize);
+            let out = (p.out_offsets[v] as usize..p.out_offsets[v + 1] as usize).map(|i| (p.out_targets[i], weight_of(&p.out_weights, i)));
             let (in_lo, in_hi) = if p.undirected { (0, 0) } else { (p.in_offsets[v] as usize, p.in_offsets[v + 1] as usize) };
-            scratch.table.reset(hi - lo + in_hi - in_lo);
+            let inn = (in_lo..in_hi).map(|i| (p.in_sources[i], weight_of(&p.in_weights, i)));
             let mut loops = 0.0;
-            let mut add = |u: u32, w: f64| {
+            let mut last = u32::MAX;
+            let mut emit = |(u, w): (u32, f64)| {
                 if u as usize == v {
                     loops += w;
+                } else if u == last {
+                    if let Some(e) = pairs.last_mut() {
+                        e.1 += w;
+                    }
                 } else {
-                    scratch.table.add(rename(u), w);
+                    last = u;
+                    pairs.push((u, w));
                 }
             };
-            for i in lo..hi {
-                add(p.out_targets[i], weight_of(&p.out_weights, i));
+            let (mut out, mut inn) = (out.peekable(), inn.peekable());
+            loop {
+                let take_out = match (out.peek(), inn.peek()) {
+                    (Some(a), Some(b)) => a.0 <= b.0,
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    (None, None) => break,
+                };
+                let next = if take_out { out.next() } else { inn.next() };
+                if let Some(e) = next {
+                    emit(e);
+                }
             }
-            for i in in_lo..in_hi {
-                add(p.in_sources[i], weight_of(&p.in_weights, i));
+            for e in pairs.iter_mut() {
+                e.0 = rename(e.0);
             }
             loops
         })
     }
 
-    /// Builds node lists block by block in parallel: `fill(v, scratch)` adds node v's pairs to
-    /// `scratch.table` (reset by `fill`) and returns its loop weight.
-    fn build(n: usize, fill: impl Fn(usize, &mut MergeScratch) -> f64 + Sync) -> WeightedGraph {
+    /// Builds node lists block by block in parallel: `fill(v, pairs)` pushes node v's merged
+    /// (neighbour, weight) pairs onto the empty `pairs` and returns its loop weight.
+    fn build(n: usize, fill: impl Fn(usize, &mut Vec<(u32, f64)>) -> f64 + Sync) -> WeightedGraph {
         let blocks: Vec<Block> = (0..n.div_ceil(BLOCK_NODES))
             .into_par_iter()
-            .map_init(MergeScratch::default, |scratch, b| {
+            .map_init(Vec::new, |pairs, b| {
                 let mut block = Block::default();
                 for v in b * BLOCK_NODES..((b + 1) * BLOCK_NODES).min(n) {
-                    let loops = fill(v, scratch);
-                    let before = block.targets.len();
-                    scratch.flush(&mut block.targets, &mut block.weights);
-                    block.degrees.push((block.targets.len() - before) as u64);
+                    pairs.clear();
+                    let loops = fill(v, pairs);
+                    block.degrees.push(pairs.len() as u64);
+                    block.targets.extend(pairs.iter().map(|e| e.0));
+                    block.weights.extend(pairs.iter().map(|e| e.1));
                     block.loops.push(loops);
                 }
                 block
@@ -207,22 +209,27 @@ impl WeightedGraph {
             next[c as usize] += 1;
         }
         drop(next);
-        Self::build(k, |c, scratch| {
-            let nodes = &members[starts[c]..starts[c + 1]];
-            scratch.table.reset(nodes.iter().map(|&v| self.edge_count(v as usize)).sum());
-            let mut loops = 0.0;
-            for &v in nodes {
-                loops += self.loops[v as usize];
-                for (u, w) in self.edges(v as usize) {
-                    let cu = community[u as usize];
-                    if cu == c as u32 {
-                        loops += w;
-                    } else {
-                        scratch.table.add(cu, w);
+        Self::build(k, |c, pairs| {
+            with_table(|table| {
+                let nodes = &members[starts[c]..starts[c + 1]];
+                // At most k distinct neighbours, however many arcs.
+                table.reset(nodes.iter().map(|&v| self.edge_count(v as usize)).sum::<usize>().min(k));
+                let mut loops = 0.0;
+                for &v in nodes {
+                    loops += self.loops[v as usize];
+                    for (u, w) in self.edges(v as usize) {
+                        let cu = community[u as usize];
+                        if cu == c as u32 {
+                            loops += w;
+                        } else {
+                            table.add(cu, w);
+                        }
                     }
                 }
-            }
-            loops
+                // Insertion order: deterministic, and no sort is needed by anything downstream.
+                pairs.extend(table.entries());
+                loops
+            })
         })
     }
 }
@@ -260,6 +267,25 @@ pub(crate) fn modularity_of(g: &WeightedGraph, community: &[u32], resolution: f6
         total[community[v] as usize] += degree[v];
     }
     inside / m2 - resolution * total.iter().map(|t| (t / m2).powi(2)).sum::<f64>()
+}
+
+thread_local! {
+    /// One table per worker thread, reused from node to node instead of allocated per task.
+    static TABLE: RefCell<CommunityWeights> = RefCell::new(CommunityWeights::default());
+}
+
+/// Runs `f` with this thread's [`CommunityWeights`]. `f` must not call back into rayon (a task
+/// stolen meanwhile would find the table borrowed).
+pub(crate) fn with_table<R>(f: impl FnOnce(&mut CommunityWeights) -> R) -> R {
+    TABLE.with(|cell| {
+        let mut table = cell.borrow_mut();
+        let result = f(&mut table);
+        // A hub's table is not kept for the thread's lifetime.
+        if table.keys.len() > 1 << 20 {
+            *table = CommunityWeights::default();
+        }
+        result
+    })
 }
 
 /// Weights from one node (or one community) to each neighbouring community, in a small

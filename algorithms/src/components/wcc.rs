@@ -30,7 +30,7 @@ impl ComponentsResult {
     }
 }
 
-fn find(parent: &[AtomicU32], mut x: u32) -> u32 {
+pub(crate) fn find(parent: &[AtomicU32], mut x: u32) -> u32 {
     loop {
         let p = parent[x as usize].load(Ordering::Relaxed);
         if p == x {
@@ -43,7 +43,7 @@ fn find(parent: &[AtomicU32], mut x: u32) -> u32 {
 /// Afforest's link (as in the GAP suite): hooks the larger of the two current parents under the
 /// smaller with one CAS, climbing only as far as needed. Cheaper than two full finds, and it never
 /// writes along the way, so the links of two threads do not bounce cache lines they only read.
-fn link(parent: &[AtomicU32], a: u32, b: u32) {
+pub(crate) fn link(parent: &[AtomicU32], a: u32, b: u32) {
     let load = |x: u32| parent[x as usize].load(Ordering::Relaxed);
     let (mut p1, mut p2) = (load(a), load(b));
     while p1 != p2 {
