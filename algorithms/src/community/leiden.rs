@@ -191,7 +191,7 @@ impl RefineContext<'_> {
             if !singleton[i] || self.to_own[start + i] < resolution * kv * (total - kv) / m2 {
                 continue;
             }
-            table.reset(self.g.edge_count(v).min(founder.len()));
+            table.reset(self.g.edge_count(v).min(founder.len()), self.members.len());
             for (u, w) in self.g.edges(v) {
                 if self.community[u as usize] as usize == c {
                     table.add(founder[self.place[u as usize] as usize - start], w);

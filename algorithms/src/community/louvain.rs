@@ -196,8 +196,7 @@ fn best_move(
     if lo == hi {
         return None;
     }
-    // At most n distinct communities, however many arcs.
-    table.reset((hi - lo).min(community.len()));
+    table.reset(hi - lo, community.len());
     const AHEAD: usize = 8;
     for i in lo..hi {
         if let Some(&ahead) = g.targets.get(i + AHEAD) {

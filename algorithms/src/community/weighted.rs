@@ -212,8 +212,7 @@ impl WeightedGraph {
         Self::build(k, |c, pairs| {
             with_table(|table| {
                 let nodes = &members[starts[c]..starts[c + 1]];
-                // At most k distinct neighbours, however many arcs.
-                table.reset(nodes.iter().map(|&v| self.edge_count(v as usize)).sum::<usize>().min(k));
+                    table.reset(nodes.iter().map(|&v| self.edge_count(v as usize)).sum::<usize>().min(k), k);
                 let mut loops = 0.0;
                 for &v in nodes {
                     loops += self.loops[v as usize];
@@ -297,27 +296,36 @@ pub(crate) struct CommunityWeights {
     weights: Vec<f64>,
     used: Vec<u32>,
     mask: usize,
+    direct: bool,
 }
 
 impl CommunityWeights {
     const EMPTY: u32 = u32::MAX;
 
-    /// Empties the table and makes room for `entries` distinct keys.
-    pub fn reset(&mut self, entries: usize) {
+    /// Empties the table and makes room for `entries` distinct keys, all below `key_space`.
+    /// When a hashed table would be a sizeable part of the key space anyway (a hub's list), the
+    /// key indexes its slot directly: no probing, and a smaller table than hashing would need.
+    pub fn reset(&mut self, entries: usize, key_space: usize) {
         for &slot in &self.used {
             self.keys[slot as usize] = Self::EMPTY;
         }
         self.used.clear();
-        let capacity = (2 * entries + 2).next_power_of_two().max(16);
+        let hashed = (2 * entries + 2).next_power_of_two().max(16);
+        self.direct = 2 * hashed >= key_space;
+        let capacity = if self.direct { key_space } else { hashed };
         if self.keys.len() < capacity {
             self.keys.resize(capacity, Self::EMPTY);
             self.weights.resize(capacity, 0.0);
         }
-        self.mask = capacity - 1;
+        self.mask = hashed - 1;
     }
 
     fn slot(&self, key: u32) -> usize {
-        ((key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & self.mask
+        if self.direct {
+            key as usize
+        } else {
+            ((key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & self.mask
+        }
     }
 
     pub fn add(&mut self, key: u32, weight: f64) {
