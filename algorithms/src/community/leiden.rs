@@ -9,12 +9,12 @@
 //! # Complexity
 //! O(m) per pass and level, like Louvain, plus O(m) for refinement per level.
 
-use super::louvain::{local_moving, renumber, representatives, seeded_order, LouvainConfig, LouvainResult};
+use super::louvain::{batch_size, local_moving, renumber, representatives, seeded_order, LouvainConfig, LouvainResult};
 use std::sync::atomic::AtomicU32;
 
 use rayon::prelude::*;
 
-use super::weighted::{modularity_of, with_table, CommunityWeights, Compacted, WeightedGraph};
+use super::weighted::{modularity_of, with_table, Compacted, WeightedGraph};
 use crate::components::wcc::{find, link};
 use crate::projection::Projection;
 
@@ -91,148 +91,103 @@ fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig,
 
 /// Within each community, merges singletons into well-connected subcommunities by best gain.
 /// Returns, per node, the founding node of its subcommunity.
-///
-/// Communities are refined independently of each other (a node only looks at its own
-/// community), so they run in parallel, each visiting its members in the seeded order; the result
-/// is the same as one sequential sweep in that order, whatever the thread count.
+pub(crate) fn refine(g: &WeightedGraph, community: &[u32], resolution: f64, seed: u64) -> Vec<u32> {
+    refine_in_batches(g, community, resolution, seed, batch_size(g.node_count()))
+}
+
+/// [`refine`] with nodes visited in seeded order, `batch` at a time: each batch's singletons pick
+/// their subcommunity in parallel against the state at the batch's start, then the merges are
+/// applied in order, each re-checked against the state as it is by then (the node must still be
+/// a singleton, the target must still exist and be well connected, the gain must still be
+/// positive). With batches of one this is the sequential greedy refinement. A node only ever
+/// joins a subcommunity it has an edge into, and members never leave, so every subcommunity
+/// stays connected. Deterministic for a seed whatever the thread count.
 ///
 /// # Complexity
-/// O(n + m) work, parallel over communities.
-fn refine(g: &WeightedGraph, community: &[u32], resolution: f64, seed: u64) -> Vec<u32> {
+/// O(n + m) work, parallel within each batch.
+fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed: u64, batch: usize) -> Vec<u32> {
     let n = g.node_count();
     let degree: Vec<f64> = (0..n).into_par_iter().map(|v| g.degree(v)).collect();
     let m2: f64 = degree.iter().sum();
+    let mut founder: Vec<u32> = (0..n as u32).collect();
     if m2 == 0.0 {
-        return (0..n as u32).collect();
+        return founder;
     }
     let k = community.iter().copied().max().map_or(0, |c| c as usize + 1);
-    // Members of each community in seeded order (a stable counting sort), and each node's place.
-    let mut starts = vec![0usize; k + 1];
     let mut community_total = vec![0.0; k];
     for v in 0..n {
-        starts[community[v] as usize + 1] += 1;
         community_total[community[v] as usize] += degree[v];
     }
-    for c in 0..k {
-        starts[c + 1] += starts[c];
-    }
-    let mut members = vec![0u32; n];
-    let mut place = vec![0u32; n];
-    let mut next = starts.clone();
-    for v in seeded_order(n, seed) {
-        let c = community[v as usize] as usize;
-        members[next[c]] = v;
-        place[v as usize] = next[c] as u32;
-        next[c] += 1;
-    }
-    drop(next);
-    // Per place: the place of the subcommunity's founder, and per founder its totals.
-    let mut founder: Vec<u32> = (0..n as u32).collect();
-    let mut sub_total: Vec<f64> = members.par_iter().map(|&v| degree[v as usize]).collect();
     // Weight from each node to the rest of its community.
-    let to_own: Vec<f64> = members
-        .par_iter()
-        .map(|&v| g.edges(v as usize).filter(|&(u, _)| community[u as usize] == community[v as usize]).map(|e| e.1).sum())
-        .collect();
+    let weight_inside = |v: usize, keep: &dyn Fn(u32) -> bool| -> f64 {
+        g.edges(v).filter(|&(u, _)| community[u as usize] == community[v] && keep(u)).map(|e| e.1).sum()
+    };
+    let to_own: Vec<f64> = (0..n).into_par_iter().map(|v| weight_inside(v, &|_| true)).collect();
+    // Per founder: the subcommunity's total degree and its weight to the rest of the community.
+    let mut sub_total = degree.clone();
     let mut sub_external = to_own.clone();
     let mut singleton = vec![true; n];
-    let mut jobs = Vec::with_capacity(k);
-    let (mut f_rest, mut t_rest, mut e_rest, mut s_rest) =
-        (&mut founder[..], &mut sub_total[..], &mut sub_external[..], &mut singleton[..]);
-    for c in 0..k {
-        let len = starts[c + 1] - starts[c];
-        let (f, f_tail) = f_rest.split_at_mut(len);
-        let (t, t_tail) = t_rest.split_at_mut(len);
-        let (e, e_tail) = e_rest.split_at_mut(len);
-        let (s, s_tail) = s_rest.split_at_mut(len);
-        jobs.push(Subcommunities { founder: f, total: t, external: e, singleton: s });
-        (f_rest, t_rest, e_rest, s_rest) = (f_tail, t_tail, e_tail, s_tail);
-    }
-    let context =
-        RefineContext { g, community, degree: &degree, to_own: &to_own, members: &members, place: &place, starts: &starts, m2, resolution };
-    jobs.into_par_iter().enumerate().for_each(|(c, subs)| with_table(|table| context.refine_one(c, subs, community_total[c], table)));
-    place.par_iter().map(|&p| members[founder[p as usize] as usize]).collect()
-}
-
-/// One community's refinement state, indexed by place minus the community's first place.
-struct Subcommunities<'a> {
-    /// The global place of the subcommunity's founding node.
-    founder: &'a mut [u32],
-    /// Per founder: the subcommunity's total degree and its weight to the rest of the community.
-    total: &'a mut [f64],
-    external: &'a mut [f64],
-    singleton: &'a mut [bool],
-}
-
-/// What every community's refinement reads.
-struct RefineContext<'a> {
-    g: &'a WeightedGraph,
-    community: &'a [u32],
-    degree: &'a [f64],
-    /// Per place, the weight from the node there to the rest of its community.
-    to_own: &'a [f64],
-    members: &'a [u32],
-    place: &'a [u32],
-    starts: &'a [usize],
-    m2: f64,
-    resolution: f64,
-}
-
-impl RefineContext<'_> {
-    /// Refines community `c`, whose members sit at places `starts[c]..starts[c + 1]`.
-    fn refine_one(&self, c: usize, subs: Subcommunities<'_>, total: f64, table: &mut CommunityWeights) {
-        let Subcommunities { founder, total: sub_total, external: sub_external, singleton } = subs;
-        let start = self.starts[c];
-        let (m2, resolution) = (self.m2, self.resolution);
-        for i in 0..founder.len() {
-            let v = self.members[start + i] as usize;
-            let kv = self.degree[v];
+    // The batch in which a subcommunity last gained a member (its weights from the batch's
+    // start are then stale).
+    let mut grown_in = vec![usize::MAX; n];
+    let well_connected = |inside: f64, total: f64, c: usize| inside >= resolution * total * (community_total[c] - total) / m2;
+    let mut merges: Vec<(u32, u32, f64)> = Vec::with_capacity(batch);
+    for (batch_no, nodes) in seeded_order(n, seed).chunks(batch).enumerate() {
+        let (founder_now, total_now, external_now, singleton_now) = (&founder, &sub_total, &sub_external, &singleton);
+        merges.clear();
+        merges.par_extend(nodes.par_iter().with_max_len(64).filter_map(|&v| {
+            let v = v as usize;
+            let (c, kv) = (community[v] as usize, degree[v]);
             // Only singletons that are well connected to their community move.
-            if !singleton[i] || self.to_own[start + i] < resolution * kv * (total - kv) / m2 {
-                continue;
+            if !singleton_now[v] || !well_connected(to_own[v], kv, c) {
+                return None;
             }
-            table.reset(self.g.edge_count(v).min(founder.len()), self.members.len());
-            for (u, w) in self.g.edges(v) {
-                if self.community[u as usize] as usize == c {
-                    table.add(founder[self.place[u as usize] as usize - start], w);
-                }
-            }
-            let own = founder[i];
-            let mut best = own;
-            let mut best_gain = 0.0;
-            let mut weight_best = 0.0;
-            for (s, w) in table.entries() {
-                if s == own {
-                    continue;
-                }
-                let st = sub_total[s as usize - start];
-                // The target subcommunity must itself be well connected to the community.
-                if sub_external[s as usize - start] < resolution * st * (total - st) / m2 {
-                    continue;
-                }
-                let gain = w - resolution * st * kv / m2;
-                if gain > best_gain + 1e-12 {
-                    (best, best_gain, weight_best) = (s, gain, w);
-                }
-            }
-            if best != own {
-                let b = best as usize - start;
-                founder[i] = best;
-                sub_total[b] += kv;
-                sub_external[b] += self.to_own[start + i] - 2.0 * weight_best;
-                sub_total[own as usize - start] = 0.0;
-                singleton[i] = false;
-                for (u, _) in self.g.edges(v) {
-                    if self.community[u as usize] as usize == c {
-                        let j = self.place[u as usize] as usize - start;
-                        if founder[j] == best {
-                            singleton[j] = false;
-                        }
+            with_table(|table| {
+                table.reset(g.edge_count(v), n);
+                for (u, w) in g.edges(v) {
+                    if community[u as usize] as usize == c {
+                        table.add(founder_now[u as usize], w);
                     }
                 }
+                let mut best: Option<(u32, f64)> = None;
+                let mut best_gain = 0.0;
+                for (sub, w) in table.entries() {
+                    let st = total_now[sub as usize];
+                    // The target subcommunity must itself be well connected to the community.
+                    if sub as usize == v || !well_connected(external_now[sub as usize], st, c) {
+                        continue;
+                    }
+                    let gain = w - resolution * st * kv / m2;
+                    if gain > best_gain + 1e-12 {
+                        (best, best_gain) = (Some((sub, w)), gain);
+                    }
+                }
+                best.map(|(sub, w)| (v as u32, sub, w))
+            })
+        }));
+        for &(v, sub, stale_weight) in &merges {
+            let (v, s) = (v as usize, sub as usize);
+            let (c, kv) = (community[v] as usize, degree[v]);
+            // Someone joined v, or the target's founder left it (so it is empty), this batch.
+            if !singleton[v] || founder[s] != sub {
+                continue;
             }
+            let weight = if grown_in[s] == batch_no { weight_inside(v, &|u| founder[u as usize] == sub) } else { stale_weight };
+            let st = sub_total[s];
+            if !well_connected(sub_external[s], st, c) || weight - resolution * st * kv / m2 <= 1e-12 {
+                continue;
+            }
+            founder[v] = sub;
+            sub_total[s] += kv;
+            sub_external[s] += to_own[v] - 2.0 * weight;
+            sub_total[v] = 0.0;
+            singleton[v] = false;
+            // Members never leave, so only the founder could still have been a singleton.
+            singleton[s] = false;
+            grown_in[s] = batch_no;
         }
     }
+    founder
 }
 
 /// Gives each connected part of a community its own label: the smallest node id in the part
@@ -368,7 +323,7 @@ mod tests {
     }
 
     #[test]
-    fn parallel_refinement_matches_one_sequential_sweep() {
+    fn refinement_in_batches_of_one_matches_one_sequential_sweep_and_batches_keep_pieces_connected() {
         let mut rng = crate::test_rng(3);
         let mut merged_rounds = 0;
         for round in 0..20u64 {
@@ -378,8 +333,16 @@ mod tests {
             let communities = 1 + rng() % 12;
             let community: Vec<u32> = (0..n).map(|_| rng() % communities).collect();
             let resolution = [1.0, 0.5, 0.05][round as usize % 3];
-            let refined = refine(&g, &community, resolution, round);
+            let refined = refine_in_batches(&g, &community, resolution, round, 1);
             assert_eq!(refined, refine_sequential(&g, &community, resolution, round), "round {round}");
+            for batch in [7, 64] {
+                let pieces = refine_in_batches(&g, &community, resolution, round, batch);
+                assert!(pieces.iter().enumerate().all(|(v, &f)| community[v] == community[f as usize]), "a piece crosses communities");
+                let mut split = pieces.clone();
+                split_disconnected(&g, &mut split);
+                let connected = (0..n).all(|v| split[v] == split[pieces[v] as usize]);
+                assert!(connected, "round {round}, batch {batch}: a piece is not connected");
+            }
             merged_rounds += usize::from(refined.iter().enumerate().any(|(v, &f)| f != v as u32));
         }
         assert!(merged_rounds >= 15, "the cases must exercise merging: {merged_rounds}");

