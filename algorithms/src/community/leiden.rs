@@ -1,19 +1,23 @@
 //! Leiden community detection (Traag, Waltman and van Eck, Sci. Rep. 2019): Louvain's local
 //! moving, then a refinement that rebuilds each community from singletons by merging only nodes
 //! well connected to it, and aggregation on the refined partition (with the unrefined one as the
-//! starting point of the next level). This implementation refines greedily (best gain, ties in
-//! visiting order) rather than by the paper's randomized choice, so it is deterministic for a
-//! seed; a final pass splits any community that is not connected into its connected parts,
-//! which only raises modularity. Every returned community is connected (tested).
+//! starting point of the next level). This implementation refines greedily (best gain) rather
+//! than by the paper's randomized choice, so it is deterministic for a seed; a final pass splits
+//! any community that is not connected into its connected parts, which only raises modularity.
+//! Every returned community is connected (tested).
+//!
+//! Local moving and refinement both run in seeded batches whose choices are made in parallel and
+//! applied in order (see [`refine_in_batches`] and `louvain::local_moving`), so the result does
+//! not depend on the thread count.
 //!
 //! # Complexity
 //! O(m) per pass and level, like Louvain, plus O(m) for refinement per level.
 
-use super::louvain::{batch_size, local_moving, renumber, representatives, seeded_order, LouvainConfig, LouvainResult};
 use std::sync::atomic::AtomicU32;
 
 use rayon::prelude::*;
 
+use super::louvain::{batch_size, local_moving, renumber, representatives, seeded_order, LouvainConfig, LouvainResult};
 use super::weighted::{modularity_of, with_table, Compacted, WeightedGraph};
 use crate::components::wcc::{find, link};
 use crate::projection::Projection;

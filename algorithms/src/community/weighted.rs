@@ -58,10 +58,15 @@ impl Compacted {
     /// Labels of the compacted nodes as labels of the projection's nodes; isolated nodes get
     /// labels of their own.
     pub fn expand(&self, labels: &[u32]) -> Vec<u32> {
-        let first_free = labels.iter().copied().max().map_or(0, |m| m + 1);
-        let mut full: Vec<u32> = (first_free..first_free + self.n as u32).collect();
+        let mut full = vec![u32::MAX; self.n];
         for (new, &old) in self.order.iter().enumerate() {
             full[old as usize] = labels[new];
+        }
+        // Compacted labels are below the kept count, so kept + isolated labels fit in n.
+        let mut next = labels.iter().copied().max().map_or(0, |m| m + 1);
+        for label in full.iter_mut().filter(|l| **l == u32::MAX) {
+            *label = next;
+            next += 1;
         }
         full
     }
@@ -393,7 +398,7 @@ mod tests {
         assert_eq!(total_weight, plain.weights.iter().sum::<f64>() + plain.loops.iter().sum::<f64>());
         let labels = c.expand(&[0, 0, 0, 1]);
         assert_eq!(labels[c.order[0] as usize], 0);
-        assert_eq!(labels[3], 2 + 3, "the isolated node gets a label of its own");
+        assert_eq!(labels[3], 2, "the isolated node gets a label of its own");
     }
 
     #[test]
