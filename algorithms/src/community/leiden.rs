@@ -111,7 +111,7 @@ pub(crate) fn refine(g: &WeightedGraph, community: &[u32], resolution: f64, seed
 /// O(n + m) work, parallel within each batch.
 fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed: u64, batch: usize) -> Vec<u32> {
     let n = g.node_count();
-    let degree: Vec<f64> = (0..n).into_par_iter().map(|v| g.degree(v)).collect();
+    let degree = &g.degrees;
     let m2: f64 = degree.iter().sum();
     let mut founder: Vec<u32> = (0..n as u32).collect();
     if m2 == 0.0 {
@@ -250,7 +250,7 @@ mod tests {
     /// The sequential refinement the parallel one must match: one sweep in seeded order.
     fn refine_sequential(g: &WeightedGraph, community: &[u32], resolution: f64, seed: u64) -> Vec<u32> {
         let n = g.node_count();
-        let degree: Vec<f64> = (0..n).map(|v| g.degree(v)).collect();
+        let degree = g.degrees.clone();
         let m2: f64 = degree.iter().sum();
         let mut refined: Vec<u32> = (0..n as u32).collect();
         if m2 == 0.0 {

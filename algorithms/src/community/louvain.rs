@@ -109,7 +109,7 @@ pub(crate) fn batch_size(n: usize) -> usize {
 /// when it no longer pays), and the neighbours of the movers are activated.
 pub(crate) fn local_moving(g: &WeightedGraph, community: &mut [u32], resolution: f64, seed: u64, max_passes: u32) -> bool {
     let n = g.node_count();
-    let degree: Vec<f64> = (0..n).into_par_iter().map(|v| g.degree(v)).collect();
+    let degree = &g.degrees;
     let m2: f64 = degree.iter().sum();
     if m2 == 0.0 {
         return false;

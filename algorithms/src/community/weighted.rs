@@ -21,6 +21,8 @@ pub(crate) struct WeightedGraph {
     pub targets: Vec<u32>,
     pub weights: Vec<f64>,
     pub loops: Vec<f64>,
+    /// k_v: weighted degree, self-loops included (read by every pass, so computed once).
+    pub degrees: Vec<f64>,
 }
 
 /// A projection's nodes that have an edge, renumbered for locality.
@@ -176,8 +178,10 @@ impl WeightedGraph {
             t.copy_from_slice(&block.targets);
             w.copy_from_slice(&block.weights);
         });
-        let loops = blocks.iter().flat_map(|b| b.loops.iter().copied()).collect();
-        WeightedGraph { offsets, targets, weights, loops }
+        let loops: Vec<f64> = blocks.iter().flat_map(|b| b.loops.iter().copied()).collect();
+        let degrees =
+            (0..n).into_par_iter().map(|v| weights[offsets[v] as usize..offsets[v + 1] as usize].iter().sum::<f64>() + loops[v]).collect();
+        WeightedGraph { offsets, targets, weights, loops, degrees }
     }
 
     pub fn node_count(&self) -> usize {
@@ -191,11 +195,6 @@ impl WeightedGraph {
 
     pub fn edge_count(&self, v: usize) -> usize {
         (self.offsets[v + 1] - self.offsets[v]) as usize
-    }
-
-    /// k_v: weighted degree, self-loops included.
-    pub fn degree(&self, v: usize) -> f64 {
-        self.edges(v).map(|e| e.1).sum::<f64>() + self.loops[v]
     }
 
     /// Merges nodes by `community` (dense ids `0..k`).
@@ -253,7 +252,7 @@ pub(crate) fn modularity_of(g: &WeightedGraph, community: &[u32], resolution: f6
     const CHUNK: usize = 1 << 14;
     let n = g.node_count();
     let k = community.iter().copied().max().map_or(0, |c| c as usize + 1);
-    let degree: Vec<f64> = (0..n).into_par_iter().with_min_len(CHUNK).map(|v| g.degree(v)).collect();
+    let degree = &g.degrees;
     let (inside, m2) = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|chunk| {
