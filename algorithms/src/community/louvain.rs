@@ -127,7 +127,6 @@ pub(crate) fn local_moving(g: &WeightedGraph, community: &mut [u32], resolution:
     let mut moves: Vec<Move> = Vec::with_capacity(batch);
     let mut movers: Vec<u32> = Vec::with_capacity(batch);
     for _ in 0..max_passes {
-        let mut moved_in_pass = false;
         let mut pass_moves = 0u64;
         for nodes in order.chunks(batch) {
             let (state, totals) = (&*community, &total);
@@ -142,7 +141,6 @@ pub(crate) fn local_moving(g: &WeightedGraph, community: &mut [u32], resolution:
             for &v in nodes {
                 active[v as usize].store(false, Ordering::Relaxed);
             }
-
             movers.clear();
             for m in &moves {
                 let (v, own) = (m.node as usize, community[m.node as usize]);
@@ -165,7 +163,6 @@ pub(crate) fn local_moving(g: &WeightedGraph, community: &mut [u32], resolution:
             if movers.is_empty() {
                 continue;
             }
-            moved_in_pass = true;
             pass_moves += movers.len() as u64;
             let state = &*community;
             movers.par_iter().with_max_len(16).for_each(|&v| {
@@ -177,7 +174,7 @@ pub(crate) fn local_moving(g: &WeightedGraph, community: &mut [u32], resolution:
                 }
             });
         }
-        moved_any |= moved_in_pass;
+        moved_any |= pass_moves > 0;
         if pass_moves * SETTLED_FRACTION <= n as u64 {
             break;
         }
