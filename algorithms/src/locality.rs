@@ -94,32 +94,7 @@ impl PermutedInLists {
 
 pub use ekg_schema::csr::prefetch;
 
-/// A zeroed vector whose pages the kernel is asked to back with transparent huge pages (a hint;
-/// ignored where unsupported).
-pub fn huge_page_vec<T: Copy + Default>(len: usize) -> Vec<T> {
-    let mut v = vec![T::default(); len];
-    advise_huge_pages(&mut v);
-    v
-}
-
-/// Asks for transparent huge pages on the whole 2 MiB-aligned part of `values`.
-pub fn advise_huge_pages<T>(values: &mut [T]) {
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        let start = values.as_mut_ptr() as usize;
-        let end = start + std::mem::size_of_val(values);
-        let aligned = start.div_ceil(HUGE) * HUGE;
-        if end > aligned + HUGE {
-            let len = (end - aligned) / HUGE * HUGE;
-            // SAFETY: the range lies inside `values`' allocation; MADV_HUGEPAGE changes no
-            // contents, only how the pages are backed, and its failure is harmless.
-            unsafe {
-                libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
-}
+pub use ekg_schema::memory::{advise_huge_pages, huge_page_vec};
 
 #[cfg(test)]
 mod tests {

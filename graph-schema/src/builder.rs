@@ -2,6 +2,7 @@
 //! then `finish` builds every CSR with a parallel counting sort.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
@@ -536,11 +537,6 @@ impl KeyPacking {
         let row = (key >> (self.edge_bits + self.node_bits + self.time_bits)) as u32;
         (row, time, other, edge)
     }
-
-    /// The smallest key of `row`.
-    fn row_start(&self, row: u32) -> u128 {
-        (row as u128) << (self.edge_bits + self.node_bits + self.time_bits)
-    }
 }
 
 fn sort_packed(
@@ -555,10 +551,8 @@ fn sort_packed(
     let (s0, d0) = (src_rows.start, dst_rows.start);
     let mut keys: Vec<u128> =
         (0..src.len()).into_par_iter().map(|e| packing.pack(src[e].0 - s0, time(e), dst[e].0 - d0, e as u32)).collect();
-    keys.par_sort_unstable();
-    let offsets = |keys: &[u128], rows: usize| -> Vec<u32> {
-        (0..=rows as u32).into_par_iter().map(|r| keys.partition_point(|&k| k < packing.row_start(r)) as u32).collect()
-    };
+    sort_keys(&mut keys);
+    let offsets = |keys: &[u128], rows: usize| offsets_of_rows(keys.len(), rows, |i| packing.unpack(keys[i]).0);
     let fwd_offsets = offsets(&keys, src_rows.len());
     let fwd_order: Vec<u32> = keys.par_iter().map(|&k| packing.unpack(k).3).collect();
     let forward_targets: Vec<NodeId> = keys.par_iter().map(|&k| NodeId(packing.unpack(k).2 + d0)).collect();
@@ -568,12 +562,26 @@ fn sort_packed(
         let time = (time as i128 + packing.time_base as i128) as i64;
         *k = packing.pack(other, time, row, pos as u32);
     });
-    keys.par_sort_unstable();
+    sort_keys(&mut keys);
     let rev_offsets = offsets(&keys, dst_rows.len());
     let reverse_targets: Vec<NodeId> = keys.par_iter().map(|&k| NodeId(packing.unpack(k).2 + s0)).collect();
     let reverse_edge: Vec<u32> = keys.par_iter().map(|&k| packing.unpack(k).3).collect();
     SortedEdges { fwd_offsets, fwd_order, forward_targets, rev_offsets, reverse_targets, reverse_edge }
 }
+
+/// Sorts packed keys: a parallel radix sort (voracious' peeka sort) where it pays, about 2x
+/// faster than a comparison sort on 10^8 keys; rayon's sort below, where a radix sort's pool
+/// and passes cost more than they save.
+fn sort_keys(keys: &mut [u128]) {
+    use voracious_radix_sort::RadixSort;
+    if keys.len() < RADIX_SORT_MIN_KEYS {
+        keys.par_sort_unstable();
+    } else {
+        keys.voracious_mt_sort(rayon::current_num_threads());
+    }
+}
+
+const RADIX_SORT_MIN_KEYS: usize = 2_000_000;
 
 /// A sort key of one edge: the CSR row, then time (transfers; 0 otherwise), then the other end,
 /// then the edge id, which makes the order total and so deterministic.
@@ -585,9 +593,24 @@ struct EdgeKey {
     edge: u32,
 }
 
-/// CSR offsets of keys sorted by row, over rows `range` (a binary search per row, in parallel).
+/// CSR offsets of keys sorted by row, over rows `range`.
 fn offsets_of_sorted(keys: &[EdgeKey], range: std::ops::Range<u32>) -> Vec<u32> {
-    (0..=range.len() as u32).into_par_iter().map(|r| keys.partition_point(|k| k.row < range.start + r) as u32).collect()
+    offsets_of_rows(keys.len(), range.len(), |i| keys[i].row - range.start)
+}
+
+/// CSR offsets over `rows` rows of `len` items whose rows `row_of(i)` (< rows) never decrease:
+/// one parallel linear pass, where each row's offset is written by the item that starts it
+/// (a binary search per row reads some 20 random cache lines per row instead).
+fn offsets_of_rows(len: usize, rows: usize, row_of: impl Fn(usize) -> u32 + Sync) -> Vec<u32> {
+    let offsets: Vec<AtomicU32> = (0..=rows).map(|_| AtomicU32::new(len as u32)).collect();
+    (0..len).into_par_iter().with_min_len(1 << 16).for_each(|i| {
+        let first_row = if i == 0 { 0 } else { row_of(i - 1) as usize + 1 };
+        // Rows first_row..=row_of(i) begin at item i (empty rows included); disjoint per item.
+        for offset in &offsets[first_row..=row_of(i) as usize] {
+            offset.store(i as u32, Ordering::Relaxed);
+        }
+    });
+    offsets.into_iter().map(AtomicU32::into_inner).collect()
 }
 
 #[cfg(test)]
@@ -631,5 +654,33 @@ mod tests {
         }
         // Too wide to pack: 2^32 rows and a full-range clock.
         assert!(KeyPacking::new(&(0..u32::MAX), &(0..u32::MAX), Some(&[i64::MIN, i64::MAX]), 1 << 31).is_none());
+    }
+
+    #[test]
+    fn radix_sorted_keys_equal_a_comparison_sort() {
+        let mut state = 11u64;
+        let keys: Vec<u128> = (0..RADIX_SORT_MIN_KEYS + 12_345)
+            .map(|e| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                // Few distinct high parts, as packed keys have (rows), and some full-width keys.
+                let high = if e % 97 == 0 { u128::from(state) << 64 } else { u128::from(state >> 50) << 80 };
+                high | u128::from(state.rotate_left(17)) | e as u128
+            })
+            .collect();
+        let (mut radix, mut reference) = (keys.clone(), keys);
+        sort_keys(&mut radix);
+        reference.sort_unstable();
+        assert!(radix == reference);
+    }
+
+    #[test]
+    fn offsets_cover_empty_rows_at_both_ends_and_between() {
+        let rows_of_items = [1u32, 1, 3, 3, 3, 4];
+        assert_eq!(offsets_of_rows(6, 7, |i| rows_of_items[i]), vec![0, 0, 2, 2, 5, 6, 6, 6]);
+        assert_eq!(offsets_of_rows(0, 3, |_| 0), vec![0, 0, 0, 0]);
+        let many: Vec<u32> = (0..300_000u32).map(|i| i / 3 * 2).collect();
+        let offsets = offsets_of_rows(many.len(), 200_001, |i| many[i]);
+        let expected: Vec<u32> = (0..=200_001u32).map(|r| many.partition_point(|&x| x < r) as u32).collect();
+        assert_eq!(offsets, expected);
     }
 }

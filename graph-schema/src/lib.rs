@@ -4,6 +4,7 @@
 //! - [`kinds`]: node ids, node kinds, relations and enumerated attribute values.
 //! - [`graph`]: the graph (id map, kind ranges, node attribute columns, a forward and reverse CSR
 //!   per relation with edge attribute columns, shared identifiers), built by [`builder`].
+//! - [`memory`]: huge-page-backed vectors for large random-access arrays.
 //! - [`snapshot`]: the versioned, checksummed, memory-mapped binary form of the graph.
 //!
 //! This crate does no parsing of input files (that is `ekg-loaders`) and runs no analytics (that
@@ -16,6 +17,7 @@ pub mod csr;
 pub mod error;
 pub mod graph;
 pub mod kinds;
+pub mod memory;
 pub mod snapshot;
 pub mod strings;
 

@@ -5,6 +5,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::column::Column;
 use crate::kinds::NodeId;
+use crate::memory::huge_page_vec_filled;
 
 /// Strings per segment; a segment's bytes stay below 2^32 because strings are shorter than
 /// [`MAX_STRING_BYTES`], so ends fit `u32` while the pool itself may exceed 4 GiB.
@@ -281,7 +282,7 @@ pub struct IdMapBuilder {
 
 impl IdMapBuilder {
     pub fn with_capacity(ids: usize, bytes: usize) -> Self {
-        IdMapBuilder { pool: StrPoolBuilder::with_capacity(ids, bytes), slots: vec![FREE_SLOT; table_size(ids)] }
+        IdMapBuilder { pool: StrPoolBuilder::with_capacity(ids, bytes), slots: huge_page_vec_filled(table_size(ids), FREE_SLOT) }
     }
 
     pub fn len(&self) -> usize {
@@ -355,7 +356,7 @@ impl IdMapBuilder {
     }
 
     fn rehash(&mut self, size: usize) {
-        let mut slots = vec![FREE_SLOT; size];
+        let mut slots = huge_page_vec_filled(size, FREE_SLOT);
         for id in 0..self.pool.len() {
             let key = self.pool.get(id);
             let mut pos = home_of(xxh3_64(key), size);
@@ -370,7 +371,7 @@ impl IdMapBuilder {
     /// Freezes the map into 4-byte slots at a 3/4 load factor.
     pub fn finish(self) -> IdMap {
         let size = table_size(self.pool.len());
-        let mut slots = vec![EMPTY; size];
+        let mut slots = huge_page_vec_filled(size, EMPTY);
         for id in 0..self.pool.len() {
             let mut pos = home(self.pool.get(id), size);
             while slots[pos] != EMPTY {

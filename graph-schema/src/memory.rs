@@ -1,0 +1,60 @@
+//! Large random-access arrays backed by transparent huge pages.
+//!
+//! Hash tables, CSR targets and per-node value arrays of a national graph are hundreds of MiB
+//! read at random: with 4 KiB pages nearly every access also misses the TLB, and under a
+//! hypervisor each of those page walks is nested. Linux backs a range with 2 MiB pages only when
+//! asked (`madvise` mode is the common default), and only for pages not yet touched, so these
+//! helpers advise before the first write.
+
+/// A vector of `len` copies of `value` whose pages are advised huge before they are written.
+pub fn huge_page_vec_filled<T: Clone>(len: usize, value: T) -> Vec<T> {
+    let mut v: Vec<T> = Vec::with_capacity(len);
+    let spare = v.spare_capacity_mut();
+    advise_huge_pages_raw(spare.as_mut_ptr() as usize, std::mem::size_of_val(spare));
+    v.resize(len, value);
+    v
+}
+
+/// A zeroed (default-filled) vector advised as [`huge_page_vec_filled`].
+pub fn huge_page_vec<T: Clone + Default>(len: usize) -> Vec<T> {
+    huge_page_vec_filled(len, T::default())
+}
+
+/// Asks for transparent huge pages on the whole 2 MiB-aligned part of `values`. Pages already
+/// touched stay small until the kernel collapses them; prefer the constructors above.
+pub fn advise_huge_pages<T>(values: &mut [T]) {
+    advise_huge_pages_raw(values.as_mut_ptr() as usize, std::mem::size_of_val(values));
+}
+
+fn advise_huge_pages_raw(start: usize, bytes: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let end = start + bytes;
+        let aligned = start.div_ceil(HUGE) * HUGE;
+        if end > aligned + HUGE {
+            let len = (end - aligned) / HUGE * HUGE;
+            // SAFETY: the range lies inside one live allocation; MADV_HUGEPAGE changes no
+            // contents, only how the pages are backed, and its failure is harmless.
+            unsafe {
+                libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (start, bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filled_vectors_hold_their_values() {
+        let v = huge_page_vec_filled(5 << 20, 7u32);
+        assert_eq!(v.len(), 5 << 20);
+        assert!(v.iter().all(|&x| x == 7));
+        assert_eq!(huge_page_vec::<u64>(3), vec![0, 0, 0]);
+        assert!(huge_page_vec::<u8>(0).is_empty());
+    }
+}
