@@ -244,32 +244,31 @@ impl IdMap {
 #[repr(C, align(32))]
 struct FatSlot {
     id: u32,
-    len: u8,
-    key: [u8; INLINE_KEY],
+    tag: Tag,
 }
 
+/// A key's length (saturated at 255) and its first `INLINE_KEY` bytes, zero-padded: equal tags
+/// are a fixed-width compare (a few vector instructions, no `memcmp` call), and for keys of up
+/// to `INLINE_KEY` bytes equal tags mean equal keys.
+type Tag = [u8; 1 + INLINE_KEY];
+
 const INLINE_KEY: usize = 27;
-const FREE_SLOT: FatSlot = FatSlot { id: EMPTY, len: 0, key: [0; INLINE_KEY] };
+const FREE_SLOT: FatSlot = FatSlot { id: EMPTY, tag: [0; 1 + INLINE_KEY] };
+
+fn tag_of(key: &[u8]) -> Tag {
+    let mut tag = [0; 1 + INLINE_KEY];
+    tag[0] = key.len().min(255) as u8;
+    let n = key.len().min(INLINE_KEY);
+    tag[1..1 + n].copy_from_slice(&key[..n]);
+    tag
+}
 
 impl FatSlot {
-    fn new(id: u32, key: &[u8]) -> Self {
-        let mut slot = FatSlot { id, len: key.len().min(255) as u8, key: [0; INLINE_KEY] };
-        let n = key.len().min(INLINE_KEY);
-        slot.key[..n].copy_from_slice(&key[..n]);
-        slot
-    }
-
-    /// Whether this slot holds `key`; only keys longer than the inline part need the pool.
+    /// Whether this slot holds `key` (whose tag is `tag`); only keys longer than the inline part
+    /// need the pool.
     #[inline]
-    fn holds(&self, key: &[u8], pool: &StrPoolBuilder) -> bool {
-        if self.len as usize != key.len().min(255) {
-            return false;
-        }
-        if key.len() <= INLINE_KEY {
-            self.key[..key.len()] == *key
-        } else {
-            self.key[..] == key[..INLINE_KEY] && pool.get(self.id as usize) == key
-        }
+    fn holds(&self, tag: &Tag, key: &[u8], pool: &StrPoolBuilder) -> bool {
+        self.tag == *tag && (key.len() <= INLINE_KEY || pool.get(self.id as usize) == key)
     }
 }
 
@@ -303,7 +302,7 @@ impl IdMapBuilder {
             Ok(id) => Err(id),
             Err(pos) => {
                 let new = self.pool.push(external) as u32;
-                self.slots[pos] = FatSlot::new(new, key);
+                self.slots[pos] = FatSlot { id: new, tag: tag_of(key) };
                 Ok(NodeId(new))
             }
         }
@@ -343,12 +342,13 @@ impl IdMapBuilder {
     fn find(&self, key: &[u8], hash: u64) -> Result<NodeId, usize> {
         let size = self.slots.len();
         let mut pos = home_of(hash, size);
+        let tag = tag_of(key);
         loop {
             let slot = &self.slots[pos];
             if slot.id == EMPTY {
                 return Err(pos);
             }
-            if slot.holds(key, &self.pool) {
+            if slot.holds(&tag, key, &self.pool) {
                 return Ok(NodeId(slot.id));
             }
             pos = if pos + 1 == size { 0 } else { pos + 1 };
@@ -363,7 +363,7 @@ impl IdMapBuilder {
             while slots[pos].id != EMPTY {
                 pos = if pos + 1 == size { 0 } else { pos + 1 };
             }
-            slots[pos] = FatSlot::new(id as u32, key);
+            slots[pos] = FatSlot { id: id as u32, tag: tag_of(key) };
         }
         self.slots = slots;
     }
@@ -402,6 +402,31 @@ fn home_of(hash: u64, size: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_sharing_the_inline_prefix_stay_distinct() {
+        let prefix = "x".repeat(INLINE_KEY);
+        // Equal tags (prefix, saturated length) but different keys, and inline-length neighbours.
+        let keys = [
+            prefix.clone(),
+            format!("{prefix}a"),
+            format!("{prefix}b"),
+            format!("{}1", "y".repeat(299)),
+            format!("{}2", "y".repeat(299)),
+            prefix[..INLINE_KEY - 1].to_string(),
+            "\0".to_string(),
+        ];
+        let mut builder = IdMapBuilder::default();
+        for (i, key) in keys.iter().enumerate() {
+            assert_eq!(builder.insert(key), Ok(NodeId(i as u32)), "{key}");
+        }
+        for (i, key) in keys.iter().enumerate() {
+            assert_eq!(builder.get(key), Some(NodeId(i as u32)));
+            assert_eq!(builder.insert(key), Err(NodeId(i as u32)));
+        }
+        assert_eq!(builder.get(&format!("{prefix}c")), None);
+        assert_eq!(builder.get(""), None);
+    }
 
     #[test]
     fn interner_round_trips_and_reports_duplicates() {

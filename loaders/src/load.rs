@@ -276,29 +276,42 @@ impl Ctx<'_> {
         self.spec.column(name).unwrap_or(&self.spec.columns[0])
     }
 
-    fn array<'b>(&self, batch: &'b RecordBatch, name: &str) -> Option<&'b ArrayRef> {
-        batch.schema().index_of(name).ok().map(|i| batch.column(i))
+    /// A column of the batch with its contract entry, looked up once per batch, not per row.
+    fn field<T>(&self, batch: &RecordBatch, name: &str, decode: impl FnOnce(&Path, &str, &ArrayRef) -> Result<T>) -> Result<Field<T>> {
+        let values = batch.schema().index_of(name).ok().map(|i| decode(self.path, name, batch.column(i))).transpose()?;
+        Ok(Field { values, spec: self.column_spec(name) })
     }
 
-    fn text(&self, batch: &RecordBatch, name: &str) -> Result<Option<TextColumn>> {
-        self.array(batch, name).map(|a| TextColumn::new(self.path, name, a)).transpose()
+    /// A column this table does not have.
+    fn absent<T>(&self) -> Field<T> {
+        Field { values: None, spec: &self.spec.columns[0] }
     }
 
-    fn f64(&self, batch: &RecordBatch, name: &str) -> Result<Option<F64Column>> {
-        self.array(batch, name).map(|a| F64Column::new(self.path, name, a)).transpose()
+    fn text(&self, batch: &RecordBatch, name: &str) -> Result<Field<TextColumn>> {
+        self.field(batch, name, TextColumn::new)
     }
 
-    fn timestamp(&self, batch: &RecordBatch, name: &str) -> Result<Option<TimestampColumn>> {
-        self.array(batch, name).map(|a| TimestampColumn::new(self.path, name, a)).transpose()
+    fn f64(&self, batch: &RecordBatch, name: &str) -> Result<Field<F64Column>> {
+        self.field(batch, name, F64Column::new)
     }
 
-    fn date(&self, batch: &RecordBatch, name: &str) -> Result<Option<DateColumn>> {
-        self.array(batch, name).map(|a| DateColumn::new(self.path, name, a)).transpose()
+    fn timestamp(&self, batch: &RecordBatch, name: &str) -> Result<Field<TimestampColumn>> {
+        self.field(batch, name, TimestampColumn::new)
     }
 
-    fn bool(&self, batch: &RecordBatch, name: &str) -> Result<Option<BoolColumn>> {
-        self.array(batch, name).map(|a| BoolColumn::new(self.path, name, a)).transpose()
+    fn date(&self, batch: &RecordBatch, name: &str) -> Result<Field<DateColumn>> {
+        self.field(batch, name, DateColumn::new)
     }
+
+    fn bool(&self, batch: &RecordBatch, name: &str) -> Result<Field<BoolColumn>> {
+        self.field(batch, name, BoolColumn::new)
+    }
+}
+
+/// A decoded column (None when the file lacks it) and its contract entry.
+struct Field<T> {
+    values: Option<T>,
+    spec: &'static ColumnSpec,
 }
 
 /// Collects a row's problems and knows whether the row survived.
@@ -322,9 +335,9 @@ impl<'c, 'a> RowCheck<'c, 'a> {
     }
 
     /// A required or optional id; normalised. `counter` counts normalisations.
-    fn id<'b>(&mut self, column: Option<&'b TextColumn>, name: &'static str, i: usize, normalized: &mut u64) -> Option<Cow<'b, str>> {
-        let spec = self.ctx.column_spec(name);
-        let Some(raw) = column.and_then(|c| c.get(i)) else {
+    fn id<'b>(&mut self, field: &'b Field<TextColumn>, i: usize, normalized: &mut u64) -> Option<Cow<'b, str>> {
+        let spec = field.spec;
+        let Some(raw) = field.values.as_ref().and_then(|c| c.get(i)) else {
             if !spec.nullable {
                 self.fail(spec.name, Rule::NullRequired, "null in a required column");
             }
@@ -347,9 +360,9 @@ impl<'c, 'a> RowCheck<'c, 'a> {
         Some(code)
     }
 
-    fn f64(&mut self, column: Option<&F64Column>, name: &'static str, i: usize) -> f64 {
-        let spec = self.ctx.column_spec(name);
-        match column.map(|c| c.get(i)).unwrap_or(Ok(None)) {
+    fn f64(&mut self, field: &Field<F64Column>, i: usize) -> f64 {
+        let spec = field.spec;
+        match field.values.as_ref().map(|c| c.get(i)).unwrap_or(Ok(None)) {
             Ok(Some(v)) => {
                 if let Some(rule) = spec.constraint.check(v) {
                     self.fail(spec.name, Rule::OutOfRange, format!("{v} {rule}"));
@@ -369,9 +382,9 @@ impl<'c, 'a> RowCheck<'c, 'a> {
         }
     }
 
-    fn timestamp(&mut self, column: Option<&TimestampColumn>, name: &'static str, i: usize, as_of: i64) -> i64 {
-        let spec = self.ctx.column_spec(name);
-        match column.map(|c| c.get(i)).unwrap_or(Ok(None)) {
+    fn timestamp(&mut self, field: &Field<TimestampColumn>, i: usize, as_of: i64) -> i64 {
+        let spec = field.spec;
+        match field.values.as_ref().map(|c| c.get(i)).unwrap_or(Ok(None)) {
             Ok(Some(v)) => {
                 if v > as_of {
                     self.fail(spec.name, Rule::FutureTimestamp, "timestamp after the run's as-of date");
@@ -391,9 +404,9 @@ impl<'c, 'a> RowCheck<'c, 'a> {
         }
     }
 
-    fn date(&mut self, column: Option<&DateColumn>, name: &'static str, i: usize) -> i32 {
-        let spec = self.ctx.column_spec(name);
-        match column.map(|c| c.get(i)).unwrap_or(Ok(None)) {
+    fn date(&mut self, field: &Field<DateColumn>, i: usize) -> i32 {
+        let spec = field.spec;
+        match field.values.as_ref().map(|c| c.get(i)).unwrap_or(Ok(None)) {
             Ok(Some(v)) => v,
             Ok(None) => {
                 if !spec.nullable {
@@ -408,22 +421,22 @@ impl<'c, 'a> RowCheck<'c, 'a> {
         }
     }
 
-    fn bool(&mut self, column: Option<&BoolColumn>, name: &'static str, i: usize) -> u8 {
-        match column.map(|c| c.get(i)).unwrap_or(Ok(None)) {
+    fn bool(&mut self, field: &Field<BoolColumn>, i: usize) -> u8 {
+        match field.values.as_ref().map(|c| c.get(i)).unwrap_or(Ok(None)) {
             Ok(Some(true)) => BOOL_TRUE,
             Ok(Some(false)) => BOOL_FALSE,
             Ok(None) => BOOL_NULL,
             Err(message) => {
-                self.fail(self.ctx.column_spec(name).name, Rule::BadValue, message);
+                self.fail(field.spec.name, Rule::BadValue, message);
                 BOOL_NULL
             }
         }
     }
 
-    fn enumerated(&mut self, column: Option<&TextColumn>, name: &'static str, i: usize) -> Option<usize> {
-        let spec = self.ctx.column_spec(name);
+    fn enumerated(&mut self, field: &Field<TextColumn>, i: usize) -> Option<usize> {
+        let spec = field.spec;
         let ColumnType::Enum(names) = spec.ty else { return None };
-        let Some(raw) = column.and_then(|c| c.get(i)) else {
+        let Some(raw) = field.values.as_ref().and_then(|c| c.get(i)) else {
             self.fail(spec.name, Rule::NullRequired, "null in a required column");
             return None;
         };
@@ -435,10 +448,10 @@ impl<'c, 'a> RowCheck<'c, 'a> {
         found
     }
 
-    fn text<'b>(&mut self, column: Option<&'b TextColumn>, name: &'static str, i: usize) -> Option<&'b str> {
-        let value = column.and_then(|c| c.get(i))?;
+    fn text<'b>(&mut self, field: &'b Field<TextColumn>, i: usize) -> Option<&'b str> {
+        let value = field.values.as_ref().and_then(|c| c.get(i))?;
         if value.len() > ekg_schema::strings::MAX_STRING_BYTES {
-            self.fail(self.ctx.column_spec(name).name, Rule::TooLong, format!("text of {} bytes", value.len()));
+            self.fail(field.spec.name, Rule::TooLong, format!("text of {} bytes", value.len()));
             return None;
         }
         Some(value.trim())
@@ -464,6 +477,38 @@ fn resolve(
         return None;
     }
     Some(node)
+}
+
+/// A previous row's raw endpoint id and what it resolved to (and whether it was normalised).
+type LastEndpoint<'b> = Option<(&'b str, NodeId, bool)>;
+
+/// [`resolve`] for an edge endpoint, reusing the previous row's answer when the raw id repeats:
+/// exports grouped by account or firm repeat the source id over runs of rows, and the answer
+/// depends on the raw text alone. Only successes are remembered, so every failing row is
+/// checked (and reported) in full.
+fn resolve_repeating<'b>(
+    last: &mut LastEndpoint<'b>,
+    builder: &GraphBuilder,
+    check: &mut RowCheck<'_, '_>,
+    field: &'b Field<TextColumn>,
+    i: usize,
+    allowed: KindSet,
+    normalized: &mut u64,
+) -> Option<NodeId> {
+    let raw = field.values.as_ref().and_then(|c| c.get(i));
+    if let (Some(raw), Some((last_raw, node, changed))) = (raw, *last) {
+        if raw == last_raw {
+            *normalized += u64::from(changed);
+            return Some(node);
+        }
+    }
+    let before = *normalized;
+    let id = check.id(field, i, normalized);
+    let node = resolve(builder, check, id, field.spec.name, allowed);
+    if let (Some(raw), Some(node)) = (raw, node) {
+        *last = Some((raw, node, *normalized != before));
+    }
+    node
 }
 
 struct State<'o> {
@@ -521,30 +566,29 @@ impl<'o> State<'o> {
             for i in 0..b.num_rows() {
                 let row = chunk.first_row + i as u64;
                 let mut check = RowCheck::new(ctx, row);
-                let id = check.id(ids.as_ref(), key, i, &mut self.normalized);
+                let id = check.id(&ids, i, &mut self.normalized);
                 let as_of = self.options.as_of;
                 match kind {
                     NodeKind::Firm => {
-                        let founded_day = check.date(founded.as_ref(), "founded", i);
+                        let founded_day = check.date(&founded, i);
                         if founded_day != DATE_NULL && (founded_day as i64) * 86_400_000_000 > as_of {
                             check.fail("founded", Rule::FutureTimestamp, "founding date after the run's as-of date");
                         }
-                        let texts = [name.as_ref(), industry.as_ref(), region.as_ref(), status.as_ref()];
-                        let names = ["name", "industry", "region", "status"];
+                        let texts = [&name, &industry, &region, &status];
                         let mut values: [Option<&str>; 4] = Default::default();
                         for k in 0..4 {
-                            values[k] = check.text(texts[k], names[k], i);
+                            values[k] = check.text(texts[k], i);
                         }
                         let firm = FirmRow {
                             name: values[0],
                             industry: values[1].filter(|s| !s.is_empty()),
                             region: values[2].filter(|s| !s.is_empty()),
-                            registered_capital: check.f64(capital.as_ref(), "registered_capital", i),
+                            registered_capital: check.f64(&capital, i),
                             founded: founded_day,
                             status: values[3].filter(|s| !s.is_empty()),
-                            defaulted: check.bool(defaulted.as_ref(), "defaulted", i),
-                            exposure: check.f64(exposure.as_ref(), "exposure", i),
-                            pd: check.f64(pd.as_ref(), "pd", i),
+                            defaulted: check.bool(&defaulted, i),
+                            exposure: check.f64(&exposure, i),
+                            pd: check.f64(&pd, i),
                         };
                         if let (true, Some(id)) = (check.ok(), id) {
                             match self.builder.add_node(kind, &id)? {
@@ -559,7 +603,7 @@ impl<'o> State<'o> {
                         }
                     }
                     NodeKind::Person => {
-                        let person_name = check.text(name.as_ref(), "name", i);
+                        let person_name = check.text(&name, i);
                         if let (true, Some(id)) = (check.ok(), id) {
                             match self.builder.add_node(kind, &id)? {
                                 Ok(_) => {
@@ -576,11 +620,11 @@ impl<'o> State<'o> {
                         }
                     }
                     NodeKind::Account => {
-                        let owner_id = check.id(owner.as_ref(), "owner_id", i, &mut self.normalized);
+                        let owner_id = check.id(&owner, i, &mut self.normalized);
                         let owner_node =
                             resolve(&self.builder, &mut check, owner_id, "owner_id", Relation::AccountOwner.endpoint_kinds().0);
-                        let opened_ts = check.timestamp(opened.as_ref(), "opened", i, as_of);
-                        let blocked_flag = check.bool(blocked.as_ref(), "blocked", i);
+                        let opened_ts = check.timestamp(&opened, i, as_of);
+                        let blocked_flag = check.bool(&blocked, i);
                         if let (true, Some(id), Some(owner_node)) = (check.ok(), id, owner_node) {
                             match self.builder.add_node(kind, &id)? {
                                 Ok(_) => {
@@ -601,19 +645,19 @@ impl<'o> State<'o> {
                         }
                     }
                     NodeKind::Loan => {
-                        let borrower_id = check.id(borrower.as_ref(), "borrower_id", i, &mut self.normalized);
+                        let borrower_id = check.id(&borrower, i, &mut self.normalized);
                         let borrower_node =
                             resolve(&self.builder, &mut check, borrower_id, "borrower_id", Relation::LoanBorrower.endpoint_kinds().0);
-                        let deposit_id = check.id(deposit.as_ref(), "deposit_account_id", i, &mut self.normalized);
+                        let deposit_id = check.id(&deposit, i, &mut self.normalized);
                         let deposit_node = match deposit_id {
                             Some(d) => {
                                 resolve(&self.builder, &mut check, Some(d), "deposit_account_id", Relation::LoanDeposit.endpoint_kinds().1)
                             }
                             None => Some(NodeId::NONE),
                         };
-                        let loan_amount = check.f64(amount.as_ref(), "amount", i);
-                        let disbursed_ts = check.timestamp(disbursed.as_ref(), "disbursed", i, as_of);
-                        let loan_defaulted = check.bool(defaulted.as_ref(), "defaulted", i);
+                        let loan_amount = check.f64(&amount, i);
+                        let disbursed_ts = check.timestamp(&disbursed, i, as_of);
+                        let loan_defaulted = check.bool(&defaulted, i);
                         if let (true, Some(id), Some(b), Some(d)) = (check.ok(), id, borrower_node, deposit_node) {
                             match self.builder.add_node(kind, &id)? {
                                 Ok(_) => {
@@ -658,18 +702,16 @@ impl<'o> State<'o> {
     /// Edge tables: decoded chunks (resolved in parallel) appended in file order.
     fn append_edges(&mut self, ctx: &Ctx<'_>, relation: Relation, decoded: Vec<Result<DecodedEdges>>) -> Result<u64> {
         let mut accepted = 0;
-        let total: usize = decoded.iter().map(|d| d.as_ref().map(|(list, ..)| list.len()).unwrap_or(0)).sum();
-        self.builder.edges_mut(relation).reserve(total);
+        let mut lists = Vec::with_capacity(decoded.len());
         for part in decoded {
-            let (mut list, mut problems, rows, normalized) = part?;
+            let (list, mut problems, rows, normalized) = part?;
             accepted += list.len() as u64;
             self.normalized += normalized;
             self.problems.append(&mut problems);
-            if relation == Relation::Shareholding {
-                self.shareholding_rows.extend(rows.into_iter().map(|r| (ctx.path_text.clone(), r)));
-            }
-            self.builder.edges_mut(relation).append(&mut list);
+            self.shareholding_rows.extend(rows.into_iter().map(|r| (ctx.path_text.clone(), r)));
+            lists.push(list);
         }
+        self.builder.edges_mut(relation).append_all(lists);
         Ok(accepted)
     }
 
@@ -808,10 +850,10 @@ fn decode_identifiers(ctx: &Ctx<'_>, builder: &GraphBuilder, chunk: &Chunk) -> R
     let entities = KindSet::of(&[NodeKind::Firm, NodeKind::Person, NodeKind::Account]);
     for i in 0..b.num_rows() {
         let mut check = RowCheck::new(ctx, chunk.first_row + i as u64);
-        let entity_id = check.id(entity.as_ref(), "entity_id", i, &mut normalized);
+        let entity_id = check.id(&entity, i, &mut normalized);
         let node = resolve(builder, &mut check, entity_id, "entity_id", entities);
-        let kind_code = check.enumerated(kind.as_ref(), "kind", i);
-        let text = check.id(value.as_ref(), "value", i, &mut normalized);
+        let kind_code = check.enumerated(&kind, i);
+        let text = check.id(&value, i, &mut normalized);
         match (check.ok(), node, kind_code, text) {
             (true, Some(node), Some(k), Some(text)) => out.push((node, k as u8, text.into_owned())),
             _ => problems.append(&mut check.problems),
@@ -826,45 +868,39 @@ fn decode_edges(ctx: &Ctx<'_>, builder: &GraphBuilder, relation: Relation, chunk
     let (src_col, dst_col) = (ctx.text(b, names[0])?, ctx.text(b, names[1])?);
     let (src_kinds, dst_kinds) = relation.endpoint_kinds();
     let mut list = EdgeList::new(relation);
+    list.reserve(b.num_rows());
     let mut problems = Vec::new();
+    // Input rows of accepted edges: only shareholdings need them (the share-sum check).
     let mut rows = Vec::new();
     let mut normalized = 0u64;
     let amount = match relation {
         Relation::Shareholding => ctx.f64(b, "share")?,
         Relation::Transfer | Relation::Guarantee => ctx.f64(b, "amount")?,
         Relation::Supply => ctx.f64(b, "volume")?,
-        _ => None,
+        _ => ctx.absent(),
     };
-    let role = if relation == Relation::Officer { ctx.text(b, "role")? } else { None };
-    let ts = if relation == Relation::Transfer { ctx.timestamp(b, "ts")? } else { None };
-    let (start, end) = if relation == Relation::Guarantee { (ctx.date(b, "start")?, ctx.date(b, "end")?) } else { (None, None) };
-    let amount_name = match relation {
-        Relation::Shareholding => "share",
-        Relation::Supply => "volume",
-        _ => "amount",
-    };
+    let role = if relation == Relation::Officer { ctx.text(b, "role")? } else { ctx.absent() };
+    let ts = if relation == Relation::Transfer { ctx.timestamp(b, "ts")? } else { ctx.absent() };
+    let (start, end) =
+        if relation == Relation::Guarantee { (ctx.date(b, "start")?, ctx.date(b, "end")?) } else { (ctx.absent(), ctx.absent()) };
+    let (mut last_src, mut last_dst) = (None, None);
     // Rows ahead whose endpoints' id-table slots are requested before they are looked up.
     const PREFETCH_ROWS: usize = 8;
     for i in 0..b.num_rows() {
-        for column in [&src_col, &dst_col].into_iter().flatten() {
+        for column in [&src_col, &dst_col].into_iter().filter_map(|f| f.values.as_ref()) {
             if let Some(ahead) = (i + PREFETCH_ROWS < b.num_rows()).then(|| column.get(i + PREFETCH_ROWS)).flatten() {
                 builder.prefetch_lookup(ahead.trim());
             }
         }
         let row = chunk.first_row + i as u64;
         let mut check = RowCheck::new(ctx, row);
-        let src_id = check.id(src_col.as_ref(), names[0], i, &mut normalized);
-        let dst_id = check.id(dst_col.as_ref(), names[1], i, &mut normalized);
-        let src = resolve(builder, &mut check, src_id, names[0], src_kinds);
-        let dst = resolve(builder, &mut check, dst_id, names[1], dst_kinds);
-        let value = if relation == Relation::Officer { f64::NAN } else { check.f64(amount.as_ref(), amount_name, i) };
-        let role_code = if relation == Relation::Officer { check.enumerated(role.as_ref(), "role", i) } else { None };
-        let when = if relation == Relation::Transfer { check.timestamp(ts.as_ref(), "ts", i, as_of) } else { TS_NULL };
-        let (from, to) = if relation == Relation::Guarantee {
-            (check.date(start.as_ref(), "start", i), check.date(end.as_ref(), "end", i))
-        } else {
-            (DATE_NULL, DATE_NULL)
-        };
+        let src = resolve_repeating(&mut last_src, builder, &mut check, &src_col, i, src_kinds, &mut normalized);
+        let dst = resolve_repeating(&mut last_dst, builder, &mut check, &dst_col, i, dst_kinds, &mut normalized);
+        let value = if relation == Relation::Officer { f64::NAN } else { check.f64(&amount, i) };
+        let role_code = if relation == Relation::Officer { check.enumerated(&role, i) } else { None };
+        let when = if relation == Relation::Transfer { check.timestamp(&ts, i, as_of) } else { TS_NULL };
+        let (from, to) =
+            if relation == Relation::Guarantee { (check.date(&start, i), check.date(&end, i)) } else { (DATE_NULL, DATE_NULL) };
         if from != DATE_NULL && to != DATE_NULL && to < from {
             check.fail("end", Rule::EndBeforeStart, "guarantee ends before it starts");
         }
@@ -877,7 +913,9 @@ fn decode_edges(ctx: &Ctx<'_>, builder: &GraphBuilder, relation: Relation, chunk
         };
         list.src.push(s);
         list.dst.push(d);
-        rows.push(row);
+        if relation == Relation::Shareholding {
+            rows.push(row);
+        }
         match relation {
             Relation::Shareholding | Relation::Supply => list.f64_attr_mut(0).push(value),
             Relation::Officer => list.u8_attr_mut(0).push(role_code.map(|r| OfficerRole::ALL[r] as u8).unwrap_or(0)),

@@ -47,10 +47,16 @@ fn as_strings(path: &Path, column: &str, array: &ArrayRef, expected: &str) -> Re
 /// Trims and NFKC-normalises a code (full-width digits and letters from Chinese input methods
 /// become ASCII). Returns whether the text changed, for the manifest's count.
 pub fn normalize_code(raw: &str) -> (Cow<'_, str>, bool) {
-    let trimmed = raw.trim();
-    if trimmed.is_ascii() {
-        return (Cow::Borrowed(trimmed), trimmed.len() != raw.len());
+    if raw.is_ascii() {
+        // The common case, on bytes: str::trim decodes chars. The ASCII white space of
+        // `char::is_whitespace` is the space and \t \n \v \f \r.
+        let is_space = |b: &u8| *b == b' ' || (b'\t'..=b'\r').contains(b);
+        let bytes = raw.as_bytes();
+        let start = bytes.iter().position(|b| !is_space(b)).unwrap_or(bytes.len());
+        let end = bytes.iter().rposition(|b| !is_space(b)).map_or(start, |last| last + 1);
+        return (Cow::Borrowed(&raw[start..end]), end - start != raw.len());
     }
+    let trimmed = raw.trim();
     let normal: String = trimmed.nfkc().collect::<String>();
     let normal_trimmed = normal.trim();
     if normal_trimmed == raw {
@@ -249,6 +255,14 @@ mod tests {
         let (code, changed) = normalize_code(" ９１１１０１０８ＭＡ０１ ");
         assert_eq!(code, "91110108MA01");
         assert!(changed);
+        // The byte-level trim of ASCII codes equals str::trim for every ASCII byte around a code.
+        for b in 0u8..128 {
+            let padded = format!("{c}{c}F{c}1{c}", c = b as char);
+            let (code, changed) = normalize_code(&padded);
+            assert_eq!(code, padded.trim(), "byte {b}");
+            assert_eq!(changed, code.len() != padded.len(), "byte {b}");
+        }
+        assert_eq!(normalize_code(" \t ").0, "");
         let (code, changed) = normalize_code("F1");
         assert_eq!(code, "F1");
         assert!(!changed);

@@ -135,6 +135,23 @@ fn dangling_endpoint_drops_the_edge_under_skip() {
 }
 
 #[test]
+fn repeated_endpoints_are_checked_on_every_row() {
+    // Runs of one source id (resolved once per run) must still report every bad row and count
+    // every normalised value.
+    let f = Fixture::new(&[(
+        "transfers",
+        "src_id,dst_id,amount,ts\nA1,A2,5,2024-01-01\nA9,A2,5,2024-01-01\nA9,A2,5,2024-01-01\n Ａ１ ,A2,5,2024-01-01\n Ａ１ ,A3,5,2024-01-01\nA1,A9,5,2024-01-01\nA1,A9,5,2024-01-01\n",
+    )]);
+    let problems = f.problems();
+    let rows: Vec<(u64, &str)> = problems.iter().map(|p| (p.row, p.column)).collect();
+    assert_eq!(rows, vec![(2, "src_id"), (3, "src_id"), (6, "dst_id"), (7, "dst_id")], "{problems:?}");
+    assert!(problems.iter().all(|p| p.rule == Rule::DanglingEndpoint));
+    let (graph, report) = f.load(OnError::Skip).expect("skip");
+    assert_eq!(graph.edge_count(Relation::Transfer), 3);
+    assert_eq!(report.normalized_values, 2);
+}
+
+#[test]
 fn endpoint_of_the_wrong_kind() {
     let f = Fixture::new(&[("supply_links", "supplier_id,customer_id,volume\nF1,P1,5\n")]);
     let p = assert_one_problem(&f, "supply_links.csv", 1, "customer_id", Rule::WrongEndpointKind);
