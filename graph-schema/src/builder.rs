@@ -323,13 +323,23 @@ impl GraphBuilder {
     pub fn add_identifier(&mut self, entity: NodeId, kind: IdentifierKind, value: &str) {
         let mut key = std::mem::take(&mut self.key_buffer);
         key.clear();
-        key.push(kind as u8 as char);
-        key.push_str(value);
-        let value_id = match self.identifier_values.insert(&key) {
+        key.push_str(&identifier_key(kind, value));
+        self.add_identifier_key(entity, &key);
+        self.key_buffer = key;
+    }
+
+    /// Links `entity` to the value whose key is `key` (see [`identifier_key`]).
+    pub fn add_identifier_key(&mut self, entity: NodeId, key: &str) {
+        let value_id = match self.identifier_values.insert(key) {
             Ok(id) | Err(id) => id,
         };
-        self.key_buffer = key;
         self.identifier_links.push((entity, value_id));
+    }
+
+    /// A hint that the identifier value `key` will be added soon.
+    #[inline]
+    pub fn prefetch_identifier(&self, key: &str) {
+        self.identifier_values.prefetch(key)
     }
 
     /// Makes room for `additional` identifier links (and at most as many new values).
@@ -425,6 +435,15 @@ fn concat_into<T: bytemuck::Pod + Send + Sync>(into: &mut Vec<T>, parts: &[&[T]]
     }
     jobs.into_par_iter().for_each(|(dst, src)| dst.copy_from_slice(src));
     *into = out;
+}
+
+/// The interned key of an identifier value: its kind's code, then the value, so that one phone
+/// number and one e-mail address spelled alike stay two values.
+pub fn identifier_key(kind: IdentifierKind, value: &str) -> String {
+    let mut key = String::with_capacity(1 + value.len());
+    key.push(kind as u8 as char);
+    key.push_str(value);
+    key
 }
 
 /// The id range spanning the kinds of `set` (kinds are contiguous, in `NodeKind` order).

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
-use ekg_schema::builder::{EdgeList, FirmRow, GraphBuilder};
+use ekg_schema::builder::{identifier_key, EdgeList, FirmRow, GraphBuilder};
 use ekg_schema::contract::{ColumnSpec, ColumnType, TableKind, TableSpec};
 use ekg_schema::graph::{BOOL_FALSE, BOOL_NULL, BOOL_TRUE, DATE_NULL, TS_NULL};
 use ekg_schema::{Graph, IdentifierKind, KindSet, NodeId, NodeKind, OfficerRole, Relation};
@@ -564,6 +564,13 @@ impl<'o> State<'o> {
             let (borrower, amount, disbursed, deposit) =
                 (ctx.text(b, "borrower_id")?, ctx.f64(b, "amount")?, ctx.timestamp(b, "disbursed")?, ctx.text(b, "deposit_account_id")?);
             for i in 0..b.num_rows() {
+                if i + PREFETCH_ROWS < b.num_rows() {
+                    for column in [&ids, &owner, &borrower, &deposit].into_iter().filter_map(|f| f.values.as_ref()) {
+                        if let Some(ahead) = column.get(i + PREFETCH_ROWS) {
+                            self.builder.prefetch_lookup(ahead.trim());
+                        }
+                    }
+                }
                 let row = chunk.first_row + i as u64;
                 let mut check = RowCheck::new(ctx, row);
                 let id = check.id(&ids, i, &mut self.normalized);
@@ -724,9 +731,11 @@ impl<'o> State<'o> {
             self.normalized += normalized;
             self.problems.append(&mut problems);
             accepted += links.len() as u64;
-            for (node, kind, text) in links {
-                let kind = IdentifierKind::from_code(kind).unwrap_or(IdentifierKind::Other);
-                self.builder.add_identifier(node, kind, &text);
+            for (i, (node, key)) in links.iter().enumerate() {
+                if let Some((_, ahead)) = links.get(i + PREFETCH_ROWS) {
+                    self.builder.prefetch_identifier(ahead);
+                }
+                self.builder.add_identifier_key(*node, key);
             }
         }
         Ok(accepted)
@@ -839,7 +848,12 @@ fn firm_equal(builder: &GraphBuilder, existing: NodeId, row: &FirmRow<'_>) -> bo
 
 type DecodedEdges = (EdgeList, Vec<Problem>, Vec<u64>, u64);
 /// Identifier values are copied once here: interning needs them after the batch is gone.
-type DecodedIdentifiers = (Vec<(NodeId, u8, String)>, Vec<Problem>, u64);
+/// Rows ahead whose id-table slots are requested before they are looked up: the misses of
+/// consecutive rows overlap instead of queueing.
+const PREFETCH_ROWS: usize = 8;
+
+/// Links as (entity, interned key of the value: see [`ekg_schema::builder::identifier_key`]).
+type DecodedIdentifiers = (Vec<(NodeId, String)>, Vec<Problem>, u64);
 
 fn decode_identifiers(ctx: &Ctx<'_>, builder: &GraphBuilder, chunk: &Chunk) -> Result<DecodedIdentifiers> {
     let b = &chunk.batch;
@@ -849,13 +863,19 @@ fn decode_identifiers(ctx: &Ctx<'_>, builder: &GraphBuilder, chunk: &Chunk) -> R
     let mut normalized = 0;
     let entities = KindSet::of(&[NodeKind::Firm, NodeKind::Person, NodeKind::Account]);
     for i in 0..b.num_rows() {
+        if let Some(ahead) = entity.values.as_ref().filter(|_| i + PREFETCH_ROWS < b.num_rows()).and_then(|c| c.get(i + PREFETCH_ROWS)) {
+            builder.prefetch_lookup(ahead.trim());
+        }
         let mut check = RowCheck::new(ctx, chunk.first_row + i as u64);
         let entity_id = check.id(&entity, i, &mut normalized);
         let node = resolve(builder, &mut check, entity_id, "entity_id", entities);
         let kind_code = check.enumerated(&kind, i);
         let text = check.id(&value, i, &mut normalized);
         match (check.ok(), node, kind_code, text) {
-            (true, Some(node), Some(k), Some(text)) => out.push((node, k as u8, text.into_owned())),
+            (true, Some(node), Some(k), Some(text)) => {
+                let kind = IdentifierKind::from_code(k as u8).unwrap_or(IdentifierKind::Other);
+                out.push((node, identifier_key(kind, &text)))
+            }
             _ => problems.append(&mut check.problems),
         }
     }
@@ -884,8 +904,6 @@ fn decode_edges(ctx: &Ctx<'_>, builder: &GraphBuilder, relation: Relation, chunk
     let (start, end) =
         if relation == Relation::Guarantee { (ctx.date(b, "start")?, ctx.date(b, "end")?) } else { (ctx.absent(), ctx.absent()) };
     let (mut last_src, mut last_dst) = (None, None);
-    // Rows ahead whose endpoints' id-table slots are requested before they are looked up.
-    const PREFETCH_ROWS: usize = 8;
     for i in 0..b.num_rows() {
         for column in [&src_col, &dst_col].into_iter().filter_map(|f| f.values.as_ref()) {
             if let Some(ahead) = (i + PREFETCH_ROWS < b.num_rows()).then(|| column.get(i + PREFETCH_ROWS)).flatten() {
