@@ -12,6 +12,10 @@
 
 use std::time::Instant;
 
+/// As in the `ekg` binary: large arrays on transparent huge pages.
+#[global_allocator]
+static ALLOCATOR: ekg_schema::memory::HugePageAlloc = ekg_schema::memory::HugePageAlloc;
+
 use ekg_algorithms::centrality::pagerank::{page_rank, PageRankConfig};
 use ekg_algorithms::community::leiden::leiden;
 use ekg_algorithms::community::louvain::{louvain, LouvainConfig};
