@@ -94,7 +94,7 @@ impl PermutedInLists {
 
 pub use ekg_schema::csr::prefetch;
 
-pub use ekg_schema::memory::{advise_huge_pages, huge_page_vec};
+pub use ekg_schema::memory::huge_page_vec;
 
 #[cfg(test)]
 mod tests {

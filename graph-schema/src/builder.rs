@@ -197,8 +197,6 @@ pub struct GraphBuilder {
     edges: Vec<EdgeList>,
     identifier_values: IdMapBuilder,
     identifier_links: Vec<(NodeId, NodeId)>,
-    /// Reused for identifier keys, so interning allocates nothing per row.
-    key_buffer: String,
 }
 
 impl Default for GraphBuilder {
@@ -228,7 +226,6 @@ impl GraphBuilder {
             edges: Relation::ALL.iter().map(|&r| EdgeList::new(r)).collect(),
             identifier_values: IdMapBuilder::default(),
             identifier_links: Vec::new(),
-            key_buffer: String::new(),
         }
     }
 
@@ -321,11 +318,7 @@ impl GraphBuilder {
 
     /// Links an entity to a shared identifier value.
     pub fn add_identifier(&mut self, entity: NodeId, kind: IdentifierKind, value: &str) {
-        let mut key = std::mem::take(&mut self.key_buffer);
-        key.clear();
-        key.push_str(&identifier_key(kind, value));
-        self.add_identifier_key(entity, &key);
-        self.key_buffer = key;
+        self.add_identifier_key(entity, &identifier_key(kind, value));
     }
 
     /// Links `entity` to the value whose key is `key` (see [`identifier_key`]).

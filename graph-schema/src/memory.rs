@@ -68,12 +68,6 @@ pub fn huge_page_vec<T: Clone + Default>(len: usize) -> Vec<T> {
     huge_page_vec_filled(len, T::default())
 }
 
-/// Asks for transparent huge pages on the whole 2 MiB-aligned part of `values`. Pages already
-/// touched stay small until the kernel collapses them; prefer the constructors above.
-pub fn advise_huge_pages<T>(values: &mut [T]) {
-    advise_huge_pages_raw(values.as_mut_ptr() as usize, std::mem::size_of_val(values));
-}
-
 fn advise_huge_pages_raw(start: usize, bytes: usize) {
     #[cfg(target_os = "linux")]
     {
