@@ -564,13 +564,7 @@ impl<'o> State<'o> {
             let (borrower, amount, disbursed, deposit) =
                 (ctx.text(b, "borrower_id")?, ctx.f64(b, "amount")?, ctx.timestamp(b, "disbursed")?, ctx.text(b, "deposit_account_id")?);
             for i in 0..b.num_rows() {
-                if i + PREFETCH_ROWS < b.num_rows() {
-                    for column in [&ids, &owner, &borrower, &deposit].into_iter().filter_map(|f| f.values.as_ref()) {
-                        if let Some(ahead) = column.get(i + PREFETCH_ROWS) {
-                            self.builder.prefetch_lookup(ahead.trim());
-                        }
-                    }
-                }
+                prefetch_ids_ahead(&self.builder, &[&ids, &owner, &borrower, &deposit], i, b.num_rows());
                 let row = chunk.first_row + i as u64;
                 let mut check = RowCheck::new(ctx, row);
                 let id = check.id(&ids, i, &mut self.normalized);
@@ -852,6 +846,16 @@ type DecodedEdges = (EdgeList, Vec<Problem>, Vec<u64>, u64);
 /// consecutive rows overlap instead of queueing.
 const PREFETCH_ROWS: usize = 8;
 
+/// Requests the id-table slots of the ids in `columns` at row `i + PREFETCH_ROWS` (of `rows`).
+fn prefetch_ids_ahead(builder: &GraphBuilder, columns: &[&Field<TextColumn>], i: usize, rows: usize) {
+    if i + PREFETCH_ROWS >= rows {
+        return;
+    }
+    for ahead in columns.iter().filter_map(|f| f.values.as_ref()?.get(i + PREFETCH_ROWS)) {
+        builder.prefetch_lookup(ahead.trim());
+    }
+}
+
 /// Links as (entity, interned key of the value: see [`ekg_schema::builder::identifier_key`]).
 type DecodedIdentifiers = (Vec<(NodeId, String)>, Vec<Problem>, u64);
 
@@ -863,9 +867,7 @@ fn decode_identifiers(ctx: &Ctx<'_>, builder: &GraphBuilder, chunk: &Chunk) -> R
     let mut normalized = 0;
     let entities = KindSet::of(&[NodeKind::Firm, NodeKind::Person, NodeKind::Account]);
     for i in 0..b.num_rows() {
-        if let Some(ahead) = entity.values.as_ref().filter(|_| i + PREFETCH_ROWS < b.num_rows()).and_then(|c| c.get(i + PREFETCH_ROWS)) {
-            builder.prefetch_lookup(ahead.trim());
-        }
+        prefetch_ids_ahead(builder, &[&entity], i, b.num_rows());
         let mut check = RowCheck::new(ctx, chunk.first_row + i as u64);
         let entity_id = check.id(&entity, i, &mut normalized);
         let node = resolve(builder, &mut check, entity_id, "entity_id", entities);
@@ -905,11 +907,7 @@ fn decode_edges(ctx: &Ctx<'_>, builder: &GraphBuilder, relation: Relation, chunk
         if relation == Relation::Guarantee { (ctx.date(b, "start")?, ctx.date(b, "end")?) } else { (ctx.absent(), ctx.absent()) };
     let (mut last_src, mut last_dst) = (None, None);
     for i in 0..b.num_rows() {
-        for column in [&src_col, &dst_col].into_iter().filter_map(|f| f.values.as_ref()) {
-            if let Some(ahead) = (i + PREFETCH_ROWS < b.num_rows()).then(|| column.get(i + PREFETCH_ROWS)).flatten() {
-                builder.prefetch_lookup(ahead.trim());
-            }
-        }
+        prefetch_ids_ahead(builder, &[&src_col, &dst_col], i, b.num_rows());
         let row = chunk.first_row + i as u64;
         let mut check = RowCheck::new(ctx, row);
         let src = resolve_repeating(&mut last_src, builder, &mut check, &src_col, i, src_kinds, &mut normalized);
