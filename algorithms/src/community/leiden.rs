@@ -18,8 +18,9 @@ use std::sync::atomic::AtomicU32;
 use rayon::prelude::*;
 
 use super::louvain::{batch_size, local_moving, renumber, representatives, seeded_order, LouvainConfig, LouvainResult};
-use super::weighted::{modularity_of, with_table, Compacted, WeightedGraph};
+use super::weighted::{modularity_of, with_table, Compacted, WeightedGraph, PREFETCH_AHEAD};
 use crate::components::wcc::{find, link};
+use crate::locality::prefetch;
 use crate::projection::Projection;
 
 /// Full Leiden passes at most, each starting from the previous partition (igraph's
@@ -126,7 +127,24 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
     let weight_inside = |v: usize, keep: &dyn Fn(u32) -> bool| -> f64 {
         g.edges(v).filter(|&(u, _)| community[u as usize] == community[v] && keep(u)).map(|e| e.1).sum()
     };
-    let to_own: Vec<f64> = (0..n).into_par_iter().map(|v| weight_inside(v, &|_| true)).collect();
+    let to_own: Vec<f64> = (0..n)
+        .into_par_iter()
+        .with_min_len(1 << 10)
+        .map(|v| {
+            let (lo, hi) = (g.offsets[v] as usize, g.offsets[v + 1] as usize);
+            let own = community[v];
+            let mut sum = 0.0;
+            for i in lo..hi {
+                if let Some(&ahead) = g.targets.get(i + PREFETCH_AHEAD) {
+                    prefetch(&community[ahead as usize]);
+                }
+                if community[g.targets[i] as usize] == own {
+                    sum += g.weights[i];
+                }
+            }
+            sum
+        })
+        .collect();
     // Per founder: the subcommunity's total degree and its weight to the rest of the community.
     let mut sub_total = degree.clone();
     let mut sub_external = to_own.clone();
@@ -148,9 +166,15 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
             }
             with_table(|table| {
                 table.reset(g.edge_count(v), n);
-                for (u, w) in g.edges(v) {
-                    if community[u as usize] as usize == c {
-                        table.add(founder_now[u as usize], w);
+                let (lo, hi) = (g.offsets[v] as usize, g.offsets[v + 1] as usize);
+                for i in lo..hi {
+                    if let Some(&ahead) = g.targets.get(i + PREFETCH_AHEAD) {
+                        prefetch(&community[ahead as usize]);
+                        prefetch(&founder_now[ahead as usize]);
+                    }
+                    let u = g.targets[i] as usize;
+                    if community[u] as usize == c {
+                        table.add(founder_now[u], g.weights[i]);
                     }
                 }
                 let mut best: Option<(u32, f64)> = None;

@@ -62,11 +62,17 @@ pub fn modularity(graph: &Projection, community: &[u32], resolution: f64) -> f64
     modularity_of(&WeightedGraph::from_projection(graph), community, resolution)
 }
 
-/// A deterministic permutation of `0..n` (splitmix64-driven Fisher–Yates).
+/// A deterministic visiting order of `0..n`: runs of consecutive nodes, the runs shuffled
+/// (splitmix64-driven Fisher–Yates). Visiting a run reads its CSR rows and per-node arrays in
+/// sequence, where a fully random order costs a cache miss on each; on a 4.5M-node enterprise
+/// graph a pass spent most of its time on those misses. Runs grow with n (one node below 8192
+/// nodes, so small graphs get a fully random order), up to 256 nodes.
 pub(crate) fn seeded_order(n: usize, seed: u64) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..n as u32).collect();
+    let run = (n / 8192).clamp(1, 256);
+    let runs = n.div_ceil(run);
+    let mut order: Vec<u32> = (0..runs as u32).collect();
     let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
-    for i in (1..n).rev() {
+    for i in (1..runs).rev() {
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -74,7 +80,10 @@ pub(crate) fn seeded_order(n: usize, seed: u64) -> Vec<u32> {
         z ^= z >> 31;
         order.swap(i, (z % (i as u64 + 1)) as usize);
     }
-    order
+    if run == 1 {
+        return order;
+    }
+    order.iter().flat_map(|&r| (r as usize * run..((r as usize + 1) * run).min(n)).map(|v| v as u32)).collect()
 }
 
 /// A move chosen against the state at the start of a batch.
@@ -126,20 +135,26 @@ pub(crate) fn local_moving(g: &WeightedGraph, community: &mut [u32], resolution:
     let mut moved_any = false;
     let mut moves: Vec<Move> = Vec::with_capacity(batch);
     let mut movers: Vec<u32> = Vec::with_capacity(batch);
+    let mut live: Vec<u32> = Vec::with_capacity(batch);
     for _ in 0..max_passes {
         let mut pass_moves = 0u64;
         for nodes in order.chunks(batch) {
-            let (state, totals) = (&*community, &total);
-            moves.clear();
-            moves.par_extend(
-                nodes
-                    .par_iter()
-                    .with_max_len(64)
-                    .filter(|&&v| active[v as usize].load(Ordering::Relaxed))
-                    .filter_map(|&v| with_table(|table| best_move(g, v, state, totals, degree[v as usize], m2, resolution, table))),
-            );
-            for &v in nodes {
+            live.clear();
+            live.extend(nodes.iter().copied().filter(|&v| active[v as usize].load(Ordering::Relaxed)));
+            for &v in &live {
                 active[v as usize].store(false, Ordering::Relaxed);
+            }
+            if live.is_empty() {
+                continue;
+            }
+            let (state, totals) = (&*community, &total);
+            let choose = |&v: &u32| with_table(|table| best_move(g, v, state, totals, degree[v as usize], m2, resolution, table));
+            moves.clear();
+            // Late passes visit a few nodes per batch: fanning those out costs more than it saves.
+            if live.len() < 64 {
+                moves.extend(live.iter().filter_map(choose));
+            } else {
+                moves.par_extend(live.par_iter().with_max_len(64).filter_map(choose));
             }
             movers.clear();
             for m in &moves {
@@ -290,6 +305,32 @@ pub(crate) mod tests {
         }
         edges.push((4, 5, 1.0));
         Projection::from_edges(10, &edges, true, false)
+    }
+
+    #[test]
+    fn the_visiting_order_is_a_seeded_permutation_of_shuffled_runs() {
+        for n in [0usize, 1, 5000, 16_384, 100_003] {
+            let order = seeded_order(n, 7);
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert!(sorted.iter().copied().eq(0..n as u32), "n = {n}: not a permutation");
+            if n > 1 {
+                assert_ne!(order, seeded_order(n, 8), "n = {n}: the seed must matter");
+            }
+        }
+        // 100,003 nodes: runs of 12 consecutive nodes (the last one shorter), in shuffled order.
+        let order = seeded_order(100_003, 7);
+        let mut at = 0;
+        let mut run_starts = Vec::new();
+        while at < order.len() {
+            let start = order[at];
+            assert_eq!(start % 12, 0, "a run starts at a multiple of 12");
+            let len = 12.min(100_003 - start as usize);
+            assert!(order[at..at + len].iter().copied().eq(start..start + len as u32), "a run is consecutive");
+            run_starts.push(start);
+            at += len;
+        }
+        assert!(run_starts.windows(2).any(|w| w[1] < w[0]), "runs are shuffled");
     }
 
     #[test]

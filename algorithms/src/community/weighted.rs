@@ -51,8 +51,15 @@ impl Compacted {
             }
         };
         let mut order = NodeOrder::by_descending(arcs, n);
-        let kept = order.order.partition_point(|&v| arcs(v) > 0);
-        order.order.truncate(kept);
+        if std::env::var("EKG_KEEP_ORDER").is_ok() {
+            order.order = (0..n as u32).filter(|&v| arcs(v) > 0).collect();
+            for (i, &v) in order.order.iter().enumerate() {
+                order.rank[v as usize] = i as u32;
+            }
+        } else {
+            let kept = order.order.partition_point(|&v| arcs(v) > 0);
+            order.order.truncate(kept);
+        }
         let graph = WeightedGraph::from_projection_in(p, &order.order, |u| order.rank[u as usize]);
         Compacted { graph, order: order.order, n }
     }
@@ -197,6 +204,32 @@ impl WeightedGraph {
         (self.offsets[v + 1] - self.offsets[v]) as usize
     }
 
+    /// Aggregation reads the rows of a community's members, which lie anywhere in the graph: a
+    /// chain of dependent misses (offsets, then the row, then `community` of each neighbour) per
+    /// member. Walking the member list `ahead` of the member at `at`, this starts each link of the
+    /// chain a step before it is needed: offsets four members ahead, the row two ahead, and the
+    /// first neighbours' labels one ahead (a row's later labels are prefetched within it).
+    #[inline]
+    fn prefetch_member_rows(&self, members: &[u32], at: usize, community: &[u32]) {
+        if let Some(&far) = members.get(at + 4) {
+            prefetch(&self.offsets[far as usize]);
+            prefetch(&self.loops[far as usize]);
+        }
+        if let Some(&near) = members.get(at + 2) {
+            let lo = self.offsets[near as usize] as usize;
+            if let (Some(t), Some(w)) = (self.targets.get(lo), self.weights.get(lo)) {
+                prefetch(t);
+                prefetch(w);
+            }
+        }
+        if let Some(&next) = members.get(at + 1) {
+            let (lo, hi) = (self.offsets[next as usize] as usize, self.offsets[next as usize + 1] as usize);
+            for &u in &self.targets[lo..hi.min(lo + PREFETCH_AHEAD)] {
+                prefetch(&community[u as usize]);
+            }
+        }
+    }
+
     /// Merges nodes by `community` (dense ids `0..k`).
     ///
     /// # Complexity
@@ -222,12 +255,13 @@ impl WeightedGraph {
                 let nodes = &members[starts[c]..starts[c + 1]];
                 table.reset(nodes.iter().map(|&v| self.edge_count(v as usize)).sum::<usize>().min(k), k);
                 let mut loops = 0.0;
-                for &v in nodes {
+                for (j, &v) in nodes.iter().enumerate() {
+                    self.prefetch_member_rows(&members, starts[c] + j, community);
                     loops += self.loops[v as usize];
                     let (lo, hi) = (self.offsets[v as usize] as usize, self.offsets[v as usize + 1] as usize);
                     for i in lo..hi {
-                        if let Some(&ahead) = self.targets.get(i + PREFETCH_AHEAD) {
-                            prefetch(&community[ahead as usize]);
+                        if i + PREFETCH_AHEAD < hi {
+                            prefetch(&community[self.targets[i + PREFETCH_AHEAD] as usize]);
                         }
                         let (u, w) = (self.targets[i], self.weights[i]);
                         let cu = community[u as usize];

@@ -94,3 +94,49 @@ fn community_detection_is_identical_across_thread_counts() {
     };
     assert_eq!(run(1), run(2));
 }
+
+/// 40,000 nodes in 400 planted groups of 100 (about 6 edges inside the group per node, 1 to a
+/// random node): large enough that local moving visits nodes in shuffled runs rather than one by
+/// one, and its batches hold thousands of nodes.
+fn planted_groups() -> (Projection, Vec<u32>) {
+    let (groups, size) = (400u32, 100u32);
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |bound: u32| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % bound as u64) as u32
+    };
+    let n = groups * size;
+    let mut edges = Vec::new();
+    for v in 0..n {
+        let group = v / size;
+        for _ in 0..3 {
+            edges.push((v, group * size + next(size), 1.0));
+        }
+        if next(2) == 0 {
+            edges.push((v, next(n), 1.0));
+        }
+    }
+    (Projection::from_edges(n as usize, &edges, true, false), (0..n).map(|v| v / size).collect())
+}
+
+#[test]
+fn large_graphs_recover_planted_groups_identically_across_thread_counts() {
+    let (g, planted) = planted_groups();
+    let planted_q = modularity(&g, &planted, 1.0);
+    let run = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool")
+            .install(|| (louvain(&g, &LouvainConfig::default()), leiden(&g, &LouvainConfig::default())))
+    };
+    let (one, two) = (run(1), run(2));
+    assert_eq!(one, two);
+    for (name, result) in [("louvain", &one.0), ("leiden", &one.1)] {
+        assert!(result.modularity >= 0.99 * planted_q, "{name}: Q {} vs planted {planted_q}", result.modularity);
+        assert!((modularity(&g, &result.community, 1.0) - result.modularity).abs() < 1e-9, "{name}: reported Q is the partition's");
+    }
+    assert!(communities_connected(&g, &one.1.community));
+}
