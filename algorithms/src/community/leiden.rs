@@ -193,7 +193,16 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
                 best.map(|(sub, w)| (v as u32, sub, w))
             })
         }));
-        for &(v, sub, stale_weight) in &merges {
+        for (i, &(v, sub, stale_weight)) in merges.iter().enumerate() {
+            // The applying loop is sequential: start a later merge's random reads now.
+            if let Some(&(_, ahead, _)) = merges.get(i + 8) {
+                let s = ahead as usize;
+                prefetch(&founder[s]);
+                prefetch(&sub_total[s]);
+                prefetch(&sub_external[s]);
+                prefetch(&grown_in[s]);
+                prefetch(&singleton[s]);
+            }
             let (v, s) = (v as usize, sub as usize);
             let (c, kv) = (community[v] as usize, degree[v]);
             // Someone joined v, or the target's founder left it (so it is empty), this batch.

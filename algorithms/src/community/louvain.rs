@@ -157,7 +157,16 @@ pub(crate) fn local_moving(g: &WeightedGraph, community: &mut [u32], resolution:
                 moves.par_extend(live.par_iter().with_max_len(64).filter_map(choose));
             }
             movers.clear();
-            for m in &moves {
+            for (i, m) in moves.iter().enumerate() {
+                // The applying loop is the sequential part of a pass: start the four random reads
+                // of a later move's communities while this one is applied.
+                if let Some(ahead) = moves.get(i + 8) {
+                    let from = community[ahead.node as usize] as usize;
+                    prefetch(&total[from]);
+                    prefetch(&size[from]);
+                    prefetch(&total[ahead.to as usize]);
+                    prefetch(&size[ahead.to as usize]);
+                }
                 let (v, own) = (m.node as usize, community[m.node as usize]);
                 let kv = degree[v];
                 let gain_to = m.weight_to - resolution * total[m.to as usize] * kv / m2;
