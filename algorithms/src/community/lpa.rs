@@ -7,8 +7,9 @@
 //!
 //! # Complexity
 //! O(iterations × m log d) work at most (lists over 64 are hash-counted; nodes whose
-//! neighbourhood did not change are skipped), parallel over nodes; memory two u32 and two bool
-//! arrays of n.
+//! neighbourhood did not change are skipped, and once few arcs leave the changed nodes only their
+//! neighbours are visited at all), parallel over nodes; memory two u32 arrays and a bit per node,
+//! a flag per node once a round is sparse, and the lists of changed and active nodes.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -41,6 +42,12 @@ pub struct LabelPropagationResult {
 }
 
 pub fn label_propagation(graph: &Projection, config: &LabelPropagationConfig) -> LabelPropagationResult {
+    propagate(graph, config, SPARSE_DIVISOR)
+}
+
+/// Label propagation that pushes from the changed nodes in rounds where their arcs number fewer
+/// than all arcs / `sparse_divisor` (0: every round after the first; `usize::MAX`: never).
+fn propagate(graph: &Projection, config: &LabelPropagationConfig, sparse_divisor: usize) -> LabelPropagationResult {
     let n = graph.node_count();
     if config.max_iterations == 0 {
         return LabelPropagationResult { labels: (0..n as u32).collect(), iterations: 0, converged: false };
@@ -55,63 +62,90 @@ pub fn label_propagation(graph: &Projection, config: &LabelPropagationConfig) ->
             mode_of_sorted(graph.out_neighbors(v), inn).unwrap_or(v)
         })
         .collect();
-    // changed[v]: v's label changed in the last round. A node none of whose neighbours changed
-    // would compute exactly its current label again (its label is a function of theirs alone),
-    // so it is skipped: the rounds stay synchronous and the result identical, while the work
+    // A node none of whose neighbours changed in the last round would compute exactly its current
+    // label again (its label is a function of theirs alone), so only the neighbours of changed
+    // nodes are recomputed: the rounds stay synchronous and the result identical, while the work
     // shrinks to the part of the graph still moving.
-    let mut changed: Vec<bool> = labels.par_iter().enumerate().map(|(v, &l)| l != v as u32).collect();
-    let mut changes = changed.iter().filter(|&&c| c).count();
+    let mut changed_nodes: Vec<u32> = labels.par_iter().enumerate().filter(|&(v, &l)| l != v as u32).map(|(v, _)| v as u32).collect();
+    // One bit per node: the pull reads it once per arc, and 512 KiB per 4M nodes stays in cache.
+    let mut changed = vec![0u64; n.div_ceil(64)];
+    let mut marked: Vec<AtomicBool> = Vec::new();
     let mut next = labels.clone();
-    let mut next_changed = vec![false; n];
     let mut iterations = 1;
     let neighbors = |v: u32| {
         let inn: &[u32] = if graph.undirected { &[] } else { graph.in_neighbors(v) };
         graph.out_neighbors(v).iter().chain(inn)
     };
-    while iterations < config.max_iterations && changes > 0 {
-        // Which nodes may move: pushed from the few that changed, or pulled by each node from
-        // its neighbours when many did.
-        let pushed: Option<Vec<AtomicBool>> = (changes < n / SPARSE_DIVISOR).then(|| {
-            let active: Vec<AtomicBool> = (0..n).into_par_iter().map(|_| AtomicBool::new(false)).collect();
-            changed.par_iter().enumerate().filter(|(_, &c)| c).for_each(|(u, _)| {
-                for &v in neighbors(u as u32) {
-                    active[v as usize].store(true, Ordering::Relaxed);
-                }
-            });
-            active
-        });
-        changes = next
-            .par_iter_mut()
-            .zip(next_changed.par_iter_mut())
-            .enumerate()
-            .with_min_len(1 << 10)
-            .map_init(
+    let degree = |v: u32| graph.out_neighbors(v).len() + if graph.undirected { 0 } else { graph.in_neighbors(v).len() };
+    let arcs: usize = if graph.undirected { graph.edge_count() } else { 2 * graph.edge_count() };
+    let new_label = |v: u32, labels: &[u32], seen: &mut Vec<u32>, counts: &mut FastMap<u32, u32>| {
+        most_frequent_smallest(neighbors(v).map(|&u| labels[u as usize]), seen, counts).unwrap_or(labels[v as usize])
+    };
+    while iterations < config.max_iterations && !changed_nodes.is_empty() {
+        let reach: usize = changed_nodes.par_iter().map(|&u| degree(u)).sum();
+        if reach.saturating_mul(sparse_divisor) < arcs {
+            // Few arcs leave the changed nodes: push from them to the nodes that may move, and
+            // recompute only those.
+            if marked.is_empty() {
+                marked = (0..n).into_par_iter().map(|_| AtomicBool::new(false)).collect();
+            }
+            let mut active: Vec<u32> = changed_nodes
+                .par_iter()
+                .flat_map_iter(|&u| {
+                    neighbors(u).copied().filter(|&v| {
+                        // A node two threads both reach may be listed twice; dedup below.
+                        let fresh = !marked[v as usize].load(Ordering::Relaxed);
+                        marked[v as usize].store(true, Ordering::Relaxed);
+                        fresh
+                    })
+                })
+                .collect();
+            active.par_sort_unstable();
+            active.dedup();
+            let moves: Vec<(u32, u32)> = active
+                .par_iter()
+                .map_init(
+                    || (Vec::new(), FastMap::default()),
+                    |(seen, counts), &v| {
+                        marked[v as usize].store(false, Ordering::Relaxed);
+                        (v, new_label(v, &labels, seen, counts))
+                    },
+                )
+                .filter(|&(v, label)| label != labels[v as usize])
+                .collect();
+            // Applied after every choice is made: the round reads only the previous labels.
+            for &(v, label) in &moves {
+                labels[v as usize] = label;
+            }
+            changed_nodes = moves.into_iter().map(|(v, _)| v).collect();
+        } else {
+            // Most arcs may carry a change: each node pulls, recomputing only when one of its
+            // neighbours changed.
+            changed.par_iter_mut().for_each(|word| *word = 0);
+            for &u in &changed_nodes {
+                changed[u as usize / 64] |= 1 << (u % 64);
+            }
+            next.par_iter_mut().enumerate().with_min_len(1 << 10).for_each_init(
                 || (Vec::new(), FastMap::default()),
-                |(seen, counts), (v, (out, moved))| {
-                    let current = labels[v];
-                    let active = match &pushed {
-                        Some(active) => active[v].load(Ordering::Relaxed),
-                        None => neighbors(v as u32).any(|&u| changed[u as usize]),
-                    };
-                    *out = if active {
-                        most_frequent_smallest(neighbors(v as u32).map(|&u| labels[u as usize]), seen, counts).unwrap_or(current)
+                |(seen, counts), (v, out)| {
+                    *out = if neighbors(v as u32).any(|&u| changed[u as usize / 64] >> (u % 64) & 1 != 0) {
+                        new_label(v as u32, &labels, seen, counts)
                     } else {
-                        current
+                        labels[v]
                     };
-                    *moved = *out != current;
-                    usize::from(*moved)
                 },
-            )
-            .sum();
-        std::mem::swap(&mut labels, &mut next);
-        std::mem::swap(&mut changed, &mut next_changed);
+            );
+            std::mem::swap(&mut labels, &mut next);
+            changed_nodes = (0..n as u32).into_par_iter().filter(|&v| labels[v as usize] != next[v as usize]).collect();
+        }
         iterations += 1;
     }
-    LabelPropagationResult { labels, iterations, converged: changes == 0 }
+    LabelPropagationResult { labels, iterations, converged: changed_nodes.is_empty() }
 }
 
-/// Activity is pushed from changed nodes when fewer than n / this changed.
-const SPARSE_DIVISOR: usize = 64;
+/// A round pushes from the changed nodes when their arcs are fewer than all arcs / this;
+/// otherwise every node pulls (a pass over all arcs, but sequential per node and no scatter).
+const SPARSE_DIVISOR: usize = 4;
 
 /// The most frequent value in the union (with multiplicity) of two sorted lists, ties to the
 /// smallest.
@@ -213,7 +247,11 @@ mod tests {
                         most_frequent(&seen).unwrap_or(labels[v as usize])
                     })
                     .collect();
-                assert_eq!(label_propagation(&g, &LabelPropagationConfig { max_iterations: rounds }).labels, labels, "round {rounds}");
+                let config = LabelPropagationConfig { max_iterations: rounds };
+                assert_eq!(label_propagation(&g, &config).labels, labels, "round {rounds}");
+                // Every round by push, and every round by pull.
+                assert_eq!(propagate(&g, &config, 0).labels, labels, "round {rounds}, push");
+                assert_eq!(propagate(&g, &config, usize::MAX).labels, labels, "round {rounds}, pull");
             }
         }
     }
