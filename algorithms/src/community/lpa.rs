@@ -6,7 +6,7 @@
 //! the local id of the node whose label won. Self-loops count as a neighbour like any other edge.
 //!
 //! # Complexity
-//! O(iterations × m log d) work at most (lists over 64 are hash-counted; nodes whose
+//! O(iterations × m log d) work at most (each list is sorted to find its mode; nodes whose
 //! neighbourhood did not change are skipped, and once few arcs leave the changed nodes only their
 //! neighbours are visited at all), parallel over nodes; memory two u32 arrays and a bit per node,
 //! a flag per node once a round is sparse, and the lists of changed and active nodes.
@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
-use crate::hash::FastMap;
 use crate::projection::{merge_sorted, Projection};
 
 pub const DEFAULT_ITERATIONS: u32 = 10;
@@ -78,8 +77,8 @@ fn propagate(graph: &Projection, config: &LabelPropagationConfig, sparse_divisor
     };
     let degree = |v: u32| graph.out_neighbors(v).len() + if graph.undirected { 0 } else { graph.in_neighbors(v).len() };
     let arcs: usize = if graph.undirected { graph.edge_count() } else { 2 * graph.edge_count() };
-    let new_label = |v: u32, labels: &[u32], seen: &mut Vec<u32>, counts: &mut FastMap<u32, u32>| {
-        most_frequent_smallest(neighbors(v).map(|&u| labels[u as usize]), seen, counts).unwrap_or(labels[v as usize])
+    let new_label = |v: u32, labels: &[u32], seen: &mut Vec<u32>| {
+        most_frequent_smallest(neighbors(v).map(|&u| labels[u as usize]), seen).unwrap_or(labels[v as usize])
     };
     while iterations < config.max_iterations && !changed_nodes.is_empty() {
         let reach: usize = changed_nodes.par_iter().map(|&u| degree(u)).sum();
@@ -104,13 +103,10 @@ fn propagate(graph: &Projection, config: &LabelPropagationConfig, sparse_divisor
             active.dedup();
             let moves: Vec<(u32, u32)> = active
                 .par_iter()
-                .map_init(
-                    || (Vec::new(), FastMap::default()),
-                    |(seen, counts), &v| {
-                        marked[v as usize].store(false, Ordering::Relaxed);
-                        (v, new_label(v, &labels, seen, counts))
-                    },
-                )
+                .map_init(Vec::new, |seen, &v| {
+                    marked[v as usize].store(false, Ordering::Relaxed);
+                    (v, new_label(v, &labels, seen))
+                })
                 .filter(|&(v, label)| label != labels[v as usize])
                 .collect();
             // Applied after every choice is made: the round reads only the previous labels.
@@ -125,16 +121,13 @@ fn propagate(graph: &Projection, config: &LabelPropagationConfig, sparse_divisor
             for &u in &changed_nodes {
                 changed[u as usize / 64] |= 1 << (u % 64);
             }
-            next.par_iter_mut().enumerate().with_min_len(1 << 10).for_each_init(
-                || (Vec::new(), FastMap::default()),
-                |(seen, counts), (v, out)| {
-                    *out = if neighbors(v as u32).any(|&u| changed[u as usize / 64] >> (u % 64) & 1 != 0) {
-                        new_label(v as u32, &labels, seen, counts)
-                    } else {
-                        labels[v]
-                    };
-                },
-            );
+            next.par_iter_mut().enumerate().with_min_len(1 << 10).for_each_init(Vec::new, |seen, (v, out)| {
+                *out = if neighbors(v as u32).any(|&u| changed[u as usize / 64] >> (u % 64) & 1 != 0) {
+                    new_label(v as u32, &labels, seen)
+                } else {
+                    labels[v]
+                };
+            });
             std::mem::swap(&mut labels, &mut next);
             changed_nodes = (0..n as u32).into_par_iter().filter(|&v| labels[v as usize] != next[v as usize]).collect();
         }
@@ -165,20 +158,12 @@ fn mode_of_sorted(a: &[u32], b: &[u32]) -> Option<u32> {
     best.map(|(_, label)| label)
 }
 
-/// Lists longer than this are counted in a hash map instead of sorted (hubs: O(d), not O(d log d)).
-const SORT_LIMIT: usize = 64;
-
-/// The most frequent value, ties to the smallest.
-fn most_frequent_smallest(values: impl Iterator<Item = u32>, seen: &mut Vec<u32>, counts: &mut FastMap<u32, u32>) -> Option<u32> {
+/// The most frequent value, ties to the smallest. Sorting beats hash counting even on hubs'
+/// lists (kron22: 10% faster overall): the sort runs in cache on a contiguous array, while a
+/// hash map probes a table as large as the number of distinct labels.
+fn most_frequent_smallest(values: impl Iterator<Item = u32>, seen: &mut Vec<u32>) -> Option<u32> {
     seen.clear();
     seen.extend(values);
-    if seen.len() > SORT_LIMIT {
-        counts.clear();
-        for &x in seen.iter() {
-            *counts.entry(x).or_insert(0) += 1;
-        }
-        return counts.iter().map(|(&label, &count)| (count, std::cmp::Reverse(label))).max().map(|(_, std::cmp::Reverse(label))| label);
-    }
     seen.sort_unstable();
     let mut best: Option<(usize, u32)> = None;
     let mut i = 0;
@@ -209,7 +194,7 @@ mod tests {
     }
 
     fn most_frequent(values: &[u32]) -> Option<u32> {
-        most_frequent_smallest(values.iter().copied(), &mut Vec::new(), &mut FastMap::default())
+        most_frequent_smallest(values.iter().copied(), &mut Vec::new())
     }
 
     #[test]
@@ -217,7 +202,7 @@ mod tests {
         assert_eq!(most_frequent(&[5, 3, 5, 3, 9]), Some(3));
         assert_eq!(most_frequent(&[7, 7, 2]), Some(7));
         assert_eq!(most_frequent(&[]), None);
-        // Past the sort limit the hash count decides the same way.
+        // Long lists (once hash-counted) decide the same way.
         let long: Vec<u32> = (0..200).map(|i| [9, 4, 4, 9, 1][i % 5]).collect();
         assert_eq!(most_frequent(&long), Some(4));
         let mut skewed = long.clone();
