@@ -56,7 +56,7 @@ pub fn dense_by_size_hinted(labels: &[u32], frequent: Option<u32>) -> (Vec<u32>,
     keys.par_iter().enumerate().for_each(|(i, &k)| dense[k as u32 as usize].store(i as u32, Ordering::Relaxed));
     singletons.par_iter().enumerate().for_each(|(i, &r)| dense[r as usize].store((keys.len() + i) as u32, Ordering::Relaxed));
     let sizes: Vec<u64> =
-        keys.iter().map(|&k| (u32::MAX - (k >> 32) as u32) as u64).chain(std::iter::repeat_n(1, singletons.len())).collect();
+        keys.par_iter().map(|&k| (u32::MAX - (k >> 32) as u32) as u64).chain(rayon::iter::repeat_n(1, singletons.len())).collect();
     let mut component = vec![0u32; n];
     component.par_chunks_mut(1 << 14).zip(labels.par_chunks(1 << 14)).for_each(|(out, chunk)| {
         for (i, (slot, &l)) in out.iter_mut().zip(chunk).enumerate() {
