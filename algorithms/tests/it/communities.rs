@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use ekg_algorithms::community::leiden::{communities_connected, leiden};
-use ekg_algorithms::community::louvain::{louvain, modularity, LouvainConfig};
+use ekg_algorithms::community::louvain::{louvain, modularity, LouvainConfig, LouvainResult};
 use ekg_algorithms::Projection;
 use serde_json::Value;
 
@@ -82,17 +82,19 @@ fn planted_lfr_communities_are_recovered() {
     }
 }
 
+/// Louvain and Leiden with default settings on a pool of `threads`.
+fn both_with_threads(g: &Projection, threads: usize) -> (LouvainResult, LouvainResult) {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool")
+        .install(|| (louvain(g, &LouvainConfig::default()), leiden(g, &LouvainConfig::default())))
+}
+
 #[test]
 fn community_detection_is_identical_across_thread_counts() {
     let g = networkx::graph(&networkx::reference(), true);
-    let run = |threads| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("pool")
-            .install(|| (louvain(&g, &LouvainConfig::default()), leiden(&g, &LouvainConfig::default())))
-    };
-    assert_eq!(run(1), run(2));
+    assert_eq!(both_with_threads(&g, 1), both_with_threads(&g, 2));
 }
 
 /// 40,000 nodes in 400 planted groups of 100 (about 6 edges inside the group per node, 1 to a
@@ -125,14 +127,7 @@ fn planted_groups() -> (Projection, Vec<u32>) {
 fn large_graphs_recover_planted_groups_identically_across_thread_counts() {
     let (g, planted) = planted_groups();
     let planted_q = modularity(&g, &planted, 1.0);
-    let run = |threads| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("pool")
-            .install(|| (louvain(&g, &LouvainConfig::default()), leiden(&g, &LouvainConfig::default())))
-    };
-    let (one, two) = (run(1), run(2));
+    let (one, two) = (both_with_threads(&g, 1), both_with_threads(&g, 2));
     assert_eq!(one, two);
     for (name, result) in [("louvain", &one.0), ("leiden", &one.1)] {
         assert!(result.modularity >= 0.99 * planted_q, "{name}: Q {} vs planted {planted_q}", result.modularity);
