@@ -14,7 +14,9 @@ PageRank per iteration (20 iterations), connected components, strongly connected
 multilevel) and Leiden (NetworKit ParallelLeiden, igraph leiden on modularity) with the modularity
 each reaches, triangles, k-core. Prints a table with
 ekg/peer time ratios (below 1: ekg faster). Times on a shared machine are noisy; ratios from
-the same run are what to read.
+the same run are what to read. Each time is also printed the moment it is measured and kept in
+/tmp/peers-partial.json, because igraph's single-threaded kernels take well over an hour at
+scale 22 and an interrupted run should still leave what it measured.
 """
 import json
 import os
@@ -79,11 +81,24 @@ else:
     print(f"Kronecker scale {scale}: {n} nodes, {len(src)} undirected edges ({time.time() - t:.1f}s to generate)", flush=True)
 wanted = set(kernels)
 
-results = {}
+results = {"ekg": {}, "networkit": {}, "igraph": {}}
+partial_path = "/tmp/peers-partial.json"
+
+
+def record(peer, key, value):
+    """Keeps one measurement and shows it at once (see the module doc)."""
+    results[peer][key] = value
+    print(f"  {peer} {key}: {value:.4f}", flush=True)
+    with open(partial_path + ".tmp", "w") as f:
+        json.dump(results, f)
+    os.replace(partial_path + ".tmp", partial_path)
+
+
 out = subprocess.run(["cargo", "bench", "--quiet", "--bench", "algorithms", "--", path, ",".join(kernels)], cwd=root, capture_output=True, text=True)
 if out.returncode != 0:
     sys.exit(out.stderr)
-results["ekg"] = json.loads(out.stdout.strip().splitlines()[-1])
+for key, value in json.loads(out.stdout.strip().splitlines()[-1]).items():
+    record("ekg", key, value)
 
 import networkit as nk
 
@@ -91,20 +106,19 @@ nk.setNumberOfThreads(threads)
 g = nk.Graph(n, weighted=False, directed=False)
 g.addEdges((src.astype(np.uint64), dst.astype(np.uint64)))
 g.indexEdges()  # TriangleEdgeScore needs edge ids; done once, outside the timings
-nkr = {}
 if "pagerank" in wanted:
     t = time.time()
     pr = nk.centrality.PageRank(g, damp=0.85, tol=0.0)
     pr.maxIterations = 20
     pr.run()
-    nkr["pagerank"] = (time.time() - t) / 20
+    record("networkit", "pagerank", (time.time() - t) / 20)
 flip = orient(src, dst)
 if "scc" in wanted:
     gd = nk.Graph(n, weighted=False, directed=True)
     gd.addEdges((np.where(flip, dst, src).astype(np.uint64), np.where(flip, src, dst).astype(np.uint64)))
     t = time.time()
     nk.components.StronglyConnectedComponents(gd).run()
-    nkr["scc"] = time.time() - t
+    record("networkit", "scc", time.time() - t)
     del gd
 for name, make in [("louvain", lambda: nk.community.PLM(g, refine=False)), ("leiden", lambda: nk.community.ParallelLeiden(g))]:
     if name not in wanted:
@@ -112,8 +126,8 @@ for name, make in [("louvain", lambda: nk.community.PLM(g, refine=False)), ("lei
     t = time.time()
     algo = make()
     algo.run()
-    nkr[name] = time.time() - t
-    nkr[f"{name}_modularity"] = nk.community.Modularity().getQuality(algo.getPartition(), g)
+    record("networkit", name, time.time() - t)
+    record("networkit", f"{name}_modularity", nk.community.Modularity().getQuality(algo.getPartition(), g))
 for name, make in [
     ("wcc", lambda: nk.components.ConnectedComponents(g)),
     ("lpa", lambda: nk.community.PLP(g)),
@@ -124,10 +138,7 @@ for name, make in [
         continue
     t = time.time()
     make().run()
-    nkr[name] = time.time() - t
-results["networkit"] = nkr
-
-igr = {}
+    record("networkit", name, time.time() - t)
 if "igraph" in peers:
     import igraph as ig
 
@@ -138,30 +149,30 @@ else:
 if "igraph" in peers and "pagerank" in wanted:
     t = time.time()
     ig_graph.pagerank(damping=0.85)
-    igr["pagerank_full"] = time.time() - t
+    record("igraph", "pagerank_full", time.time() - t)
 if "igraph" in peers and "scc" in wanted:
     ig_dir = ig.Graph(n=n, edges=np.stack([np.where(flip, dst, src), np.where(flip, src, dst)], axis=1), directed=True)
     t = time.time()
     ig_dir.connected_components(mode="strong")
-    igr["scc"] = time.time() - t
+    record("igraph", "scc", time.time() - t)
     del ig_dir
+# Cheapest first, so a run stopped early still has most of the table.
 igraph_kernels = [
     ("wcc", lambda: ig_graph.connected_components()),
+    ("kcore", lambda: ig_graph.coreness()),
     ("lpa", lambda: ig_graph.community_label_propagation()),
     ("louvain", lambda: ig_graph.community_multilevel()),
     ("leiden", lambda: ig_graph.community_leiden(objective_function="modularity")),
     ("triangles", lambda: ig_graph.transitivity_local_undirected()),
-    ("kcore", lambda: ig_graph.coreness()),
 ]
 for name, run in igraph_kernels if "igraph" in peers else []:
     if name not in wanted:
         continue
     t = time.time()
     result = run()
-    igr[name] = time.time() - t
+    record("igraph", name, time.time() - t)
     if name in ("louvain", "leiden"):
-        igr[f"{name}_modularity"] = ig_graph.modularity(result.membership)
-results["igraph"] = igr
+        record("igraph", f"{name}_modularity", ig_graph.modularity(result.membership))
 
 print(f"threads: {threads}")
 print(f"{'kernel':<12} {'ekg s':>10} {'NetworKit s':>12} {'ekg/NetworKit':>14} {'igraph s':>10} {'ekg/igraph':>11}")
