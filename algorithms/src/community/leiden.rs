@@ -68,9 +68,7 @@ fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig,
         let k = renumber(&mut refined);
         levels += 1;
         if !moved && k == g.node_count() {
-            for a in assignment.iter_mut() {
-                *a = community[*a as usize];
-            }
+            assignment.par_iter_mut().for_each(|a| *a = community[*a as usize]);
             break;
         }
         // The aggregate node of refined piece r starts in the community r was refined from.
@@ -78,13 +76,9 @@ fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig,
         for v in 0..g.node_count() {
             next_start[refined[v] as usize] = community[v];
         }
-        for a in assignment.iter_mut() {
-            *a = refined[*a as usize];
-        }
+        assignment.par_iter_mut().for_each(|a| *a = refined[*a as usize]);
         if k == g.node_count() {
-            for a in assignment.iter_mut() {
-                *a = next_start[*a as usize];
-            }
+            assignment.par_iter_mut().for_each(|a| *a = next_start[*a as usize]);
             break;
         }
         coarse = Some(g.aggregate(&refined, k));
@@ -114,9 +108,8 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
     let n = g.node_count();
     let degree = &g.degrees;
     let m2: f64 = degree.iter().sum();
-    let mut founder: Vec<u32> = (0..n as u32).collect();
     if m2 == 0.0 {
-        return founder;
+        return (0..n as u32).collect();
     }
     let k = community.iter().copied().max().map_or(0, |c| c as usize + 1);
     let mut community_total = vec![0.0; k];
@@ -139,12 +132,16 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
                     prefetch(&community[ahead as usize]);
                 }
                 if community[g.targets[i] as usize] == own {
-                    sum += g.weights[i];
+                    sum += g.weight(i);
                 }
             }
             sum
         })
         .collect();
+    // Per node: its community (high half) and its subcommunity's founder (low half), in one word
+    // so that each arc costs one random read, not two.
+    let mut label: Vec<u64> = (0..n).into_par_iter().map(|v| (community[v] as u64) << 32 | v as u64).collect();
+    let founder_of = |l: u64| l as u32;
     // Per founder: the subcommunity's total degree and its weight to the rest of the community.
     let mut sub_total = degree.clone();
     let mut sub_external = to_own.clone();
@@ -155,7 +152,7 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
     let well_connected = |inside: f64, total: f64, c: usize| inside >= resolution * total * (community_total[c] - total) / m2;
     let mut merges: Vec<(u32, u32, f64)> = Vec::with_capacity(batch);
     for (batch_no, nodes) in seeded_order(n, seed).chunks(batch).enumerate() {
-        let (founder_now, total_now, external_now, singleton_now) = (&founder, &sub_total, &sub_external, &singleton);
+        let (label_now, total_now, external_now, singleton_now) = (&label, &sub_total, &sub_external, &singleton);
         merges.clear();
         merges.par_extend(nodes.par_iter().with_max_len(64).filter_map(|&v| {
             let v = v as usize;
@@ -169,12 +166,11 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
                 let (lo, hi) = (g.offsets[v] as usize, g.offsets[v + 1] as usize);
                 for i in lo..hi {
                     if let Some(&ahead) = g.targets.get(i + PREFETCH_AHEAD) {
-                        prefetch(&community[ahead as usize]);
-                        prefetch(&founder_now[ahead as usize]);
+                        prefetch(&label_now[ahead as usize]);
                     }
-                    let u = g.targets[i] as usize;
-                    if community[u] as usize == c {
-                        table.add(founder_now[u], g.weights[i]);
+                    let l = label_now[g.targets[i] as usize];
+                    if (l >> 32) as usize == c {
+                        table.add(founder_of(l), g.weight(i));
                     }
                 }
                 let mut best: Option<(u32, f64)> = None;
@@ -197,7 +193,7 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
             // The applying loop is sequential: start a later merge's random reads now.
             if let Some(&(_, ahead, _)) = merges.get(i + 8) {
                 let s = ahead as usize;
-                prefetch(&founder[s]);
+                prefetch(&label[s]);
                 prefetch(&sub_total[s]);
                 prefetch(&sub_external[s]);
                 prefetch(&grown_in[s]);
@@ -206,15 +202,15 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
             let (v, s) = (v as usize, sub as usize);
             let (c, kv) = (community[v] as usize, degree[v]);
             // Someone joined v, or the target's founder left it (so it is empty), this batch.
-            if !singleton[v] || founder[s] != sub {
+            if !singleton[v] || founder_of(label[s]) != sub {
                 continue;
             }
-            let weight = if grown_in[s] == batch_no { weight_inside(v, &|u| founder[u as usize] == sub) } else { stale_weight };
+            let weight = if grown_in[s] == batch_no { weight_inside(v, &|u| founder_of(label[u as usize]) == sub) } else { stale_weight };
             let st = sub_total[s];
             if !well_connected(sub_external[s], st, c) || weight - resolution * st * kv / m2 <= 1e-12 {
                 continue;
             }
-            founder[v] = sub;
+            label[v] = (c as u64) << 32 | sub as u64;
             sub_total[s] += kv;
             sub_external[s] += to_own[v] - 2.0 * weight;
             sub_total[v] = 0.0;
@@ -224,7 +220,7 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
             grown_in[s] = batch_no;
         }
     }
-    founder
+    label.into_par_iter().map(founder_of).collect()
 }
 
 /// Gives each connected part of a community its own label: the smallest node id in the part

@@ -112,8 +112,8 @@ pub(crate) fn batch_size(n: usize) -> usize {
 ///
 /// Passes visit nodes in one seeded order. As in the fast local move of Traag, Waltman and van
 /// Eck (2019), only active nodes are visited: all at first, then those with a neighbour that
-/// moved to another community than theirs. Each batch of the order picks its moves in parallel
-/// from the state at the batch's start; the moves are then applied in order, each re-checked
+/// moved to another community than theirs. Each batch (the next [`batch_size`] active nodes of the
+/// order) picks its moves in parallel from the state at the batch's start; the moves are then applied in order, each re-checked
 /// against the community totals as they are by then (so a crowd moving into one community stops
 /// when it no longer pays), and the neighbours of the movers are activated.
 pub(crate) fn local_moving(g: &WeightedGraph, community: &mut [u32], resolution: f64, seed: u64, max_passes: u32) -> bool {
@@ -138,11 +138,19 @@ pub(crate) fn local_moving(g: &WeightedGraph, community: &mut [u32], resolution:
     let mut live: Vec<u32> = Vec::with_capacity(batch);
     for _ in 0..max_passes {
         let mut pass_moves = 0u64;
-        for nodes in order.chunks(batch) {
+        let mut cursor = 0;
+        while cursor < n {
+            // A batch is the next `batch` active nodes in order, however far apart: late passes
+            // have few, and batches of a fixed stretch of the order would hold a handful each,
+            // too few to share among threads.
             live.clear();
-            live.extend(nodes.iter().copied().filter(|&v| active[v as usize].load(Ordering::Relaxed)));
-            for &v in &live {
-                active[v as usize].store(false, Ordering::Relaxed);
+            while cursor < n && live.len() < batch {
+                let v = order[cursor];
+                cursor += 1;
+                if active[v as usize].load(Ordering::Relaxed) {
+                    active[v as usize].store(false, Ordering::Relaxed);
+                    live.push(v);
+                }
             }
             if live.is_empty() {
                 continue;
@@ -228,7 +236,7 @@ fn best_move(
         if let Some(&ahead) = g.targets.get(i + PREFETCH_AHEAD) {
             prefetch(&community[ahead as usize]);
         }
-        table.add(community[g.targets[i] as usize], g.weights[i]);
+        table.add(community[g.targets[i] as usize], g.weight(i));
     }
     let own = community[v as usize];
     let weight_own = table.get(own);

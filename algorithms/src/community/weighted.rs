@@ -19,6 +19,9 @@ use crate::projection::Projection;
 pub(crate) struct WeightedGraph {
     pub offsets: Vec<u64>,
     pub targets: Vec<u32>,
+    /// Arc weights, empty when every arc weighs 1 (read through [`WeightedGraph::weight`]). An
+    /// unweighted base graph is the common case, and without this array a row is 4 bytes an arc
+    /// instead of 12: local moving, refinement and aggregation stream rows from memory.
     pub weights: Vec<f64>,
     pub loops: Vec<f64>,
     /// k_v: weighted degree, self-loops included (read by every pass, so computed once).
@@ -51,15 +54,8 @@ impl Compacted {
             }
         };
         let mut order = NodeOrder::by_descending(arcs, n);
-        if std::env::var("EKG_KEEP_ORDER").is_ok() {
-            order.order = (0..n as u32).filter(|&v| arcs(v) > 0).collect();
-            for (i, &v) in order.order.iter().enumerate() {
-                order.rank[v as usize] = i as u32;
-            }
-        } else {
-            let kept = order.order.partition_point(|&v| arcs(v) > 0);
-            order.order.truncate(kept);
-        }
+        let kept = order.order.partition_point(|&v| arcs(v) > 0);
+        order.order.truncate(kept);
         let graph = WeightedGraph::from_projection_in(p, &order.order, |u| order.rank[u as usize]);
         Compacted { graph, order: order.order, n }
     }
@@ -188,7 +184,20 @@ impl WeightedGraph {
         let loops: Vec<f64> = blocks.iter().flat_map(|b| b.loops.iter().copied()).collect();
         let degrees =
             (0..n).into_par_iter().map(|v| weights[offsets[v] as usize..offsets[v + 1] as usize].iter().sum::<f64>() + loops[v]).collect();
+        if weights.par_iter().all(|&w| w == 1.0) {
+            weights = Vec::new();
+        }
         WeightedGraph { offsets, targets, weights, loops, degrees }
+    }
+
+    /// The weight of arc `i`.
+    #[inline(always)]
+    pub fn weight(&self, i: usize) -> f64 {
+        if self.weights.is_empty() {
+            1.0
+        } else {
+            self.weights[i]
+        }
     }
 
     pub fn node_count(&self) -> usize {
@@ -197,7 +206,7 @@ impl WeightedGraph {
 
     pub fn edges(&self, v: usize) -> impl Iterator<Item = (u32, f64)> + '_ {
         let (lo, hi) = (self.offsets[v] as usize, self.offsets[v + 1] as usize);
-        self.targets[lo..hi].iter().copied().zip(self.weights[lo..hi].iter().copied())
+        (lo..hi).map(|i| (self.targets[i], self.weight(i)))
     }
 
     pub fn edge_count(&self, v: usize) -> usize {
@@ -217,8 +226,10 @@ impl WeightedGraph {
         }
         if let Some(&near) = members.get(at + 2) {
             let lo = self.offsets[near as usize] as usize;
-            if let (Some(t), Some(w)) = (self.targets.get(lo), self.weights.get(lo)) {
+            if let Some(t) = self.targets.get(lo) {
                 prefetch(t);
+            }
+            if let Some(w) = self.weights.get(lo) {
                 prefetch(w);
             }
         }
@@ -263,7 +274,7 @@ impl WeightedGraph {
                         if i + PREFETCH_AHEAD < hi {
                             prefetch(&community[self.targets[i + PREFETCH_AHEAD] as usize]);
                         }
-                        let (u, w) = (self.targets[i], self.weights[i]);
+                        let (u, w) = (self.targets[i], self.weight(i));
                         let cu = community[u as usize];
                         if cu == c as u32 {
                             loops += w;
@@ -426,12 +437,26 @@ mod tests {
         assert!(!c.order.contains(&3));
         // Node 1 has the most arcs, so it comes first.
         assert_eq!(c.order[0], 1);
-        let total_weight: f64 = c.graph.weights.iter().sum::<f64>() + c.graph.loops.iter().sum::<f64>();
+        let sum = |g: &WeightedGraph| (0..g.targets.len()).map(|i| g.weight(i)).sum::<f64>() + g.loops.iter().sum::<f64>();
         let plain = WeightedGraph::from_projection(&p);
-        assert_eq!(total_weight, plain.weights.iter().sum::<f64>() + plain.loops.iter().sum::<f64>());
+        assert_eq!(sum(&c.graph), sum(&plain));
+        assert!(!c.graph.weights.is_empty(), "the merged parallel edge weighs 3");
         let labels = c.expand(&[0, 0, 0, 1]);
         assert_eq!(labels[c.order[0] as usize], 0);
         assert_eq!(labels[3], 2, "the isolated node gets a label of its own");
+    }
+
+    #[test]
+    fn unit_weights_are_not_stored_and_read_as_one() {
+        let path = Projection::from_edges(3, &[(0, 1, 1.0), (1, 2, 1.0)], true, false);
+        let g = WeightedGraph::from_projection(&path);
+        assert!(g.weights.is_empty());
+        assert_eq!(g.edges(1).collect::<Vec<_>>(), vec![(0, 1.0), (2, 1.0)]);
+        assert_eq!(g.degrees, vec![1.0, 2.0, 1.0]);
+        // Merging 0 and 1 turns their edge into a loop (2w in the symmetric adjacency).
+        let coarse = g.aggregate(&[0, 0, 1], 2);
+        assert_eq!(coarse.edges(0).collect::<Vec<_>>(), vec![(1, 1.0)]);
+        assert_eq!(coarse.loops, vec![2.0, 0.0]);
     }
 
     #[test]
@@ -441,7 +466,7 @@ mod tests {
         let g = WeightedGraph::from_projection(&Projection::from_edges(60, &edges, false, true));
         let community: Vec<u32> = (0..60).map(|v| v % 7).collect();
         let coarse = g.aggregate(&community, 7);
-        let sum = |g: &WeightedGraph| g.weights.iter().sum::<f64>() + g.loops.iter().sum::<f64>();
+        let sum = |g: &WeightedGraph| (0..g.targets.len()).map(|i| g.weight(i)).sum::<f64>() + g.loops.iter().sum::<f64>();
         assert!((sum(&g) - sum(&coarse)).abs() < 1e-9);
         let q_fine = modularity_of(&g, &community, 1.0);
         let q_coarse = modularity_of(&coarse, &(0..7).collect::<Vec<u32>>(), 1.0);
