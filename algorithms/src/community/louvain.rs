@@ -113,9 +113,10 @@ pub(crate) fn batch_size(n: usize) -> usize {
 /// Passes visit nodes in one seeded order. As in the fast local move of Traag, Waltman and van
 /// Eck (2019), only active nodes are visited: all at first, then those with a neighbour that
 /// moved to another community than theirs. Each batch (the next [`batch_size`] active nodes of the
-/// order) picks its moves in parallel from the state at the batch's start; the moves are then applied in order, each re-checked
-/// against the community totals as they are by then (so a crowd moving into one community stops
-/// when it no longer pays), and the neighbours of the movers are activated.
+/// order) picks its moves in parallel from the state at the batch's start; the moves are then
+/// applied in order, each re-checked against the community totals as they are by then (so a crowd
+/// moving into one community stops when it no longer pays), and the neighbours of the movers are
+/// activated.
 pub(crate) fn local_moving(g: &WeightedGraph, community: &mut [u32], resolution: f64, seed: u64, max_passes: u32) -> bool {
     let n = g.node_count();
     let degree = &g.degrees;
