@@ -12,7 +12,10 @@
 
 use rayon::prelude::*;
 
-use crate::projection::{fill_blocks, prefix_offsets, Projection};
+use crate::projection::{block_jobs, prefix_offsets, Projection};
+
+/// How many arcs ahead the renaming of in-lists prefetches.
+const RENAME_PREFETCH_DISTANCE: usize = 32;
 
 /// Below this many arcs the whole value array fits in cache and renumbering cannot pay.
 pub const REORDER_MIN_ARCS: usize = 1 << 22;
@@ -70,9 +73,21 @@ impl PermutedInLists {
         let offsets = prefix_offsets(&degrees);
         drop(degrees);
         let mut sources = huge_page_vec::<u32>(offsets[offsets.len() - 1] as usize);
-        fill_blocks(&offsets, &mut sources, |new, out| {
-            for (slot, &u) in out.iter_mut().zip(graph.in_neighbors(order.order[new as usize])) {
-                *slot = order.rank[u as usize];
+        // Copy a job's lists, then rename its slots in one linear pass: the renaming is a random
+        // read of `rank` per arc, and only over a linear run can its misses be prefetched ahead
+        // (most lists are shorter than the prefetch distance). The job's slots are still in L2.
+        block_jobs(&offsets, &mut sources).into_par_iter().for_each(|(start, end, block)| {
+            let mut filled = 0;
+            for &old in &order.order[start..end] {
+                let list = graph.in_neighbors(old);
+                block[filled..filled + list.len()].copy_from_slice(list);
+                filled += list.len();
+            }
+            for k in 0..block.len() {
+                if let Some(&ahead) = block.get(k + RENAME_PREFETCH_DISTANCE) {
+                    prefetch(&order.rank[ahead as usize]);
+                }
+                block[k] = order.rank[block[k] as usize];
             }
         });
         let weights = graph.in_weights.as_ref().map(|w| {

@@ -270,21 +270,61 @@ pub(crate) fn prefix_offsets(degrees: &[u64]) -> Vec<u64> {
 /// Fills `targets` list by list: `fill(v, slice_of_v)` for each node, in parallel over blocks of
 /// nodes, each block owning its contiguous part of `targets`.
 pub(crate) fn fill_blocks(offsets: &[u64], targets: &mut [u32], fill: impl Fn(u32, &mut [u32]) + Sync) {
-    const BLOCK: usize = 4096;
-    let n = offsets.len() - 1;
-    let mut jobs = Vec::with_capacity(n / BLOCK + 1);
-    let mut rest = targets;
-    for start in (0..n).step_by(BLOCK) {
-        let end = (start + BLOCK).min(n);
-        let (head, tail) = rest.split_at_mut((offsets[end] - offsets[start]) as usize);
-        jobs.push((start, end, head));
-        rest = tail;
-    }
-    jobs.into_par_iter().for_each(|(start, end, block)| {
+    block_jobs(offsets, targets).into_par_iter().for_each(|(start, end, block)| {
         let base = offsets[start];
         for v in start..end {
             let (lo, hi) = ((offsets[v] - base) as usize, (offsets[v + 1] - base) as usize);
             fill(v as u32, &mut block[lo..hi]);
         }
     });
+}
+
+/// `targets` cut into jobs of consecutive lists `(start, end, their slots)`: up to 4096 nodes and
+/// about 2¹⁶ slots each (one list may be longer). The slot bound keeps jobs even where the first
+/// nodes hold most arcs (lists renumbered by descending degree) and a job's slots in L2.
+pub(crate) fn block_jobs<'a>(offsets: &[u64], mut targets: &'a mut [u32]) -> Vec<(usize, usize, &'a mut [u32])> {
+    const NODES: usize = 4096;
+    const SLOTS: u64 = 1 << 16;
+    let n = offsets.len() - 1;
+    let mut jobs = Vec::with_capacity(n / NODES + 1);
+    let mut start = 0;
+    while start < n {
+        let mut end = (start + NODES).min(n);
+        if offsets[end] - offsets[start] > SLOTS {
+            // The first node past the slot budget ends the job (at least one node per job).
+            end = offsets[start + 1..=end].partition_point(|&o| o - offsets[start] <= SLOTS) + start + 1;
+            end = end.min(start + NODES).max(start + 1);
+        }
+        let (head, tail) = targets.split_at_mut((offsets[end] - offsets[start]) as usize);
+        jobs.push((start, end, head));
+        targets = tail;
+        start = end;
+    }
+    jobs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_jobs_cover_every_list_once_and_cut_heavy_prefixes() {
+        // Two hubs first (as in a descending-degree order), then many short lists.
+        let degrees: Vec<u64> = [100_000u64, 70_000].into_iter().chain((0..10_000u64).map(|v| v % 3)).collect();
+        let offsets = prefix_offsets(&degrees);
+        let mut targets = vec![0u32; offsets[offsets.len() - 1] as usize];
+        let jobs = block_jobs(&offsets, &mut targets);
+        assert_eq!((jobs[0].0, jobs[0].1), (0, 1), "a hub past the slot budget is a job of its own");
+        assert_eq!((jobs[1].0, jobs[1].1), (1, 2));
+        let mut next = 0;
+        for (start, end, slots) in &jobs {
+            assert_eq!(*start, next);
+            assert!(end > start && end - start <= 4096);
+            assert_eq!(slots.len() as u64, offsets[*end] - offsets[*start]);
+            // Without its last list, a job stays within the budget.
+            assert!(offsets[end - 1] - offsets[*start] <= 1 << 16);
+            next = *end;
+        }
+        assert_eq!(next, degrees.len());
+    }
 }
