@@ -2,8 +2,9 @@
 //! moving, then a refinement that rebuilds each community from singletons by merging only nodes
 //! well connected to it, and aggregation on the refined partition (with the unrefined one as the
 //! starting point of the next level). This implementation refines greedily (best gain) rather
-//! than by the paper's randomized choice, so it is deterministic for a seed; a final pass splits
-//! any community that is not connected into its connected parts, which only raises modularity.
+//! than by the paper's randomized choice, so it is deterministic for a seed. After the last round,
+//! one more local moving of the base nodes, then a pass that splits any community that is not
+//! connected into its connected parts; both only raise modularity.
 //! Every returned community is connected (tested).
 //!
 //! Local moving and refinement both run in seeded batches whose choices are made in parallel and
@@ -36,8 +37,7 @@ pub fn leiden(graph: &Projection, config: &LouvainConfig) -> LouvainResult {
     let mut best_q = modularity_of(base, &best, config.resolution);
     let mut levels = 0;
     for round in 0..DEFAULT_ROUNDS {
-        let (assignment, round_levels) = leiden_round(base, best.clone(), config, round as u64);
-        let q = modularity_of(base, &assignment, config.resolution);
+        let (assignment, q, round_levels) = leiden_round(base, best.clone(), config, round as u64);
         levels += round_levels;
         if q <= best_q + 1e-12 {
             break;
@@ -45,12 +45,30 @@ pub fn leiden(graph: &Projection, config: &LouvainConfig) -> LouvainResult {
         best = assignment;
         best_q = q;
     }
+    // A last local moving of the base nodes: each round ends on its coarsest graph, where a node
+    // moves with its whole piece; single nodes that fit better elsewhere move here (NetworKit's
+    // PLM `refine`, at the finest level only). It can only raise modularity.
+    let moved = local_moving(base, &mut best, config.resolution, seed_of_round(config, DEFAULT_ROUNDS as u64), config.max_passes);
+    // Only the returned partition needs connected communities: a round may start from
+    // disconnected ones (its refinement only ever merges connected nodes). Splitting cannot lower
+    // modularity, and most often finds nothing to split.
+    let split = split_disconnected(base, &mut best);
+    if moved || split {
+        best_q = modularity_of(base, &best, config.resolution);
+    }
     let (community, _) = crate::components::dense_by_size(&representatives(&compacted.expand(&best)));
     LouvainResult { community, modularity: best_q, levels }
 }
 
-/// One Leiden pass from `initial` (a partition of the base graph); returns the new partition.
-fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig, round: u64) -> (Vec<u32>, u32) {
+fn seed_of_round(config: &LouvainConfig, round: u64) -> u64 {
+    config.seed.wrapping_add(round.wrapping_mul(7919))
+}
+
+/// One Leiden pass from `initial` (a partition of the base graph); returns the new partition, its
+/// modularity and the number of levels. The modularity is taken on the last aggregated graph,
+/// where the partition is a few thousand nodes' labels: the same value as on the base graph (an
+/// aggregate keeps the weight inside and the total degree of every community), up to rounding.
+fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig, round: u64) -> (Vec<u32>, f64, u32) {
     let n = base.node_count();
     let mut assignment: Vec<u32> = (0..n as u32).collect();
     let mut coarse: Option<WeightedGraph> = None;
@@ -58,18 +76,27 @@ fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig,
     let mut start = initial;
     renumber(&mut start);
     let mut levels = 0;
-    let seed = config.seed.wrapping_add(round.wrapping_mul(7919));
-    while levels < config.max_levels {
+    let seed = seed_of_round(config, round);
+    loop {
         let g = coarse.as_ref().unwrap_or(base);
+        if levels == config.max_levels {
+            // Out of levels: the current nodes stay in the communities they start from.
+            assignment.par_iter_mut().for_each(|a| *a = start[*a as usize]);
+            let q = modularity_of(g, &start, config.resolution);
+            return (assignment, q, levels);
+        }
         let mut community = start.clone();
-        let moved = local_moving(g, &mut community, config.resolution, seed.wrapping_add(levels as u64), config.max_passes);
+        local_moving(g, &mut community, config.resolution, seed.wrapping_add(levels as u64), config.max_passes);
         renumber(&mut community);
         let mut refined = refine(g, &community, config.resolution, seed.wrapping_add(1000 + levels as u64));
         let k = renumber(&mut refined);
         levels += 1;
-        if !moved && k == g.node_count() {
+        // Converged (nothing moved, nothing merged) or nothing merged: no coarser level follows,
+        // and the current nodes take their communities.
+        if k == g.node_count() {
             assignment.par_iter_mut().for_each(|a| *a = community[*a as usize]);
-            break;
+            let q = modularity_of(g, &community, config.resolution);
+            return (assignment, q, levels);
         }
         // The aggregate node of refined piece r starts in the community r was refined from.
         let mut next_start = vec![0u32; k];
@@ -77,15 +104,9 @@ fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig,
             next_start[refined[v] as usize] = community[v];
         }
         assignment.par_iter_mut().for_each(|a| *a = refined[*a as usize]);
-        if k == g.node_count() {
-            assignment.par_iter_mut().for_each(|a| *a = next_start[*a as usize]);
-            break;
-        }
         coarse = Some(g.aggregate(&refined, k));
         start = next_start;
     }
-    split_disconnected(base, &mut assignment);
-    (assignment, levels)
 }
 
 /// Within each community, merges singletons into well-connected subcommunities by best gain.
@@ -228,9 +249,9 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
 ///
 /// # Complexity
 /// O(m α(n)) work, parallel over nodes.
-pub(crate) fn split_disconnected(g: &WeightedGraph, labels: &mut [u32]) {
+pub(crate) fn split_disconnected(g: &WeightedGraph, labels: &mut [u32]) -> bool {
     let n = g.node_count();
-    let parent: Vec<AtomicU32> = (0..n as u32).map(AtomicU32::new).collect();
+    let parent: Vec<AtomicU32> = (0..n as u32).into_par_iter().map(AtomicU32::new).collect();
     let same = &*labels;
     (0..n).into_par_iter().with_min_len(1 << 10).for_each(|v| {
         for (u, _) in g.edges(v) {
@@ -239,7 +260,16 @@ pub(crate) fn split_disconnected(g: &WeightedGraph, labels: &mut [u32]) {
             }
         }
     });
+    let pieces = (0..n).into_par_iter().filter(|&v| find(&parent, v as u32) == v as u32).count();
+    let communities = {
+        let mut seen = vec![false; labels.iter().max().map_or(0, |&l| l as usize + 1)];
+        labels.iter().filter(|&&l| !std::mem::replace(&mut seen[l as usize], true)).count()
+    };
+    if pieces == communities {
+        return false;
+    }
     labels.par_iter_mut().enumerate().for_each(|(v, l)| *l = find(&parent, v as u32));
+    true
 }
 
 /// Whether every community is connected (for tests and checks).
@@ -274,6 +304,13 @@ mod tests {
         let g = Projection::from_edges(4, &[(0, 1, 1.0), (2, 3, 1.0)], true, false);
         assert!(!communities_connected(&g, &[0, 0, 0, 0]));
         assert!(communities_connected(&g, &[0, 0, 1, 1]));
+        let w = WeightedGraph::from_projection(&g);
+        let mut labels = vec![7, 7, 7, 7];
+        assert!(split_disconnected(&w, &mut labels), "a split is reported");
+        assert_eq!(labels, vec![0, 0, 2, 2]);
+        let mut labels = vec![5, 5, 1, 1];
+        assert!(!split_disconnected(&w, &mut labels), "nothing to split");
+        assert_eq!(labels, vec![5, 5, 1, 1], "labels without a split are left alone");
     }
 
     /// The sequential refinement the parallel one must match: one sweep in seeded order.
