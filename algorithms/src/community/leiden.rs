@@ -34,7 +34,9 @@ pub fn leiden(graph: &Projection, config: &LouvainConfig) -> LouvainResult {
     let compacted = Compacted::new(graph);
     let base = &compacted.graph;
     let mut best: Vec<u32> = (0..base.node_count() as u32).collect();
-    let mut best_q = modularity_of(base, &best, config.resolution);
+    // Round 0 only makes moves that gain, so it cannot end below the singletons' modularity:
+    // no need to spend a pass over every arc computing that.
+    let mut best_q = f64::NEG_INFINITY;
     let mut levels = 0;
     for round in 0..DEFAULT_ROUNDS {
         let (assignment, q, round_levels) = leiden_round(base, best.clone(), config, round as u64);
