@@ -93,8 +93,8 @@ fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig,
         let mut refined = refine(g, &community, config.resolution, seed.wrapping_add(1000 + levels as u64));
         let k = renumber(&mut refined);
         levels += 1;
-        // Converged (nothing moved, nothing merged) or nothing merged: no coarser level follows,
-        // and the current nodes take their communities.
+        // Nothing merged: a coarser level would be this one again, so the current nodes take
+        // their communities.
         if k == g.node_count() {
             assignment.par_iter_mut().for_each(|a| *a = community[*a as usize]);
             let q = modularity_of(g, &community, config.resolution);
@@ -276,16 +276,7 @@ pub(crate) fn split_disconnected(g: &WeightedGraph, labels: &mut [u32]) -> bool 
 
 /// Whether every community is connected (for tests and checks).
 pub fn communities_connected(graph: &Projection, community: &[u32]) -> bool {
-    let g = WeightedGraph::from_projection(graph);
-    let mut split = community.to_vec();
-    split_disconnected(&g, &mut split);
-    let count = |l: &[u32]| {
-        let mut v = l.to_vec();
-        v.sort_unstable();
-        v.dedup();
-        v.len()
-    };
-    count(&split) == count(community)
+    !split_disconnected(&WeightedGraph::from_projection(graph), &mut community.to_vec())
 }
 
 #[cfg(test)]
