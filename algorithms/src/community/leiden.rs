@@ -143,7 +143,9 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
     let weight_inside = |v: usize, keep: &dyn Fn(u32) -> bool| -> f64 {
         g.edges(v).filter(|&(u, _)| community[u as usize] == community[v] && keep(u)).map(|e| e.1).sum()
     };
-    let to_own: Vec<f64> = (0..n)
+    // Per node: its degree and its weight to the rest of its community, side by side (the
+    // choice below reads both for each node, in seeded order: one miss, not two).
+    let node_weights: Vec<[f64; 2]> = (0..n)
         .into_par_iter()
         .with_min_len(1 << 10)
         .map(|v| {
@@ -158,30 +160,30 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
                     sum += g.weight(i);
                 }
             }
-            sum
+            [degree[v], sum]
         })
         .collect();
     // Per node: its community (high half) and its subcommunity's founder (low half), in one word
     // so that each arc costs one random read, not two.
     let mut label: Vec<u64> = (0..n).into_par_iter().map(|v| (community[v] as u64) << 32 | v as u64).collect();
     let founder_of = |l: u64| l as u32;
-    // Per founder: the subcommunity's total degree and its weight to the rest of the community.
-    let mut sub_total = degree.clone();
-    let mut sub_external = to_own.clone();
+    // Per founder: the subcommunity's total degree and its weight to the rest of the community,
+    // side by side: each candidate subcommunity then costs one cache miss, not two.
+    let mut sub_weights = node_weights.clone();
     let mut singleton = vec![true; n];
     // The batch in which a subcommunity last gained a member (its weights from the batch's
     // start are then stale).
-    let mut grown_in = vec![usize::MAX; n];
+    let mut grown_in = vec![u32::MAX; n];
     let well_connected = |inside: f64, total: f64, c: usize| inside >= resolution * total * (community_total[c] - total) / m2;
     let mut merges: Vec<(u32, u32, f64)> = Vec::with_capacity(batch);
-    for (batch_no, nodes) in seeded_order(n, seed).chunks(batch).enumerate() {
-        let (label_now, total_now, external_now, singleton_now) = (&label, &sub_total, &sub_external, &singleton);
+    for (batch_no, nodes) in (0..).zip(seeded_order(n, seed).chunks(batch)) {
+        let (label_now, sub_now, singleton_now) = (&label, &sub_weights, &singleton);
         merges.clear();
         merges.par_extend(nodes.par_iter().with_max_len(64).filter_map(|&v| {
             let v = v as usize;
-            let (c, kv) = (community[v] as usize, degree[v]);
+            let (c, [kv, to_own]) = (community[v] as usize, node_weights[v]);
             // Only singletons that are well connected to their community move.
-            if !singleton_now[v] || !well_connected(to_own[v], kv, c) {
+            if !singleton_now[v] || !well_connected(to_own, kv, c) {
                 return None;
             }
             with_table(|table| {
@@ -193,20 +195,22 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
                     }
                     let l = label_now[g.targets[i] as usize];
                     if (l >> 32) as usize == c {
+                        // The candidates' weights are read below: start those misses now.
+                        prefetch(&sub_now[founder_of(l) as usize]);
                         table.add(founder_of(l), g.weight(i));
                     }
                 }
                 let mut best: Option<(u32, f64)> = None;
                 let mut best_gain = 0.0;
-                for (sub, w) in table.entries() {
-                    let st = total_now[sub as usize];
+                for (founder, w) in table.entries() {
+                    let [st, external] = sub_now[founder as usize];
                     // The target subcommunity must itself be well connected to the community.
-                    if sub as usize == v || !well_connected(external_now[sub as usize], st, c) {
+                    if founder as usize == v || !well_connected(external, st, c) {
                         continue;
                     }
                     let gain = w - resolution * st * kv / m2;
                     if gain > best_gain + 1e-12 {
-                        (best, best_gain) = (Some((sub, w)), gain);
+                        (best, best_gain) = (Some((founder, w)), gain);
                     }
                 }
                 best.map(|(sub, w)| (v as u32, sub, w))
@@ -214,29 +218,32 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
         }));
         for (i, &(v, sub, stale_weight)) in merges.iter().enumerate() {
             // The applying loop is sequential: start a later merge's random reads now.
-            if let Some(&(_, ahead, _)) = merges.get(i + 8) {
-                let s = ahead as usize;
+            if let Some(&(node, ahead, _)) = merges.get(i + 8) {
+                let (v, s) = (node as usize, ahead as usize);
                 prefetch(&label[s]);
-                prefetch(&sub_total[s]);
-                prefetch(&sub_external[s]);
+                prefetch(&sub_weights[s]);
                 prefetch(&grown_in[s]);
                 prefetch(&singleton[s]);
+                prefetch(&label[v]);
+                prefetch(&sub_weights[v]);
+                prefetch(&node_weights[v]);
+                prefetch(&singleton[v]);
             }
             let (v, s) = (v as usize, sub as usize);
-            let (c, kv) = (community[v] as usize, degree[v]);
+            let (c, [kv, to_own]) = (community[v] as usize, node_weights[v]);
             // Someone joined v, or the target's founder left it (so it is empty), this batch.
             if !singleton[v] || founder_of(label[s]) != sub {
                 continue;
             }
             let weight = if grown_in[s] == batch_no { weight_inside(v, &|u| founder_of(label[u as usize]) == sub) } else { stale_weight };
-            let st = sub_total[s];
-            if !well_connected(sub_external[s], st, c) || weight - resolution * st * kv / m2 <= 1e-12 {
+            let [st, external] = sub_weights[s];
+            if !well_connected(external, st, c) || weight - resolution * st * kv / m2 <= 1e-12 {
                 continue;
             }
             label[v] = (c as u64) << 32 | sub as u64;
-            sub_total[s] += kv;
-            sub_external[s] += to_own[v] - 2.0 * weight;
-            sub_total[v] = 0.0;
+            sub_weights[s][0] += kv;
+            sub_weights[s][1] += to_own - 2.0 * weight;
+            sub_weights[v][0] = 0.0;
             singleton[v] = false;
             // Members never leave, so only the founder could still have been a singleton.
             singleton[s] = false;
