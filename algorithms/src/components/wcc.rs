@@ -68,7 +68,7 @@ const SAMPLES: usize = 1024;
 
 pub fn weakly_connected_components(graph: &Projection) -> ComponentsResult {
     let n = graph.node_count();
-    let parent: Vec<AtomicU32> = (0..n as u32).map(AtomicU32::new).collect();
+    let parent: Vec<AtomicU32> = (0..n as u32).into_par_iter().map(AtomicU32::new).collect();
     // Points every node straight at its root. Parents only ever decrease, so a node's chain
     // ends at a root whatever other threads do meanwhile.
     let compress = || {
@@ -133,8 +133,16 @@ pub fn weakly_connected_components(graph: &Projection) -> ComponentsResult {
             }
         }
     });
-    compress();
-    let roots: Vec<u32> = parent.par_iter().map(|p| p.load(Ordering::Relaxed)).collect();
+    // Every node's root, read straight into the labels (no second write into `parent`).
+    let roots: Vec<u32> = (0..n as u32)
+        .into_par_iter()
+        .with_min_len(1 << 12)
+        .map(|v| {
+            let ahead = parent[(v + PREFETCH_DISTANCE).min(n as u32 - 1) as usize].load(Ordering::Relaxed);
+            prefetch(&parent[ahead as usize]);
+            find(&parent, v)
+        })
+        .collect();
     // Phase 3 may have hung the giant under a smaller root.
     let giant_root = (giant != u32::MAX).then(|| find(&parent, giant));
     let (component, sizes) = dense_by_size_hinted(&roots, giant_root);
