@@ -44,15 +44,7 @@ impl Compacted {
     /// O(n log n + m log d) work, parallel over nodes; memory 8(n + 1) + 12m bytes.
     pub fn new(p: &Projection) -> Compacted {
         let n = p.node_count();
-        let arcs = |v: u32| {
-            let v = v as usize;
-            let out = p.out_offsets[v + 1] - p.out_offsets[v];
-            if p.undirected {
-                out
-            } else {
-                out + p.in_offsets[v + 1] - p.in_offsets[v]
-            }
-        };
+        let arcs = |v: u32| undirected_arcs(p, v as usize) as u64;
         let mut order = NodeOrder::by_descending(arcs, n);
         let kept = order.order.partition_point(|&v| arcs(v) > 0);
         order.order.truncate(kept);
@@ -74,6 +66,17 @@ impl Compacted {
             next += 1;
         }
         full
+    }
+}
+
+/// Node v's arcs in the undirected view of `p`, before parallel arcs are merged and self-loops
+/// set apart: an upper bound on its list's length.
+fn undirected_arcs(p: &Projection, v: usize) -> usize {
+    let out = (p.out_offsets[v + 1] - p.out_offsets[v]) as usize;
+    if p.undirected {
+        out
+    } else {
+        out + (p.in_offsets[v + 1] - p.in_offsets[v]) as usize
     }
 }
 
@@ -104,15 +107,7 @@ impl WeightedGraph {
     /// projection's lists are sorted, so duplicates are merged in one pass without a sort.
     fn from_projection_in(p: &Projection, order: &[u32], rename: impl Fn(u32) -> u32 + Sync) -> WeightedGraph {
         let weight_of = |w: &Option<Vec<f64>>, i: usize| w.as_ref().map_or(1.0, |w| w[i]);
-        let arcs_of = |v: usize| {
-            let out = (p.out_offsets[v + 1] - p.out_offsets[v]) as usize;
-            if p.undirected {
-                out
-            } else {
-                out + (p.in_offsets[v + 1] - p.in_offsets[v]) as usize
-            }
-        };
-        let arcs_at_most = |nodes: std::ops::Range<usize>| nodes.map(|new| arcs_of(order[new] as usize)).sum();
+        let arcs_at_most = |nodes: std::ops::Range<usize>| nodes.map(|new| undirected_arcs(p, order[new] as usize)).sum();
         Self::build(order.len(), arcs_at_most, |new, pairs| {
             let v = order[new] as usize;
             let out = (p.out_offsets[v] as usize..p.out_offsets[v + 1] as usize).map(|i| (p.out_targets[i], weight_of(&p.out_weights, i)));
