@@ -81,15 +81,19 @@ fn undirected_arcs(p: &Projection, v: usize) -> usize {
 }
 
 /// One block of consecutive nodes' lists, built by one task.
-#[derive(Default)]
 struct Block {
-    degrees: Vec<u64>,
-    targets: Vec<u32>,
-    weights: Vec<f64>,
+    lengths: Vec<u32>,
     loops: Vec<f64>,
+    degrees: Vec<f64>,
+    targets: Vec<u32>,
+    /// The arcs' weights, left unallocated (capacity 0) while every arc so far weighs 1: a
+    /// unit-weight graph then never writes, copies or scans an array it would drop.
+    weights: Vec<f64>,
 }
 
+/// A block holds at most this many nodes, and ends once its arcs reach [`BLOCK_ARCS`].
 const BLOCK_NODES: usize = 2048;
+const BLOCK_ARCS: usize = 1 << 16;
 
 /// How many arcs ahead a gather of `community[u]` is prefetched (its miss overlaps the work on
 /// the arcs in between).
@@ -107,7 +111,7 @@ impl WeightedGraph {
     /// projection's lists are sorted, so duplicates are merged in one pass without a sort.
     fn from_projection_in(p: &Projection, order: &[u32], rename: impl Fn(u32) -> u32 + Sync) -> WeightedGraph {
         let weight_of = |w: &Option<Vec<f64>>, i: usize| w.as_ref().map_or(1.0, |w| w[i]);
-        let arcs_at_most = |nodes: std::ops::Range<usize>| nodes.map(|new| undirected_arcs(p, order[new] as usize)).sum();
+        let arcs_at_most = |new: usize| undirected_arcs(p, order[new] as usize);
         Self::build(order.len(), arcs_at_most, |new, pairs| {
             let v = order[new] as usize;
             let out = (p.out_offsets[v] as usize..p.out_offsets[v + 1] as usize).map(|i| (p.out_targets[i], weight_of(&p.out_weights, i)));
@@ -149,30 +153,54 @@ impl WeightedGraph {
 
     /// Builds node lists block by block in parallel: `fill(v, pairs)` pushes node v's merged
     /// (neighbour, weight) pairs onto the empty `pairs` and returns its loop weight.
-    /// `arcs_at_most(nodes)` bounds the arcs of a range of nodes, so that a block's buffers are
-    /// allocated once instead of grown (and copied) by doubling.
+    /// `arcs_at_most(v)` bounds node v's arcs. Blocks are runs of consecutive nodes of about
+    /// [`BLOCK_ARCS`] arcs by that bound: by node count they were lopsided, as the first nodes
+    /// (by degree, or the first communities, which gather the hubs) hold most arcs; at deep
+    /// aggregation levels one block of 2,048 held 64–96% of them. The bound also sizes each
+    /// block's buffer once, instead of growing it by doubling.
     fn build(
         n: usize,
-        arcs_at_most: impl Fn(std::ops::Range<usize>) -> usize + Sync,
+        arcs_at_most: impl Fn(usize) -> usize + Sync,
         fill: impl Fn(usize, &mut Vec<(u32, f64)>) -> f64 + Sync,
     ) -> WeightedGraph {
-        let blocks: Vec<Block> = (0..n.div_ceil(BLOCK_NODES))
+        let node_bounds: Vec<usize> = (0..n).into_par_iter().with_min_len(1 << 12).map(&arcs_at_most).collect();
+        let mut block_starts = vec![0];
+        let mut bounds = Vec::new();
+        let mut arcs = 0;
+        for (v, &bound) in node_bounds.iter().enumerate() {
+            arcs += bound;
+            if arcs >= BLOCK_ARCS || v + 1 - block_starts[block_starts.len() - 1] == BLOCK_NODES || v + 1 == n {
+                block_starts.push(v + 1);
+                bounds.push(arcs);
+                arcs = 0;
+            }
+        }
+        drop(node_bounds);
+        let block_nodes = |b: usize| block_starts[b]..block_starts[b + 1];
+        let blocks: Vec<Block> = (0..bounds.len())
             .into_par_iter()
             .map_init(Vec::new, |pairs, b| {
-                let nodes = b * BLOCK_NODES..((b + 1) * BLOCK_NODES).min(n);
-                let arcs = arcs_at_most(nodes.clone());
+                let nodes = block_nodes(b);
                 let mut block = Block {
-                    degrees: Vec::with_capacity(nodes.len()),
-                    targets: Vec::with_capacity(arcs),
-                    weights: Vec::with_capacity(arcs),
+                    lengths: Vec::with_capacity(nodes.len()),
                     loops: Vec::with_capacity(nodes.len()),
+                    degrees: Vec::with_capacity(nodes.len()),
+                    targets: Vec::with_capacity(bounds[b]),
+                    weights: Vec::new(),
                 };
                 for v in nodes {
                     pairs.clear();
                     let loops = fill(v, pairs);
-                    block.degrees.push(pairs.len() as u64);
                     block.targets.extend(pairs.iter().map(|e| e.0));
-                    block.weights.extend(pairs.iter().map(|e| e.1));
+                    if block.weights.is_empty() && pairs.iter().any(|e| e.1 != 1.0) {
+                        block.weights.reserve_exact(bounds[b]);
+                        block.weights.resize(block.targets.len() - pairs.len(), 1.0);
+                    }
+                    if block.weights.capacity() > 0 {
+                        block.weights.extend(pairs.iter().map(|e| e.1));
+                    }
+                    block.lengths.push(pairs.len() as u32);
+                    block.degrees.push(pairs.iter().map(|e| e.1).sum::<f64>() + loops);
                     block.loops.push(loops);
                 }
                 block
@@ -180,30 +208,32 @@ impl WeightedGraph {
             .collect();
         let mut offsets = Vec::with_capacity(n + 1);
         offsets.push(0u64);
-        for d in blocks.iter().flat_map(|b| &b.degrees) {
-            offsets.push(offsets[offsets.len() - 1] + d);
+        for length in blocks.iter().flat_map(|b| &b.lengths) {
+            offsets.push(offsets[offsets.len() - 1] + *length as u64);
         }
         let m = offsets[n] as usize;
+        let weighted = blocks.iter().any(|b| b.weights.capacity() > 0);
         let mut targets = vec![0u32; m];
-        let mut weights = vec![0f64; m];
+        let mut weights = if weighted { vec![0f64; m] } else { Vec::new() };
         let mut jobs = Vec::with_capacity(blocks.len());
         let (mut t_rest, mut w_rest) = (&mut targets[..], &mut weights[..]);
         for block in &blocks {
-            let (t, t_tail) = t_rest.split_at_mut(block.targets.len());
-            let (w, w_tail) = w_rest.split_at_mut(block.weights.len());
+            let arcs = block.targets.len();
+            let (t, t_tail) = t_rest.split_at_mut(arcs);
+            let (w, w_tail) = w_rest.split_at_mut(if weighted { arcs } else { 0 });
             jobs.push((t, w, block));
             (t_rest, w_rest) = (t_tail, w_tail);
         }
         jobs.into_par_iter().for_each(|(t, w, block)| {
             t.copy_from_slice(&block.targets);
-            w.copy_from_slice(&block.weights);
+            if block.weights.capacity() > 0 {
+                w.copy_from_slice(&block.weights);
+            } else {
+                w.fill(1.0);
+            }
         });
-        let loops: Vec<f64> = blocks.iter().flat_map(|b| b.loops.iter().copied()).collect();
-        let degrees =
-            (0..n).into_par_iter().map(|v| weights[offsets[v] as usize..offsets[v + 1] as usize].iter().sum::<f64>() + loops[v]).collect();
-        if weights.par_iter().all(|&w| w == 1.0) {
-            weights = Vec::new();
-        }
+        let loops = blocks.iter().flat_map(|b| b.loops.iter().copied()).collect();
+        let degrees = blocks.iter().flat_map(|b| b.degrees.iter().copied()).collect();
         WeightedGraph { offsets, targets, weights, loops, degrees }
     }
 
@@ -278,11 +308,8 @@ impl WeightedGraph {
             next[c as usize] += 1;
         }
         drop(next);
-        // A community has at most as many arcs as its members, and at most one per community.
-        let arcs_at_most = |communities: std::ops::Range<usize>| {
-            let members = &members[starts[communities.start]..starts[communities.end]];
-            members.iter().map(|&v| self.edge_count(v as usize)).sum::<usize>().min(communities.len() * k)
-        };
+        // A community has at most as many arcs as its members have, and at most one per community.
+        let arcs_at_most = |c: usize| members[starts[c]..starts[c + 1]].iter().map(|&v| self.edge_count(v as usize)).sum::<usize>().min(k);
         Self::build(k, arcs_at_most, |c, pairs| {
             with_table(|table| {
                 let nodes = &members[starts[c]..starts[c + 1]];
@@ -512,6 +539,28 @@ mod tests {
         let coarse = g.aggregate(&[0, 0, 1], 2);
         assert_eq!(coarse.edges(0).collect::<Vec<_>>(), vec![(1, 1.0)]);
         assert_eq!(coarse.loops, vec![2.0, 0.0]);
+    }
+
+    #[test]
+    fn blocks_of_unit_and_weighted_arcs_give_the_same_lists() {
+        // A star of 3 × BLOCK_ARCS leaves (the hub fills a block alone) and a path after it,
+        // so blocks end by arcs and by node count. Weights other than 1 appear first in the
+        // middle of a block (earlier arcs of that block read as 1), in a later block, or nowhere.
+        let leaves = 3 * BLOCK_ARCS as u32;
+        let n = leaves as usize + 1 + 3 * BLOCK_NODES;
+        for heavy in [None, Some(leaves + 700), Some(leaves + 2 * BLOCK_NODES as u32 + 5)] {
+            let mut edges: Vec<(u32, u32, f64)> = (1..=leaves).map(|v| (0, v, 1.0)).collect();
+            edges.extend((leaves + 1..n as u32 - 1).map(|v| (v, v + 1, if Some(v) == heavy { 3.0 } else { 1.0 })));
+            let p = Projection::from_edges(n, &edges, true, true);
+            let g = WeightedGraph::from_projection(&p);
+            assert_eq!(g.weights.is_empty(), heavy.is_none());
+            for v in 0..n {
+                let arcs = p.out_offsets[v] as usize..p.out_offsets[v + 1] as usize;
+                let expected: Vec<(u32, f64)> = arcs.map(|i| (p.out_targets[i], p.out_weights.as_ref().map_or(1.0, |w| w[i]))).collect();
+                assert_eq!(g.edges(v).collect::<Vec<_>>(), expected, "node {v}, heavy {heavy:?}");
+                assert_eq!(g.degrees[v], expected.iter().map(|e| e.1).sum::<f64>(), "node {v}");
+            }
+        }
     }
 
     #[test]
