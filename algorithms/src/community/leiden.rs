@@ -30,6 +30,15 @@ use crate::projection::Projection;
 /// LFR graphs at over twice the time.
 pub const DEFAULT_ROUNDS: u32 = 3;
 
+/// Passes of local moving on the base graph in the first round, which starts from singletons.
+/// The passes after the first few move ever fewer nodes (on the enterprise graph, passes 4–14
+/// moved 14% of them at 45% of the level's time), and the next round's local moving on the
+/// base graph starts from this partition and revisits those nodes anyway; after the last round
+/// a local moving of the base nodes runs to convergence. Measured against no cap: enterprise
+/// 4% faster at higher modularity (0.475022 against 0.474907), Kronecker scale 22 7% faster at
+/// 0.02% lower modularity (0.075464 against 0.075481); a cap of 2 lost 0.2% there.
+const FIRST_ROUND_BASE_PASSES: u32 = 3;
+
 pub fn leiden(graph: &Projection, config: &LouvainConfig) -> LouvainResult {
     let compacted = Compacted::new(graph);
     let base = &compacted.graph;
@@ -88,7 +97,8 @@ fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig,
             return (assignment, q, levels);
         }
         let mut community = start.clone();
-        local_moving(g, &mut community, config.resolution, seed.wrapping_add(levels as u64), config.max_passes);
+        let passes = if round == 0 && levels == 0 { config.max_passes.min(FIRST_ROUND_BASE_PASSES) } else { config.max_passes };
+        local_moving(g, &mut community, config.resolution, seed.wrapping_add(levels as u64), passes);
         renumber(&mut community);
         let mut refined = refine(g, &community, config.resolution, seed.wrapping_add(1000 + levels as u64));
         let k = renumber(&mut refined);
