@@ -91,6 +91,12 @@ struct Block {
     weights: Vec<f64>,
 }
 
+impl Block {
+    fn weighted(&self) -> bool {
+        self.weights.capacity() > 0
+    }
+}
+
 /// A block holds at most this many nodes, and ends once its arcs reach [`BLOCK_ARCS`].
 const BLOCK_NODES: usize = 2048;
 const BLOCK_ARCS: usize = 1 << 16;
@@ -192,11 +198,11 @@ impl WeightedGraph {
                     pairs.clear();
                     let loops = fill(v, pairs);
                     block.targets.extend(pairs.iter().map(|e| e.0));
-                    if block.weights.is_empty() && pairs.iter().any(|e| e.1 != 1.0) {
+                    if !block.weighted() && pairs.iter().any(|e| e.1 != 1.0) {
                         block.weights.reserve_exact(bounds[b]);
                         block.weights.resize(block.targets.len() - pairs.len(), 1.0);
                     }
-                    if block.weights.capacity() > 0 {
+                    if block.weighted() {
                         block.weights.extend(pairs.iter().map(|e| e.1));
                     }
                     block.lengths.push(pairs.len() as u32);
@@ -212,7 +218,7 @@ impl WeightedGraph {
             offsets.push(offsets[offsets.len() - 1] + *length as u64);
         }
         let m = offsets[n] as usize;
-        let weighted = blocks.iter().any(|b| b.weights.capacity() > 0);
+        let weighted = blocks.iter().any(Block::weighted);
         let mut targets = vec![0u32; m];
         let mut weights = if weighted { vec![0f64; m] } else { Vec::new() };
         let mut jobs = Vec::with_capacity(blocks.len());
@@ -226,7 +232,7 @@ impl WeightedGraph {
         }
         jobs.into_par_iter().for_each(|(t, w, block)| {
             t.copy_from_slice(&block.targets);
-            if block.weights.capacity() > 0 {
+            if block.weighted() {
                 w.copy_from_slice(&block.weights);
             } else {
                 w.fill(1.0);
@@ -313,7 +319,7 @@ impl WeightedGraph {
         Self::build(k, arcs_at_most, |c, pairs| {
             with_table(|table| {
                 let nodes = &members[starts[c]..starts[c + 1]];
-                table.reset(nodes.iter().map(|&v| self.edge_count(v as usize)).sum::<usize>().min(k), k);
+                table.reset(arcs_at_most(c), k);
                 let mut loops = 0.0;
                 for (j, &v) in nodes.iter().enumerate() {
                     self.prefetch_member_rows(&members, starts[c] + j, community);
