@@ -19,7 +19,7 @@ use std::sync::atomic::AtomicU32;
 use rayon::prelude::*;
 
 use super::louvain::{batch_size, local_moving, renumber, representatives, seeded_order, LouvainConfig, LouvainResult};
-use super::weighted::{modularity_of, with_table, Compacted, WeightedGraph, PREFETCH_AHEAD};
+use super::weighted::{modularity_of, with_table, Compacted, Spares, WeightedGraph, PREFETCH_AHEAD};
 use crate::components::wcc::{find, link};
 use crate::locality::prefetch;
 use crate::projection::Projection;
@@ -47,8 +47,9 @@ pub fn leiden(graph: &Projection, config: &LouvainConfig) -> LouvainResult {
     // no need to spend a pass over every arc computing that.
     let mut best_q = f64::NEG_INFINITY;
     let mut levels = 0;
+    let mut spares = Spares::default();
     for round in 0..DEFAULT_ROUNDS {
-        let (assignment, q, round_levels) = leiden_round(base, best.clone(), config, round as u64);
+        let (assignment, q, round_levels) = leiden_round(base, best.clone(), config, round as u64, &mut spares);
         levels += round_levels;
         if q <= best_q + 1e-12 {
             break;
@@ -79,7 +80,8 @@ fn seed_of_round(config: &LouvainConfig, round: u64) -> u64 {
 /// modularity and the number of levels. The modularity is taken on the last aggregated graph,
 /// where the partition is a few thousand nodes' labels: the same value as on the base graph (an
 /// aggregate keeps the weight inside and the total degree of every community), up to rounding.
-fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig, round: u64) -> (Vec<u32>, f64, u32) {
+/// Aggregated graphs are built in, and left to, `spares`.
+fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig, round: u64, spares: &mut Spares) -> (Vec<u32>, f64, u32) {
     let n = base.node_count();
     let mut assignment: Vec<u32> = (0..n as u32).collect();
     let mut coarse: Option<WeightedGraph> = None;
@@ -88,13 +90,12 @@ fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig,
     renumber(&mut start);
     let mut levels = 0;
     let seed = seed_of_round(config, round);
-    loop {
+    let q = loop {
         let g = coarse.as_ref().unwrap_or(base);
         if levels == config.max_levels {
             // Out of levels: the current nodes stay in the communities they start from.
             assignment.par_iter_mut().for_each(|a| *a = start[*a as usize]);
-            let q = modularity_of(g, &start, config.resolution);
-            return (assignment, q, levels);
+            break modularity_of(g, &start, config.resolution);
         }
         let mut community = start.clone();
         let passes = if round == 0 && levels == 0 { config.max_passes.min(FIRST_ROUND_BASE_PASSES) } else { config.max_passes };
@@ -107,8 +108,7 @@ fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig,
         // their communities.
         if k == g.node_count() {
             assignment.par_iter_mut().for_each(|a| *a = community[*a as usize]);
-            let q = modularity_of(g, &community, config.resolution);
-            return (assignment, q, levels);
+            break modularity_of(g, &community, config.resolution);
         }
         // The aggregate node of refined piece r starts in the community r was refined from.
         let mut next_start = vec![0u32; k];
@@ -116,9 +116,16 @@ fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig,
             next_start[refined[v] as usize] = community[v];
         }
         assignment.par_iter_mut().for_each(|a| *a = refined[*a as usize]);
-        coarse = Some(g.aggregate(&refined, k));
+        let next = g.aggregate(&refined, k, spares.take());
+        if let Some(done) = coarse.replace(next) {
+            spares.keep(done);
+        }
         start = next_start;
+    };
+    if let Some(done) = coarse {
+        spares.keep(done);
     }
+    (assignment, q, levels)
 }
 
 /// Within each community, merges singletons into well-connected subcommunities by best gain.

@@ -15,7 +15,7 @@ use crate::projection::Projection;
 
 /// A weighted undirected graph in CSR form; `loops[v]` is v's self-loop weight as it appears in
 /// the symmetric adjacency (2w for a loop of weight w). Each neighbour appears once per list.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct WeightedGraph {
     pub offsets: Vec<u64>,
     pub targets: Vec<u32>,
@@ -118,7 +118,7 @@ impl WeightedGraph {
     fn from_projection_in(p: &Projection, order: &[u32], rename: impl Fn(u32) -> u32 + Sync) -> WeightedGraph {
         let weight_of = |w: &Option<Vec<f64>>, i: usize| w.as_ref().map_or(1.0, |w| w[i]);
         let arcs_at_most = |new: usize| undirected_arcs(p, order[new] as usize);
-        Self::build(order.len(), arcs_at_most, |new, pairs| {
+        Self::build(order.len(), arcs_at_most, None, |new, pairs| {
             let v = order[new] as usize;
             let out = (p.out_offsets[v] as usize..p.out_offsets[v + 1] as usize).map(|i| (p.out_targets[i], weight_of(&p.out_weights, i)));
             let (in_lo, in_hi) = if p.undirected { (0, 0) } else { (p.in_offsets[v] as usize, p.in_offsets[v + 1] as usize) };
@@ -163,10 +163,12 @@ impl WeightedGraph {
     /// [`BLOCK_ARCS`] arcs by that bound: by node count they were lopsided, as the first nodes
     /// (by degree, or the first communities, which gather the hubs) hold most arcs; at deep
     /// aggregation levels one block of 2,048 held 64–96% of them. The bound also sizes each
-    /// block's buffer once, instead of growing it by doubling.
+    /// block's buffer once, instead of growing it by doubling. The arrays of `spare`, a graph no
+    /// longer needed, hold the result where their capacity allows (see [`Spares`]).
     fn build(
         n: usize,
         arcs_at_most: impl Fn(usize) -> usize + Sync,
+        spare: Option<WeightedGraph>,
         fill: impl Fn(usize, &mut Vec<(u32, f64)>) -> f64 + Sync,
     ) -> WeightedGraph {
         let node_bounds: Vec<usize> = (0..n).into_par_iter().with_min_len(1 << 12).map(&arcs_at_most).collect();
@@ -212,15 +214,23 @@ impl WeightedGraph {
                 block
             })
             .collect();
-        let mut offsets = Vec::with_capacity(n + 1);
+        let WeightedGraph { mut offsets, mut targets, mut weights, mut loops, mut degrees } = spare.unwrap_or_default();
+        offsets.clear();
+        offsets.reserve(n + 1);
         offsets.push(0u64);
         for length in blocks.iter().flat_map(|b| &b.lengths) {
             offsets.push(offsets[offsets.len() - 1] + *length as u64);
         }
         let m = offsets[n] as usize;
         let weighted = blocks.iter().any(Block::weighted);
-        let mut targets = vec![0u32; m];
-        let mut weights = if weighted { vec![0f64; m] } else { Vec::new() };
+        // Zeroed in parallel (a fresh page's first write is a fault), then overwritten block
+        // by block. An unweighted graph's weights stay empty whatever capacity they keep.
+        targets.clear();
+        targets.par_extend(rayon::iter::repeat_n(0u32, m));
+        weights.clear();
+        if weighted {
+            weights.par_extend(rayon::iter::repeat_n(0.0, m));
+        }
         let mut jobs = Vec::with_capacity(blocks.len());
         let (mut t_rest, mut w_rest) = (&mut targets[..], &mut weights[..]);
         for block in &blocks {
@@ -238,8 +248,10 @@ impl WeightedGraph {
                 w.fill(1.0);
             }
         });
-        let loops = blocks.iter().flat_map(|b| b.loops.iter().copied()).collect();
-        let degrees = blocks.iter().flat_map(|b| b.degrees.iter().copied()).collect();
+        loops.clear();
+        loops.extend(blocks.iter().flat_map(|b| b.loops.iter().copied()));
+        degrees.clear();
+        degrees.extend(blocks.iter().flat_map(|b| b.degrees.iter().copied()));
         WeightedGraph { offsets, targets, weights, loops, degrees }
     }
 
@@ -294,11 +306,11 @@ impl WeightedGraph {
         }
     }
 
-    /// Merges nodes by `community` (dense ids `0..k`).
+    /// Merges nodes by `community` (dense ids `0..k`), into `spare`'s arrays where they fit.
     ///
     /// # Complexity
     /// O(n + m) work, parallel over communities.
-    pub fn aggregate(&self, community: &[u32], k: usize) -> WeightedGraph {
+    pub fn aggregate(&self, community: &[u32], k: usize, spare: Option<WeightedGraph>) -> WeightedGraph {
         // Members of each community, in node order (a counting sort).
         let mut starts = vec![0usize; k + 1];
         for &c in community {
@@ -316,7 +328,7 @@ impl WeightedGraph {
         drop(next);
         // A community has at most as many arcs as its members have, and at most one per community.
         let arcs_at_most = |c: usize| members[starts[c]..starts[c + 1]].iter().map(|&v| self.edge_count(v as usize)).sum::<usize>().min(k);
-        Self::build(k, arcs_at_most, |c, pairs| {
+        Self::build(k, arcs_at_most, spare, |c, pairs| {
             with_table(|table| {
                 let nodes = &members[starts[c]..starts[c + 1]];
                 table.reset(arcs_at_most(c), k);
@@ -343,6 +355,34 @@ impl WeightedGraph {
                 loops
             })
         })
+    }
+}
+
+/// Aggregated graphs no longer needed, kept so that the next ones are built in memory already
+/// written once. A fresh page costs a fault and the kernel's zeroing when first written, and on
+/// a virtual machine that returns freed memory to its host, the host's fault too: on the test
+/// machine about 1 s per GiB, while a level's aggregation writes its arcs in a tenth of that.
+/// At most two are kept, the largest: a multilevel run alternates between two graphs (the one
+/// aggregated and the one built from it), so two keep every level's arrays warm, and the
+/// memory they hold is no more than those two graphs held while they were both alive.
+#[derive(Default)]
+pub(crate) struct Spares(Vec<WeightedGraph>);
+
+impl Spares {
+    const KEPT: usize = 2;
+
+    /// The spare with the most room for arcs, if any.
+    pub fn take(&mut self) -> Option<WeightedGraph> {
+        let largest = (0..self.0.len()).max_by_key(|&i| self.0[i].targets.capacity())?;
+        Some(self.0.swap_remove(largest))
+    }
+
+    pub fn keep(&mut self, g: WeightedGraph) {
+        self.0.push(g);
+        if self.0.len() > Self::KEPT {
+            let smallest = (0..self.0.len()).min_by_key(|&i| self.0[i].targets.capacity()).unwrap_or(0);
+            self.0.swap_remove(smallest);
+        }
     }
 }
 
@@ -542,7 +582,7 @@ mod tests {
         assert_eq!(g.edges(1).collect::<Vec<_>>(), vec![(0, 1.0), (2, 1.0)]);
         assert_eq!(g.degrees, vec![1.0, 2.0, 1.0]);
         // Merging 0 and 1 turns their edge into a loop (2w in the symmetric adjacency).
-        let coarse = g.aggregate(&[0, 0, 1], 2);
+        let coarse = g.aggregate(&[0, 0, 1], 2, None);
         assert_eq!(coarse.edges(0).collect::<Vec<_>>(), vec![(1, 1.0)]);
         assert_eq!(coarse.loops, vec![2.0, 0.0]);
     }
@@ -567,6 +607,43 @@ mod tests {
                 assert_eq!(g.degrees[v], expected.iter().map(|e| e.1).sum::<f64>(), "node {v}");
             }
         }
+    }
+
+    #[test]
+    fn building_into_a_spare_gives_the_same_graph_and_spares_keep_the_two_largest() {
+        let mut rng = crate::test_rng(5);
+        // A simple graph (no parallel edges or loops), so that its own arcs all weigh 1.
+        let mut pairs: Vec<(u32, u32)> = (0..3000).map(|_| (rng() % 500, rng() % 500)).filter(|(a, b)| a < b).collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let edges: Vec<(u32, u32, f64)> = pairs.into_iter().map(|(a, b)| (a, b, 1.0)).collect();
+        let g = WeightedGraph::from_projection(&Projection::from_edges(500, &edges, true, false));
+        assert!(g.weights.is_empty());
+        let community: Vec<u32> = (0..500).map(|v| v % 40).collect();
+        let fields = |g: &WeightedGraph| (g.offsets.clone(), g.targets.clone(), g.weights.clone(), g.loops.clone(), g.degrees.clone());
+        let weighted = g.aggregate(&community, 40, None);
+        assert!(!weighted.weights.is_empty());
+        // A weighted spare, larger or smaller than the result: the same graph either way.
+        let big = g.aggregate(&community, 40, None);
+        let small = weighted.aggregate(&(0..40).map(|c| c % 3).collect::<Vec<u32>>(), 3, None);
+        for spare in [big, small] {
+            assert_eq!(fields(&g.aggregate(&community, 40, Some(spare))), fields(&weighted));
+        }
+        // An unweighted result in a weighted spare keeps no weights (they would be read as arcs').
+        let identity: Vec<u32> = (0..500).collect();
+        let unit = g.aggregate(&identity, 500, Some(weighted.clone()));
+        assert!(unit.weights.is_empty());
+        assert_eq!(fields(&unit), fields(&g.aggregate(&identity, 500, None)));
+        let mut spares = Spares::default();
+        assert!(spares.take().is_none());
+        let arcs = |g: &WeightedGraph| g.targets.capacity();
+        for kept in [unit, weighted, WeightedGraph::default()] {
+            spares.keep(kept);
+        }
+        let first = spares.take().expect("a spare");
+        let second = spares.take().expect("a second spare");
+        assert!(arcs(&first) >= arcs(&second) && arcs(&second) > 0, "the empty graph is the one dropped");
+        assert!(spares.take().is_none(), "two are kept");
     }
 
     #[test]
@@ -604,7 +681,7 @@ mod tests {
         let edges: Vec<(u32, u32, f64)> = (0..400).map(|_| (rng() % 60, rng() % 60, 1.0 + (rng() % 3) as f64)).collect();
         let g = WeightedGraph::from_projection(&Projection::from_edges(60, &edges, false, true));
         let community: Vec<u32> = (0..60).map(|v| v % 7).collect();
-        let coarse = g.aggregate(&community, 7);
+        let coarse = g.aggregate(&community, 7, None);
         let sum = |g: &WeightedGraph| (0..g.targets.len()).map(|i| g.weight(i)).sum::<f64>() + g.loops.iter().sum::<f64>();
         assert!((sum(&g) - sum(&coarse)).abs() < 1e-9);
         let q_fine = modularity_of(&g, &community, 1.0);
