@@ -24,6 +24,7 @@ pub mod contagion;
 pub mod hash;
 pub mod locality;
 pub mod ownership;
+pub mod pool;
 pub mod projection;
 pub mod reduce;
 pub mod rings;

@@ -40,6 +40,10 @@ pub const DEFAULT_ROUNDS: u32 = 3;
 const FIRST_ROUND_BASE_PASSES: u32 = 3;
 
 pub fn leiden(graph: &Projection, config: &LouvainConfig) -> LouvainResult {
+    crate::pool::on_pool(|| leiden_on_pool(graph, config))
+}
+
+fn leiden_on_pool(graph: &Projection, config: &LouvainConfig) -> LouvainResult {
     let compacted = Compacted::new(graph);
     let base = &compacted.graph;
     let mut best: Vec<u32> = (0..base.node_count() as u32).collect();

@@ -290,6 +290,10 @@ pub(crate) fn renumber(labels: &mut [u32]) -> usize {
 }
 
 pub fn louvain(graph: &Projection, config: &LouvainConfig) -> LouvainResult {
+    crate::pool::on_pool(|| louvain_on_pool(graph, config))
+}
+
+fn louvain_on_pool(graph: &Projection, config: &LouvainConfig) -> LouvainResult {
     let compacted = Compacted::new(graph);
     let base = &compacted.graph;
     let mut assignment: Vec<u32> = (0..base.node_count() as u32).collect();
