@@ -5,6 +5,9 @@ Usage: python3 benches/peers.py [SCALE | GRAPH.ekg] [EDGE_FACTOR] [KERNELS]
 scale 22). With GRAPH.ekg, the graph is that snapshot's simple undirected graph over every
 relation (the generated enterprise graph: `ekg generate` + `ekg build`), exported by the bench
 binary. PEERS=networkit skips igraph (single-threaded; Louvain/Leiden take minutes at scale 22).
+RUNS=N (default 1) times every kernel of every tool N times and keeps the fastest (with the
+modularity of that run): on a virtual machine the first run after another process freed memory
+pays for memory the host has taken back, and the tool run first always does.
 Needs: pip install networkit==11.3 igraph numpy (PyPI). Builds the graph with the Graph500 R-MAT
 parameters (a=0.57, b=0.19, c=0.19) and a fixed seed, drops self-loops and duplicate edges, writes
 it as u32 pairs for ekg's bench binary (cargo bench --bench algorithms), then times each kernel:
@@ -30,6 +33,7 @@ source = sys.argv[1] if len(sys.argv) > 1 else "20"
 edge_factor = int(sys.argv[2]) if len(sys.argv) > 2 else 16
 kernels = sys.argv[3].split(",") if len(sys.argv) > 3 else ["pagerank", "wcc", "scc", "lpa", "louvain", "leiden", "triangles", "kcore"]
 peers = os.environ.get("PEERS", "networkit,igraph").split(",")
+runs = max(1, int(os.environ.get("RUNS", "1")))
 threads = os.cpu_count()
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
@@ -94,11 +98,29 @@ def record(peer, key, value):
     os.replace(partial_path + ".tmp", partial_path)
 
 
-out = subprocess.run(["cargo", "bench", "--quiet", "--bench", "algorithms", "--", path, ",".join(kernels)], cwd=root, capture_output=True, text=True)
-if out.returncode != 0:
-    sys.exit(out.stderr)
-for key, value in json.loads(out.stdout.strip().splitlines()[-1]).items():
+ekg_best = None
+for _ in range(runs):
+    out = subprocess.run(["cargo", "bench", "--quiet", "--bench", "algorithms", "--", path, ",".join(kernels)], cwd=root, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(out.stderr)
+    run = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"  ekg run: {json.dumps(run)}", flush=True)
+    # Counts and modularity are the same in every run (deterministic); times keep their minimum.
+    ekg_best = run if ekg_best is None else {k: min(v, ekg_best[k]) if isinstance(v, float) and not k.endswith("_modularity") else v for k, v in run.items()}
+for key, value in ekg_best.items():
     record("ekg", key, value)
+
+
+def fastest(make_and_run):
+    """(seconds, result) of the fastest of `runs` calls."""
+    best = None
+    for _ in range(runs):
+        t = time.time()
+        result = make_and_run()
+        elapsed = time.time() - t
+        if best is None or elapsed < best[0]:
+            best = (elapsed, result)
+    return best
 
 import networkit as nk
 
@@ -107,26 +129,24 @@ g = nk.Graph(n, weighted=False, directed=False)
 g.addEdges((src.astype(np.uint64), dst.astype(np.uint64)))
 g.indexEdges()  # TriangleEdgeScore needs edge ids; done once, outside the timings
 if "pagerank" in wanted:
-    t = time.time()
-    pr = nk.centrality.PageRank(g, damp=0.85, tol=0.0)
-    pr.maxIterations = 20
-    pr.run()
-    record("networkit", "pagerank", (time.time() - t) / 20)
+
+    def pagerank():
+        pr = nk.centrality.PageRank(g, damp=0.85, tol=0.0)
+        pr.maxIterations = 20
+        return pr.run()
+
+    record("networkit", "pagerank", fastest(pagerank)[0] / 20)
 flip = orient(src, dst)
 if "scc" in wanted:
     gd = nk.Graph(n, weighted=False, directed=True)
     gd.addEdges((np.where(flip, dst, src).astype(np.uint64), np.where(flip, src, dst).astype(np.uint64)))
-    t = time.time()
-    nk.components.StronglyConnectedComponents(gd).run()
-    record("networkit", "scc", time.time() - t)
+    record("networkit", "scc", fastest(lambda: nk.components.StronglyConnectedComponents(gd).run())[0])
     del gd
 for name, make in [("louvain", lambda: nk.community.PLM(g, refine=False)), ("leiden", lambda: nk.community.ParallelLeiden(g))]:
     if name not in wanted:
         continue
-    t = time.time()
-    algo = make()
-    algo.run()
-    record("networkit", name, time.time() - t)
+    elapsed, algo = fastest(lambda: make().run())
+    record("networkit", name, elapsed)
     record("networkit", f"{name}_modularity", nk.community.Modularity().getQuality(algo.getPartition(), g))
 for name, make in [
     ("wcc", lambda: nk.components.ConnectedComponents(g)),
@@ -136,9 +156,7 @@ for name, make in [
 ]:
     if name not in wanted:
         continue
-    t = time.time()
-    make().run()
-    record("networkit", name, time.time() - t)
+    record("networkit", name, fastest(lambda: make().run())[0])
 if "igraph" in peers:
     import igraph as ig
 
@@ -147,14 +165,10 @@ else:
     ig_graph = None
 
 if "igraph" in peers and "pagerank" in wanted:
-    t = time.time()
-    ig_graph.pagerank(damping=0.85)
-    record("igraph", "pagerank_full", time.time() - t)
+    record("igraph", "pagerank_full", fastest(lambda: ig_graph.pagerank(damping=0.85))[0])
 if "igraph" in peers and "scc" in wanted:
     ig_dir = ig.Graph(n=n, edges=np.stack([np.where(flip, dst, src), np.where(flip, src, dst)], axis=1), directed=True)
-    t = time.time()
-    ig_dir.connected_components(mode="strong")
-    record("igraph", "scc", time.time() - t)
+    record("igraph", "scc", fastest(lambda: ig_dir.connected_components(mode="strong"))[0])
     del ig_dir
 # Cheapest first, so a run stopped early still has most of the table.
 igraph_kernels = [
@@ -168,9 +182,8 @@ igraph_kernels = [
 for name, run in igraph_kernels if "igraph" in peers else []:
     if name not in wanted:
         continue
-    t = time.time()
-    result = run()
-    record("igraph", name, time.time() - t)
+    elapsed, result = fastest(run)
+    record("igraph", name, elapsed)
     if name in ("louvain", "leiden"):
         record("igraph", f"{name}_modularity", ig_graph.modularity(result.membership))
 
