@@ -51,9 +51,8 @@ fn leiden_on_pool(graph: &Projection, config: &LouvainConfig) -> LouvainResult {
     // no need to spend a pass over every arc computing that.
     let mut best_q = f64::NEG_INFINITY;
     let mut levels = 0;
-    let mut spares = Spares::default();
     for round in 0..DEFAULT_ROUNDS {
-        let (assignment, q, round_levels) = leiden_round(base, best.clone(), config, round as u64, &mut spares);
+        let (assignment, q, round_levels) = leiden_round(base, best.clone(), config, round as u64);
         levels += round_levels;
         if q <= best_q + 1e-12 {
             break;
@@ -84,8 +83,11 @@ fn seed_of_round(config: &LouvainConfig, round: u64) -> u64 {
 /// modularity and the number of levels. The modularity is taken on the last aggregated graph,
 /// where the partition is a few thousand nodes' labels: the same value as on the base graph (an
 /// aggregate keeps the weight inside and the total degree of every community), up to rounding.
-/// Aggregated graphs are built in, and left to, `spares`.
-fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig, round: u64, spares: &mut Spares) -> (Vec<u32>, f64, u32) {
+/// Each aggregated graph is built in the arrays of one the round no longer needs (see [`Spares`];
+/// none are kept from round to round, as they would then be held while the next round works on
+/// the base graph, its largest: 0.5 GB more at the peak on the enterprise graph).
+fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig, round: u64) -> (Vec<u32>, f64, u32) {
+    let mut spares = Spares::default();
     let n = base.node_count();
     let mut assignment: Vec<u32> = (0..n as u32).collect();
     let mut coarse: Option<WeightedGraph> = None;
@@ -126,9 +128,6 @@ fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig,
         }
         start = next_start;
     };
-    if let Some(done) = coarse {
-        spares.keep(done);
-    }
     (assignment, q, levels)
 }
 
