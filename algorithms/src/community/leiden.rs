@@ -19,7 +19,7 @@ use std::sync::atomic::AtomicU32;
 use rayon::prelude::*;
 
 use super::louvain::{batch_size, local_moving, renumber, representatives, seeded_order, LouvainConfig, LouvainResult};
-use super::weighted::{modularity_of, with_table, Compacted, Spares, WeightedGraph, PREFETCH_AHEAD};
+use super::weighted::{modularity_of, with_table, Compacted, WeightedGraph, PREFETCH_AHEAD};
 use crate::components::wcc::{find, link};
 use crate::locality::prefetch;
 use crate::projection::Projection;
@@ -83,11 +83,12 @@ fn seed_of_round(config: &LouvainConfig, round: u64) -> u64 {
 /// modularity and the number of levels. The modularity is taken on the last aggregated graph,
 /// where the partition is a few thousand nodes' labels: the same value as on the base graph (an
 /// aggregate keeps the weight inside and the total degree of every community), up to rounding.
-/// Each aggregated graph is built in the arrays of one the round no longer needs (see [`Spares`];
-/// none are kept from round to round, as they would then be held while the next round works on
-/// the base graph, its largest: 0.5 GB more at the peak on the enterprise graph).
+/// Each aggregated graph is built in the arrays of the one two levels up (see
+/// `WeightedGraph::build`); none is kept from round to round, as it would then be held while the
+/// next round works on the base graph, its largest.
 fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig, round: u64) -> (Vec<u32>, f64, u32) {
-    let mut spares = Spares::default();
+    // The graph two levels up, whose arrays the next aggregation reuses.
+    let mut spare: Option<WeightedGraph> = None;
     let n = base.node_count();
     let mut assignment: Vec<u32> = (0..n as u32).collect();
     let mut coarse: Option<WeightedGraph> = None;
@@ -122,10 +123,8 @@ fn leiden_round(base: &WeightedGraph, initial: Vec<u32>, config: &LouvainConfig,
             next_start[refined[v] as usize] = community[v];
         }
         assignment.par_iter_mut().for_each(|a| *a = refined[*a as usize]);
-        let next = g.aggregate(&refined, k, spares.take());
-        if let Some(done) = coarse.replace(next) {
-            spares.keep(done);
-        }
+        let next = g.aggregate(&refined, k, spare.take());
+        spare = coarse.replace(next);
         start = next_start;
     };
     (assignment, q, levels)

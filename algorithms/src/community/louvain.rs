@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
-use super::weighted::{modularity_of, with_table, CommunityWeights, Compacted, Spares, WeightedGraph, PREFETCH_AHEAD};
+use super::weighted::{modularity_of, with_table, CommunityWeights, Compacted, WeightedGraph, PREFETCH_AHEAD};
 use crate::locality::prefetch;
 use crate::projection::Projection;
 
@@ -298,7 +298,8 @@ fn louvain_on_pool(graph: &Projection, config: &LouvainConfig) -> LouvainResult 
     let base = &compacted.graph;
     let mut assignment: Vec<u32> = (0..base.node_count() as u32).collect();
     let mut coarse: Option<WeightedGraph> = None;
-    let mut spares = Spares::default();
+    // The graph two levels up, whose arrays the next aggregation reuses.
+    let mut spare: Option<WeightedGraph> = None;
     let mut levels = 0;
     while levels < config.max_levels {
         let g = coarse.as_ref().unwrap_or(base);
@@ -310,12 +311,10 @@ fn louvain_on_pool(graph: &Projection, config: &LouvainConfig) -> LouvainResult 
         if !moved || k == g.node_count() {
             break;
         }
-        let next = g.aggregate(&community, k, spares.take());
-        if let Some(done) = coarse.replace(next) {
-            spares.keep(done);
-        }
+        let next = g.aggregate(&community, k, spare.take());
+        spare = coarse.replace(next);
     }
-    drop((coarse, spares));
+    drop((coarse, spare));
     if levels > 1 {
         local_moving(base, &mut assignment, config.resolution, config.seed.wrapping_add(levels as u64), config.max_passes);
     }

@@ -163,8 +163,13 @@ impl WeightedGraph {
     /// [`BLOCK_ARCS`] arcs by that bound: by node count they were lopsided, as the first nodes
     /// (by degree, or the first communities, which gather the hubs) hold most arcs; at deep
     /// aggregation levels one block of 2,048 held 64–96% of them. The bound also sizes each
-    /// block's buffer once, instead of growing it by doubling. The arrays of `spare`, a graph no
-    /// longer needed, hold the result where their capacity allows (see [`Spares`]).
+    /// block's buffer once, instead of growing it by doubling.
+    ///
+    /// The arrays of `spare`, a graph no longer needed, hold the result where their capacity
+    /// allows: a multilevel run builds each level's graph in the arrays of the one two levels up.
+    /// A fresh page costs a fault and the kernel's zeroing when first written, and on a virtual
+    /// machine that returns freed memory to its host, the host's fault too: on the test machine
+    /// 0.3 to 1.2 s per GiB, against 0.07 s to write a GiB already touched.
     fn build(
         n: usize,
         arcs_at_most: impl Fn(usize) -> usize + Sync,
@@ -355,34 +360,6 @@ impl WeightedGraph {
                 loops
             })
         })
-    }
-}
-
-/// Aggregated graphs no longer needed, kept so that the next ones are built in memory already
-/// written once. A fresh page costs a fault and the kernel's zeroing when first written, and on
-/// a virtual machine that returns freed memory to its host, the host's fault too: on the test
-/// machine 0.3 to 1.2 s per GiB, against 0.07 s to write a GiB already touched.
-/// At most two are kept, the largest: a multilevel run alternates between two graphs (the one
-/// aggregated and the one built from it), so two keep every level's arrays warm, and the
-/// memory they hold is no more than those two graphs held while they were both alive.
-#[derive(Default)]
-pub(crate) struct Spares(Vec<WeightedGraph>);
-
-impl Spares {
-    const KEPT: usize = 2;
-
-    /// The spare with the most room for arcs, if any.
-    pub fn take(&mut self) -> Option<WeightedGraph> {
-        let largest = (0..self.0.len()).max_by_key(|&i| self.0[i].targets.capacity())?;
-        Some(self.0.swap_remove(largest))
-    }
-
-    pub fn keep(&mut self, g: WeightedGraph) {
-        self.0.push(g);
-        if self.0.len() > Self::KEPT {
-            let smallest = (0..self.0.len()).min_by_key(|&i| self.0[i].targets.capacity()).unwrap_or(0);
-            self.0.swap_remove(smallest);
-        }
     }
 }
 
@@ -610,7 +587,7 @@ mod tests {
     }
 
     #[test]
-    fn building_into_a_spare_gives_the_same_graph_and_spares_keep_the_two_largest() {
+    fn building_into_a_spare_gives_the_same_graph() {
         let mut rng = crate::test_rng(5);
         // A simple graph (no parallel edges or loops), so that its own arcs all weigh 1.
         let mut pairs: Vec<(u32, u32)> = (0..3000).map(|_| (rng() % 500, rng() % 500)).filter(|(a, b)| a < b).collect();
@@ -634,16 +611,6 @@ mod tests {
         let unit = g.aggregate(&identity, 500, Some(weighted.clone()));
         assert!(unit.weights.is_empty());
         assert_eq!(fields(&unit), fields(&g.aggregate(&identity, 500, None)));
-        let mut spares = Spares::default();
-        assert!(spares.take().is_none());
-        let arcs = |g: &WeightedGraph| g.targets.capacity();
-        for kept in [unit, weighted, WeightedGraph::default()] {
-            spares.keep(kept);
-        }
-        let first = spares.take().expect("a spare");
-        let second = spares.take().expect("a second spare");
-        assert!(arcs(&first) >= arcs(&second) && arcs(&second) > 0, "the empty graph is the one dropped");
-        assert!(spares.take().is_none(), "two are kept");
     }
 
     #[test]
