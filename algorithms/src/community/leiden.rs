@@ -162,9 +162,11 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
     let weight_inside = |v: usize, keep: &dyn Fn(u32) -> bool| -> f64 {
         g.edges(v).filter(|&(u, _)| community[u as usize] == community[v] && keep(u)).map(|e| e.1).sum()
     };
-    // Per node: its degree and its weight to the rest of its community, side by side (the
-    // choice below reads both for each node, in seeded order: one miss, not two).
-    let node_weights: Vec<[f64; 2]> = (0..n)
+    // Per founder: the subcommunity's total degree and its weight to the rest of the community,
+    // side by side: each candidate subcommunity then costs one cache miss, not two. Everyone
+    // starts a singleton, whose pair is its own degree and weight to the rest of its community,
+    // and keeps it for as long as it stays one (which is all the choice below reads of a mover).
+    let mut sub_weights: Vec<[f64; 2]> = (0..n)
         .into_par_iter()
         .with_min_len(1 << 10)
         .map(|v| {
@@ -186,9 +188,6 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
     // so that each arc costs one random read, not two.
     let mut label: Vec<u64> = (0..n).into_par_iter().map(|v| (community[v] as u64) << 32 | v as u64).collect();
     let founder_of = |l: u64| l as u32;
-    // Per founder: the subcommunity's total degree and its weight to the rest of the community,
-    // side by side: each candidate subcommunity then costs one cache miss, not two.
-    let mut sub_weights = node_weights.clone();
     let mut singleton = vec![true; n];
     // The batch in which a subcommunity last gained a member (its weights from the batch's
     // start are then stale).
@@ -200,9 +199,12 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
         merges.clear();
         merges.par_extend(nodes.par_iter().with_max_len(64).filter_map(|&v| {
             let v = v as usize;
-            let (c, [kv, to_own]) = (community[v] as usize, node_weights[v]);
             // Only singletons that are well connected to their community move.
-            if !singleton_now[v] || !well_connected(to_own, kv, c) {
+            if !singleton_now[v] {
+                return None;
+            }
+            let (c, [kv, to_own]) = (community[v] as usize, sub_now[v]);
+            if !well_connected(to_own, kv, c) {
                 return None;
             }
             with_table(|table| {
@@ -245,15 +247,14 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
                 prefetch(&singleton[s]);
                 prefetch(&label[v]);
                 prefetch(&sub_weights[v]);
-                prefetch(&node_weights[v]);
                 prefetch(&singleton[v]);
             }
             let (v, s) = (v as usize, sub as usize);
-            let (c, [kv, to_own]) = (community[v] as usize, node_weights[v]);
             // Someone joined v, or the target's founder left it (so it is empty), this batch.
             if !singleton[v] || founder_of(label[s]) != sub {
                 continue;
             }
+            let (c, [kv, to_own]) = (community[v] as usize, sub_weights[v]);
             let weight = if grown_in[s] == batch_no { weight_inside(v, &|u| founder_of(label[u as usize]) == sub) } else { stale_weight };
             let [st, external] = sub_weights[s];
             if !well_connected(external, st, c) || weight - resolution * st * kv / m2 <= 1e-12 {
