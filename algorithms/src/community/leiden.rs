@@ -193,53 +193,57 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
     // start are then stale).
     let mut grown_in = vec![u32::MAX; n];
     let well_connected = |inside: f64, total: f64, c: usize| inside >= resolution * total * (community_total[c] - total) / m2;
-    let mut merges: Vec<(u32, u32, f64)> = Vec::with_capacity(batch);
+    // Per node of a batch, the merge it chose if any (filled in place, as in local moving).
+    let mut merges: Vec<Option<(u32, u32, f64)>> = Vec::with_capacity(batch);
     for (batch_no, nodes) in (0..).zip(seeded_order(n, seed).chunks(batch)) {
         let (label_now, sub_now, singleton_now) = (&label, &sub_weights, &singleton);
-        merges.clear();
-        merges.par_extend(nodes.par_iter().with_max_len(64).filter_map(|&v| {
-            let v = v as usize;
-            // Only singletons that are well connected to their community move.
-            if !singleton_now[v] {
-                return None;
-            }
-            let (c, [kv, to_own]) = (community[v] as usize, sub_now[v]);
-            if !well_connected(to_own, kv, c) {
-                return None;
-            }
-            with_table(|table| {
-                table.reset(g.edge_count(v), n);
-                let (lo, hi) = (g.offsets[v] as usize, g.offsets[v + 1] as usize);
-                for i in lo..hi {
-                    if let Some(&ahead) = g.targets.get(i + PREFETCH_AHEAD) {
-                        prefetch(&label_now[ahead as usize]);
-                    }
-                    let l = label_now[g.targets[i] as usize];
-                    if (l >> 32) as usize == c {
-                        // The candidates' weights are read below: start those misses now.
-                        prefetch(&sub_now[founder_of(l) as usize]);
-                        table.add(founder_of(l), g.weight(i));
-                    }
+        nodes
+            .par_iter()
+            .with_max_len(64)
+            .map(|&v| {
+                let v = v as usize;
+                // Only singletons that are well connected to their community move.
+                if !singleton_now[v] {
+                    return None;
                 }
-                let mut best: Option<(u32, f64)> = None;
-                let mut best_gain = 0.0;
-                for (founder, w) in table.entries() {
-                    let [st, external] = sub_now[founder as usize];
-                    // The target subcommunity must itself be well connected to the community.
-                    if founder as usize == v || !well_connected(external, st, c) {
-                        continue;
-                    }
-                    let gain = w - resolution * st * kv / m2;
-                    if gain > best_gain + 1e-12 {
-                        (best, best_gain) = (Some((founder, w)), gain);
-                    }
+                let (c, [kv, to_own]) = (community[v] as usize, sub_now[v]);
+                if !well_connected(to_own, kv, c) {
+                    return None;
                 }
-                best.map(|(sub, w)| (v as u32, sub, w))
+                with_table(|table| {
+                    table.reset(g.edge_count(v), n);
+                    let (lo, hi) = (g.offsets[v] as usize, g.offsets[v + 1] as usize);
+                    for i in lo..hi {
+                        if let Some(&ahead) = g.targets.get(i + PREFETCH_AHEAD) {
+                            prefetch(&label_now[ahead as usize]);
+                        }
+                        let l = label_now[g.targets[i] as usize];
+                        if (l >> 32) as usize == c {
+                            // The candidates' weights are read below: start those misses now.
+                            prefetch(&sub_now[founder_of(l) as usize]);
+                            table.add(founder_of(l), g.weight(i));
+                        }
+                    }
+                    let mut best: Option<(u32, f64)> = None;
+                    let mut best_gain = 0.0;
+                    for (founder, w) in table.entries() {
+                        let [st, external] = sub_now[founder as usize];
+                        // The target subcommunity must itself be well connected to the community.
+                        if founder as usize == v || !well_connected(external, st, c) {
+                            continue;
+                        }
+                        let gain = w - resolution * st * kv / m2;
+                        if gain > best_gain + 1e-12 {
+                            (best, best_gain) = (Some((founder, w)), gain);
+                        }
+                    }
+                    best.map(|(sub, w)| (v as u32, sub, w))
+                })
             })
-        }));
-        for (i, &(v, sub, stale_weight)) in merges.iter().enumerate() {
+            .collect_into_vec(&mut merges);
+        for i in 0..merges.len() {
             // The applying loop is sequential: start a later merge's random reads now.
-            if let Some(&(node, ahead, _)) = merges.get(i + 8) {
+            if let Some(&Some((node, ahead, _))) = merges.get(i + 8) {
                 let (v, s) = (node as usize, ahead as usize);
                 prefetch(&label[s]);
                 prefetch(&sub_weights[s]);
@@ -249,6 +253,9 @@ fn refine_in_batches(g: &WeightedGraph, community: &[u32], resolution: f64, seed
                 prefetch(&sub_weights[v]);
                 prefetch(&singleton[v]);
             }
+            let Some((v, sub, stale_weight)) = merges[i] else {
+                continue;
+            };
             let (v, s) = (v as usize, sub as usize);
             // Someone joined v, or the target's founder left it (so it is empty), this batch.
             if !singleton[v] || founder_of(label[s]) != sub {

@@ -147,7 +147,10 @@ pub(crate) fn local_moving(g: &WeightedGraph, community: &mut [u32], resolution:
     let patience = |v: u32| (g.edge_count(v as usize) / HUB_PATIENCE).max(1) as u32;
     let batch = batch_size(n);
     let mut moved_any = false;
-    let mut moves: Vec<Move> = Vec::with_capacity(batch);
+    // Per live node, its chosen move if any: filled in place (an indexed collect), where
+    // collecting only the moves would allocate and grow a vector per task, tens of thousands
+    // a pass.
+    let mut choices: Vec<Option<Move>> = Vec::with_capacity(batch);
     let mut movers: Vec<u32> = Vec::with_capacity(batch);
     let mut live: Vec<u32> = Vec::with_capacity(batch);
     for _ in 0..max_passes {
@@ -172,24 +175,27 @@ pub(crate) fn local_moving(g: &WeightedGraph, community: &mut [u32], resolution:
             }
             let (state, totals) = (&*community, &total);
             let choose = |&v: &u32| with_table(|table| best_move(g, v, state, totals, degree[v as usize], m2, resolution, table));
-            moves.clear();
             // Late passes visit a few nodes per batch: fanning those out costs more than it saves.
             if live.len() < 64 {
-                moves.extend(live.iter().filter_map(choose));
+                choices.clear();
+                choices.extend(live.iter().map(choose));
             } else {
-                moves.par_extend(live.par_iter().with_max_len(64).filter_map(choose));
+                live.par_iter().with_max_len(64).map(choose).collect_into_vec(&mut choices);
             }
             movers.clear();
-            for (i, m) in moves.iter().enumerate() {
+            for i in 0..choices.len() {
                 // The applying loop is the sequential part of a pass: start the four random reads
                 // of a later move's communities while this one is applied.
-                if let Some(ahead) = moves.get(i + 8) {
+                if let Some(Some(ahead)) = choices.get(i + 8) {
                     let from = community[ahead.node as usize] as usize;
                     prefetch(&total[from]);
                     prefetch(&size[from]);
                     prefetch(&total[ahead.to as usize]);
                     prefetch(&size[ahead.to as usize]);
                 }
+                let Some(m) = &choices[i] else {
+                    continue;
+                };
                 let (v, own) = (m.node as usize, community[m.node as usize]);
                 let kv = degree[v];
                 let gain_to = m.weight_to - resolution * total[m.to as usize] * kv / m2;
