@@ -27,7 +27,7 @@ use ekg_algorithms::structure::triangles::triangles;
 use ekg_algorithms::Projection;
 
 fn main() {
-    ekg_schema::memory::single_malloc_arena();
+    ekg_schema::memory::tune_malloc();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     if args.first().map(String::as_str) == Some("--export") {
         let (Some(snapshot), Some(out)) = (args.get(1), args.get(2)) else {

@@ -21,7 +21,7 @@ use clap::Parser;
 static ALLOCATOR: ekg_schema::memory::HugePageAlloc = ekg_schema::memory::HugePageAlloc;
 
 fn main() -> std::process::ExitCode {
-    ekg_schema::memory::single_malloc_arena();
+    ekg_schema::memory::tune_malloc();
     restore_sigpipe();
     let args = cli::Cli::parse();
     let filter = if args.global.verbose { "info" } else { "warn" };
