@@ -61,9 +61,10 @@ unsafe impl GlobalAlloc for HugePageAlloc {
 ///   `M_TRIM_THRESHOLD` at its maximum): glibc maps every block over 32 MiB afresh and unmaps it
 ///   on free, so each level's arrays were new pages, faulted in and zeroed by the kernel (0.9 s
 ///   of CPU in `clear_page_rep` during a 20 s enterprise Leiden run, none after). Freed memory
-///   now stays in the heap for the next level. The cost is a higher peak where freed blocks
-///   cannot be reused whole: 2.22 -> 2.34 GB for that bench, 5.83 -> 5.96 GB for `ekg score`
-///   on the 1M-firm graph.
+///   now stays in the heap for the next level: the Kronecker scale-22 Leiden bench went from
+///   32–34 s to 27–28 s. The cost is a higher peak where freed blocks cannot be reused whole:
+///   6.42 -> 6.92 GB for that bench, 2.22 -> 2.34 GB for the enterprise one, 5.83 -> 5.96 GB
+///   for `ekg score` on the 1M-firm graph.
 pub fn tune_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; it is called before other threads exist.
