@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
-use super::weighted::{modularity_of, with_table, CommunityWeights, Compacted, WeightedGraph, PREFETCH_AHEAD};
+use super::weighted::{modularity_of, with_table, CommunityWeights, Compacted, WeightedGraph};
 use crate::locality::prefetch;
 use crate::projection::Projection;
 
@@ -248,16 +248,13 @@ fn best_move(
     resolution: f64,
     table: &mut CommunityWeights,
 ) -> Option<Move> {
-    let (lo, hi) = (g.offsets[v as usize] as usize, g.offsets[v as usize + 1] as usize);
-    if lo == hi {
+    let arcs = g.edge_count(v as usize);
+    if arcs == 0 {
         return None;
     }
-    table.reset(hi - lo, community.len());
-    for i in lo..hi {
-        if let Some(&ahead) = g.targets.get(i + PREFETCH_AHEAD) {
-            prefetch(&community[ahead as usize]);
-        }
-        let c = community[g.targets[i] as usize];
+    table.reset(arcs, community.len());
+    for (i, u) in g.arcs_prefetching(v as usize, |ahead| prefetch(&community[ahead])) {
+        let c = community[u as usize];
         // The gain loop below reads each neighbouring community's total: start those misses now
         // (they stalled it for a third of its time).
         prefetch(&total[c as usize]);

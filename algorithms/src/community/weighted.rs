@@ -103,7 +103,7 @@ const BLOCK_ARCS: usize = 1 << 16;
 
 /// How many arcs ahead a gather of `community[u]` is prefetched (its miss overlaps the work on
 /// the arcs in between).
-pub(crate) const PREFETCH_AHEAD: usize = 8;
+const PREFETCH_AHEAD: usize = 8;
 
 impl WeightedGraph {
     /// The undirected view of `p` in its own node order (for checks on a given partition).
@@ -277,6 +277,20 @@ impl WeightedGraph {
     pub fn edges(&self, v: usize) -> impl Iterator<Item = (u32, f64)> + '_ {
         let (lo, hi) = (self.offsets[v] as usize, self.offsets[v + 1] as usize);
         (lo..hi).map(|i| (self.targets[i], self.weight(i)))
+    }
+
+    /// v's arcs as (arc index, target), calling `ahead` with the target `PREFETCH_AHEAD` arcs
+    /// further on: the loops over a row read an array at each target, a random miss that a
+    /// prefetch issued there has in flight by the time it is needed.
+    #[inline]
+    pub fn arcs_prefetching<'a>(&'a self, v: usize, ahead: impl Fn(usize) + 'a) -> impl Iterator<Item = (usize, u32)> + 'a {
+        let (lo, hi) = (self.offsets[v] as usize, self.offsets[v + 1] as usize);
+        (lo..hi).map(move |i| {
+            if let Some(&next) = self.targets.get(i + PREFETCH_AHEAD) {
+                ahead(next as usize);
+            }
+            (i, self.targets[i])
+        })
     }
 
     pub fn edge_count(&self, v: usize) -> usize {
