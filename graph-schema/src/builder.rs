@@ -11,6 +11,7 @@ use crate::csr::{gather, group_by_row, Csr};
 use crate::error::{Error, Result};
 use crate::graph::{
     edge_attr_specs, AccountColumns, AttrColumn, AttrType, FirmColumns, Graph, IdentifierStore, LoanColumns, PersonColumns, RelationStore,
+    DATE_NULL, VALIDITY_ATTRS,
 };
 use crate::kinds::{IdentifierKind, KindSet, NodeId, NodeKind, Relation};
 use crate::strings::{DictBuilder, IdMapBuilder, StrPoolBuilder};
@@ -25,12 +26,13 @@ pub struct FirmColumnsBuilder {
     pub founded: Vec<i32>,
     pub status: DictBuilder,
     pub defaulted: Vec<u8>,
+    pub defaulted_on: Vec<i32>,
     pub exposure: Vec<f64>,
     pub pd: Vec<f64>,
 }
 
 /// One row of firm attributes.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct FirmRow<'a> {
     pub name: Option<&'a str>,
     pub industry: Option<&'a str>,
@@ -39,8 +41,27 @@ pub struct FirmRow<'a> {
     pub founded: i32,
     pub status: Option<&'a str>,
     pub defaulted: u8,
+    /// The day the default happened; `DATE_NULL` when unknown (then defaulted at every as-of).
+    pub defaulted_on: i32,
     pub exposure: f64,
     pub pd: f64,
+}
+
+impl Default for FirmRow<'_> {
+    fn default() -> Self {
+        FirmRow {
+            name: None,
+            industry: None,
+            region: None,
+            registered_capital: 0.0,
+            founded: 0,
+            status: None,
+            defaulted: 0,
+            defaulted_on: DATE_NULL,
+            exposure: 0.0,
+            pd: 0.0,
+        }
+    }
 }
 
 /// Edge attribute values under construction, one vector per attribute of the relation.
@@ -176,6 +197,19 @@ impl EdgeList {
         }
     }
 
+    /// Validity columns (`valid_from`, `valid_to`) left empty by a caller that has no dates:
+    /// every edge valid throughout.
+    fn fill_missing_validity(&mut self) {
+        let n = self.src.len();
+        for ((name, _), attr) in edge_attr_specs(self.relation).iter().zip(self.attrs.iter_mut()) {
+            if let (true, AttrVec::I32(v)) = (VALIDITY_ATTRS.contains(name), attr) {
+                if v.is_empty() {
+                    v.resize(n, DATE_NULL);
+                }
+            }
+        }
+    }
+
     fn is_consistent(&self) -> bool {
         self.dst.len() == self.src.len() && self.attrs.iter().all(|a| a.len() == self.src.len())
     }
@@ -194,9 +228,13 @@ pub struct GraphBuilder {
     pub loan_amount: Vec<f64>,
     pub loan_disbursed: Vec<i64>,
     pub loan_defaulted: Vec<u8>,
+    /// Days; may be left empty (every loan's default date unknown).
+    pub loan_defaulted_on: Vec<i32>,
     edges: Vec<EdgeList>,
     identifier_values: IdMapBuilder,
     identifier_links: Vec<(NodeId, NodeId)>,
+    /// (valid_from, valid_to) days of each link; may be left empty (every link always valid).
+    identifier_validity: Vec<(i32, i32)>,
 }
 
 impl Default for GraphBuilder {
@@ -223,9 +261,11 @@ impl GraphBuilder {
             loan_amount: Vec::new(),
             loan_disbursed: Vec::new(),
             loan_defaulted: Vec::new(),
+            loan_defaulted_on: Vec::new(),
             edges: Relation::ALL.iter().map(|&r| EdgeList::new(r)).collect(),
             identifier_values: IdMapBuilder::default(),
             identifier_links: Vec::new(),
+            identifier_validity: Vec::new(),
         }
     }
 
@@ -303,6 +343,7 @@ impl GraphBuilder {
         f.founded.push(row.founded);
         f.status.push(row.status);
         f.defaulted.push(row.defaulted);
+        f.defaulted_on.push(row.defaulted_on);
         f.exposure.push(row.exposure);
         f.pd.push(row.pd);
     }
@@ -327,6 +368,15 @@ impl GraphBuilder {
             Ok(id) | Err(id) => id,
         };
         self.identifier_links.push((entity, value_id));
+    }
+
+    /// Links `entity` to the value `key` for the days `valid_from..=valid_to` (`DATE_NULL` for an
+    /// open end).
+    pub fn add_identifier_key_valid(&mut self, entity: NodeId, key: &str, valid_from: i32, valid_to: i32) {
+        // Links added without dates before this one were valid throughout.
+        self.identifier_validity.resize(self.identifier_links.len(), (DATE_NULL, DATE_NULL));
+        self.add_identifier_key(entity, key);
+        self.identifier_validity.push((valid_from, valid_to));
     }
 
     /// A hint that the identifier value `key` will be added soon.
@@ -365,6 +415,14 @@ impl GraphBuilder {
         while person_names.len() < counts[1] {
             person_names.push("");
         }
+        // Optional dates left empty by callers that have none: unknown throughout.
+        let mut firm_defaulted_on = f.defaulted_on;
+        firm_defaulted_on.resize(counts[0], DATE_NULL);
+        let mut loan_defaulted_on = self.loan_defaulted_on;
+        loan_defaulted_on.resize(counts[3], DATE_NULL);
+        for list in self.edges.iter_mut() {
+            list.fill_missing_validity();
+        }
         let mut relations = Vec::with_capacity(self.edges.len());
         for list in self.edges.iter_mut() {
             let list = std::mem::replace(list, EdgeList::new(list.relation));
@@ -377,11 +435,15 @@ impl GraphBuilder {
         }
         let values = self.identifier_values.finish();
         let links = self.identifier_links;
+        let mut validity = self.identifier_validity;
+        validity.resize(links.len(), (DATE_NULL, DATE_NULL));
         let entity_rows: Vec<NodeId> = links.iter().map(|l| l.0).collect();
         let value_rows: Vec<NodeId> = links.iter().map(|l| l.1).collect();
         let entities = id_range(&self.kind_starts, KindSet::of(&[NodeKind::Firm, NodeKind::Person, NodeKind::Account]));
         let (offsets, order) = group_by_row(&entity_rows, entities.start, entities.len(), |e| value_rows[e as usize]);
         let by_entity = Csr::from_parts(entities.start, offsets.into(), gather(&value_rows, &order).into());
+        let valid_from: Vec<i32> = order.iter().map(|&e| validity[e as usize].0).collect();
+        let valid_to: Vec<i32> = order.iter().map(|&e| validity[e as usize].1).collect();
         let (offsets, order) = group_by_row(&value_rows, 0, values.len(), |e| entity_rows[e as usize]);
         let by_value = Csr::from_parts(0, offsets.into(), gather(&entity_rows, &order).into());
         // Persons sharing one identifier more than once would add a parallel link; keep it: the
@@ -397,6 +459,7 @@ impl GraphBuilder {
                 founded: f.founded.into(),
                 status: f.status.finish(),
                 defaulted: f.defaulted.into(),
+                defaulted_on: firm_defaulted_on.into(),
                 exposure: f.exposure.into(),
                 pd: f.pd.into(),
             },
@@ -406,9 +469,10 @@ impl GraphBuilder {
                 amount: self.loan_amount.into(),
                 disbursed: self.loan_disbursed.into(),
                 defaulted: self.loan_defaulted.into(),
+                defaulted_on: loan_defaulted_on.into(),
             },
             relations,
-            identifiers: IdentifierStore { values, by_entity, by_value },
+            identifiers: IdentifierStore { values, by_entity, by_value, valid_from: valid_from.into(), valid_to: valid_to.into() },
         })
     }
 }

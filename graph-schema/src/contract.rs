@@ -136,6 +136,7 @@ pub static FIRMS: TableSpec = TableSpec {
         col("founded", T::Date, false, true, C::None),
         col("status", T::Text, false, true, C::None),
         col("defaulted", T::Bool, false, true, C::None),
+        col("defaulted_on", T::Date, false, true, C::None),
         col("exposure", T::F64, false, true, C::NonNegative),
         col("pd", T::F64, false, true, C::Probability),
     ],
@@ -171,6 +172,7 @@ pub static LOANS: TableSpec = TableSpec {
         col("disbursed", T::Timestamp, true, false, C::None),
         col("deposit_account_id", T::Id, false, true, C::None),
         col("defaulted", T::Bool, false, true, C::None),
+        col("defaulted_on", T::Date, false, true, C::None),
     ],
 };
 
@@ -182,6 +184,8 @@ pub static SHAREHOLDINGS: TableSpec = TableSpec {
         col("holder_id", T::Id, true, false, C::None),
         col("firm_id", T::Id, true, false, C::None),
         col("share", T::F64, true, false, C::Share),
+        col("valid_from", T::Date, false, true, C::None),
+        col("valid_to", T::Date, false, true, C::None),
     ],
 };
 
@@ -193,6 +197,8 @@ pub static OFFICERS: TableSpec = TableSpec {
         col("person_id", T::Id, true, false, C::None),
         col("firm_id", T::Id, true, false, C::None),
         col("role", T::Enum(ROLE_NAMES), true, false, C::None),
+        col("valid_from", T::Date, false, true, C::None),
+        col("valid_to", T::Date, false, true, C::None),
     ],
 };
 
@@ -229,6 +235,8 @@ pub static SUPPLY_LINKS: TableSpec = TableSpec {
         col("supplier_id", T::Id, true, false, C::None),
         col("customer_id", T::Id, true, false, C::None),
         col("volume", T::F64, false, true, C::NonNegative),
+        col("valid_from", T::Date, false, true, C::None),
+        col("valid_to", T::Date, false, true, C::None),
     ],
 };
 
@@ -240,6 +248,8 @@ pub static IDENTIFIERS: TableSpec = TableSpec {
         col("entity_id", T::Id, true, false, C::None),
         col("kind", T::Enum(IDENTIFIER_KIND_NAMES), true, false, C::None),
         col("value", T::Id, true, false, C::None),
+        col("valid_from", T::Date, false, true, C::None),
+        col("valid_to", T::Date, false, true, C::None),
     ],
 };
 

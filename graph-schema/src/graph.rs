@@ -33,6 +33,8 @@ pub struct FirmColumns {
     pub status: Dict,
     /// `BOOL_*`.
     pub defaulted: Column<u8>,
+    /// Days since epoch of the default; `DATE_NULL` when unknown.
+    pub defaulted_on: Column<i32>,
     /// NaN when unknown.
     pub exposure: Column<f64>,
     /// NaN when unknown.
@@ -59,6 +61,8 @@ pub struct LoanColumns {
     pub amount: Column<f64>,
     pub disbursed: Column<i64>,
     pub defaulted: Column<u8>,
+    /// Days since epoch of the default; `DATE_NULL` when unknown.
+    pub defaulted_on: Column<i32>,
 }
 
 /// The physical type of an edge attribute.
@@ -131,14 +135,18 @@ impl AttrColumn {
     }
 }
 
+/// The edge attributes (days, `DATE_NULL` for an open end) that bound when a long-lived relation
+/// holds; an as-of view keeps only the edges valid on its day.
+pub const VALIDITY_ATTRS: [&str; 2] = ["valid_from", "valid_to"];
+
 /// The edge attributes each relation carries, in storage order.
 pub fn edge_attr_specs(relation: Relation) -> &'static [(&'static str, AttrType)] {
     match relation {
-        Relation::Shareholding => &[("share", AttrType::F64)],
-        Relation::Officer => &[("role", AttrType::U8)],
+        Relation::Shareholding => &[("share", AttrType::F64), ("valid_from", AttrType::I32), ("valid_to", AttrType::I32)],
+        Relation::Officer => &[("role", AttrType::U8), ("valid_from", AttrType::I32), ("valid_to", AttrType::I32)],
         Relation::Transfer => &[("amount", AttrType::F64), ("ts", AttrType::I64)],
         Relation::Guarantee => &[("amount", AttrType::F64), ("start", AttrType::I32), ("end", AttrType::I32)],
-        Relation::Supply => &[("volume", AttrType::F64)],
+        Relation::Supply => &[("volume", AttrType::F64), ("valid_from", AttrType::I32), ("valid_to", AttrType::I32)],
         Relation::AccountOwner | Relation::LoanBorrower | Relation::LoanDeposit => &[],
     }
 }
@@ -237,6 +245,9 @@ pub struct IdentifierStore {
     pub by_entity: Csr,
     /// identifier value → entity nodes.
     pub by_value: Csr,
+    /// First and last day of each `by_entity` link (`DATE_NULL` for an open end).
+    pub valid_from: Column<i32>,
+    pub valid_to: Column<i32>,
 }
 
 impl IdentifierStore {
@@ -255,7 +266,11 @@ impl IdentifierStore {
     }
 
     pub fn byte_len(&self) -> usize {
-        self.values.byte_len() + self.by_entity.byte_len() + self.by_value.byte_len()
+        self.values.byte_len()
+            + self.by_entity.byte_len()
+            + self.by_value.byte_len()
+            + self.valid_from.byte_len()
+            + self.valid_to.byte_len()
     }
 }
 
@@ -384,32 +399,6 @@ impl Graph {
         self.relations[relation as usize] = store;
     }
 
-    /// The graph as it stood at `as_of` (µs): transfers after it, and guarantees starting after
-    /// it or ended before it, are dropped. Nodes stay: a model scores every entity it knows.
-    pub fn as_of(mut self, as_of: i64) -> Graph {
-        let day = as_of.div_euclid(86_400_000_000) as i32;
-        let transfers = self.relation(Relation::Transfer);
-        if let Some(ts) = transfers.attr("ts").and_then(AttrColumn::as_i64) {
-            let keep: Vec<bool> = ts.iter().map(|&t| t == TS_NULL || t <= as_of).collect();
-            if keep.iter().any(|k| !k) {
-                let store = transfers.retain(&keep);
-                self.replace_relation(Relation::Transfer, store);
-            }
-        }
-        let guarantees = self.relation(Relation::Guarantee);
-        let start = guarantees.attr("start").and_then(AttrColumn::as_i32);
-        let end = guarantees.attr("end").and_then(AttrColumn::as_i32);
-        if let (Some(start), Some(end)) = (start, end) {
-            let keep: Vec<bool> =
-                start.iter().zip(end).map(|(&s, &e)| (s == DATE_NULL || s <= day) && (e == DATE_NULL || e >= day)).collect();
-            if keep.iter().any(|k| !k) {
-                let store = guarantees.retain(&keep);
-                self.replace_relation(Relation::Guarantee, store);
-            }
-        }
-        self
-    }
-
     /// Bytes held by each part of the graph, for `ekg info`.
     pub fn footprint(&self) -> Vec<(String, usize)> {
         let mut parts = vec![
@@ -423,6 +412,7 @@ impl Graph {
                     + self.firms.founded.byte_len()
                     + self.firms.status.byte_len()
                     + self.firms.defaulted.byte_len()
+                    + self.firms.defaulted_on.byte_len()
                     + self.firms.exposure.byte_len()
                     + self.firms.pd.byte_len(),
             ),
@@ -430,7 +420,10 @@ impl Graph {
             ("account attributes".to_string(), self.accounts.opened.byte_len() + self.accounts.blocked.byte_len()),
             (
                 "loan attributes".to_string(),
-                self.loans.amount.byte_len() + self.loans.disbursed.byte_len() + self.loans.defaulted.byte_len(),
+                self.loans.amount.byte_len()
+                    + self.loans.disbursed.byte_len()
+                    + self.loans.defaulted.byte_len()
+                    + self.loans.defaulted_on.byte_len(),
             ),
         ];
         for relation in Relation::ALL {

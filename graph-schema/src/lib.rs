@@ -4,12 +4,14 @@
 //! - [`kinds`]: node ids, node kinds, relations and enumerated attribute values.
 //! - [`graph`]: the graph (id map, kind ranges, node attribute columns, a forward and reverse CSR
 //!   per relation with edge attribute columns, shared identifiers), built by [`builder`].
+//! - [`as_of`]: the graph as it stood at one instant (no later entity, edge or default).
 //! - [`memory`]: huge-page-backed vectors for large random-access arrays.
 //! - [`snapshot`]: the versioned, checksummed, memory-mapped binary form of the graph.
 //!
 //! This crate does no parsing of input files (that is `ekg-loaders`) and runs no analytics (that
 //! is `ekg-algorithms`); both depend on it, never on each other.
 
+pub mod as_of;
 pub mod builder;
 pub mod column;
 pub mod contract;

@@ -30,7 +30,7 @@ use crate::strings::{Dict, IdMap, StrPool};
 
 pub const MAGIC: [u8; 8] = *b"EKGSNAP\0";
 /// Bumped whenever the layout or the meaning of a section changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 24;
 const ENTRY_LEN: usize = 64;
 const NAME_LEN: usize = 40;
@@ -67,6 +67,7 @@ pub fn sections(graph: &Graph) -> Vec<(String, &[u8])> {
     put(&mut out, "firms.registered_capital".into(), &f.registered_capital);
     put(&mut out, "firms.founded".into(), &f.founded);
     put(&mut out, "firms.defaulted".into(), &f.defaulted);
+    put(&mut out, "firms.defaulted_on".into(), &f.defaulted_on);
     put(&mut out, "firms.exposure".into(), &f.exposure);
     put(&mut out, "firms.pd".into(), &f.pd);
     put_pool(&mut out, "persons.name", &graph.persons.name);
@@ -75,6 +76,7 @@ pub fn sections(graph: &Graph) -> Vec<(String, &[u8])> {
     put(&mut out, "loans.amount".into(), &graph.loans.amount);
     put(&mut out, "loans.disbursed".into(), &graph.loans.disbursed);
     put(&mut out, "loans.defaulted".into(), &graph.loans.defaulted);
+    put(&mut out, "loans.defaulted_on".into(), &graph.loans.defaulted_on);
     for relation in Relation::ALL {
         let store = graph.relation(relation);
         let name = format!("rel.{relation}");
@@ -95,6 +97,8 @@ pub fn sections(graph: &Graph) -> Vec<(String, &[u8])> {
     put(&mut out, "ident.values.slots".into(), &graph.identifiers.values.slots);
     put_csr(&mut out, "ident.by_entity", &graph.identifiers.by_entity);
     put_csr(&mut out, "ident.by_value", &graph.identifiers.by_value);
+    put(&mut out, "ident.valid_from".into(), &graph.identifiers.valid_from);
+    put(&mut out, "ident.valid_to".into(), &graph.identifiers.valid_to);
     out
 }
 
@@ -349,6 +353,7 @@ fn assemble(s: &Sections) -> Result<Graph> {
         founded: s.column("firms.founded", firms)?,
         status: s.dict("firms.status", firms)?,
         defaulted: s.column("firms.defaulted", firms)?,
+        defaulted_on: s.column("firms.defaulted_on", firms)?,
         exposure: s.column("firms.exposure", firms)?,
         pd: s.column("firms.pd", firms)?,
     };
@@ -361,6 +366,7 @@ fn assemble(s: &Sections) -> Result<Graph> {
         amount: s.column("loans.amount", count(3))?,
         disbursed: s.column("loans.disbursed", count(3))?,
         defaulted: s.column("loans.defaulted", count(3))?,
+        defaulted_on: s.column("loans.defaulted_on", count(3))?,
     };
     let mut relations = Vec::with_capacity(Relation::ALL.len());
     for relation in Relation::ALL {
@@ -388,6 +394,8 @@ fn assemble(s: &Sections) -> Result<Graph> {
     let values = s.id_map("ident.values")?;
     let by_entity = s.csr("ident.by_entity", n, values.len())?;
     let by_value = s.csr("ident.by_value", values.len(), n)?;
+    let links = by_entity.edge_count();
+    let (valid_from, valid_to) = (s.column("ident.valid_from", links)?, s.column("ident.valid_to", links)?);
     Ok(Graph {
         ids,
         kind_starts,
@@ -396,7 +404,7 @@ fn assemble(s: &Sections) -> Result<Graph> {
         accounts,
         loans,
         relations,
-        identifiers: IdentifierStore { values, by_entity, by_value },
+        identifiers: IdentifierStore { values, by_entity, by_value, valid_from, valid_to },
     })
 }
 

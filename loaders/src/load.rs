@@ -558,7 +558,7 @@ impl<'o> State<'o> {
                 (ctx.text(b, "name")?, ctx.text(b, "industry")?, ctx.text(b, "region")?, ctx.text(b, "status")?);
             let (capital, founded, exposure, pd) =
                 (ctx.f64(b, "registered_capital")?, ctx.date(b, "founded")?, ctx.f64(b, "exposure")?, ctx.f64(b, "pd")?);
-            let defaulted = ctx.bool(b, "defaulted")?;
+            let (defaulted, defaulted_on) = (ctx.bool(b, "defaulted")?, ctx.date(b, "defaulted_on")?);
             // Account and loan columns.
             let (owner, opened, blocked) = (ctx.text(b, "owner_id")?, ctx.timestamp(b, "opened")?, ctx.bool(b, "blocked")?);
             let (borrower, amount, disbursed, deposit) =
@@ -588,6 +588,7 @@ impl<'o> State<'o> {
                             founded: founded_day,
                             status: values[3].filter(|s| !s.is_empty()),
                             defaulted: check.bool(&defaulted, i),
+                            defaulted_on: check.date(&defaulted_on, i),
                             exposure: check.f64(&exposure, i),
                             pd: check.f64(&pd, i),
                         };
@@ -659,12 +660,14 @@ impl<'o> State<'o> {
                         let loan_amount = check.f64(&amount, i);
                         let disbursed_ts = check.timestamp(&disbursed, i, as_of);
                         let loan_defaulted = check.bool(&defaulted, i);
+                        let loan_defaulted_on = check.date(&defaulted_on, i);
                         if let (true, Some(id), Some(b), Some(d)) = (check.ok(), id, borrower_node, deposit_node) {
                             match self.builder.add_node(kind, &id)? {
                                 Ok(_) => {
                                     self.builder.loan_amount.push(loan_amount);
                                     self.builder.loan_disbursed.push(disbursed_ts);
                                     self.builder.loan_defaulted.push(loan_defaulted);
+                                    self.builder.loan_defaulted_on.push(loan_defaulted_on);
                                     self.loan_borrower.push(b);
                                     self.loan_deposit.push(d);
                                     accepted += 1;
@@ -721,7 +724,7 @@ impl<'o> State<'o> {
         let total: usize = decoded.iter().map(|d| d.as_ref().map(|(links, ..)| links.len()).unwrap_or(0)).sum();
         self.builder.reserve_identifiers(total);
         for part in decoded {
-            let (links, mut problems, normalized) = part?;
+            let (links, validity, mut problems, normalized) = part?;
             self.normalized += normalized;
             self.problems.append(&mut problems);
             accepted += links.len() as u64;
@@ -729,7 +732,8 @@ impl<'o> State<'o> {
                 if let Some((_, ahead)) = links.get(i + PREFETCH_ROWS) {
                     self.builder.prefetch_identifier(ahead);
                 }
-                self.builder.add_identifier_key(*node, key);
+                let (from, to) = validity.get(i).copied().unwrap_or((DATE_NULL, DATE_NULL));
+                self.builder.add_identifier_key_valid(*node, key, from, to);
             }
         }
         Ok(accepted)
@@ -857,12 +861,15 @@ fn prefetch_ids_ahead(builder: &GraphBuilder, columns: &[&Field<TextColumn>], i:
 }
 
 /// Links as (entity, interned key of the value: see [`ekg_schema::builder::identifier_key`]).
-type DecodedIdentifiers = (Vec<(NodeId, String)>, Vec<Problem>, u64);
+/// and each link's (valid_from, valid_to) days.
+type DecodedIdentifiers = (Vec<(NodeId, String)>, Vec<(i32, i32)>, Vec<Problem>, u64);
 
 fn decode_identifiers(ctx: &Ctx<'_>, builder: &GraphBuilder, chunk: &Chunk) -> Result<DecodedIdentifiers> {
     let b = &chunk.batch;
     let (entity, kind, value) = (ctx.text(b, "entity_id")?, ctx.text(b, "kind")?, ctx.text(b, "value")?);
+    let (valid_from, valid_to) = (ctx.date(b, "valid_from")?, ctx.date(b, "valid_to")?);
     let mut out = Vec::with_capacity(b.num_rows());
+    let mut validity = Vec::with_capacity(b.num_rows());
     let mut problems = Vec::new();
     let mut normalized = 0;
     let entities = KindSet::of(&[NodeKind::Firm, NodeKind::Person, NodeKind::Account]);
@@ -873,15 +880,25 @@ fn decode_identifiers(ctx: &Ctx<'_>, builder: &GraphBuilder, chunk: &Chunk) -> R
         let node = resolve(builder, &mut check, entity_id, "entity_id", entities);
         let kind_code = check.enumerated(&kind, i);
         let text = check.id(&value, i, &mut normalized);
+        let (from, to) = (check.date(&valid_from, i), check.date(&valid_to, i));
+        check_validity(&mut check, from, to);
         match (check.ok(), node, kind_code, text) {
             (true, Some(node), Some(k), Some(text)) => {
                 let kind = IdentifierKind::from_code(k as u8).unwrap_or(IdentifierKind::Other);
-                out.push((node, identifier_key(kind, &text)))
+                out.push((node, identifier_key(kind, &text)));
+                validity.push((from, to));
             }
             _ => problems.append(&mut check.problems),
         }
     }
-    Ok((out, problems, normalized))
+    Ok((out, validity, problems, normalized))
+}
+
+/// A validity range must not end before it starts.
+fn check_validity(check: &mut RowCheck<'_, '_>, from: i32, to: i32) {
+    if from != DATE_NULL && to != DATE_NULL && to < from {
+        check.fail("valid_to", Rule::EndBeforeStart, "valid_to is before valid_from");
+    }
 }
 
 fn decode_edges(ctx: &Ctx<'_>, builder: &GraphBuilder, relation: Relation, chunk: &Chunk, as_of: i64) -> Result<DecodedEdges> {
@@ -905,6 +922,8 @@ fn decode_edges(ctx: &Ctx<'_>, builder: &GraphBuilder, relation: Relation, chunk
     let ts = if relation == Relation::Transfer { ctx.timestamp(b, "ts")? } else { ctx.absent() };
     let (start, end) =
         if relation == Relation::Guarantee { (ctx.date(b, "start")?, ctx.date(b, "end")?) } else { (ctx.absent(), ctx.absent()) };
+    let dated = matches!(relation, Relation::Shareholding | Relation::Officer | Relation::Supply);
+    let (valid_from, valid_to) = if dated { (ctx.date(b, "valid_from")?, ctx.date(b, "valid_to")?) } else { (ctx.absent(), ctx.absent()) };
     let (mut last_src, mut last_dst) = (None, None);
     for i in 0..b.num_rows() {
         prefetch_ids_ahead(builder, &[&src_col, &dst_col], i, b.num_rows());
@@ -923,6 +942,9 @@ fn decode_edges(ctx: &Ctx<'_>, builder: &GraphBuilder, relation: Relation, chunk
         if from != DATE_NULL && (from as i64) * 86_400_000_000 > as_of {
             check.fail("start", Rule::FutureTimestamp, "guarantee starts after the run's as-of date");
         }
+        let (valid_since, valid_until) =
+            if dated { (check.date(&valid_from, i), check.date(&valid_to, i)) } else { (DATE_NULL, DATE_NULL) };
+        check_validity(&mut check, valid_since, valid_until);
         let (Some(s), Some(d), true) = (src, dst, check.ok()) else {
             problems.append(&mut check.problems);
             continue;
@@ -935,6 +957,13 @@ fn decode_edges(ctx: &Ctx<'_>, builder: &GraphBuilder, relation: Relation, chunk
         match relation {
             Relation::Shareholding | Relation::Supply => list.f64_attr_mut(0).push(value),
             Relation::Officer => list.u8_attr_mut(0).push(role_code.map(|r| OfficerRole::ALL[r] as u8).unwrap_or(0)),
+            _ => {}
+        }
+        if dated {
+            list.i32_attr_mut(1).push(valid_since);
+            list.i32_attr_mut(2).push(valid_until);
+        }
+        match relation {
             Relation::Transfer => {
                 list.f64_attr_mut(0).push(value);
                 list.i64_attr_mut(1).push(when);

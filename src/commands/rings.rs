@@ -137,9 +137,9 @@ pub fn detect(graph: &Graph, params: &RingParams, quiet: bool) -> (Vec<Ring>, Ti
                     tolerance: params.amount_tolerance,
                     ..CycleConfig::default()
                 };
-                let (found, truncated) = fund_cycles(&transfers, &config);
-                notes.insert("cycle_searches_truncated".into(), json!(truncated));
-                rings.extend(found);
+                let found = fund_cycles(&transfers, &config);
+                notes.insert("cycle_searches_truncated".into(), json!(found.truncated_starts));
+                rings.extend(found.rings);
             }
             "flows" => {
                 let config = FlowConfig {

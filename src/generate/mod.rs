@@ -390,7 +390,9 @@ fn plant_fraud_rings(p: &mut Plan, rng: &mut ChaCha8Rng, cores: u32) {
         if r % 2 == 0 {
             // Round-tripping: the same money goes around the ring, hop by hop, within days.
             let len = accounts.len().min(rng.random_range(3..7));
-            let cycle = &accounts[..len];
+            // Any member may send first: the cycle is rotated to a random start.
+            let mut cycle = accounts[..len].to_vec();
+            cycle.rotate_left(rng.random_range(0..len));
             for _ in 0..2 {
                 let mut amount = lognormal(rng, 15.0, 0.5);
                 let mut day = WINDOW_START_DAY + rng.random_range(0..WINDOW_DAYS - 60);

@@ -2,15 +2,20 @@
 //! through 1..k−1 others, each hop strictly later than the previous, the whole cycle within
 //! `window` of its first hop, and every hop's amount within `tolerance` of the first.
 //!
-//! Each cycle is searched once, from its smallest node (all other nodes must be larger), by a
-//! depth-first search over time-sorted adjacency: a binary search skips hops that are too early,
-//! the window ends the scan, and only edges inside one strongly connected component can lie on a
-//! cycle. Repeated instances of the same node cycle form one ring with all their transfers as
-//! evidence. Score: amount consistency × speed (1 − span / window) × length weight (2-cycles
-//! count a third, 3-cycles two thirds, longer in full), taken over the best instance.
+//! A time-respecting cycle instance has exactly one earliest hop, so the search starts from every
+//! transfer as a possible first hop and finds each instance exactly once, whichever member sends
+//! first. The depth-first search runs over time-sorted adjacency: a binary search skips hops that
+//! are too early, the window ends the scan, only edges inside one strongly connected component can
+//! lie on a cycle, and a path stops as soon as it is later than the start's last incoming
+//! transfer (no hop could close it). Instances of one node cycle (the same members in the same
+//! cyclic order, from any first sender) form one ring with all their transfers as evidence.
+//! Score: amount consistency × speed (1 − span / window) × length weight (2-cycles count a third,
+//! 3-cycles two thirds, longer in full), taken over the best instance.
 //!
 //! # Complexity
-//! Parallel over start nodes; each search is bounded by `max_expansions` (reported when hit).
+//! Parallel over start nodes; each start's searches together are bounded by `max_expansions`
+//! scanned hops, and every start that hit the bound is counted in
+//! [`FundCycleResult::truncated_starts`].
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -23,27 +28,62 @@ pub const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 #[derive(Clone, Debug)]
 pub struct CycleConfig {
+    /// Fewest accounts on a cycle (2: a transfer paid straight back).
     pub min_len: usize,
+    /// Most accounts on a cycle.
     pub max_len: usize,
-    /// µs.
+    /// Longest time from a cycle's first hop to its last, µs.
     pub window: i64,
+    /// Largest relative difference between a hop's amount and the first hop's.
     pub tolerance: f64,
+    /// Hops scanned from one start node, over all its first hops, before its search stops.
     pub max_expansions: usize,
+}
+
+impl CycleConfig {
+    pub const DEFAULT_MIN_LEN: usize = 2;
+    pub const DEFAULT_MAX_LEN: usize = 6;
+    pub const DEFAULT_WINDOW_DAYS: i64 = 30;
+    pub const DEFAULT_TOLERANCE: f64 = 0.2;
+    pub const DEFAULT_MAX_EXPANSIONS: usize = 200_000;
 }
 
 impl Default for CycleConfig {
     fn default() -> Self {
-        CycleConfig { min_len: 2, max_len: 6, window: 30 * MICROS_PER_DAY, tolerance: 0.2, max_expansions: 200_000 }
+        CycleConfig {
+            min_len: Self::DEFAULT_MIN_LEN,
+            max_len: Self::DEFAULT_MAX_LEN,
+            window: Self::DEFAULT_WINDOW_DAYS * MICROS_PER_DAY,
+            tolerance: Self::DEFAULT_TOLERANCE,
+            max_expansions: Self::DEFAULT_MAX_EXPANSIONS,
+        }
     }
 }
 
-/// One found instance: the node sequence from the smallest node, and its edges.
+/// What [`fund_cycles`] found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FundCycleResult {
+    /// One ring per node cycle, in canonical order (see [`Ring::new`]), unsorted by score.
+    pub rings: Vec<Ring>,
+    /// Start nodes whose search hit `max_expansions`: cycles through them may be missing.
+    pub truncated_starts: usize,
+}
+
+/// One found instance: the node sequence rotated to start at its smallest node (the ring's
+/// key), and its edges in time order from the first hop.
 struct Instance {
-    nodes: Vec<u32>,
+    key: Vec<u32>,
     edges: Vec<usize>,
 }
 
-pub fn fund_cycles(t: &Transfers, config: &CycleConfig) -> (Vec<Ring>, usize) {
+/// The node cycle `nodes` rotated so that its smallest node comes first.
+fn canonical_rotation(nodes: &[u32]) -> Vec<u32> {
+    let start = nodes.iter().enumerate().min_by_key(|(_, &v)| v).map_or(0, |(i, _)| i);
+    nodes[start..].iter().chain(&nodes[..start]).copied().collect()
+}
+
+/// Every time-respecting fund cycle of `t` under `config`.
+pub fn fund_cycles(t: &Transfers, config: &CycleConfig) -> FundCycleResult {
     let n = t.node_count();
     let cond = condensation_of(n, |v| t.out_ids(v));
     let comp = &cond.component;
@@ -53,21 +93,22 @@ pub fn fund_cycles(t: &Transfers, config: &CycleConfig) -> (Vec<Ring>, usize) {
         .filter(|&s| cond.members(comp[s as usize] as usize).len() > 1)
         .flat_map_iter(|s| {
             let mut found = Vec::new();
-            let mut budget = config.max_expansions;
-            let mut path_nodes = vec![s];
-            let mut path_edges: Vec<usize> = Vec::new();
+            // The latest transfer into `s`: a path later than it can never close.
+            let last_return = t.in_edges(s).map(|e| t.ts(e)).max().unwrap_or(i64::MIN);
+            let mut search = Search { t, config, comp, start: s, last_return, budget: config.max_expansions, found: &mut found };
+            let mut nodes = vec![s];
+            let mut edges: Vec<usize> = Vec::new();
             for e0 in t.out_edges(s) {
                 let a = t.dst(e0);
-                if a <= s || comp[a as usize] != comp[s as usize] {
+                if a == s || comp[a as usize] != comp[s as usize] || t.ts(e0) >= last_return {
                     continue;
                 }
-                let (t0, amount0) = (t.ts(e0), t.amount(e0));
-                path_nodes.truncate(1);
-                path_edges.clear();
-                path_nodes.push(a);
-                path_edges.push(e0);
-                search(t, config, comp, s, t0, amount0, &mut path_nodes, &mut path_edges, &mut budget, &mut found);
-                if budget == 0 {
+                nodes.truncate(1);
+                edges.clear();
+                nodes.push(a);
+                edges.push(e0);
+                search.extend(t.ts(e0), t.amount(e0), &mut nodes, &mut edges);
+                if search.budget == 0 {
                     truncated.fetch_add(1, Ordering::Relaxed);
                     break;
                 }
@@ -75,22 +116,19 @@ pub fn fund_cycles(t: &Transfers, config: &CycleConfig) -> (Vec<Ring>, usize) {
             found
         })
         .collect();
-    instances.sort_by(|a, b| a.nodes.cmp(&b.nodes).then(a.edges.cmp(&b.edges)));
+    instances.sort_by(|a, b| a.key.cmp(&b.key).then(a.edges.cmp(&b.edges)));
     let mut rings = Vec::new();
-    let mut i = 0;
-    while i < instances.len() {
-        let mut j = i;
+    for group in instances.chunk_by(|a, b| a.key == b.key) {
         let mut best = 0.0f64;
         let mut evidence = Vec::new();
         let mut total = 0.0;
-        while j < instances.len() && instances[j].nodes == instances[i].nodes {
-            let inst = &instances[j];
+        for inst in group {
             let amounts: Vec<f64> = inst.edges.iter().map(|&e| t.amount(e)).collect();
             let (lo, hi) = amounts.iter().fold((f64::MAX, 0.0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
             let consistency = if hi > 0.0 { lo / hi } else { 0.0 };
             let span = inst.edges.last().map_or(0, |&e| t.ts(e)) - inst.edges.first().map_or(0, |&e| t.ts(e));
             let speed = 1.0 - span as f64 / config.window as f64;
-            let length = match inst.nodes.len() {
+            let length = match inst.key.len() {
                 2 => 1.0 / 3.0,
                 3 => 2.0 / 3.0,
                 _ => 1.0,
@@ -98,70 +136,64 @@ pub fn fund_cycles(t: &Transfers, config: &CycleConfig) -> (Vec<Ring>, usize) {
             best = best.max(consistency * speed.max(0.0) * length);
             total += amounts.first().copied().unwrap_or(0.0);
             evidence.extend(inst.edges.iter().map(|&e| Evidence::transfer(t, e)));
-            j += 1;
         }
-        rings.push(Ring::new(RingKind::FundCycle, best, instances[i].nodes.clone(), evidence, total));
-        i = j;
+        rings.push(Ring::new(RingKind::FundCycle, best, group[0].key.clone(), evidence, total));
     }
-    (rings, truncated.into_inner())
+    FundCycleResult { rings, truncated_starts: truncated.into_inner() }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn search(
-    t: &Transfers,
-    config: &CycleConfig,
-    comp: &[u32],
+/// The depth-first search from one start node.
+struct Search<'a, 't> {
+    t: &'a Transfers<'t>,
+    config: &'a CycleConfig,
+    comp: &'a [u32],
     start: u32,
-    t0: i64,
-    amount0: f64,
-    nodes: &mut Vec<u32>,
-    edges: &mut Vec<usize>,
-    budget: &mut usize,
-    found: &mut Vec<Instance>,
-) {
-    let Some(&x) = nodes.last() else { return };
-    let last_ts = edges.last().map_or(t0, |&e| t.ts(e));
-    let range = t.out_edges(x);
-    // First hop strictly after the previous one (lists are time-sorted).
-    let skip = {
-        let (mut lo, mut hi) = (range.start, range.end);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if t.ts(mid) <= last_ts {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
-    };
-    for e in skip..range.end {
-        if t.ts(e) > t0 + config.window {
-            break;
-        }
-        if *budget == 0 {
+    last_return: i64,
+    budget: usize,
+    found: &'a mut Vec<Instance>,
+}
+
+impl Search<'_, '_> {
+    /// Extends the path `nodes` (joined by `edges`, whose first hop was at `t0` for `amount0`).
+    fn extend(&mut self, t0: i64, amount0: f64, nodes: &mut Vec<u32>, edges: &mut Vec<usize>) {
+        let (t, config) = (self.t, self.config);
+        let Some(&x) = nodes.last() else { return };
+        let last_ts = edges.last().map_or(t0, |&e| t.ts(e));
+        if last_ts >= self.last_return {
             return;
         }
-        *budget -= 1;
-        let y = t.dst(e);
-        if comp[y as usize] != comp[start as usize] || !similar(t.amount(e), amount0, config.tolerance) {
-            continue;
-        }
-        if y == start {
-            if nodes.len() >= config.min_len {
-                let mut inst_edges = edges.clone();
-                inst_edges.push(e);
-                found.push(Instance { nodes: nodes.clone(), edges: inst_edges });
+        let range = t.out_edges(x);
+        // First hop strictly after the previous one (lists are time-sorted).
+        let skip = range.start + t.ts_slice(range.clone()).partition_point(|&ts| ts <= last_ts);
+        let home = self.comp[self.start as usize];
+        for e in skip..range.end {
+            if t.ts(e) > t0 + config.window {
+                break;
             }
-            continue;
+            if self.budget == 0 {
+                return;
+            }
+            self.budget -= 1;
+            let y = t.dst(e);
+            if self.comp[y as usize] != home || !similar(t.amount(e), amount0, config.tolerance) {
+                continue;
+            }
+            if y == self.start {
+                if nodes.len() >= config.min_len {
+                    let mut inst_edges = edges.clone();
+                    inst_edges.push(e);
+                    self.found.push(Instance { key: canonical_rotation(nodes), edges: inst_edges });
+                }
+                continue;
+            }
+            if nodes.len() >= config.max_len || nodes.contains(&y) {
+                continue;
+            }
+            nodes.push(y);
+            edges.push(e);
+            self.extend(t0, amount0, nodes, edges);
+            nodes.pop();
+            edges.pop();
         }
-        if y < start || nodes.len() >= config.max_len || nodes.contains(&y) {
-            continue;
-        }
-        nodes.push(y);
-        edges.push(e);
-        search(t, config, comp, start, t0, amount0, nodes, edges, budget, found);
-        nodes.pop();
-        edges.pop();
     }
 }

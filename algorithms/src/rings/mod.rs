@@ -203,6 +203,12 @@ impl<'g> Transfers<'g> {
         self.ts.get(e).copied().unwrap_or(TS_NULL)
     }
 
+    /// The times of edges `range` (empty when the relation has no times).
+    #[inline]
+    pub fn ts_slice(&self, range: std::ops::Range<usize>) -> &[i64] {
+        self.ts.get(range).unwrap_or(&[])
+    }
+
     pub fn node_count(&self) -> usize {
         self.store.forward.row_start() as usize + self.store.forward.rows()
     }

@@ -41,8 +41,7 @@ fn graph(firms: u32, accounts: u32, transfers: &[(u32, u32, f64, i64)], identifi
 }
 
 fn cycles_of(g: &Graph) -> Vec<Vec<u32>> {
-    let (rings, _) = fund_cycles(&Transfers::new(g), &CycleConfig::default());
-    rings.into_iter().map(|r| r.members).collect()
+    fund_cycles(&Transfers::new(g), &CycleConfig::default()).rings.into_iter().map(|r| r.members).collect()
 }
 
 #[test]
@@ -50,8 +49,9 @@ fn a_round_trip_is_one_ring_and_near_misses_are_not() {
     // 0→1→2→0 within days, amounts within 3%: a cycle.
     let g = graph(0, 3, &[(0, 1, 100.0, 1), (1, 2, 98.0, 2), (2, 0, 97.0, 4)], &[]);
     assert_eq!(cycles_of(&g), vec![vec![0, 1, 2]]);
-    // The last hop goes back in time: no cycle.
-    let g = graph(0, 3, &[(0, 1, 100.0, 5), (1, 2, 98.0, 6), (2, 0, 97.0, 4)], &[]);
+    // Hop times 5, 6, 5: from every first hop, some later hop is not strictly later: no cycle.
+    // (Times 5, 6, 4 would be a cycle started by 2 on day 4.)
+    let g = graph(0, 3, &[(0, 1, 100.0, 5), (1, 2, 98.0, 6), (2, 0, 97.0, 5)], &[]);
     assert!(cycles_of(&g).is_empty());
     // Amounts differ 5×: no cycle.
     let g = graph(0, 3, &[(0, 1, 100.0, 1), (1, 2, 500.0, 2), (2, 0, 97.0, 4)], &[]);
@@ -61,7 +61,7 @@ fn a_round_trip_is_one_ring_and_near_misses_are_not() {
     assert!(cycles_of(&g).is_empty());
     // Twice round the same ring: one ring, six evidence transfers in time order.
     let g = graph(0, 3, &[(0, 1, 100.0, 1), (1, 2, 98.0, 2), (2, 0, 97.0, 3), (0, 1, 50.0, 10), (1, 2, 49.0, 11), (2, 0, 48.0, 12)], &[]);
-    let (rings, _) = fund_cycles(&Transfers::new(&g), &CycleConfig::default());
+    let rings = fund_cycles(&Transfers::new(&g), &CycleConfig::default()).rings;
     assert_eq!(rings.len(), 1);
     assert_eq!(rings[0].evidence.len(), 6);
     assert!(rings[0].evidence.windows(2).all(|w| w[0].ts <= w[1].ts));
@@ -146,48 +146,80 @@ fn a_dense_block_behind_camouflage() {
     assert!(best.members.iter().all(|&m| !(30..60).contains(&m)), "{:?}", best.members);
 }
 
-/// Every time-respecting simple cycle by brute force: all node sequences from their smallest node.
-fn brute_force(n: u32, t: &[(u32, u32, f64, i64)], config: &CycleConfig) -> BTreeSet<Vec<u32>> {
-    let mut out = BTreeSet::new();
-    fn extend(
-        n: u32,
-        t: &[(u32, u32, f64, i64)],
-        config: &CycleConfig,
-        path: &mut Vec<u32>,
-        hops: &mut Vec<usize>,
-        out: &mut BTreeSet<Vec<u32>>,
-    ) {
-        let first = &t[hops[0]];
-        let last = &t[*hops.last().unwrap_or(&0)];
-        for (i, e) in t.iter().enumerate() {
-            let ok = e.0 == last.1
-                && e.3 > last.3
-                && e.3 <= first.3 + config.window / DAY
-                && (e.2 - first.2).abs() <= config.tolerance * e.2.max(first.2);
-            if !ok {
-                continue;
+#[test]
+fn a_cycle_is_found_whichever_member_sends_first() {
+    // The same three-hop round trip, started by each member in turn (ids 0 < 1 < 2).
+    let hops = [(0u32, 1u32), (1, 2), (2, 0)];
+    for first in 0..3 {
+        let t: Vec<(u32, u32, f64, i64)> =
+            (0..3).map(|k| hops[(first + k) % 3]).enumerate().map(|(k, (s, d))| (s, d, 100.0 - k as f64, 1 + k as i64)).collect();
+        let g = graph(0, 3, &t, &[]);
+        assert_eq!(cycles_of(&g), vec![vec![0, 1, 2]], "first sender {}", hops[first].0);
+    }
+    // Four hops, 6-24 h apart, started by the largest id: found.
+    let g = graph(0, 4, &[(3, 1, 100.0, 10), (1, 0, 99.0, 11), (0, 2, 98.0, 12), (2, 3, 97.0, 13)], &[]);
+    assert_eq!(cycles_of(&g), vec![vec![0, 1, 2, 3]]);
+    // Near misses from a middle start: two hops at the same instant are not "later".
+    let g = graph(0, 3, &[(1, 2, 100.0, 5), (2, 0, 99.0, 5), (0, 1, 98.0, 6)], &[]);
+    assert!(cycles_of(&g).is_empty());
+    // ... and a round trip longer than the window, whichever hop comes first.
+    let g = graph(0, 3, &[(1, 2, 100.0, 1), (2, 0, 99.0, 20), (0, 1, 98.0, 40)], &[]);
+    assert!(cycles_of(&g).is_empty());
+}
+
+#[test]
+fn instances_started_by_different_members_are_one_ring() {
+    // 0→1→2→0 on days 1-3, then 2→0→1→2 on days 10-12: one node cycle, two instances.
+    let t = [(0, 1, 100.0, 1), (1, 2, 99.0, 2), (2, 0, 98.0, 3), (2, 0, 50.0, 10), (0, 1, 49.0, 11), (1, 2, 48.0, 12)];
+    let g = graph(0, 3, &t, &[]);
+    let rings = fund_cycles(&Transfers::new(&g), &CycleConfig::default()).rings;
+    assert_eq!(rings.len(), 1);
+    assert_eq!(rings[0].evidence.len(), 6);
+    // The reverse direction round the same members is another cycle.
+    let g = graph(0, 3, &[(0, 1, 100.0, 1), (1, 2, 99.0, 2), (2, 0, 98.0, 3), (1, 0, 50.0, 10), (0, 2, 49.0, 11), (2, 1, 48.0, 12)], &[]);
+    assert_eq!(fund_cycles(&Transfers::new(&g), &CycleConfig::default()).rings.len(), 2);
+}
+
+/// Every time-respecting simple cycle by brute force, written independently of the detector:
+/// every sequence of transfers (any first sender) that is a simple cycle, strictly later hop by
+/// hop, within the window and tolerance of its first hop; each reported as its member set.
+fn brute_force(t: &[(u32, u32, f64, i64)], config: &CycleConfig) -> BTreeSet<Vec<u32>> {
+    fn extend(t: &[(u32, u32, f64, i64)], config: &CycleConfig, hops: &mut Vec<usize>, out: &mut BTreeSet<Vec<u32>>) {
+        let first = t[hops[0]];
+        let last = t[hops[hops.len() - 1]];
+        let members: Vec<u32> = hops.iter().map(|&h| t[h].0).collect();
+        if last.1 == first.0 {
+            if members.len() >= config.min_len {
+                let mut set = members;
+                set.sort_unstable();
+                out.insert(set);
             }
-            if e.1 == path[0] && path.len() >= config.min_len {
-                let mut members = path.clone();
-                members.sort_unstable();
-                out.insert(members);
-            } else if e.1 > path[0] && !path.contains(&e.1) && path.len() < config.max_len {
-                path.push(e.1);
+            return;
+        }
+        if members.len() >= config.max_len || members.contains(&last.1) {
+            return;
+        }
+        for (i, e) in t.iter().enumerate() {
+            let in_window = e.3 <= first.3 + config.window / DAY;
+            let close = (e.2 - first.2).abs() <= config.tolerance * e.2.max(first.2);
+            if e.0 == last.1 && e.3 > last.3 && in_window && close {
                 hops.push(i);
-                extend(n, t, config, path, hops, out);
-                path.pop();
+                extend(t, config, hops, out);
                 hops.pop();
             }
         }
     }
-    for (i, e) in t.iter().enumerate() {
-        if e.1 > e.0 {
-            let mut path = vec![e.0, e.1];
-            let mut hops = vec![i];
-            extend(n, t, config, &mut path, &mut hops, &mut out);
-        }
+    let mut out = BTreeSet::new();
+    for i in 0..t.len() {
+        extend(t, config, &mut vec![i], &mut out);
     }
     out
+}
+
+/// The fund-cycle member sets of `t` on `n` accounts.
+fn cycle_sets(n: u32, t: &[(u32, u32, f64, i64)], config: &CycleConfig) -> (BTreeSet<Vec<u32>>, usize) {
+    let found = fund_cycles(&Transfers::new(&graph(0, n, t, &[])), config);
+    (found.rings.into_iter().map(|r| r.members).collect(), found.truncated_starts)
 }
 
 proptest! {
@@ -200,10 +232,35 @@ proptest! {
     ) {
         let t: Vec<(u32, u32, f64, i64)> = raw.into_iter().filter(|e| e.0 < n && e.1 < n && e.0 != e.1).collect();
         let config = CycleConfig { max_len: 4, ..CycleConfig::default() };
-        let g = graph(0, n, &t, &[]);
-        let (rings, truncated) = fund_cycles(&Transfers::new(&g), &config);
+        let (found, truncated) = cycle_sets(n, &t, &config);
         prop_assert_eq!(truncated, 0);
-        let found: BTreeSet<Vec<u32>> = rings.into_iter().map(|r| r.members).collect();
-        prop_assert_eq!(found, brute_force(n, &t, &config));
+        prop_assert_eq!(found, brute_force(&t, &config));
+    }
+
+    /// Renaming accounts by a random bijection, shuffling the rows and shifting every time by the
+    /// same amount leave the cycles unchanged (up to the renaming).
+    #[test]
+    fn cycles_survive_renaming_shuffling_and_time_shifts(
+        n in 2u32..8,
+        raw in proptest::collection::vec((0u32..8, 0u32..8, 90.0f64..115.0, 0i64..40), 0..20),
+        rename in Just((0u32..8).collect::<Vec<u32>>()).prop_shuffle(),
+        order in any::<u64>(),
+        shift in -400i64..400,
+    ) {
+        let t: Vec<(u32, u32, f64, i64)> = raw.into_iter().filter(|e| e.0 < n && e.1 < n && e.0 != e.1).collect();
+        // A bijection of 0..n: `rename` restricted to the values below n.
+        let kept: Vec<u32> = rename.iter().copied().filter(|&x| x < n).collect();
+        let map = |v: u32| kept[v as usize];
+        let mut moved: Vec<(u32, u32, f64, i64)> = t.iter().map(|&(s, d, a, day)| (map(s), map(d), a, day + shift)).collect();
+        let mut state = order | 1;
+        for i in (1..moved.len()).rev() {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+            moved.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let config = CycleConfig { max_len: 5, ..CycleConfig::default() };
+        let (original, _) = cycle_sets(n, &t, &config);
+        let (renamed, _) = cycle_sets(n, &moved, &config);
+        let expected: BTreeSet<Vec<u32>> = original.into_iter().map(|set| { let mut s: Vec<u32> = set.into_iter().map(map).collect(); s.sort_unstable(); s }).collect();
+        prop_assert_eq!(renamed, expected);
     }
 }
