@@ -305,7 +305,9 @@ fn score_meaning(kind: &str) -> &'static str {
         "fund_cycle" => "amount consistency × speed (1 − span/window) × length weight, best instance",
         "fan_in" | "fan_out" | "scatter_gather" | "gather_scatter" => "counterparties × amount consistency (smallest / largest piece)",
         "dense_block" => "FRAUDAR weighted density of the block (camouflage-resistant)",
-        "loan_diversion" => "share of the loan traced to related parties or other loans",
+        "loan_diversion" => {
+            "share of the loan traced to related parties or other loans, times how fast it got there (1 − days taken / window)"
+        }
         "guarantee_circle" => "members × (1 + defaulted members)",
         _ => "",
     }

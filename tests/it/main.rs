@@ -1,5 +1,6 @@
 //! End-to-end tests of the `ekg` binary: exit codes, messages, determinism, the demo.
 
+mod as_of;
 mod query;
 mod risk;
 mod score;

@@ -6,7 +6,9 @@
 //! Tracing is first-in first-out: an account passes on what it received through its next
 //! transfers in time order, each carrying at most its own amount, so no money is counted twice.
 //! A loan is a ring when the traced share (diverted + repaid, over the loan amount) reaches
-//! `min_share`; the score is that share.
+//! `min_share`. Score: that share × speed (1 − the time from disbursement to the last traced
+//! arrival / window), since funds leaving for related parties within days of the disbursement is
+//! the post-loan monitoring red flag, and a payment weeks later is more often ordinary business.
 //!
 //! # Complexity
 //! Parallel over loans; each trace is bounded by the out-lists within the window, `hops` deep.
@@ -80,6 +82,7 @@ pub fn loan_diversion(graph: &Graph, t: &Transfers, config: &DiversionConfig) ->
             let related = related_accounts(graph, borrower, config.max_share);
             let end = start + config.window;
             let mut traced = 0.0;
+            let mut last_arrival = start;
             let mut evidence: Vec<Evidence> = Vec::new();
             let mut members = vec![loan, deposit];
             // (account, carried, arrival, hop, path of edges)
@@ -100,6 +103,7 @@ pub fn loan_diversion(graph: &Graph, t: &Transfers, config: &DiversionConfig) ->
                     let repays = loan_nodes.contains(&y) && y != loan;
                     if related.contains(&y) || repays {
                         traced += take;
+                        last_arrival = last_arrival.max(ts);
                         evidence.extend(path.iter().chain([&e]).map(|&p| Evidence::transfer(t, p)));
                         members.extend(path.iter().map(|&p| t.dst(p)));
                         members.push(y);
@@ -115,7 +119,8 @@ pub fn loan_diversion(graph: &Graph, t: &Transfers, config: &DiversionConfig) ->
                 return None;
             }
             evidence.push(Evidence { src: loan, dst: deposit, kind: EvidenceKind::Disbursement, amount, ts: start, identifier: NONE });
-            Some(Ring::new(RingKind::LoanDiversion, share.min(1.0), members, evidence, traced))
+            let speed = (1.0 - (last_arrival - start) as f64 / config.window as f64).clamp(0.0, 1.0);
+            Some(Ring::new(RingKind::LoanDiversion, share.min(1.0) * speed, members, evidence, traced))
         })
         .collect();
     found.into_iter().flatten().collect()
