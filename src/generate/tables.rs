@@ -58,6 +58,7 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
             (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
         let (mut capital, mut founded, mut status) = (Float64Builder::new(), Date32Builder::new(), StringBuilder::new());
         let (mut defaulted, mut exposure, mut pd) = (BooleanBuilder::new(), Float64Builder::new(), Float64Builder::new());
+        let mut defaulted_on = Date32Builder::new();
         for i in write_order(plan, 101, n) {
             let i = i as usize;
             id.append_value(plan.id(Ent::Firm(i as u32)));
@@ -69,6 +70,13 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
             founded.append_value(plan.founded[i]);
             status.append_value(if plan.defaulted[i] { "distressed" } else { "active" });
             defaulted.append_value(plan.defaulted[i]);
+            if plan.defaulted[i] {
+                // A day inside the transfer window, before its last two months.
+                let day = WINDOW_START_DAY + rng_for(plan.seed, 105, i as u64).random_range(0..WINDOW_DAYS - 60);
+                defaulted_on.append_value(day);
+            } else {
+                defaulted_on.append_null();
+            }
             if plan.exposure[i] > 0.0 {
                 exposure.append_value(plan.exposure[i]);
             } else {
@@ -86,6 +94,7 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
                 ("founded", DataType::Date32, true),
                 ("status", DataType::Utf8, true),
                 ("defaulted", DataType::Boolean, true),
+                ("defaulted_on", DataType::Date32, true),
                 ("exposure", DataType::Float64, true),
                 ("pd", DataType::Float64, true),
             ],
@@ -98,6 +107,7 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
                 Arc::new(founded.finish()),
                 Arc::new(status.finish()),
                 Arc::new(defaulted.finish()),
+                Arc::new(defaulted_on.finish()),
                 Arc::new(exposure.finish()),
                 Arc::new(pd.finish()),
             ],
@@ -148,6 +158,7 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
         let (mut id, mut borrower, mut amount) = (StringBuilder::new(), StringBuilder::new(), Float64Builder::new());
         let (mut disbursed, mut deposit, mut defaulted) =
             (TimestampMicrosecondBuilder::new().with_timezone("UTC"), StringBuilder::new(), BooleanBuilder::new());
+        let mut defaulted_on = Date32Builder::new();
         for l in write_order(plan, 104, plan.loans.len() as u32) {
             let loan = &plan.loans[l as usize];
             id.append_value(loan_id(l));
@@ -156,6 +167,15 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
             disbursed.append_value(loan.disbursed);
             deposit.append_value(account_id(loan.deposit_account));
             defaulted.append_value(loan.defaulted);
+            if loan.defaulted {
+                // Some weeks after disbursement, before the window's last two months.
+                let disbursed_day = (loan.disbursed / super::MICROS_PER_DAY) as i32;
+                let latest = (WINDOW_START_DAY + WINDOW_DAYS - 60).max(disbursed_day + 1);
+                let day = rng_for(plan.seed, 106, l as u64).random_range(disbursed_day + 1..=latest).min(latest);
+                defaulted_on.append_value(day);
+            } else {
+                defaulted_on.append_null();
+            }
         }
         let b = batch(
             vec![
@@ -165,6 +185,7 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
                 ("disbursed", ts_type(), false),
                 ("deposit_account_id", DataType::Utf8, true),
                 ("defaulted", DataType::Boolean, true),
+                ("defaulted_on", DataType::Date32, true),
             ],
             vec![
                 Arc::new(id.finish()),
@@ -173,6 +194,7 @@ pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
                 Arc::new(disbursed.finish()),
                 Arc::new(deposit.finish()),
                 Arc::new(defaulted.finish()),
+                Arc::new(defaulted_on.finish()),
             ],
         )?;
         rows += b.num_rows() as u64;

@@ -82,19 +82,23 @@ impl Features {
         t
     }
 
-    /// `features.md`: the data dictionary.
+    /// `features.md`: the data dictionary, with the default labels each column reads.
     pub fn dictionary(&self) -> String {
         let mut out = String::from(
             "# features.parquet\n\nOne row per node of the graph. Key: `node_id`; `event_timestamp` = `as_of` (Feast's offline-store \
              layout). Nulls mean \"not applicable to this kind\" or \"analysis not run\". Each column's description is also stored \
-             as Parquet field metadata (`description`).\n\n| column | type | description |\n|---|---|---|\n\
-             | node_id | utf8 | Entity key: the external id of the firm, person, account or loan. |\n\
-             | kind | utf8 | firm \\| person \\| account \\| loan. |\n\
-             | as_of | timestamp(µs, UTC) | The instant the graph was scored as of. |\n\
-             | event_timestamp | timestamp(µs, UTC) | Feast's event timestamp: the same instant as as_of. |\n",
+             as Parquet field metadata (`description`).\n\nEvery column is computed on the graph as it stood at `as_of` (no entity, \
+             relation or default dated later). The *labels* column says which columns read the default labels (`defaulted` \
+             with `defaulted_on <= as_of`; a default without a date counts at every as_of): a model trained on them must \
+             take its targets from a later period than its features.\n\n| column | type | labels | description |\n|---|---|---|---|\n\
+             | node_id | utf8 | | Entity key: the external id of the firm, person, account or loan. |\n\
+             | kind | utf8 | | firm \\| person \\| account \\| loan. |\n\
+             | as_of | timestamp(µs, UTC) | | The instant the graph was scored as of. |\n\
+             | event_timestamp | timestamp(µs, UTC) | | Feast's event timestamp: the same instant as as_of. |\n",
         );
         for f in &self.columns {
-            out.push_str(&format!("| {} | {} | {} |\n", f.name, f.type_name(), f.description.replace('|', "\\|")));
+            let labels = label_use(&f.name).unwrap_or("");
+            out.push_str(&format!("| {} | {} | {labels} | {} |\n", f.name, f.type_name(), f.description.replace('|', "\\|")));
         }
         out
     }
@@ -162,6 +166,19 @@ pub fn structure_features(graph: &Graph, features: &mut Features) {
             (0..n).map(|v| sum(store.reverse.range(NodeId(v)), &|i| store.reverse_edge[i] as usize)).collect(),
         );
     }
+}
+
+/// How a feature column reads the default labels, if it does.
+pub fn label_use(column: &str) -> Option<&'static str> {
+    Some(match column {
+        "ppr" => "seeds: the defaulted firms",
+        "community_defaulted_share" | "defaulted_share_1hop" | "defaulted_share_2hop" => "counts defaulted firms",
+        "guarantees_defaulted" => "a defaulted firm down the guarantee chain",
+        "debtrank_distress" => "shock: the defaulted firms",
+        "cascade_pd" | "cascade_lift" => "defaulted firms start at pd 1",
+        "owned_firms_defaulted" | "run_firms_defaulted" => "counts defaulted firms",
+        _ => return None,
+    })
 }
 
 /// Transfer amounts in total and over trailing windows ending at `as_of`, entity-level.

@@ -94,11 +94,17 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         Some(text) => parse_as_of(text)?,
         None => latest_transfer(&graph).unwrap_or_else(|| chrono::Utc::now().timestamp_micros()),
     };
-    let graph = stages.run("as_of", || {
-        let g = graph.as_of(as_of);
+    let (graph, view) = stages.run("as_of", || {
+        let (g, view) = graph.as_of_with_report(as_of);
         let rows = g.edge_count(Relation::Transfer) as u64;
-        Ok((g, rows))
+        Ok(((g, view), rows))
     })?;
+    if view.undated_defaults > 0 {
+        eprintln!(
+            "warning: {} defaulted firms and loans have no defaulted_on date; they count as defaulted at every --as-of",
+            view.undated_defaults
+        );
+    }
     let n = graph.node_count();
     let owner = account_owner(&graph);
     let firm_count = graph.kind_count(NodeKind::Firm);
@@ -462,7 +468,14 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         }
         Ok(((), 0))
     })?;
-    let summary = summarise(&stages, &flag_rows, &rings, debtrank_total, as_of);
+    let mut summary = summarise(&stages, &flag_rows, &rings, debtrank_total, as_of);
+    summary["as_of_view"] = json!({
+        "nodes_removed": {"firms": view.nodes_removed[0], "persons": view.nodes_removed[1], "accounts": view.nodes_removed[2], "loans": view.nodes_removed[3]},
+        "edges_removed": Relation::ALL.iter().zip(&view.edges_removed).map(|(r, c)| (r.as_str().to_string(), json!(c))).collect::<serde_json::Map<_, _>>(),
+        "identifier_links_removed": view.identifier_links_removed,
+        "defaults_after_as_of": view.later_defaults,
+        "defaults_without_date": view.undated_defaults,
+    });
     manifest::write(
         &dir,
         &manifest::Context {
