@@ -186,9 +186,15 @@ pub struct RunArgs {
     /// rings: longest fund cycle, in hops.
     #[arg(long, default_value_t = 6)]
     pub max_cycle_len: usize,
-    /// rings: fan and scatter/gather bursts span at most this many days.
+    /// rings: a fan's transfers, or a gather-scatter hub's receipts, span at most this many days.
     #[arg(long, default_value_t = 3)]
     pub flow_window_days: u32,
+    /// rings: a scatter's payments out of its source (or hub) span at most this many days.
+    #[arg(long, default_value_t = 3)]
+    pub scatter_window_days: u32,
+    /// rings: each onward payment (mule to sink, hub out) follows its receipt within this many days.
+    #[arg(long, default_value_t = 7)]
+    pub gather_window_days: u32,
     /// rings: amounts count as the same money within this relative tolerance.
     #[arg(long, default_value_t = 0.2)]
     pub amount_tolerance: f64,

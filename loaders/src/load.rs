@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
-use ekg_schema::builder::{identifier_key, EdgeList, FirmRow, GraphBuilder};
+use ekg_schema::builder::{identifier_key, AttrVec, EdgeList, FirmRow, GraphBuilder};
 use ekg_schema::contract::{ColumnSpec, ColumnType, TableKind, TableSpec};
 use ekg_schema::graph::{BOOL_FALSE, BOOL_NULL, BOOL_TRUE, DATE_NULL, TS_NULL};
 use ekg_schema::{Graph, IdentifierKind, KindSet, NodeId, NodeKind, OfficerRole, Relation};
@@ -754,9 +754,38 @@ impl<'o> State<'o> {
         for (firm, share) in edges.dst.iter().zip(&shares) {
             sums[firm.index()] += share;
         }
-        let over: Vec<bool> = sums.iter().map(|&s| s > 1.0 + SHARE_SUM_TOLERANCE).collect();
+        let mut over: Vec<bool> = sums.iter().map(|&s| s > 1.0 + SHARE_SUM_TOLERANCE).collect();
         if !over.iter().any(|&o| o) {
             return;
+        }
+        // Holdings with validity dates count only while they run together: a stake sold on one
+        // day and bought the next is not two stakes at once.
+        if let (Some(AttrVec::I32(from)), Some(AttrVec::I32(to))) = (edges.attrs.get(1), edges.attrs.get(2)) {
+            let mut events: Vec<(u32, i64, f64)> = Vec::new();
+            for (e, firm) in edges.dst.iter().enumerate() {
+                if over[firm.index()] {
+                    let start = from.get(e).copied().filter(|&d| d != DATE_NULL).map_or(i64::MIN, i64::from);
+                    events.push((firm.0, start, shares[e]));
+                    if let Some(&end) = to.get(e).filter(|&&d| d != DATE_NULL) {
+                        events.push((firm.0, end as i64 + 1, -shares[e]));
+                    }
+                }
+            }
+            // Per firm, by day, removals before additions on the same day.
+            events.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.total_cmp(&b.2)));
+            for group in events.chunk_by(|a, b| a.0 == b.0) {
+                let (mut running, mut peak) = (0.0f64, 0.0f64);
+                for &(_, _, delta) in group {
+                    running += delta;
+                    peak = peak.max(running);
+                }
+                let firm = group[0].0 as usize;
+                sums[firm] = peak;
+                over[firm] = peak > 1.0 + SHARE_SUM_TOLERANCE;
+            }
+            if !over.iter().any(|&o| o) {
+                return;
+            }
         }
         let mut keep = Vec::with_capacity(edges.len());
         let mut reported = vec![false; n];
@@ -768,7 +797,7 @@ impl<'o> State<'o> {
                 let first = !reported[firm.index()];
                 reported[firm.index()] = true;
                 let message = format!(
-                    "holders of firm '{}' hold {:.6} in total, above 1{}",
+                    "holders of firm '{}' hold {:.6} in total at once, above 1{}",
                     self.builder.external_id(*firm),
                     sums[firm.index()],
                     if first { "" } else { " (same firm as above)" }

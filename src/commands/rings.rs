@@ -53,6 +53,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         cycle_window_days: args.cycle_window_days,
         max_cycle_len: args.max_cycle_len,
         flow_window_days: args.flow_window_days,
+        scatter_window_days: args.scatter_window_days,
+        gather_window_days: args.gather_window_days,
         amount_tolerance: args.amount_tolerance,
         min_fan: args.min_fan,
     };
@@ -94,6 +96,8 @@ pub struct RingParams {
     pub cycle_window_days: u32,
     pub max_cycle_len: usize,
     pub flow_window_days: u32,
+    pub scatter_window_days: u32,
+    pub gather_window_days: u32,
     pub amount_tolerance: f64,
     pub min_fan: usize,
 }
@@ -105,7 +109,9 @@ impl Default for RingParams {
             max_share: 50,
             cycle_window_days: 30,
             max_cycle_len: 6,
-            flow_window_days: 3,
+            flow_window_days: FlowConfig::DEFAULT_WINDOW_DAYS as u32,
+            scatter_window_days: FlowConfig::DEFAULT_SCATTER_WINDOW_DAYS as u32,
+            gather_window_days: FlowConfig::DEFAULT_GATHER_WINDOW_DAYS as u32,
             amount_tolerance: 0.2,
             min_fan: 5,
         }
@@ -144,6 +150,8 @@ pub fn detect(graph: &Graph, params: &RingParams, quiet: bool) -> (Vec<Ring>, Ti
             "flows" => {
                 let config = FlowConfig {
                     window: params.flow_window_days as i64 * MICROS_PER_DAY,
+                    scatter_window: params.scatter_window_days as i64 * MICROS_PER_DAY,
+                    gather_window: params.gather_window_days as i64 * MICROS_PER_DAY,
                     tolerance: params.amount_tolerance,
                     min_fan: params.min_fan,
                     ..FlowConfig::default()

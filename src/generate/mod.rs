@@ -411,8 +411,12 @@ fn plant_fraud_rings(p: &mut Plan, rng: &mut ChaCha8Rng, cores: u32) {
             let piece = lognormal(rng, 13.0, 0.3);
             for &m in mules {
                 let amount = piece * (0.95 + rng.random::<f64>() * 0.1);
-                p.planted_transfers.push(Transfer { src: source, dst: m, amount, ts: business_time(rng, day) });
-                p.planted_transfers.push(Transfer { src: m, dst: sink, amount: amount * 0.99, ts: business_time(rng, day + 2) });
+                // The source pays within two days; each mule passes it on one to six days later.
+                let paid = day + rng.random_range(0..2);
+                p.planted_transfers.push(Transfer { src: source, dst: m, amount, ts: business_time(rng, paid) });
+                let shaved = amount * (0.95 + rng.random::<f64>() * 0.045);
+                let onward = paid + rng.random_range(1..6);
+                p.planted_transfers.push(Transfer { src: m, dst: sink, amount: shaved, ts: business_time(rng, onward) });
             }
             p.rings.push(PlantedRing { kind: "scatter_gather", members: accounts.iter().map(|&a| Ent::Account(a)).collect() });
         }

@@ -398,9 +398,12 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         })?;
     }
     let mut rings = Vec::new();
+    // The detectors' notes (identifiers skipped as too common, truncated cycle searches, ...).
+    let mut ring_notes = serde_json::Map::new();
     if config.enabled("rings") {
         rings = stages.run("rings", || {
-            let (rings, _, _) = detect(&graph, &config.rings, true);
+            let (rings, _, notes) = detect(&graph, &config.rings, true);
+            ring_notes = notes;
             let mut count = vec![0.0f64; n];
             let mut best = vec![f64::NAN; n];
             for r in &rings {
@@ -469,6 +472,8 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         Ok(((), 0))
     })?;
     let mut summary = summarise(&stages, &flag_rows, &rings, debtrank_total, as_of);
+    summary["ring_notes"] = Value::Object(ring_notes);
+    summary["alert_volume_per_100k_firms"] = alert_volume(&flag_rows, &rings, firm_count);
     summary["as_of_view"] = json!({
         "nodes_removed": {"firms": view.nodes_removed[0], "persons": view.nodes_removed[1], "accounts": view.nodes_removed[2], "loans": view.nodes_removed[3]},
         "edges_removed": Relation::ALL.iter().zip(&view.edges_removed).map(|(r, c)| (r.as_str().to_string(), json!(c))).collect::<serde_json::Map<_, _>>(),
@@ -527,6 +532,21 @@ fn summarise(stages: &Stages, flags: &[Flag], rings: &[ekg_algorithms::rings::Ri
         "debtrank": debtrank,
         "stages": stages.records.len(),
     })
+}
+
+/// Rings per kind and flags per severity for every 100,000 firms: the load a fraud team would
+/// carry, comparable across portfolio sizes.
+fn alert_volume(flags: &[Flag], rings: &[ekg_algorithms::rings::Ring], firms: usize) -> Value {
+    let per = |count: usize| if firms == 0 { 0.0 } else { count as f64 * 100_000.0 / firms as f64 };
+    let mut by_kind = serde_json::Map::new();
+    for kind in ekg_algorithms::rings::RingKind::ALL {
+        let count = rings.iter().filter(|r| r.kind == kind).count();
+        if count > 0 {
+            by_kind.insert(kind.as_str().into(), json!(per(count)));
+        }
+    }
+    let high = flags.iter().filter(|f| f.severity == flags::Severity::High).count();
+    json!({"rings": by_kind, "flags": per(flags.len()), "high_flags": per(high)})
 }
 
 fn flags_table(graph: &Graph, flags: &[Flag]) -> Table {

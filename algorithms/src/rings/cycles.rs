@@ -6,8 +6,9 @@
 //! transfer as a possible first hop and finds each instance exactly once, whichever member sends
 //! first. The depth-first search runs over time-sorted adjacency: a binary search skips hops that
 //! are too early, the window ends the scan, only edges inside one strongly connected component can
-//! lie on a cycle, and a path stops as soon as it is later than the start's last incoming
-//! transfer (no hop could close it). Instances of one node cycle (the same members in the same
+//! lie on a cycle, a first hop is tried only if the start receives a similar amount back within
+//! the window, and a path stops as soon as it is later than the latest such return (no hop could
+//! close it). Instances of one node cycle (the same members in the same
 //! cyclic order, from any first sender) form one ring with all their transfers as evidence.
 //! Score: amount consistency × speed (1 − span / window) × length weight (2-cycles count a third,
 //! 3-cycles two thirds, longer in full), taken over the best instance.
@@ -93,21 +94,37 @@ pub fn fund_cycles(t: &Transfers, config: &CycleConfig) -> FundCycleResult {
         .filter(|&s| cond.members(comp[s as usize] as usize).len() > 1)
         .flat_map_iter(|s| {
             let mut found = Vec::new();
-            // The latest transfer into `s`: a path later than it can never close.
-            let last_return = t.in_edges(s).map(|e| t.ts(e)).max().unwrap_or(i64::MIN);
-            let mut search = Search { t, config, comp, start: s, last_return, budget: config.max_expansions, found: &mut found };
+            // Transfers back into `s` from its component, in time order: a first hop needs a
+            // return of a similar amount within the window, and a path later than the latest
+            // such return can never close.
+            let returns: Vec<(i64, f64)> = t
+                .in_edges_with_source(s)
+                .filter(|&(src, _)| src != s && comp[src as usize] == comp[s as usize])
+                .map(|(_, e)| (t.ts(e), t.amount(e)))
+                .collect();
+            let mut search = Search { t, config, comp, start: s, last_return: i64::MIN, budget: config.max_expansions, found: &mut found };
             let mut nodes = vec![s];
             let mut edges: Vec<usize> = Vec::new();
             for e0 in t.out_edges(s) {
                 let a = t.dst(e0);
-                if a == s || comp[a as usize] != comp[s as usize] || t.ts(e0) >= last_return {
+                if a == s || comp[a as usize] != comp[s as usize] {
                     continue;
                 }
+                let (t0, amount0) = (t.ts(e0), t.amount(e0));
+                let first_later = returns.partition_point(|r| r.0 <= t0);
+                let latest_return = returns[first_later..]
+                    .iter()
+                    .take_while(|r| r.0 <= t0.saturating_add(config.window))
+                    .filter(|r| similar(r.1, amount0, config.tolerance))
+                    .map(|r| r.0)
+                    .last();
+                let Some(latest_return) = latest_return else { continue };
+                search.last_return = latest_return;
                 nodes.truncate(1);
                 edges.clear();
                 nodes.push(a);
                 edges.push(e0);
-                search.extend(t.ts(e0), t.amount(e0), &mut nodes, &mut edges);
+                search.extend(t0, amount0, &mut nodes, &mut edges);
                 if search.budget == 0 {
                     truncated.fetch_add(1, Ordering::Relaxed);
                     break;
@@ -148,6 +165,7 @@ struct Search<'a, 't> {
     config: &'a CycleConfig,
     comp: &'a [u32],
     start: u32,
+    /// The latest transfer back into `start` that could close the current first hop's cycle.
     last_return: i64,
     budget: usize,
     found: &'a mut Vec<Instance>,
@@ -159,6 +177,7 @@ impl Search<'_, '_> {
         let (t, config) = (self.t, self.config);
         let Some(&x) = nodes.last() else { return };
         let last_ts = edges.last().map_or(t0, |&e| t.ts(e));
+        // Hops must be strictly later, so a path at or after the latest return cannot close.
         if last_ts >= self.last_return {
             return;
         }

@@ -1,17 +1,21 @@
 //! AML flow typologies (the IBM AMLSim / AMLworld families): fan-out, fan-in, scatter-gather and
-//! gather-scatter, each within a time window and with consistent amounts.
+//! gather-scatter, each within its time windows and with consistent amounts.
 //!
 //! A fan is a burst: within `window` of its first transfer, at least `min_fan` distinct
 //! counterparties whose amounts lie within `tolerance` of each other (the largest such group,
-//! found by a two-pointer scan over the burst's amounts). Scatter-gather: a source's burst of at
-//! least `min_mules` transfers whose receivers each forward a similar amount to one common sink
-//! within the window. Gather-scatter: a burst into a hub followed, within the window, by a burst
-//! out of it of similar pieces. A fan whose centre is the source, sink or hub of a found
-//! scatter-gather or gather-scatter is reported as that typology only. Score: counterparties ×
-//! amount consistency (smallest / largest piece).
+//! found by a two-pointer scan over the burst's amounts). Scatter-gather: a source pays at least
+//! `min_mules` mules within `scatter_window`, amounts consistent, and each mule pays a similar
+//! amount on to one common sink within `gather_window` of receiving it; the candidates are found
+//! per (source, sink) from every mule's forward, not from a fan-out burst, so ordinary payments
+//! of the source around the structure cannot cut it. Gather-scatter: a burst into a hub followed,
+//! within `gather_window` of its last piece, by a burst out of it of similar pieces spread over at
+//! most `scatter_window`. A fan whose transfers are at least half evidence of a found
+//! scatter-gather or gather-scatter is that structure's part and is not reported again. Score:
+//! counterparties × amount consistency (smallest / largest piece).
 //!
 //! # Complexity
-//! Parallel over nodes; O(d log d) per node of degree d, plus the mules' out-lists.
+//! Parallel over nodes; O(d log d) per node of degree d, plus each mule's out-list within
+//! `gather_window` of its receipt (binary-searched).
 
 use rayon::prelude::*;
 
@@ -20,16 +24,36 @@ use crate::hash::FastSet;
 
 #[derive(Clone, Debug)]
 pub struct FlowConfig {
-    /// µs.
+    /// Longest spread of a fan's transfers, or of a hub's receipts, µs.
     pub window: i64,
+    /// Longest spread of the payments out of a scatter's source or a gather-scatter's hub, µs.
+    pub scatter_window: i64,
+    /// Longest delay from a piece's receipt (scatter-gather) or a hub's last receipt
+    /// (gather-scatter) to the onward payment, µs.
+    pub gather_window: i64,
+    /// Largest relative difference between pieces that count as the same money.
     pub tolerance: f64,
     pub min_fan: usize,
     pub min_mules: usize,
 }
 
+impl FlowConfig {
+    pub const DEFAULT_WINDOW_DAYS: i64 = 3;
+    pub const DEFAULT_SCATTER_WINDOW_DAYS: i64 = 3;
+    pub const DEFAULT_GATHER_WINDOW_DAYS: i64 = 7;
+}
+
 impl Default for FlowConfig {
     fn default() -> Self {
-        FlowConfig { window: 3 * super::cycles::MICROS_PER_DAY, tolerance: 0.2, min_fan: 5, min_mules: 3 }
+        let day = super::cycles::MICROS_PER_DAY;
+        FlowConfig {
+            window: Self::DEFAULT_WINDOW_DAYS * day,
+            scatter_window: Self::DEFAULT_SCATTER_WINDOW_DAYS * day,
+            gather_window: Self::DEFAULT_GATHER_WINDOW_DAYS * day,
+            tolerance: 0.2,
+            min_fan: 5,
+            min_mules: 3,
+        }
     }
 }
 
@@ -38,12 +62,12 @@ type Side = Vec<(i64, f64, u32, usize)>;
 
 /// Non-overlapping bursts of `side` (time-sorted): edge lists of consistent amounts with at
 /// least `min` distinct counterparties.
-fn bursts(side: &Side, config: &FlowConfig, min: usize) -> Vec<Vec<usize>> {
+fn bursts(side: &Side, window: i64, tolerance: f64, min: usize) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
     let mut i = 0;
     let mut scratch: Vec<(f64, u32, usize)> = Vec::new();
     while i < side.len() {
-        let end = side[i..].partition_point(|x| x.0 <= side[i].0 + config.window) + i;
+        let end = side[i..].partition_point(|x| x.0 <= side[i].0 + window) + i;
         if end - i < min {
             i += 1;
             continue;
@@ -54,7 +78,7 @@ fn bursts(side: &Side, config: &FlowConfig, min: usize) -> Vec<Vec<usize>> {
         // Largest run whose largest amount is within tolerance of its smallest.
         let (mut best_lo, mut best_hi, mut lo) = (0, 0, 0);
         for hi in 0..scratch.len() {
-            while !similar(scratch[lo].0, scratch[hi].0, config.tolerance) {
+            while !similar(scratch[lo].0, scratch[hi].0, tolerance) {
                 lo += 1;
             }
             if hi + 1 - lo > best_hi - best_lo {
@@ -122,36 +146,9 @@ pub fn flow_typologies(t: &Transfers, config: &FlowConfig) -> Vec<Ring> {
             let out = out_side(t, v);
             let inn = in_side(t, v);
             // Scatter-gather with v as the source.
-            for burst in bursts(&out, config, config.min_mules) {
-                let mut forwards: Vec<(u32, usize, usize)> = Vec::new(); // (sink, receive edge, forward edge)
-                for &r in &burst {
-                    let (mule, received, at) = (t.dst(r), t.amount(r), t.ts(r));
-                    let mut seen = FastSet::default();
-                    for f in t.out_edges(mule) {
-                        let (ts, sink) = (t.ts(f), t.dst(f));
-                        if ts <= at || ts > at + config.window || sink == v || sink == mule {
-                            continue;
-                        }
-                        if similar(t.amount(f), received, config.tolerance) && seen.insert(sink) {
-                            forwards.push((sink, r, f));
-                        }
-                    }
-                }
-                forwards.sort_unstable();
-                let mut i = 0;
-                while i < forwards.len() {
-                    let sink = forwards[i].0;
-                    let j = forwards[i..].partition_point(|x| x.0 == sink) + i;
-                    let mules: FastSet<u32> = forwards[i..j].iter().map(|x| t.dst(x.1)).collect();
-                    if mules.len() >= config.min_mules {
-                        let edges: Vec<usize> = forwards[i..j].iter().flat_map(|x| [x.1, x.2]).collect();
-                        rings.push(ring_of(t, RingKind::ScatterGather, &[v, sink], edges));
-                    }
-                    i = j;
-                }
-            }
+            rings.extend(scatter_gathers(t, config, v));
             // Gather-scatter with v as the hub.
-            for gathered in bursts(&inn, config, config.min_mules) {
+            for gathered in bursts(&inn, config.window, config.tolerance, config.min_mules) {
                 let first = gathered.iter().map(|&e| t.ts(e)).min().unwrap_or(0);
                 let last = gathered.iter().map(|&e| t.ts(e)).max().unwrap_or(0);
                 let mut pieces: Vec<f64> = gathered.iter().map(|&e| t.amount(e)).collect();
@@ -160,48 +157,116 @@ pub fn flow_typologies(t: &Transfers, config: &FlowConfig) -> Vec<Ring> {
                 let later: Side = out
                     .iter()
                     .copied()
-                    .filter(|x| x.0 > first && x.0 <= last + config.window && similar(x.1, median, config.tolerance))
+                    .filter(|x| x.0 > first && x.0 <= last + config.gather_window && similar(x.1, median, config.tolerance))
                     .collect();
-                if let Some(scattered) = bursts(&later, config, config.min_mules).into_iter().max_by_key(|b| b.len()) {
+                let scattered = bursts(&later, config.scatter_window, config.tolerance, config.min_mules);
+                if let Some(scattered) = scattered.into_iter().max_by_key(|b| b.len()) {
                     let mut edges = gathered.clone();
                     edges.extend(scattered);
                     rings.push(ring_of(t, RingKind::GatherScatter, &[v], edges));
                 }
             }
-            for burst in bursts(&out, config, config.min_fan) {
+            for burst in bursts(&out, config.window, config.tolerance, config.min_fan) {
                 rings.push(ring_of(t, RingKind::FanOut, &[v], burst));
             }
-            for burst in bursts(&inn, config, config.min_fan) {
+            for burst in bursts(&inn, config.window, config.tolerance, config.min_fan) {
                 rings.push(ring_of(t, RingKind::FanIn, &[v], burst));
             }
             rings
         })
         .collect();
     let mut rings: Vec<Ring> = found.into_iter().flatten().collect();
-    // Fans subsumed by a more specific typology at the same centre.
-    let mut sources = FastSet::default();
-    let mut sinks = FastSet::default();
-    for r in &rings {
-        match r.kind {
-            RingKind::ScatterGather => {
-                if let (Some(first), Some(last)) = (r.evidence.first(), r.evidence.last()) {
-                    sources.insert(first.src);
-                    sinks.insert(last.dst);
-                }
-            }
-            RingKind::GatherScatter => {
-                if let Some(first) = r.evidence.first() {
-                    sources.insert(first.dst);
-                    sinks.insert(first.dst);
-                }
-            }
-            _ => {}
+    // A fan that is mostly a part of a found structure is that structure, reported once.
+    let structural: FastSet<(u32, u32, i64)> = rings
+        .iter()
+        .filter(|r| matches!(r.kind, RingKind::ScatterGather | RingKind::GatherScatter))
+        .flat_map(|r| r.evidence.iter().map(|e| (e.src, e.dst, e.ts)))
+        .collect();
+    rings.retain(|r| {
+        if !matches!(r.kind, RingKind::FanOut | RingKind::FanIn) {
+            return true;
         }
-    }
-    rings.retain(|r| match r.kind {
-        RingKind::FanOut => r.evidence.first().is_none_or(|e| !sources.contains(&e.src)),
-        RingKind::FanIn => r.evidence.first().is_none_or(|e| !sinks.contains(&e.dst)),
-        _ => true,
+        let inside = r.evidence.iter().filter(|e| structural.contains(&(e.src, e.dst, e.ts))).count();
+        2 * inside < r.evidence.len()
     });
     rings
+}
+
+/// The scatter-gathers with `source` as the source: for every payment out of it, the mule's
+/// similar onward payments within `gather_window`; per sink, the largest set of distinct mules
+/// paid within `scatter_window` with consistent amounts, repeatedly while one has `min_mules`.
+fn scatter_gathers(t: &Transfers, config: &FlowConfig, source: u32) -> Vec<Ring> {
+    // (sink, receipt time, receipt amount, mule, receive edge, forward edge)
+    let mut candidates: Vec<(u32, i64, f64, u32, usize, usize)> = Vec::new();
+    for r in t.out_edges(source) {
+        let (mule, received, at) = (t.dst(r), t.amount(r), t.ts(r));
+        if mule == source {
+            continue;
+        }
+        let range = t.out_edges(mule);
+        let first = range.start + t.ts_slice(range.clone()).partition_point(|&ts| ts <= at);
+        let mut seen: Vec<u32> = Vec::new();
+        for f in first..range.end {
+            if t.ts(f) > at + config.gather_window {
+                break;
+            }
+            let sink = t.dst(f);
+            if sink == source || sink == mule || seen.contains(&sink) || !similar(t.amount(f), received, config.tolerance) {
+                continue;
+            }
+            seen.push(sink);
+            candidates.push((sink, at, received, mule, r, f));
+        }
+    }
+    candidates.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.4.cmp(&b.4)).then(a.5.cmp(&b.5)));
+    let mut rings = Vec::new();
+    for group in candidates.chunk_by(|a, b| a.0 == b.0) {
+        let mut left: Vec<_> = group.to_vec();
+        while left.len() >= config.min_mules {
+            let Some(best) = best_scatter(&left, config) else { break };
+            let sink = left[best[0]].0;
+            let mut edges: Vec<usize> = best.iter().flat_map(|&i| [left[i].4, left[i].5]).collect();
+            edges.sort_unstable();
+            edges.dedup();
+            rings.push(ring_of(t, RingKind::ScatterGather, &[source, sink], edges));
+            let taken: FastSet<usize> = best.iter().copied().collect();
+            left = left.into_iter().enumerate().filter(|(i, _)| !taken.contains(i)).map(|(_, c)| c).collect();
+        }
+    }
+    rings
+}
+
+/// Within one sink's candidates (time-sorted), the positions of the largest set of distinct mules
+/// paid within `scatter_window` of each other whose pieces are within `tolerance`; the earliest
+/// such set on ties. `None` when no set reaches `min_mules`.
+fn best_scatter(candidates: &[(u32, i64, f64, u32, usize, usize)], config: &FlowConfig) -> Option<Vec<usize>> {
+    let mut best: Option<Vec<usize>> = None;
+    let mut scratch: Vec<(f64, u32, usize)> = Vec::new();
+    for i in 0..candidates.len() {
+        let end = candidates[i..].partition_point(|c| c.1 <= candidates[i].1 + config.scatter_window) + i;
+        if end - i < config.min_mules || best.as_ref().is_some_and(|b| b.len() >= end - i) {
+            continue;
+        }
+        scratch.clear();
+        scratch.extend((i..end).map(|k| (candidates[k].2, candidates[k].3, k)));
+        scratch.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
+        let (mut lo, mut pick) = (0, (0, 0));
+        for hi in 0..scratch.len() {
+            while !similar(scratch[lo].0, scratch[hi].0, config.tolerance) {
+                lo += 1;
+            }
+            if hi + 1 - lo > pick.1 - pick.0 {
+                pick = (lo, hi + 1);
+            }
+        }
+        // One piece per mule: its earliest.
+        let mut chosen: Vec<usize> = scratch[pick.0..pick.1].iter().map(|x| x.2).collect();
+        chosen.sort_unstable();
+        let mut mules: FastSet<u32> = FastSet::default();
+        chosen.retain(|&k| mules.insert(candidates[k].3));
+        if chosen.len() >= config.min_mules && best.as_ref().is_none_or(|b| chosen.len() > b.len()) {
+            best = Some(chosen);
+        }
+    }
+    best
 }

@@ -119,6 +119,59 @@ fn scatter_gather_through_mules_to_one_sink() {
 }
 
 #[test]
+fn a_scatter_gather_is_reported_whole_with_its_slow_gather_leg() {
+    // Source 0 pays its supplier 20 now and then (ordinary trade, just before the structure),
+    // then mules 1..=7 about 93-100 k within two days; the mules pay sink 9 one to six days
+    // after the start, each shaving a few percent.
+    let mut t: Vec<(u32, u32, f64, i64)> = vec![(0, 20, 5_000.0, 0), (0, 20, 6_000.0, 1)];
+    for m in 1..=7u32 {
+        let piece = 93_000.0 + 1_000.0 * m as f64;
+        t.push((0, m, piece, 1 + (m as i64 % 2)));
+        t.push((m, 9, piece * 0.97, 1 + m as i64 % 6 + 1));
+    }
+    let g = graph(0, 30, &t, &[]);
+    let rings = flow_typologies(&Transfers::new(&g), &FlowConfig::default());
+    let sg: Vec<&Vec<u32>> = rings.iter().filter(|r| r.kind == RingKind::ScatterGather).map(|r| &r.members).collect();
+    assert_eq!(sg, vec![&vec![0, 1, 2, 3, 4, 5, 6, 7, 9]]);
+    // Its fan-out part is not a second ring.
+    assert!(rings.iter().all(|r| r.kind != RingKind::FanOut), "{rings:?}");
+    // Renamed (reversed ids) and with rows reversed, the same structure.
+    let flip = |v: u32| 29 - v;
+    let renamed: Vec<(u32, u32, f64, i64)> = t.iter().rev().map(|&(s, d, a, day)| (flip(s), flip(d), a, day + 100)).collect();
+    let g = graph(0, 30, &renamed, &[]);
+    let rings = flow_typologies(&Transfers::new(&g), &FlowConfig::default());
+    let mut expected: Vec<u32> = [0, 1, 2, 3, 4, 5, 6, 7, 9].iter().map(|&v| flip(v)).collect();
+    expected.sort_unstable();
+    let sg: Vec<&Vec<u32>> = rings.iter().filter(|r| r.kind == RingKind::ScatterGather).map(|r| &r.members).collect();
+    assert_eq!(sg, vec![&expected]);
+}
+
+#[test]
+fn scatter_gather_near_misses() {
+    // Mules forward to three different sinks: no common sink, only a fan-out.
+    let mut t: Vec<(u32, u32, f64, i64)> = (1..=6).map(|m| (0, m, 50_000.0, 1)).collect();
+    t.extend((1..=6).map(|m| (m, 10 + m % 3, 49_000.0, 2)));
+    let rings = flow_typologies(&Transfers::new(&graph(0, 20, &t, &[])), &FlowConfig::default());
+    assert!(rings.iter().all(|r| r.kind != RingKind::ScatterGather));
+    assert!(rings.iter().any(|r| r.kind == RingKind::FanOut));
+    // The gather comes ten days after the receipts: past the 7-day gather window.
+    let mut t: Vec<(u32, u32, f64, i64)> = (1..=4).map(|m| (0, m, 50_000.0, 1)).collect();
+    t.extend((1..=4).map(|m| (m, 9, 49_000.0, 11)));
+    let rings = flow_typologies(&Transfers::new(&graph(0, 20, &t, &[])), &FlowConfig::default());
+    assert!(rings.iter().all(|r| r.kind != RingKind::ScatterGather));
+    // The onward amounts are a tenth of what came in: not the same money.
+    let mut t: Vec<(u32, u32, f64, i64)> = (1..=4).map(|m| (0, m, 50_000.0, 1)).collect();
+    t.extend((1..=4).map(|m| (m, 9, 5_000.0, 2)));
+    let rings = flow_typologies(&Transfers::new(&graph(0, 20, &t, &[])), &FlowConfig::default());
+    assert!(rings.iter().all(|r| r.kind != RingKind::ScatterGather));
+    // The source's payments spread over ten days: not one scatter.
+    let mut t: Vec<(u32, u32, f64, i64)> = (1..=4).map(|m| (0, m, 50_000.0, 1 + 3 * m as i64)).collect();
+    t.extend((1..=4).map(|m| (m, 9, 49_000.0, 2 + 3 * m as i64)));
+    let rings = flow_typologies(&Transfers::new(&graph(0, 20, &t, &[])), &FlowConfig::default());
+    assert!(rings.iter().all(|r| r.kind != RingKind::ScatterGather));
+}
+
+#[test]
 fn a_dense_block_behind_camouflage() {
     // Senders 0..5 each pay receivers 10..15; each also pays two popular accounts 20, 21 that
     // many others (30..60) pay too; background: 30..60 pay 20, 21 and a private receiver.

@@ -74,6 +74,23 @@ fn probability_above_one() {
 }
 
 #[test]
+fn holdings_that_follow_each_other_in_time_do_not_sum() {
+    // P1 sold its 70% to P2 at the end of 2023: never more than 0.7 + 0.3 at once.
+    let rows = "holder_id,firm_id,share,valid_from,valid_to\nP1,F1,0.7,,2023-12-31\nP2,F1,0.7,2024-01-01,\nF3,F1,0.3,,\n";
+    let f = Fixture::new(&[("shareholdings", rows)]);
+    assert!(f.problems().iter().all(|p| p.rule != Rule::SharesAboveOne), "{:#?}", f.problems());
+    // The same stakes overlapping by one day hold 1.7 at once.
+    let rows = "holder_id,firm_id,share,valid_from,valid_to\nP1,F1,0.7,,2024-01-01\nP2,F1,0.7,2024-01-01,\nF3,F1,0.3,,\n";
+    let f = Fixture::new(&[("shareholdings", rows)]);
+    let over: Vec<_> = f.problems().into_iter().filter(|p| p.rule == Rule::SharesAboveOne).collect();
+    assert_eq!(over.len(), 3);
+    assert!(over[0].message.contains("1.7"), "{}", over[0]);
+    // A validity range that ends before it starts.
+    let f = Fixture::new(&[("officers", "person_id,firm_id,role,valid_from,valid_to\nP1,F1,director,2024-05-01,2024-04-01\n")]);
+    assert_one_problem(&f, "officers.csv", 1, "valid_to", Rule::EndBeforeStart);
+}
+
+#[test]
 fn negative_registered_capital() {
     let f = Fixture::new(&[("firms", "firm_id,registered_capital\nF1,-1\nF2,1\nF3,0\n")]);
     assert_one_problem(&f, "firms.csv", 1, "registered_capital", Rule::OutOfRange);
