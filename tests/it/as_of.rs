@@ -18,27 +18,27 @@ fn date(day: i64) -> String {
     (base + chrono::Duration::days(day)).format("%Y-%m-%d").to_string()
 }
 
-fn instant(day: i64, minute: i64) -> String {
+pub(super) fn instant(day: i64, minute: i64) -> String {
     format!("{}T{:02}:{:02}:00Z", date(day), (minute / 60) % 24, minute % 60)
 }
 
 /// A dataset's tables as CSV text, by table name.
 #[derive(Clone, Default)]
-struct Tables {
-    firms: String,
-    persons: String,
-    accounts: String,
-    loans: String,
-    shareholdings: String,
-    officers: String,
-    transfers: String,
-    guarantees: String,
-    supply_links: String,
-    identifiers: String,
+pub(super) struct Tables {
+    pub(super) firms: String,
+    pub(super) persons: String,
+    pub(super) accounts: String,
+    pub(super) loans: String,
+    pub(super) shareholdings: String,
+    pub(super) officers: String,
+    pub(super) transfers: String,
+    pub(super) guarantees: String,
+    pub(super) supply_links: String,
+    pub(super) identifiers: String,
 }
 
 impl Tables {
-    fn write(&self, dir: &Path) {
+    pub(super) fn write(&self, dir: &Path) {
         std::fs::create_dir_all(dir).expect("dir");
         let tables = [
             ("firms", "firm_id,name,industry,region,registered_capital,founded,defaulted,defaulted_on\n", &self.firms),
@@ -59,15 +59,15 @@ impl Tables {
 }
 
 /// Firm `i`'s and account `a`'s ids: not in creation order, so no id order follows time.
-fn firm(i: u32) -> String {
+pub(super) fn firm(i: u32) -> String {
     format!("F{:05}", (i * 7919) % 10007)
 }
-fn account(a: u32) -> String {
+pub(super) fn account(a: u32) -> String {
     format!("A{:05}", (a * 4481) % 10009)
 }
 
 /// The state at D: firms, persons, accounts, loans and relations dated on or before D.
-fn base(rng: &mut ChaCha8Rng) -> (Tables, u32, u32) {
+pub(super) fn base(rng: &mut ChaCha8Rng) -> (Tables, u32, u32) {
     let (firms, persons, accounts) = (90u32, 70u32, 140u32);
     let mut t = Tables::default();
     for i in 0..firms {

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `ekg` binary: exit codes, messages, determinism, the demo.
 
 mod as_of;
+mod metamorphic;
 mod query;
 mod risk;
 mod score;

@@ -1,0 +1,174 @@
+//! Findings do not depend on how the input happens to be written: renaming every entity by a
+//! random bijection and shuffling the rows of every table leave every ring (kind, score and
+//! evidence) and every flag unchanged, up to the renaming. The dataset is the independently
+//! written one of `as_of.rs` plus a fan-out and a scatter-gather.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::as_of::{account, base, firm, instant, Tables};
+use super::{ekg, read_parquet_column_f64, read_parquet_column_str, read_parquet_column_ts_opt, read_parquet_column_u64, text};
+
+/// Every id token (`F…`, `P…`, `A…`, `L…` followed by digits) renamed through `map`.
+fn rename(body: &str, map: &HashMap<String, String>) -> String {
+    body.lines()
+        .map(|line| line.split(',').map(|field| map.get(field).map_or(field, String::as_str)).collect::<Vec<_>>().join(","))
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn shuffled(body: &str, rng: &mut ChaCha8Rng) -> String {
+    let mut lines: Vec<&str> = body.lines().collect();
+    lines.shuffle(rng);
+    lines.join("\n") + "\n"
+}
+
+/// The ids used anywhere in the tables.
+fn ids(t: &Tables) -> BTreeSet<String> {
+    let all = [
+        &t.firms,
+        &t.persons,
+        &t.accounts,
+        &t.loans,
+        &t.shareholdings,
+        &t.officers,
+        &t.transfers,
+        &t.guarantees,
+        &t.supply_links,
+        &t.identifiers,
+    ];
+    let is_id = |f: &str| {
+        let mut c = f.chars();
+        matches!(c.next(), Some('F' | 'P' | 'A' | 'L')) && f.len() > 1 && c.all(|x| x.is_ascii_digit())
+    };
+    all.iter().flat_map(|b| b.lines().flat_map(|l| l.split(',').filter(|f| is_id(f)).map(str::to_string).collect::<Vec<_>>())).collect()
+}
+
+/// Rings as (kind, score, evidence as (src, dst, relation, ts)) and flags as (node, flag,
+/// severity), with ids read back through `back`.
+type Findings = (BTreeSet<(String, String, Vec<(String, String, String, Option<i64>)>)>, BTreeSet<(String, String, String)>);
+
+fn findings(out: &Path, back: &dyn Fn(&str) -> String) -> Findings {
+    let rings_path = out.join("rings.parquet");
+    let (ids, kinds, scores) = (
+        read_parquet_column_u64(&rings_path, "ring_id"),
+        read_parquet_column_str(&rings_path, "kind"),
+        read_parquet_column_f64(&rings_path, "score"),
+    );
+    let edges = out.join("ring_edges.parquet");
+    let (ring, src, dst, relation, ts) = (
+        read_parquet_column_u64(&edges, "ring_id"),
+        read_parquet_column_str(&edges, "src_id"),
+        read_parquet_column_str(&edges, "dst_id"),
+        read_parquet_column_str(&edges, "relation"),
+        read_parquet_column_ts_opt(&edges, "ts"),
+    );
+    let mut evidence: HashMap<u64, Vec<(String, String, String, Option<i64>)>> = HashMap::new();
+    for i in 0..ring.len() {
+        let id = |x: &Option<String>| back(x.as_deref().unwrap_or(""));
+        let relation = relation[i].clone().unwrap_or_default();
+        let (mut s, mut d) = (id(&src[i]), id(&dst[i]));
+        // Shared identifiers and legal representatives link two entities with no direction.
+        if relation.starts_with("shared_") && s > d {
+            std::mem::swap(&mut s, &mut d);
+        }
+        evidence.entry(ring[i]).or_default().push((s, d, relation, ts[i]));
+    }
+    let rings = ids
+        .iter()
+        .zip(&kinds)
+        .zip(&scores)
+        .map(|((id, kind), score)| {
+            let mut e = evidence.remove(id).unwrap_or_default();
+            e.sort();
+            (kind.clone().unwrap_or_default(), format!("{score:.9}"), e)
+        })
+        .collect();
+    let flags_path = out.join("flags.parquet");
+    let (node, flag, severity) = (
+        read_parquet_column_str(&flags_path, "node_id"),
+        read_parquet_column_str(&flags_path, "flag"),
+        read_parquet_column_str(&flags_path, "severity"),
+    );
+    let flags = (0..node.len())
+        .map(|i| (back(node[i].as_deref().unwrap_or("")), flag[i].clone().unwrap_or_default(), severity[i].clone().unwrap_or_default()))
+        .collect();
+    (rings, flags)
+}
+
+fn score(dir: &Path, out: &Path) {
+    let result = ekg(&["score", dir.to_str().unwrap_or_default(), "--out", out.to_str().unwrap_or_default(), "--as-of", "2024-12-31"]);
+    assert!(result.status.success(), "score: {}", text(&result.stderr));
+}
+
+#[test]
+fn renaming_and_shuffling_every_table_changes_no_finding() {
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let (mut t, _, _) = base(&mut rng);
+    // A fan-out from account 5 and a scatter-gather 11 → {12..=17} → 18, early in the year.
+    for (k, d) in (60..67u32).enumerate() {
+        t.transfers.push_str(&format!("{},{},{},{}\n", account(5), account(d), 40_000 + 300 * k as i64, instant(20, 600 + k as i64)));
+    }
+    for m in 12..=17u32 {
+        t.transfers.push_str(&format!("{},{},{},{}\n", account(11), account(m), 80_000 + 500 * m as i64, instant(30, 600 + m as i64)));
+        t.transfers.push_str(&format!(
+            "{},{},{},{}\n",
+            account(m),
+            account(18),
+            78_000 + 500 * m as i64,
+            instant(30 + (m as i64 % 5), 900)
+        ));
+    }
+    // Five firms sharing a phone, an address and a device.
+    for f in 70..75u32 {
+        for (kind, value) in [("phone", "13911112222"), ("address", "Room 9 Hidden Lane"), ("device", "IMEI-861")] {
+            t.identifiers.push_str(&format!("{},{kind},{value},,\n", firm(f)));
+        }
+    }
+    // A random bijection of the ids onto fresh names.
+    let originals: Vec<String> = ids(&t).into_iter().collect();
+    let mut names: Vec<usize> = (0..originals.len()).collect();
+    names.shuffle(&mut rng);
+    let forward: HashMap<String, String> =
+        originals.iter().zip(&names).map(|(o, &k)| (o.clone(), format!("{}{:06}", &o[..1], 900_000 - k))).collect();
+    let backward: HashMap<String, String> = forward.iter().map(|(a, b)| (b.clone(), a.clone())).collect();
+    let moved = Tables {
+        firms: shuffled(&rename(&t.firms, &forward), &mut rng),
+        persons: shuffled(&rename(&t.persons, &forward), &mut rng),
+        accounts: shuffled(&rename(&t.accounts, &forward), &mut rng),
+        loans: shuffled(&rename(&t.loans, &forward), &mut rng),
+        shareholdings: shuffled(&rename(&t.shareholdings, &forward), &mut rng),
+        officers: shuffled(&rename(&t.officers, &forward), &mut rng),
+        transfers: shuffled(&rename(&t.transfers, &forward), &mut rng),
+        guarantees: shuffled(&rename(&t.guarantees, &forward), &mut rng),
+        supply_links: shuffled(&rename(&t.supply_links, &forward), &mut rng),
+        identifiers: shuffled(&rename(&t.identifiers, &forward), &mut rng),
+    };
+    let dir = tempfile::tempdir().expect("temp");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    t.write(&a);
+    moved.write(&b);
+    let (out_a, out_b) = (dir.path().join("out_a"), dir.path().join("out_b"));
+    score(&a, &out_a);
+    score(&b, &out_b);
+    let same = |id: &str| id.to_string();
+    let back = |id: &str| backward.get(id).cloned().unwrap_or_else(|| id.to_string());
+    let (rings_a, flags_a) = findings(&out_a, &same);
+    let (rings_b, flags_b) = findings(&out_b, &back);
+    let kinds: BTreeSet<&str> = rings_a.iter().map(|r| r.0.as_str()).collect();
+    for kind in ["fund_cycle", "fan_out", "scatter_gather", "shared_identifier"] {
+        assert!(kinds.contains(kind), "no {kind} ring to compare: {kinds:?}");
+    }
+    let only_a: Vec<_> = rings_a.difference(&rings_b).collect();
+    let only_b: Vec<_> = rings_b.difference(&rings_a).collect();
+    assert!(only_a.is_empty() && only_b.is_empty(), "rings differ:\n  original only: {only_a:?}\n  renamed only: {only_b:?}");
+    let only_a: Vec<_> = flags_a.difference(&flags_b).collect();
+    let only_b: Vec<_> = flags_b.difference(&flags_a).collect();
+    assert!(only_a.is_empty() && only_b.is_empty(), "flags differ:\n  original only: {only_a:?}\n  renamed only: {only_b:?}");
+    assert!(!flags_a.is_empty());
+}
