@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod explain;
 mod generate;
 mod input;
 mod output;

@@ -265,6 +265,7 @@ pub fn write_rings(graph: &Graph, rings: &[Ring], out: &Path) -> Result<Vec<Stri
     let id = |v: u32| graph.external_id(NodeId(v));
     let opt_ts = |t: i64| (t != TS_NULL).then_some(t);
     let rings_path = out.join("rings.parquet");
+    let explanations: Vec<String> = rings.iter().map(|r| crate::explain::explain(graph, r)).collect();
     Table::new()
         .u64("ring_id", 0..rings.len() as u64)
         .utf8("kind", rings.iter().map(|r| r.kind.as_str()))
@@ -274,6 +275,7 @@ pub fn write_rings(graph: &Graph, rings: &[Ring], out: &Path) -> Result<Vec<Stri
         .timestamp_opt("first_ts", rings.iter().map(|r| opt_ts(r.first_ts())))
         .timestamp_opt("last_ts", rings.iter().map(|r| opt_ts(r.last_ts())))
         .f64_nan_null("total_amount", rings.iter().map(|r| r.total_amount))
+        .utf8("explanation", explanations.iter().map(String::as_str))
         .write(&rings_path)?;
     let edges: Vec<(u64, &Evidence)> = rings.iter().enumerate().flat_map(|(i, r)| r.evidence.iter().map(move |e| (i as u64, e))).collect();
     let edges_path = out.join("ring_edges.parquet");

@@ -329,6 +329,7 @@ fn ring(graph: &Graph, ring_id: u64, scores: Option<&Path>) -> Result<Value> {
         "kind": kind,
         "score": get("score"),
         "why": score_meaning(&kind),
+        "explanation": get("explanation"),
         "size": get("size"),
         "first_ts": get("first_ts"),
         "last_ts": get("last_ts"),
@@ -337,6 +338,8 @@ fn ring(graph: &Graph, ring_id: u64, scores: Option<&Path>) -> Result<Value> {
     // Evidence in time order, and each member's role from it.
     let mut evidence = Vec::new();
     let mut sent: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    // Members of identifier evidence: what they share (phone, address, legal_rep, ...).
+    let mut shares: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for b in read_all(&dir.join("ring_edges.parquet"))? {
         let s = b.schema();
         let Ok(ring_col) = s.index_of("ring_id") else { continue };
@@ -347,8 +350,19 @@ fn ring(graph: &Graph, ring_id: u64, scores: Option<&Path>) -> Result<Value> {
             }
             let c = |name: &str| s.index_of(name).ok().and_then(|i| cell(&b, i, row));
             let (src, dst) = (c("src_id").unwrap_or_default(), c("dst_id").unwrap_or_default());
-            sent.entry(src.clone()).or_default().0 += 1;
-            sent.entry(dst.clone()).or_default().1 += 1;
+            let shared = c("relation").is_some_and(|r| r.starts_with("shared_"));
+            if let (true, Some(identifier)) = (shared, c("identifier")) {
+                let what = identifier.split(':').next().unwrap_or_default().to_string();
+                for end in [&src, &dst] {
+                    let list = shares.entry(end.clone()).or_default();
+                    if !list.contains(&what) {
+                        list.push(what.clone());
+                    }
+                }
+            } else {
+                sent.entry(src.clone()).or_default().0 += 1;
+                sent.entry(dst.clone()).or_default().1 += 1;
+            }
             evidence.push(json!({"ts": c("ts"), "src": src, "dst": dst, "relation": c("relation"), "amount": c("amount"), "identifier": c("identifier")}));
         }
     }
@@ -356,11 +370,12 @@ fn ring(graph: &Graph, ring_id: u64, scores: Option<&Path>) -> Result<Value> {
         .into_iter()
         .map(|m| {
             let (out_n, in_n) = sent.get(&m).copied().unwrap_or((0, 0));
-            let role = match (out_n, in_n) {
-                (0, 0) => "member",
-                (_, 0) => "source",
-                (0, _) => "sink",
-                _ => "passes on",
+            let role = match (out_n, in_n, shares.get(&m)) {
+                (0, 0, Some(what)) => format!("shares {}", what.join(", ")),
+                (0, 0, None) => "member".to_string(),
+                (_, 0, _) => "source".to_string(),
+                (0, _, _) => "sink".to_string(),
+                _ => "passes on".to_string(),
             };
             let kind = graph.lookup(&m).map(|v| graph.kind(v).as_str()).unwrap_or("?");
             json!({"id": m, "kind": kind, "role": role})

@@ -88,13 +88,14 @@ pub fn ring_flags(graph: &Graph, rings: &[Ring], owner: &[u32], config: &FlagSec
         let more = r.members.len().saturating_sub(1 + others.len());
         let via = if r.members.contains(&node) { String::new() } else { " through its account".to_string() };
         let reason = format!(
-            "{}{via} {} {}{} (ring {i}, {} members, score {:.3})",
+            "{}{via} {} {}{} (ring {i}, {} members, score {:.3}): {}",
             id(graph, node),
             ring_phrase(kind),
             others.join(", "),
             if more > 0 { format!(" and {more} more") } else { String::new() },
             r.members.len(),
-            r.score
+            r.score,
+            crate::explain::explain(graph, r)
         );
         flags.push(Flag { node, flag: kind.as_str(), severity, reason, ring_id: Some(i as u64), path: None });
     }
