@@ -172,6 +172,37 @@ fn scatter_gather_near_misses() {
 }
 
 #[test]
+fn bipartite_and_stack_layering_surface_as_dense_blocks() {
+    let members = |g: &Graph| -> Vec<Vec<u32>> {
+        let mut m: Vec<Vec<u32>> = dense_blocks(&Transfers::new(g), &DenseConfig::default()).into_iter().map(|r| r.members).collect();
+        m.sort();
+        m
+    };
+    // AMLSim bipartite: senders 0..4 each pay each of receivers 10..15 within days.
+    let mut t = Vec::new();
+    for s in 0..4 {
+        for r in 10..15 {
+            t.push((s, r, 9_000.0 + (s * 7 + r) as f64, 1 + (r as i64 % 3)));
+        }
+    }
+    assert_eq!(members(&graph(0, 40, &t, &[])), vec![vec![0, 1, 2, 3, 10, 11, 12, 13, 14]]);
+    // Near miss: as many transfers, but no receiver paid by two senders.
+    let t: Vec<(u32, u32, f64, i64)> = (0..20u32).map(|k| (k / 5, 10 + k, 9_000.0, 1)).collect();
+    assert!(members(&graph(0, 40, &t, &[])).is_empty());
+    // AMLSim stack: layer 0..3 pays layer 10..13, which pays layer 20..23: two chained blocks
+    // (reported as two rings sharing the middle layer).
+    let mut t = Vec::new();
+    for (from, to, day) in [(0u32, 10u32, 1i64), (10, 20, 3)] {
+        for s in from..from + 4 {
+            for r in to..to + 4 {
+                t.push((s, r, 5_000.0, day));
+            }
+        }
+    }
+    assert_eq!(members(&graph(0, 40, &t, &[])), vec![vec![0, 1, 2, 3, 10, 11, 12, 13], vec![10, 11, 12, 13, 20, 21, 22, 23]]);
+}
+
+#[test]
 fn a_dense_block_behind_camouflage() {
     // Senders 0..5 each pay receivers 10..15; each also pays two popular accounts 20, 21 that
     // many others (30..60) pay too; background: 30..60 pay 20, 21 and a private receiver.
