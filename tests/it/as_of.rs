@@ -66,6 +66,11 @@ pub(super) fn account(a: u32) -> String {
     format!("A{:05}", (a * 4481) % 10009)
 }
 
+/// `count` draws of two different ids below `n`.
+fn distinct_pairs(rng: &mut ChaCha8Rng, n: u32, count: u32) -> Vec<(u32, u32)> {
+    (0..count).map(|_| (rng.random_range(0..n), rng.random_range(0..n))).filter(|(a, b)| a != b).collect()
+}
+
 /// The state at D: firms, persons, accounts, loans and relations dated on or before D.
 pub(super) fn base(rng: &mut ChaCha8Rng) -> (Tables, u32, u32) {
     let (firms, persons, accounts) = (90u32, 70u32, 140u32);
@@ -96,57 +101,33 @@ pub(super) fn base(rng: &mut ChaCha8Rng) -> (Tables, u32, u32) {
             account(b)
         );
     }
-    for _ in 0..120 {
-        let (h, f) = (rng.random_range(0..firms), rng.random_range(0..firms));
-        if h != f {
-            let _ = writeln!(t.shareholdings, "{},{},0.0{},{},", firm(h), firm(f), rng.random_range(1..9), date(rng.random_range(-900..D)));
-        }
+    for (h, f) in distinct_pairs(rng, firms, 120) {
+        let _ = writeln!(t.shareholdings, "{},{},0.0{},{},", firm(h), firm(f), rng.random_range(1..9), date(rng.random_range(-900..D)));
     }
     for f in 0..firms {
         let _ = writeln!(t.officers, "P{:04},{},legal_rep,{},", rng.random_range(0..persons), firm(f), date(-800));
     }
-    for _ in 0..2000 {
-        let (s, d) = (rng.random_range(0..accounts), rng.random_range(0..accounts));
-        if s != d {
-            let _ = writeln!(
-                t.transfers,
-                "{},{},{},{}",
-                account(s),
-                account(d),
-                rng.random_range(1_000..90_000),
-                instant(rng.random_range(0..=D), rng.random_range(0..1440))
-            );
-        }
+    for (s, d) in distinct_pairs(rng, accounts, 2000) {
+        let _ = writeln!(
+            t.transfers,
+            "{},{},{},{}",
+            account(s),
+            account(d),
+            rng.random_range(1_000..90_000),
+            instant(rng.random_range(0..=D), rng.random_range(0..1440))
+        );
     }
     // A planted round trip started by a middle member, all before D.
     for (k, (s, d)) in [(41u32, 7u32), (7, 63), (63, 41)].into_iter().enumerate() {
         let _ = writeln!(t.transfers, "{},{},{},{}", account(s), account(d), 500_000 - 1_000 * k as i64, instant(150 + k as i64, 600));
     }
-    for _ in 0..50 {
-        let (g, b) = (rng.random_range(0..firms), rng.random_range(0..firms));
-        if g != b {
-            let _ = writeln!(
-                t.guarantees,
-                "{},{},{},{},",
-                firm(g),
-                firm(b),
-                rng.random_range(100_000..900_000),
-                date(rng.random_range(-300..D))
-            );
-        }
+    for (g, b) in distinct_pairs(rng, firms, 50) {
+        let _ =
+            writeln!(t.guarantees, "{},{},{},{},", firm(g), firm(b), rng.random_range(100_000..900_000), date(rng.random_range(-300..D)));
     }
-    for _ in 0..100 {
-        let (s, c) = (rng.random_range(0..firms), rng.random_range(0..firms));
-        if s != c {
-            let _ = writeln!(
-                t.supply_links,
-                "{},{},{},{},",
-                firm(s),
-                firm(c),
-                rng.random_range(1_000..50_000),
-                date(rng.random_range(-500..D))
-            );
-        }
+    for (s, c) in distinct_pairs(rng, firms, 100) {
+        let _ =
+            writeln!(t.supply_links, "{},{},{},{},", firm(s), firm(c), rng.random_range(1_000..50_000), date(rng.random_range(-500..D)));
     }
     for f in 0..firms {
         // Every sixth firm shares a phone with its neighbours in a group of three.
@@ -181,30 +162,21 @@ fn with_later_events(base: &Tables, firms: u32, accounts: u32, rng: &mut ChaCha8
         let b = rng.random_range(0..firms);
         let _ = writeln!(t.loans, "L{l:03},{},{},{},{},true,{}", firm(b), 50_000 * (1 + l), instant(D + 5, 500), account(b), date(D + 50));
     }
-    for _ in 0..400 {
-        let (s, d) = (rng.random_range(0..new_accounts), rng.random_range(0..new_accounts));
-        if s != d {
-            let _ = writeln!(
-                t.transfers,
-                "{},{},{},{}",
-                account(s),
-                account(d),
-                rng.random_range(1_000..90_000),
-                instant(D + rng.random_range(1..90), 700)
-            );
-        }
+    for (s, d) in distinct_pairs(rng, new_accounts, 400) {
+        let _ = writeln!(
+            t.transfers,
+            "{},{},{},{}",
+            account(s),
+            account(d),
+            rng.random_range(1_000..90_000),
+            instant(D + rng.random_range(1..90), 700)
+        );
     }
-    for _ in 0..30 {
-        let (g, b) = (rng.random_range(0..firms), rng.random_range(0..firms));
-        if g != b {
-            let _ = writeln!(t.guarantees, "{},{},500000,{},", firm(g), firm(b), date(D + rng.random_range(1..60)));
-        }
+    for (g, b) in distinct_pairs(rng, firms, 30) {
+        let _ = writeln!(t.guarantees, "{},{},500000,{},", firm(g), firm(b), date(D + rng.random_range(1..60)));
     }
-    for _ in 0..30 {
-        let (h, f) = (rng.random_range(0..firms), rng.random_range(0..firms));
-        if h != f {
-            let _ = writeln!(t.shareholdings, "{},{},0.01,{},", firm(h), firm(f), date(D + 3));
-        }
+    for (h, f) in distinct_pairs(rng, firms, 30) {
+        let _ = writeln!(t.shareholdings, "{},{},0.01,{},", firm(h), firm(f), date(D + 3));
     }
     for f in 0..20 {
         let _ = writeln!(t.officers, "P{:04},{},director,{},", rng.random_range(0..70), firm(f), date(D + 1));
