@@ -1,13 +1,18 @@
 //! Risk flags: one row per (node, flag), with a severity and a reason an investigator can act on,
 //! pointing to the evidence (a ring id, or a path of ids).
 
-use ekg_algorithms::contagion::{CascadeResult, GuaranteeResult};
+use ekg_algorithms::contagion::{strongest_chain, CascadeResult, GuaranteeResult, ImpactNetwork, ImpactSources};
 use ekg_algorithms::ownership::{OwnershipResult, NONE};
 use ekg_algorithms::rings::{Ring, RingKind};
 use ekg_algorithms::Projection;
 use ekg_schema::{Graph, NodeId};
 
 use super::config::FlagSection;
+
+/// The longest chain of impacts a contagion flag's evidence follows, and the most firms its search
+/// settles (a hub's neighbourhood stays bounded).
+const CHAIN_HOPS: usize = 4;
+const CHAIN_VISITS: usize = 10_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -149,22 +154,44 @@ pub fn guarantee_flags(graph: &Graph, projection: &Projection, result: &Guarante
     }
 }
 
-pub fn contagion_flags(graph: &Graph, pd: &[f64], cascade: &CascadeResult, config: &FlagSection, flags: &mut Vec<Flag>) {
+/// Firms whose default probability rises well above their pd through contagion, each with the
+/// chain of defaults that contributes most (its evidence path).
+pub fn contagion_flags(
+    graph: &Graph,
+    pd: &[f64],
+    cascade: &CascadeResult,
+    impact: Option<&ImpactNetwork>,
+    config: &FlagSection,
+    flags: &mut Vec<Flag>,
+) {
+    let sources = impact.map(ImpactSources::new);
     for (f, (&p, &base)) in cascade.probability.iter().zip(pd).enumerate() {
         if base > 0.0 && p >= config.contagion_probability && p / base >= config.contagion_lift && base < 1.0 {
+            let chain = sources.as_ref().and_then(|s| strongest_chain(s, pd, f as u32, CHAIN_HOPS, CHAIN_VISITS));
+            let ids: Vec<&str> = chain.iter().flat_map(|c| c.firms.iter().map(|&x| id(graph, x))).collect();
+            let evidence = match &chain {
+                Some(c) => format!(
+                    "; strongest chain: {} (pd {:.3}) → {}, contributing {:.3}",
+                    ids[0],
+                    pd.get(c.firms[0] as usize).copied().unwrap_or(0.0),
+                    ids[1..].join(" → "),
+                    c.contribution
+                ),
+                None => String::new(),
+            };
             flags.push(Flag {
                 node: f as u32,
                 flag: "contagion_risk",
                 severity: Severity::Medium,
                 reason: format!(
-                    "{}: default probability {p:.3} with contagion through guarantees, holdings and supply links, vs pd {base:.3} alone (lift {:.1}, 95% CI {:.3}–{:.3})",
+                    "{}: default probability {p:.3} with contagion through guarantees, holdings and supply links, vs pd {base:.3} alone (lift {:.1}, 95% CI {:.3}–{:.3}){evidence}",
                     id(graph, f as u32),
                     p / base,
                     cascade.low[f],
                     cascade.high[f]
                 ),
                 ring_id: None,
-                path: None,
+                path: chain.is_some().then(|| ids.join(">")),
             });
         }
     }

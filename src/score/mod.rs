@@ -434,7 +434,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
             flags::guarantee_flags(&graph, &guarantee_projection, g, &mut flags);
         }
         if let Some(c) = &cascade_result {
-            flags::contagion_flags(&graph, &pd, c, &config.flags, &mut flags);
+            flags::contagion_flags(&graph, &pd, c, impact.as_ref(), &config.flags, &mut flags);
         }
         if let Some(o) = &owned {
             flags::ownership_flags(&graph, o, &config.flags, &mut flags);

@@ -38,62 +38,78 @@ impl Default for DenseConfig {
     }
 }
 
-/// Ordered-float key for the heap.
-#[derive(Clone, Copy)]
-struct Key(f64);
-impl PartialEq for Key {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == std::cmp::Ordering::Equal
-    }
-}
-impl Eq for Key {}
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Key {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
+/// Fixed-point scale of edge weights inside [`peel`]: integer sums are exact in any order.
+const WEIGHT_SCALE: f64 = 4_294_967_296.0;
 
 /// The densest block of a bipartite graph by greedy peeling: (senders, receivers, density).
 /// `edges` are (sender, receiver, weight) over local ids `0..senders` and `0..receivers`.
+///
+/// Nodes tied at the least weight are peeled together, and weights are summed in fixed point, so
+/// the block does not depend on how nodes happen to be numbered (renaming the input or shuffling
+/// its rows gives the same block).
 pub fn peel(senders: usize, receivers: usize, edges: &[(u32, u32, f64)]) -> (Vec<u32>, Vec<u32>, f64) {
     let n = senders + receivers;
-    let mut adjacency: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
-    let mut weight = vec![0.0f64; n];
-    let mut total = 0.0;
+    let mut adjacency: Vec<Vec<(u32, u64)>> = vec![Vec::new(); n];
+    let mut weight = vec![0u64; n];
+    let mut total = 0u64;
     for &(s, r, w) in edges {
         let (a, b) = (s as usize, senders + r as usize);
+        let w = (w.max(0.0) * WEIGHT_SCALE).round() as u64;
         adjacency[a].push((b as u32, w));
         adjacency[b].push((a as u32, w));
         weight[a] += w;
         weight[b] += w;
         total += w;
     }
-    let mut heap: BinaryHeap<Reverse<(Key, u32)>> = (0..n as u32).map(|v| Reverse((Key(weight[v as usize]), v))).collect();
+    let density = |total: u64, alive: usize| total as f64 / WEIGHT_SCALE / alive.max(1) as f64;
+    let mut heap: BinaryHeap<Reverse<(u64, u32)>> = (0..n as u32).map(|v| Reverse((weight[v as usize], v))).collect();
     let mut removed = vec![false; n];
     let mut order = Vec::with_capacity(n);
-    let (mut best, mut best_at) = (total / n.max(1) as f64, 0);
+    let (mut best, mut best_at) = (density(total, n), 0);
     let mut alive = n;
-    while let Some(Reverse((Key(w), v))) = heap.pop() {
+    let mut batch = Vec::new();
+    let mut in_batch = vec![false; n];
+    while let Some(Reverse((w, v))) = heap.pop() {
         if removed[v as usize] || w != weight[v as usize] {
             continue;
         }
-        removed[v as usize] = true;
-        order.push(v);
-        alive -= 1;
-        total -= weight[v as usize];
-        for &(u, x) in &adjacency[v as usize] {
-            if !removed[u as usize] {
-                weight[u as usize] -= x;
-                heap.push(Reverse((Key(weight[u as usize]), u)));
+        // Every live node at this least weight goes at once.
+        for &x in &batch {
+            in_batch[x as usize] = false;
+        }
+        batch.clear();
+        batch.push(v);
+        in_batch[v as usize] = true;
+        while let Some(&Reverse((w2, u))) = heap.peek() {
+            if w2 != w {
+                break;
+            }
+            heap.pop();
+            if !removed[u as usize] && weight[u as usize] == w && !in_batch[u as usize] {
+                batch.push(u);
+                in_batch[u as usize] = true;
             }
         }
-        if alive > 0 && total / alive as f64 > best {
-            best = total / alive as f64;
+        for &x in &batch {
+            removed[x as usize] = true;
+        }
+        // The batch's weights count an edge between two of its nodes twice; `total` once.
+        let marked = &in_batch;
+        let inside: u64 =
+            batch.iter().flat_map(|&x| adjacency[x as usize].iter().filter(move |&&(u, _)| marked[u as usize] && u < x)).map(|e| e.1).sum();
+        total = total + inside - batch.iter().map(|&x| weight[x as usize]).sum::<u64>();
+        for &x in &batch {
+            order.push(x);
+            alive -= 1;
+            for &(u, y) in &adjacency[x as usize] {
+                if !removed[u as usize] {
+                    weight[u as usize] -= y;
+                    heap.push(Reverse((weight[u as usize], u)));
+                }
+            }
+        }
+        if alive > 0 && density(total, alive) > best {
+            best = density(total, alive);
             best_at = order.len();
         }
     }
