@@ -66,6 +66,11 @@ pub(super) fn account(a: u32) -> String {
     format!("A{:05}", (a * 4481) % 10009)
 }
 
+/// Appends a transfer between accounts `s` and `d`.
+fn transfer(t: &mut Tables, s: u32, d: u32, amount: i64, when: &str) {
+    let _ = writeln!(t.transfers, "{},{},{amount},{when}", account(s), account(d));
+}
+
 /// `count` draws of two different ids below `n`.
 fn distinct_pairs(rng: &mut ChaCha8Rng, n: u32, count: u32) -> Vec<(u32, u32)> {
     (0..count).map(|_| (rng.random_range(0..n), rng.random_range(0..n))).filter(|(a, b)| a != b).collect()
@@ -108,14 +113,8 @@ pub(super) fn base(rng: &mut ChaCha8Rng) -> (Tables, u32, u32) {
         let _ = writeln!(t.officers, "P{:04},{},legal_rep,{},", rng.random_range(0..persons), firm(f), date(-800));
     }
     for (s, d) in distinct_pairs(rng, accounts, 2000) {
-        let _ = writeln!(
-            t.transfers,
-            "{},{},{},{}",
-            account(s),
-            account(d),
-            rng.random_range(1_000..90_000),
-            instant(rng.random_range(0..=D), rng.random_range(0..1440))
-        );
+        let when = instant(rng.random_range(0..=D), rng.random_range(0..1440));
+        transfer(&mut t, s, d, rng.random_range(1_000..90_000), &when);
     }
     // A planted round trip started by a middle member, all before D.
     for (k, (s, d)) in [(41u32, 7u32), (7, 63), (63, 41)].into_iter().enumerate() {
@@ -163,14 +162,8 @@ fn with_later_events(base: &Tables, firms: u32, accounts: u32, rng: &mut ChaCha8
         let _ = writeln!(t.loans, "L{l:03},{},{},{},{},true,{}", firm(b), 50_000 * (1 + l), instant(D + 5, 500), account(b), date(D + 50));
     }
     for (s, d) in distinct_pairs(rng, new_accounts, 400) {
-        let _ = writeln!(
-            t.transfers,
-            "{},{},{},{}",
-            account(s),
-            account(d),
-            rng.random_range(1_000..90_000),
-            instant(D + rng.random_range(1..90), 700)
-        );
+        let when = instant(D + rng.random_range(1..90), 700);
+        transfer(&mut t, s, d, rng.random_range(1_000..90_000), &when);
     }
     for (g, b) in distinct_pairs(rng, firms, 30) {
         let _ = writeln!(t.guarantees, "{},{},500000,{},", firm(g), firm(b), date(D + rng.random_range(1..60)));
