@@ -18,6 +18,7 @@
 
 use std::ops::Range;
 
+use crate::builder::id_range;
 use crate::column::Column;
 use crate::csr::{gather, group_by_row, Csr};
 use crate::graph::{
@@ -257,13 +258,7 @@ impl Graph {
             defaulted_on: pick(&self.loans.defaulted_on, &loan_rows, loan_start),
         };
 
-        let range_of = |set: KindSet| -> Range<u32> {
-            let kinds: Vec<usize> = set.iter().map(|k| k as usize).collect();
-            match (kinds.first(), kinds.last()) {
-                (Some(&first), Some(&last)) => kind_starts[first]..kind_starts[last + 1],
-                _ => 0..0,
-            }
-        };
+        let range_of = |set: KindSet| id_range(&kind_starts, set);
         let relations = Relation::ALL
             .iter()
             .zip(keep_edges)

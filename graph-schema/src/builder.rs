@@ -504,7 +504,7 @@ pub fn identifier_key(kind: IdentifierKind, value: &str) -> String {
 }
 
 /// The id range spanning the kinds of `set` (kinds are contiguous, in `NodeKind` order).
-fn id_range(kind_starts: &[u32; 5], set: KindSet) -> std::ops::Range<u32> {
+pub(crate) fn id_range(kind_starts: &[u32; 5], set: KindSet) -> std::ops::Range<u32> {
     let kinds: Vec<usize> = set.iter().map(|k| k as usize).collect();
     match (kinds.first(), kinds.last()) {
         (Some(&first), Some(&last)) => kind_starts[first]..kind_starts[last + 1],

@@ -174,59 +174,6 @@ impl RelationStore {
         self.attr(name).and_then(AttrColumn::as_f64)
     }
 
-    /// The relation with only the edges whose forward position `e` has `keep[e]`; both CSRs keep
-    /// their order (so transfers stay time-sorted) and `reverse_edge` is renumbered.
-    ///
-    /// # Complexity
-    /// O(n + m), parallel over rows.
-    pub fn retain(&self, keep: &[bool]) -> RelationStore {
-        use rayon::prelude::*;
-        let m = self.edge_count();
-        // New forward position of each kept edge.
-        let mut new_position = vec![u32::MAX; m];
-        let mut next = 0u32;
-        for (e, slot) in new_position.iter_mut().enumerate() {
-            if keep.get(e).copied().unwrap_or(false) {
-                *slot = next;
-                next += 1;
-            }
-        }
-        let filter_csr = |csr: &Csr, kept: &(dyn Fn(usize) -> bool + Sync)| -> Csr {
-            let offsets = csr.offsets();
-            let counts: Vec<u32> =
-                offsets.par_windows(2).map(|w| (w[0] as usize..w[1] as usize).filter(|&i| kept(i)).count() as u32).collect();
-            let mut new_offsets = Vec::with_capacity(counts.len() + 1);
-            new_offsets.push(0u32);
-            let mut total = 0u32;
-            for c in &counts {
-                total += c;
-                new_offsets.push(total);
-            }
-            let targets: Vec<NodeId> = (0..csr.edge_count()).filter(|&i| kept(i)).map(|i| csr.targets()[i]).collect();
-            Csr::from_parts(csr.row_start(), new_offsets.into(), targets.into())
-        };
-        let forward = filter_csr(&self.forward, &|e| new_position[e] != u32::MAX);
-        let reverse_kept = |i: usize| new_position[self.reverse_edge[i] as usize] != u32::MAX;
-        let reverse = filter_csr(&self.reverse, &reverse_kept);
-        let reverse_edge: Vec<u32> =
-            (0..self.reverse_edge.len()).filter(|&i| reverse_kept(i)).map(|i| new_position[self.reverse_edge[i] as usize]).collect();
-        let kept_edges: Vec<usize> = (0..m).filter(|&e| new_position[e] != u32::MAX).collect();
-        let attrs = self
-            .attrs
-            .iter()
-            .map(|(name, column)| {
-                let filtered = match column {
-                    AttrColumn::F64(c) => AttrColumn::F64(kept_edges.iter().map(|&e| c[e]).collect::<Vec<_>>().into()),
-                    AttrColumn::I64(c) => AttrColumn::I64(kept_edges.iter().map(|&e| c[e]).collect::<Vec<_>>().into()),
-                    AttrColumn::I32(c) => AttrColumn::I32(kept_edges.iter().map(|&e| c[e]).collect::<Vec<_>>().into()),
-                    AttrColumn::U8(c) => AttrColumn::U8(kept_edges.iter().map(|&e| c[e]).collect::<Vec<_>>().into()),
-                };
-                (*name, filtered)
-            })
-            .collect();
-        RelationStore { forward, reverse, reverse_edge: reverse_edge.into(), attrs }
-    }
-
     pub fn byte_len(&self) -> usize {
         self.forward.byte_len()
             + self.reverse.byte_len()
@@ -392,11 +339,6 @@ impl Graph {
         }
         self.identifiers.values = builder.finish();
         Ok(())
-    }
-
-    /// Replaces one relation's store (e.g. by [`RelationStore::retain`] for an as-of view).
-    pub fn replace_relation(&mut self, relation: Relation, store: RelationStore) {
-        self.relations[relation as usize] = store;
     }
 
     /// Bytes held by each part of the graph, for `ekg info`.

@@ -180,8 +180,9 @@ fn with_later_events(base: &Tables, firms: u32, accounts: u32, rng: &mut ChaCha8
     t
 }
 
-fn score_at_d(dir: &Path, out: &Path) {
-    let result = ekg(&["score", dir.to_str().unwrap_or_default(), "--out", out.to_str().unwrap_or_default(), "--as-of", &date(D)]);
+/// `ekg score DIR --out OUT --as-of AS_OF`, which must succeed.
+pub(super) fn score_as_of(dir: &Path, out: &Path, as_of: &str) {
+    let result = ekg(&["score", dir.to_str().unwrap_or_default(), "--out", out.to_str().unwrap_or_default(), "--as-of", as_of]);
     assert!(result.status.success(), "score: {}", text(&result.stderr));
 }
 
@@ -195,8 +196,8 @@ fn later_events_of_every_dated_kind_change_nothing_at_d() {
     before.write(&a);
     after.write(&b);
     let (out_a, out_b) = (dir.path().join("out_a"), dir.path().join("out_b"));
-    score_at_d(&a, &out_a);
-    score_at_d(&b, &out_b);
+    score_as_of(&a, &out_a, &date(D));
+    score_as_of(&b, &out_b, &date(D));
     for table in ["features", "flags", "rings", "ring_edges", "ring_nodes", "communities", "groups"] {
         let name = format!("{table}.parquet");
         let (x, y) = (std::fs::read(out_a.join(&name)).ok(), std::fs::read(out_b.join(&name)).ok());

@@ -10,8 +10,8 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::as_of::{account, base, firm, instant, Tables};
-use super::{ekg, read_parquet_column_f64, read_parquet_column_str, read_parquet_column_ts_opt, read_parquet_column_u64, text};
+use super::as_of::{account, base, firm, instant, score_as_of, Tables};
+use super::{read_parquet_column_f64, read_parquet_column_str, read_parquet_column_ts_opt, read_parquet_column_u64};
 
 /// Every id token (`F…`, `P…`, `A…`, `L…` followed by digits) renamed through `map`.
 fn rename(body: &str, map: &HashMap<String, String>) -> String {
@@ -101,11 +101,6 @@ fn findings(out: &Path, back: &dyn Fn(&str) -> String) -> Findings {
     (rings, flags)
 }
 
-fn score(dir: &Path, out: &Path) {
-    let result = ekg(&["score", dir.to_str().unwrap_or_default(), "--out", out.to_str().unwrap_or_default(), "--as-of", "2024-12-31"]);
-    assert!(result.status.success(), "score: {}", text(&result.stderr));
-}
-
 #[test]
 fn renaming_and_shuffling_every_table_changes_no_finding() {
     let mut rng = ChaCha8Rng::seed_from_u64(31);
@@ -154,8 +149,8 @@ fn renaming_and_shuffling_every_table_changes_no_finding() {
     t.write(&a);
     moved.write(&b);
     let (out_a, out_b) = (dir.path().join("out_a"), dir.path().join("out_b"));
-    score(&a, &out_a);
-    score(&b, &out_b);
+    score_as_of(&a, &out_a, "2024-12-31");
+    score_as_of(&b, &out_b, "2024-12-31");
     let same = |id: &str| id.to_string();
     let back = |id: &str| backward.get(id).cloned().unwrap_or_else(|| id.to_string());
     let (rings_a, flags_a) = findings(&out_a, &same);
