@@ -204,9 +204,13 @@ pub struct RunArgs {
     /// rings: identifiers shared by more entities than this are ignored (registration agents).
     #[arg(long, default_value_t = 50)]
     pub max_share: usize,
-    /// Output folder; tables are written as OUT/NAME.parquet, each replaced atomically.
+    /// Output folder; tables are written as OUT/NAME.parquet, each replaced atomically (only
+    /// tables ekg wrote are replaced).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace the output even if ekg did not write it (refused by default, exit 73).
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub load: LoadArgs,
     /// Print one JSON object on stdout.
@@ -217,10 +221,16 @@ pub struct RunArgs {
 #[derive(Args, Debug)]
 pub struct ScoreArgs {
     /// Dataset folder or snapshot file.
-    pub input: PathBuf,
-    /// Output folder (replaced atomically; OUT.lock keeps a second run out).
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(required_unless_present = "replay")]
+    pub input: Option<PathBuf>,
+    /// Output folder (replaced atomically, only if ekg wrote it or it is empty; OUT.lock keeps a
+    /// second run out).
+    #[arg(long, required_unless_present = "replay")]
+    pub out: Option<PathBuf>,
+    /// Run again what an earlier run's manifest.json records (its input, checked by hash, load
+    /// options, configuration and as-of instant), into --out or the recorded folder.
+    #[arg(long, value_name = "MANIFEST", conflicts_with_all = ["input", "config", "as_of", "format", "encoding", "on_error", "memory_limit"])]
+    pub replay: Option<PathBuf>,
     /// score.toml: analyses and parameters (default: all analyses, default parameters).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -240,7 +250,8 @@ pub struct ScoreArgs {
     /// Memory the load may use, e.g. 8G (default: what the machine has available).
     #[arg(long)]
     pub memory_limit: Option<String>,
-    /// Load even when the estimate exceeds the memory available.
+    /// Load even when the estimate exceeds the memory available, and replace an output folder
+    /// that ekg did not write.
     #[arg(long)]
     pub force: bool,
     /// Print one JSON object on stdout.
@@ -320,6 +331,9 @@ pub struct NeighborhoodArgs {
     /// File to write (replaced atomically).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace the output even if ekg did not write it (refused by default, exit 73).
+    #[arg(long)]
+    pub force: bool,
     /// An `ekg score` output folder: key scores and flag counts as node attributes.
     #[arg(long)]
     pub scores: Option<PathBuf>,
@@ -354,6 +368,9 @@ pub struct ProspectsArgs {
     /// Parquet file to write (replaced atomically).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace the output even if ekg did not write it (refused by default, exit 73).
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub load: LoadArgs,
     /// Print one JSON object on stdout.
@@ -372,9 +389,12 @@ pub struct GenerateArgs {
     /// Average ordinary transfers sent per firm.
     #[arg(long, default_value_t = crate::generate::GenConfig::DEFAULT_TRANSFERS_PER_FIRM)]
     pub transfers_per_firm: f64,
-    /// Output folder (replaced atomically).
+    /// Output folder (replaced atomically; only a folder ekg generated, or an empty one).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace the output even if ekg did not write it (refused by default, exit 73).
+    #[arg(long)]
+    pub force: bool,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
@@ -446,7 +466,8 @@ pub struct BuildArgs {
     /// Only print the memory the build would need, then stop.
     #[arg(long)]
     pub estimate: bool,
-    /// Build even when the estimate exceeds the memory available.
+    /// Build even when the estimate exceeds the memory available, and replace a file that is not
+    /// an ekg snapshot.
     #[arg(long)]
     pub force: bool,
     /// Memory the build may use, e.g. 8G or 500M (default: what the machine has available).

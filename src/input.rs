@@ -44,7 +44,13 @@ pub fn load_dataset(path: &Path, format: InputFormat, options: &LoadOptions) -> 
             report.ignored_files = dataset.ignored.clone();
             dataset_inputs(&dataset)
         }
-        InputFormat::Finbench => ekg_loaders::finbench::finbench_inputs(path)?,
+        InputFormat::Finbench => {
+            let finbench = ekg_loaders::finbench::finbench_inputs(path)?;
+            for warning in finbench.warnings {
+                report.problems.warn(warning);
+            }
+            finbench.inputs
+        }
     };
     let graph = load_inputs(inputs, options, &mut report)?;
     Ok((graph, report))

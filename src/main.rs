@@ -25,10 +25,13 @@ fn main() -> std::process::ExitCode {
     ekg_schema::memory::tune_malloc();
     restore_sigpipe();
     let args = cli::Cli::parse();
+    output::cleanup::install();
     let filter = if args.global.verbose { "info" } else { "warn" };
+    // Colour only on a terminal: a redirected log must not fill with escape codes.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("EKG_LOG").unwrap_or_else(|_| filter.into()))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     if let Some(threads) = args.global.threads {
         let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();

@@ -4,14 +4,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use arrow_array::builder::{
     BooleanBuilder, Float64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt32Builder, UInt64Builder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 
-use crate::output::write_parquet;
+use crate::output::{write_parquet, TempFile};
 
 #[derive(Default)]
 pub struct Table {
@@ -158,13 +158,9 @@ impl Table {
     pub fn write(self, path: &Path) -> Result<usize> {
         let rows = self.rows();
         let batch = self.into_batch()?;
-        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
-        let result = write_parquet(&tmp, &batch)
-            .and_then(|_| std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display())));
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result.map(|_| rows)
+        let tmp = TempFile::beside(path);
+        write_parquet(tmp.path(), &batch)?;
+        tmp.commit(path)?;
+        Ok(rows)
     }
 }

@@ -53,6 +53,11 @@ impl ColumnType {
     }
 }
 
+/// The largest magnitude of any number in the input: a quadrillion, above any amount, capital or
+/// volume a lender records, and small enough that sums over billions of rows stay finite (a value
+/// near `f64::MAX` would turn every sum it enters into infinity).
+pub const MAX_MAGNITUDE: f64 = 1e15;
+
 /// A value constraint checked per row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Constraint {
@@ -72,6 +77,9 @@ impl Constraint {
     pub fn check(self, value: f64) -> Option<&'static str> {
         if !value.is_finite() {
             return Some("must be a finite number");
+        }
+        if value.abs() > MAX_MAGNITUDE {
+            return Some("must be at most 1e15 in magnitude (so that sums over a billion rows stay finite)");
         }
         match self {
             Constraint::None => None,
@@ -155,7 +163,7 @@ pub static ACCOUNTS: TableSpec = TableSpec {
     key: Some("account_id"),
     columns: &[
         col("account_id", T::Id, true, false, C::None),
-        col("owner_id", T::Id, true, false, C::None),
+        col("owner_id", T::Id, true, true, C::None),
         col("opened", T::Timestamp, false, true, C::None),
         col("blocked", T::Bool, false, true, C::None),
     ],
@@ -298,5 +306,8 @@ mod tests {
         assert!(Constraint::NonNegative.check(f64::INFINITY).is_some());
         assert!(Constraint::NonNegative.check(0.0).is_none());
         assert!(Constraint::Probability.check(1.01).is_some());
+        assert!(Constraint::None.check(1e15).is_none());
+        assert!(Constraint::NonNegative.check(f64::MAX / 2.0).is_some());
+        assert!(Constraint::None.check(-2e15).is_some());
     }
 }

@@ -167,7 +167,8 @@ pub fn write_snapshot(graph: &Graph, path: &Path) -> Result<u64> {
     Ok(written as u64)
 }
 
-fn temp_path(path: &Path) -> PathBuf {
+/// The temporary name [`write_snapshot`] writes `path` under before renaming it into place.
+pub fn temp_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(format!(".tmp-{}", std::process::id()));
     path.with_file_name(name)

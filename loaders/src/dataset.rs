@@ -1,5 +1,7 @@
-//! Finding a dataset's tables: one file per table, `NAME.parquet` or `NAME.csv`, in one folder.
-//! Files that are not tables (a README, a `truth/` folder) are ignored.
+//! Finding a dataset's tables: one file per table, `NAME.parquet`, `NAME.csv` or `NAME.csv.gz`
+//! (names match case-insensitively), in one folder. Files that are not tables (a README, a
+//! `truth/` folder) are listed as ignored, so a summary can name them; a table name used twice or
+//! given as a folder of part files is refused rather than half read.
 
 use std::path::{Path, PathBuf};
 
@@ -47,28 +49,30 @@ impl Dataset {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(root).map_err(io)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
         entries.sort();
         for path in entries {
-            let (Some(stem), Some(ext)) = (path.file_stem().and_then(|s| s.to_str()), path.extension().and_then(|s| s.to_str())) else {
+            let Some(name) = path.file_name().and_then(|s| s.to_str()) else {
                 ignored.push(path);
                 continue;
             };
-            let format = match ext.to_ascii_lowercase().as_str() {
-                "parquet" => FileFormat::Parquet,
-                "csv" => FileFormat::Csv { delimiter: b',' },
-                _ => {
-                    ignored.push(path);
-                    continue;
-                }
+            // Names match case-insensitively: `Transfers.parquet` is the transfers table.
+            let lower = name.to_ascii_lowercase();
+            let (stem, format) = if let Some(stem) = lower.strip_suffix(".parquet") {
+                (stem, FileFormat::Parquet)
+            } else if let Some(stem) = lower.strip_suffix(".csv").or_else(|| lower.strip_suffix(".csv.gz")) {
+                (stem, FileFormat::Csv { delimiter: b',' })
+            } else {
+                ignored.push(path);
+                continue;
             };
             let Some(kind) = TableKind::from_name(stem) else {
                 ignored.push(path);
                 continue;
             };
             if path.is_dir() {
-                ignored.push(path);
-                continue;
+                // A Spark-style folder of part files: reading one part would lose the others.
+                return Err(Error::TableIsFolder { path, table: kind.spec().name.to_string() });
             }
-            if found.iter().any(|t| t.kind == kind) {
-                return Err(Error::Ambiguous { path: root.to_path_buf(), table: stem.to_string() });
+            if let Some(other) = found.iter().find(|t| t.kind == kind) {
+                return Err(Error::Ambiguous { first: other.path.clone(), second: path, table: kind.spec().name.to_string() });
             }
             let bytes = std::fs::metadata(&path).map_err(|source| Error::Io { path: path.clone(), source })?.len();
             found.push(TableFile { kind, path, format, bytes });

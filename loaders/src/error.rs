@@ -28,8 +28,17 @@ pub enum Error {
     MissingColumn { path: PathBuf, column: String },
     #[error("{path}: required table '{table}' has no rows")]
     EmptyTable { path: PathBuf, table: String },
-    #[error("{path}: both {table}.parquet and {table}.csv exist; keep one")]
-    Ambiguous { path: PathBuf, table: String },
+    #[error("table '{table}' given twice: {first} and {second}; keep one")]
+    Ambiguous { first: PathBuf, second: PathBuf, table: String },
+    /// A table given as a folder (Spark writes `NAME.parquet/part-*.parquet`).
+    #[error("{path}: table '{table}' is a folder (of part files?); ekg reads one file per table: merge the parts into one file")]
+    TableIsFolder { path: PathBuf, table: String },
+    /// Two columns of one file have the same name, or differ only in case.
+    #[error("{path}: columns '{first}' and '{second}' have the same name (up to case); rename one")]
+    DuplicateColumn { path: PathBuf, first: String, second: String },
+    /// A column that matches a contract column only when case is ignored.
+    #[error("{path}: column '{found}' differs from the contract's '{expected}' only in case; rename it to '{expected}'")]
+    ColumnCase { path: PathBuf, found: String, expected: String },
     /// Row-level problems under `--on-error fail`.
     #[error("{}", .0.summary())]
     Invalid(Box<ProblemLog>),
@@ -52,6 +61,9 @@ impl Error {
                 | Error::MissingColumn { .. }
                 | Error::EmptyTable { .. }
                 | Error::Ambiguous { .. }
+                | Error::TableIsFolder { .. }
+                | Error::DuplicateColumn { .. }
+                | Error::ColumnCase { .. }
                 | Error::Invalid(_)
         )
     }

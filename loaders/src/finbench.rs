@@ -27,6 +27,7 @@ use ekg_schema::contract::TableKind;
 
 use crate::error::{Error, Result};
 use crate::load::{InputData, TableInput};
+use crate::problems::{mask, Problem, Rule};
 use crate::source::{read_csv, Chunk, Encoding};
 
 /// A FinBench file read whole as text: header and rows.
@@ -119,8 +120,16 @@ fn blocked_status(v: Option<&str>) -> Option<&'static str> {
     v.map(|b| if b.trim().eq_ignore_ascii_case("true") { "blocked" } else { "active" })
 }
 
+/// A FinBench snapshot as contract table inputs, with the link rows dropped on the way (kept as
+/// warnings: they do not fail a load).
+pub struct FinbenchInputs {
+    pub inputs: Vec<TableInput>,
+    pub warnings: Vec<Problem>,
+}
+
 /// Reads a FinBench snapshot folder as contract table inputs.
-pub fn finbench_inputs(dir: &Path) -> Result<Vec<TableInput>> {
+pub fn finbench_inputs(dir: &Path) -> Result<FinbenchInputs> {
+    let mut warnings = Vec::new();
     if !dir.is_dir() {
         return Err(Error::Missing { name: "FinBench dataset".into(), path: dir.to_path_buf() });
     }
@@ -138,23 +147,50 @@ pub fn finbench_inputs(dir: &Path) -> Result<Vec<TableInput>> {
     }
     inputs.push(firms.finish()?);
 
-    if let Some(person) = Table::read(dir, "Person", false)? {
+    let person_table = Table::read(dir, "Person", false)?;
+    if let Some(person) = &person_table {
         let (id, name) = (person.col("personId")?, person.col("personName")?);
-        let mut persons = Out::new(TableKind::Persons, &person, &["person_id", "name"]);
+        let mut persons = Out::new(TableKind::Persons, person, &["person_id", "name"]);
         for r in 0..person.rows.len() {
             persons.push(&[prefixed("p", person.value(r, id)).as_deref(), person.value(r, name)]);
         }
         inputs.push(persons.finish()?);
     }
 
-    // Owners of accounts, by account id.
+    // Owners of accounts, by account id. A link naming a person or company the snapshot does not
+    // hold is dropped alone (and reported with its own file and row): the account stays, its
+    // owner unknown, and so do its transfers.
+    let known = |prefix: &str, table: Option<&Table>, column: &str| -> Result<std::collections::HashSet<String>> {
+        let Some(t) = table else { return Ok(Default::default()) };
+        let c = t.col(column)?;
+        Ok((0..t.rows.len()).filter_map(|r| t.value(r, c)).map(|v| format!("{prefix}:{}", v.trim())).collect())
+    };
+    let mut entities = known("c", Some(&company), "companyId")?;
+    entities.extend(known("p", person_table.as_ref(), "personId")?);
     let mut owner: HashMap<String, String> = HashMap::new();
     for (file, prefix, holder) in [("PersonOwnAccount", "p", "personId"), ("CompanyOwnAccount", "c", "companyId")] {
         if let Some(t) = Table::read(dir, file, false)? {
             let (h, a) = (t.col(holder)?, t.col("accountId")?);
+            let path: Arc<str> = Arc::from(t.path.display().to_string());
             for r in 0..t.rows.len() {
                 if let (Some(hv), Some(av)) = (t.value(r, h), t.value(r, a)) {
-                    owner.entry(av.trim().to_string()).or_insert_with(|| format!("{prefix}:{}", hv.trim()));
+                    let holder_id = format!("{prefix}:{}", hv.trim());
+                    if !entities.contains(&holder_id) {
+                        warnings.push(Problem {
+                            table: "accounts",
+                            path: path.clone(),
+                            row: r as u64 + 1,
+                            column: "owner_id",
+                            rule: Rule::DanglingEndpoint,
+                            message: format!(
+                                "owner '{}' of account 'a:{}' is not in the snapshot; the link is dropped, the account kept with its owner unknown",
+                                mask(&holder_id),
+                                av.trim()
+                            ),
+                        });
+                        continue;
+                    }
+                    owner.entry(av.trim().to_string()).or_insert(holder_id);
                 }
             }
         }
@@ -284,5 +320,46 @@ pub fn finbench_inputs(dir: &Path) -> Result<Vec<TableInput>> {
         }
         inputs.push(out.finish()?);
     }
-    Ok(inputs)
+    Ok(FinbenchInputs { inputs, warnings })
+}
+
+/// The files an entity or relation of the snapshot comes from, for `ekg build --estimate`.
+const ENTITY_FILES: [(&str, TableKind); 5] = [
+    ("Company", TableKind::Firms),
+    ("Person", TableKind::Persons),
+    ("Account", TableKind::Accounts),
+    ("Loan", TableKind::Loans),
+    ("MediumSignInAccount", TableKind::Identifiers),
+];
+const RELATION_FILES: [(&str, TableKind); 8] = [
+    ("PersonInvestCompany", TableKind::Shareholdings),
+    ("CompanyInvestCompany", TableKind::Shareholdings),
+    ("PersonGuaranteePerson", TableKind::Guarantees),
+    ("CompanyGuaranteeCompany", TableKind::Guarantees),
+    ("AccountTransferAccount", TableKind::Transfers),
+    ("AccountWithdrawAccount", TableKind::Transfers),
+    ("LoanDepositAccount", TableKind::Transfers),
+    ("AccountRepayLoan", TableKind::Transfers),
+];
+
+/// Rows per contract table of a FinBench snapshot, counted from its files' lines without parsing.
+pub fn row_counts(dir: &Path) -> Result<Vec<(TableKind, u64)>> {
+    if !dir.is_dir() {
+        return Err(Error::Missing { name: "FinBench dataset".into(), path: dir.to_path_buf() });
+    }
+    let mut rows: Vec<(TableKind, u64)> = Vec::new();
+    for (name, kind) in ENTITY_FILES.iter().chain(&RELATION_FILES) {
+        let path = dir.join(format!("{name}.csv"));
+        if !path.is_file() {
+            continue;
+        }
+        let bytes = std::fs::metadata(&path).map_err(|source| Error::Io { path: path.clone(), source })?.len();
+        let file = crate::dataset::TableFile { kind: *kind, path, format: crate::dataset::FileFormat::Csv { delimiter: b'|' }, bytes };
+        let count = crate::source::count_rows(&file)?;
+        match rows.iter_mut().find(|(k, _)| k == kind) {
+            Some(entry) => entry.1 += count,
+            None => rows.push((*kind, count)),
+        }
+    }
+    Ok(rows)
 }

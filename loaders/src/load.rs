@@ -128,6 +128,7 @@ pub fn load_inputs(mut inputs: Vec<TableInput>, options: &LoadOptions, report: &
         let started = std::time::Instant::now();
         // Columns first (Parquet footer or CSV header), so a missing column fails before decoding.
         let columns = input_columns(&input, options.encoding)?;
+        check_column_names(&input.path, spec, &columns)?;
         for name in &columns {
             if spec.column(name).is_none() {
                 report.problems.notice(format!("{}: column '{name}' is not in the contract; ignored", input.path.display()));
@@ -208,6 +209,23 @@ pub fn load_inputs(mut inputs: Vec<TableInput>, options: &LoadOptions, report: &
     let graph = state.builder.finish()?;
     tracing::info!(ms = started.elapsed().as_millis() as u64, "built adjacency");
     Ok(graph)
+}
+
+/// Refuses column names that would make a column silently lost or misread: two columns with one
+/// name (up to case: readers differ in which one wins), or a contract column spelt in another case
+/// (it would be ignored as unknown).
+fn check_column_names(path: &Path, spec: &TableSpec, columns: &[String]) -> Result<()> {
+    for (i, name) in columns.iter().enumerate() {
+        if let Some(first) = columns[..i].iter().find(|c| c.eq_ignore_ascii_case(name)) {
+            return Err(Error::DuplicateColumn { path: path.to_path_buf(), first: first.clone(), second: name.clone() });
+        }
+        if spec.column(name).is_none() {
+            if let Some(expected) = spec.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name)) {
+                return Err(Error::ColumnCase { path: path.to_path_buf(), found: name.clone(), expected: expected.name.to_string() });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Rows of an input without decoding it (0 when unknown).
@@ -357,6 +375,11 @@ impl<'c, 'a> RowCheck<'c, 'a> {
             self.fail(spec.name, Rule::TooLong, format!("id of {} bytes; at most {MAX_ID_BYTES}", code.len()));
             return None;
         }
+        if let Some(c) = code.chars().find(|&c| is_invisible(c)) {
+            // `F001` and `F001` + U+200B would be two firms that print alike.
+            self.fail(spec.name, Rule::BadValue, format!("id contains the invisible character U+{:04X}", c as u32));
+            return None;
+        }
         Some(code)
     }
 
@@ -459,6 +482,15 @@ impl<'c, 'a> RowCheck<'c, 'a> {
 }
 
 /// An endpoint resolved against the nodes loaded so far.
+/// Control and format characters (zero-width spaces and joiners, direction marks, the BOM, soft
+/// hyphens): invisible in every viewer, so an id holding one is a twin of another id.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}' | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}')
+}
+
 fn resolve(
     builder: &GraphBuilder,
     check: &mut RowCheck<'_, '_>,
@@ -622,9 +654,13 @@ impl<'o> State<'o> {
                         }
                     }
                     NodeKind::Account => {
-                        let owner_id = check.id(&owner, i, &mut self.normalized);
-                        let owner_node =
-                            resolve(&self.builder, &mut check, owner_id, "owner_id", Relation::AccountOwner.endpoint_kinds().0);
+                        // An empty owner is an account whose owner is unknown: kept, without an owner.
+                        let owner_node = match check.id(&owner, i, &mut self.normalized) {
+                            Some(owner_id) => {
+                                resolve(&self.builder, &mut check, Some(owner_id), "owner_id", Relation::AccountOwner.endpoint_kinds().0)
+                            }
+                            None => Some(NodeId::NONE),
+                        };
                         let opened_ts = check.timestamp(&opened, i, as_of);
                         let blocked_flag = check.bool(&blocked, i);
                         if let (true, Some(id), Some(owner_node)) = (check.ok(), id, owner_node) {
@@ -815,7 +851,7 @@ impl<'o> State<'o> {
         let accounts = self.builder.kind_start(NodeKind::Account);
         let owners = std::mem::take(&mut self.account_owner);
         let list = self.builder.edges_mut(Relation::AccountOwner);
-        for (k, owner) in owners.into_iter().enumerate() {
+        for (k, owner) in owners.into_iter().enumerate().filter(|(_, o)| *o != NodeId::NONE) {
             list.src.push(owner);
             list.dst.push(NodeId(accounts + k as u32));
         }

@@ -69,6 +69,9 @@ pub struct ProblemLog {
     dropped: u64,
     counts: BTreeMap<(&'static str, Rule), u64>,
     pub notices: Vec<String>,
+    /// Rows dropped without failing the load (a FinBench ownership link naming a missing owner):
+    /// listed in `rejects.csv` and summarised, never fatal.
+    pub warnings: Vec<Problem>,
 }
 
 /// Bounds memory on a completely broken input; the counts stay exact.
@@ -88,6 +91,10 @@ impl ProblemLog {
         for p in problems {
             self.push(p);
         }
+    }
+
+    pub fn warn(&mut self, problem: Problem) {
+        self.warnings.push(problem);
     }
 
     pub fn notice(&mut self, text: impl Into<String>) {

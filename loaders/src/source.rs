@@ -153,21 +153,95 @@ where
     Ok((columns, out))
 }
 
-/// Reads a delimited text file into chunks of text columns (empty field = null).
-pub fn read_csv(path: &Path, delimiter: u8, encoding: Encoding) -> Result<(Vec<String>, Vec<Chunk>)> {
+/// A quoted field may span lines, but not more than this: a longer one is almost always a quote
+/// that was never closed, swallowing the rest of the file. It also bounds what one line can hold
+/// in memory before the field-size check sees it.
+pub const MAX_QUOTED_OR_LINE_BYTES: usize = 16 << 20;
+
+/// The bytes of a text table: decompressed when the name ends in `.gz`, decoded from GB18030 when
+/// asked. GB18030 decoding holds the file; UTF-8 streams.
+fn open_text(path: &Path, encoding: Encoding) -> Result<Box<dyn Read>> {
     let io = |source| Error::Io { path: path.to_path_buf(), source };
     let file = File::open(path).map_err(io)?;
-    let input: Box<dyn Read> = match encoding {
-        Encoding::Utf8 => Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
+    let raw: Box<dyn Read> = if is_gzip(path) {
+        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 20, file)))
+    } else {
+        Box::new(std::io::BufReader::with_capacity(1 << 20, file))
+    };
+    Ok(match encoding {
+        Encoding::Utf8 => raw,
         Encoding::Gb18030 => {
-            let mut raw = Vec::new();
-            std::io::BufReader::new(file).read_to_end(&mut raw).map_err(io)?;
-            let (text, _, _) = encoding_rs::GB18030.decode(&raw);
+            let mut bytes = Vec::new();
+            { raw }.read_to_end(&mut bytes).map_err(io)?;
+            let (text, _, _) = encoding_rs::GB18030.decode(&bytes);
             Box::new(std::io::Cursor::new(text.into_owned().into_bytes()))
         }
-    };
+    })
+}
+
+fn is_gzip(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+}
+
+/// Watches the bytes a CSV reader consumes for what the csv crate accepts silently: a quote that
+/// is never closed (the rest of the file becomes one field of the last record) and a line or
+/// quoted field too long to hold. Quote parity is exact: an escaped quote (`""`) toggles twice.
+struct QuoteGuard<R> {
+    inner: R,
+    line: u64,
+    in_quotes: bool,
+    quote_opened_line: u64,
+    run: usize,
+    fault: Option<(u64, String)>,
+}
+
+impl<R: Read> QuoteGuard<R> {
+    fn new(inner: R) -> Self {
+        QuoteGuard { inner, line: 1, in_quotes: false, quote_opened_line: 0, run: 0, fault: None }
+    }
+}
+
+impl<R: Read> Read for QuoteGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            match b {
+                b'"' => {
+                    self.in_quotes = !self.in_quotes;
+                    if self.in_quotes {
+                        self.quote_opened_line = self.line;
+                        self.run = 0;
+                    }
+                }
+                b'\n' => {
+                    self.line += 1;
+                    if !self.in_quotes {
+                        self.run = 0;
+                    }
+                }
+                _ => {}
+            }
+            self.run += 1;
+            if self.run > MAX_QUOTED_OR_LINE_BYTES {
+                let (line, what) =
+                    if self.in_quotes { (self.quote_opened_line, "a quoted field runs") } else { (self.line, "the line runs") };
+                let problem = format!("{what} past {MAX_QUOTED_OR_LINE_BYTES} bytes (an unclosed quote?)");
+                self.fault = Some((line, problem.clone()));
+                return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, problem));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Reads a delimited text file into chunks of text columns (empty field = null).
+pub fn read_csv(path: &Path, delimiter: u8, encoding: Encoding) -> Result<(Vec<String>, Vec<Chunk>)> {
+    let input = QuoteGuard::new(open_text(path, encoding)?);
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(false).from_reader(input);
-    let csv_error = |e: csv::Error| -> Error {
+    let csv_error = |e: csv::Error, guard: &QuoteGuard<Box<dyn Read>>| -> Error {
+        if let Some((line, problem)) = &guard.fault {
+            return Error::Csv { path: path.to_path_buf(), line: *line, field: 0, problem: problem.clone() };
+        }
         let line = e.position().map(|p| p.line()).unwrap_or(0);
         match e.into_kind() {
             csv::ErrorKind::UnequalLengths { expected_len, len, .. } => Error::Csv {
@@ -180,14 +254,11 @@ pub fn read_csv(path: &Path, delimiter: u8, encoding: Encoding) -> Result<(Vec<S
             other => Error::Csv { path: path.to_path_buf(), line, field: 0, problem: format!("{other:?}") },
         }
     };
-    let headers = reader.byte_headers().map_err(csv_error)?.clone();
-    let mut columns = Vec::with_capacity(headers.len());
-    for (i, h) in headers.iter().enumerate() {
-        let text = std::str::from_utf8(h).map_err(|_| not_utf8(path, 1, i + 1))?;
-        // A UTF-8 byte-order mark (Excel exports) is not part of the first column's name.
-        let text = if i == 0 { text.trim_start_matches('\u{feff}') } else { text };
-        columns.push(text.trim().to_string());
-    }
+    let headers = match reader.byte_headers() {
+        Ok(h) => h.clone(),
+        Err(e) => return Err(csv_error(e, reader.get_ref())),
+    };
+    let columns = header_names(path, &headers)?;
     let schema = Arc::new(Schema::new(columns.iter().map(|c| Field::new(c, DataType::Utf8, true)).collect::<Vec<_>>()));
     let mut chunks = Vec::new();
     let mut builders: Vec<StringBuilder> = columns.iter().map(|_| StringBuilder::new()).collect();
@@ -198,7 +269,12 @@ pub fn read_csv(path: &Path, delimiter: u8, encoding: Encoding) -> Result<(Vec<S
         let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
         RecordBatch::try_new(schema.clone(), arrays).map_err(|e| Error::Internal { path: path.to_path_buf(), message: e.to_string() })
     };
-    while reader.read_byte_record(&mut record).map_err(csv_error)? {
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(e, reader.get_ref())),
+        }
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         for (i, field) in record.iter().enumerate() {
             if field.len() > MAX_FIELD_BYTES {
@@ -223,10 +299,30 @@ pub fn read_csv(path: &Path, delimiter: u8, encoding: Encoding) -> Result<(Vec<S
             rows_in_chunk = 0;
         }
     }
+    let guard = reader.get_ref();
+    if guard.in_quotes {
+        return Err(Error::Csv {
+            path: path.to_path_buf(),
+            line: guard.quote_opened_line,
+            field: 0,
+            problem: "a quote opened here is never closed: every later row would be read as one value".into(),
+        });
+    }
     if rows_in_chunk > 0 || chunks.is_empty() {
         chunks.push(Chunk { first_row, batch: flush(&mut builders)? });
     }
     Ok((columns, chunks))
+}
+
+/// Header fields as column names: UTF-8, trimmed, without a byte-order mark (Excel exports).
+fn header_names(path: &Path, headers: &csv::ByteRecord) -> Result<Vec<String>> {
+    let mut columns = Vec::with_capacity(headers.len());
+    for (i, h) in headers.iter().enumerate() {
+        let text = std::str::from_utf8(h).map_err(|_| not_utf8(path, 1, i + 1))?;
+        let text = if i == 0 { text.trim_start_matches('\u{feff}') } else { text };
+        columns.push(text.trim().to_string());
+    }
+    Ok(columns)
 }
 
 fn not_utf8(path: &Path, line: u64, field: usize) -> Error {
@@ -240,7 +336,6 @@ fn not_utf8(path: &Path, line: u64, field: usize) -> Error {
 
 /// The column names of a table file: the Parquet schema or the CSV header.
 pub fn column_names(file: &TableFile, encoding: Encoding) -> Result<Vec<String>> {
-    let io = |source| Error::Io { path: file.path.clone(), source };
     match file.format {
         FileFormat::Parquet => {
             let meta = parquet_metadata(&file.path)?;
@@ -248,25 +343,11 @@ pub fn column_names(file: &TableFile, encoding: Encoding) -> Result<Vec<String>>
         }
         FileFormat::Csv { delimiter } => {
             // The header is the first record; reading it alone keeps this cheap for large files.
-            let f = File::open(&file.path).map_err(io)?;
-            let input: Box<dyn Read> = match encoding {
-                Encoding::Utf8 => Box::new(std::io::BufReader::new(f)),
-                Encoding::Gb18030 => {
-                    let mut raw = Vec::new();
-                    std::io::BufReader::new(f).take(1 << 20).read_to_end(&mut raw).map_err(io)?;
-                    let (text, _, _) = encoding_rs::GB18030.decode(&raw);
-                    Box::new(std::io::Cursor::new(text.into_owned().into_bytes()))
-                }
-            };
+            let input = QuoteGuard::new(open_text(&file.path, encoding)?);
             let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).from_reader(input);
             let headers =
                 reader.byte_headers().map_err(|e| Error::Csv { path: file.path.clone(), line: 1, field: 0, problem: format!("{e}") })?;
-            let mut out = Vec::with_capacity(headers.len());
-            for (i, h) in headers.iter().enumerate() {
-                let text = std::str::from_utf8(h).map_err(|_| not_utf8(&file.path, 1, i + 1))?;
-                out.push(if i == 0 { text.trim_start_matches('\u{feff}') } else { text }.trim().to_string());
-            }
-            Ok(out)
+            header_names(&file.path, headers)
         }
     }
 }
@@ -280,7 +361,7 @@ pub fn count_rows(file: &TableFile) -> Result<u64> {
             Ok(meta.metadata().file_metadata().num_rows().max(0) as u64)
         }
         FileFormat::Csv { .. } => {
-            let mut f = File::open(&file.path).map_err(io)?;
+            let mut f = open_text(&file.path, Encoding::Utf8)?;
             let mut buf = vec![0u8; 1 << 20];
             let mut lines = 0u64;
             loop {

@@ -114,10 +114,27 @@ impl F64Column {
     }
 }
 
+/// The instants a timestamp may hold: years 1 to 9999, the range of ISO 8601 text and of every
+/// date library downstream. Outside it, unit conversions overflow and `i64::MIN` is the null
+/// sentinel, so such a value is refused rather than wrapped or read as null.
+pub const MIN_MICROS: i64 = -62_135_596_800_000_000;
+pub const MAX_MICROS: i64 = 253_402_300_799_999_999;
+
 /// An instant column, read as microseconds since the epoch (UTC).
 pub enum TimestampColumn {
-    Micros(Vec<Option<i64>>),
+    /// Raw integers and the microseconds per unit (or `Nanos`, which divides).
+    Ints {
+        values: Vec<Option<i64>>,
+        unit: IntUnit,
+    },
     Text(StringArray),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntUnit {
+    /// Microseconds per value (days, seconds, milliseconds, microseconds).
+    Micros(i64),
+    Nanos,
 }
 
 impl TimestampColumn {
@@ -126,31 +143,52 @@ impl TimestampColumn {
         if is_stringish(ty) {
             return as_strings(path, column, array, "timestamp").map(TimestampColumn::Text);
         }
-        fn scaled<T: arrow_array::ArrowPrimitiveType<Native = i64>>(a: &ArrayRef, f: impl Fn(i64) -> i64) -> Vec<Option<i64>> {
-            a.as_primitive::<T>().iter().map(|v| v.map(&f)).collect()
+        fn raw<T: arrow_array::ArrowPrimitiveType<Native = i64>>(a: &ArrayRef) -> Vec<Option<i64>> {
+            a.as_primitive::<T>().iter().collect()
         }
-        let values = match ty {
-            DataType::Timestamp(TimeUnit::Second, _) => scaled::<TimestampSecondType>(array, |v| v.saturating_mul(1_000_000)),
-            DataType::Timestamp(TimeUnit::Millisecond, _) => scaled::<TimestampMillisecondType>(array, |v| v.saturating_mul(1_000)),
-            DataType::Timestamp(TimeUnit::Microsecond, _) => scaled::<TimestampMicrosecondType>(array, |v| v),
-            DataType::Timestamp(TimeUnit::Nanosecond, _) => scaled::<TimestampNanosecondType>(array, |v| v.div_euclid(1_000)),
-            DataType::Date32 => array.as_primitive::<Date32Type>().iter().map(|v| v.map(|d| d as i64 * MICROS_PER_DAY)).collect(),
-            DataType::Date64 => scaled::<Date64Type>(array, |v| v.saturating_mul(1_000)),
-            DataType::Null => vec![None; array.len()],
+        let (values, unit) = match ty {
+            DataType::Timestamp(TimeUnit::Second, _) => (raw::<TimestampSecondType>(array), IntUnit::Micros(1_000_000)),
+            DataType::Timestamp(TimeUnit::Millisecond, _) => (raw::<TimestampMillisecondType>(array), IntUnit::Micros(1_000)),
+            DataType::Timestamp(TimeUnit::Microsecond, _) => (raw::<TimestampMicrosecondType>(array), IntUnit::Micros(1)),
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => (raw::<TimestampNanosecondType>(array), IntUnit::Nanos),
+            DataType::Date32 => {
+                (array.as_primitive::<Date32Type>().iter().map(|v| v.map(i64::from)).collect(), IntUnit::Micros(MICROS_PER_DAY))
+            }
+            DataType::Date64 => (raw::<Date64Type>(array), IntUnit::Micros(1_000)),
+            DataType::Null => (vec![None; array.len()], IntUnit::Micros(1)),
             other => return Err(type_error(path, column, "timestamp", other)),
         };
-        Ok(TimestampColumn::Micros(values))
+        Ok(TimestampColumn::Ints { values, unit })
     }
 
     pub fn get(&self, row: usize) -> std::result::Result<Option<i64>, String> {
-        match self {
-            TimestampColumn::Micros(v) => Ok(v[row]),
+        let micros = match self {
+            TimestampColumn::Ints { values, unit } => {
+                let Some(v) = values[row] else { return Ok(None) };
+                match unit {
+                    IntUnit::Micros(scale) => v.checked_mul(*scale),
+                    IntUnit::Nanos => Some(v.div_euclid(1_000)),
+                }
+            }
             TimestampColumn::Text(a) => {
                 if a.is_null(row) {
                     return Ok(None);
                 }
-                parse_timestamp(a.value(row)).map(Some)
+                Some(parse_timestamp(a.value(row))?)
             }
+        };
+        match micros {
+            Some(m) if (MIN_MICROS..=MAX_MICROS).contains(&m) => Ok(Some(m)),
+            _ => Err(format!("{} is outside the years 1 to 9999", self.raw_text(row))),
+        }
+    }
+
+    /// The stored value as written, for a message.
+    fn raw_text(&self, row: usize) -> String {
+        match self {
+            TimestampColumn::Ints { values, unit: IntUnit::Micros(MICROS_PER_DAY) } => format!("day {}", values[row].unwrap_or(0)),
+            TimestampColumn::Ints { values, .. } => format!("{}", values[row].unwrap_or(0)),
+            TimestampColumn::Text(a) => format!("'{}'", clip(a.value(row))),
         }
     }
 }

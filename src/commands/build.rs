@@ -1,15 +1,15 @@
 //! `ekg build`: dataset → validated graph → snapshot, refusing up front what memory cannot hold.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use ekg_loaders::estimate::{estimate_dataset, estimate_from_rows, MemoryEstimate};
 use ekg_loaders::{Dataset, OnError};
 
 use crate::cli::{BuildArgs, InputFormat, OnErrorArg};
-use crate::exit::{coded, REFUSED, USAGE};
+use crate::exit::{coded, CANT_CREATE, IO, REFUSED, USAGE};
 use crate::input::{load_dataset, load_options};
+use crate::output::{OutputKind, Target};
 use crate::progress::Phase;
 
 /// Refuses (exit 78) a load whose estimated peak exceeds `limit`, with the numbers, unless forced.
@@ -34,8 +34,7 @@ pub(crate) fn preflight(estimate: &MemoryEstimate, limit: Option<u64>, force: bo
 pub fn run(args: &BuildArgs, quiet: bool) -> Result<()> {
     let estimate = match args.load.format {
         InputFormat::Contract => estimate_dataset(&Dataset::discover(&args.dataset)?)?,
-        // FinBench files are small benchmark snapshots; estimate from line counts of its entities.
-        InputFormat::Finbench => estimate_from_rows(&[]),
+        InputFormat::Finbench => estimate_from_rows(&ekg_loaders::finbench::row_counts(&args.dataset)?),
     };
     let limit = match &args.memory_limit {
         Some(text) => Some(parse_bytes(text)?),
@@ -50,6 +49,7 @@ pub fn run(args: &BuildArgs, quiet: bool) -> Result<()> {
     }
     preflight(&estimate, limit, args.force)?;
     let out = args.out.clone().unwrap_or_else(|| default_out(&args.dataset));
+    let target = Target::claim(&out, OutputKind::Snapshot, args.force)?;
     let on_error = match args.on_error {
         OnErrorArg::Fail => OnError::Fail,
         OnErrorArg::Skip => OnError::Skip,
@@ -62,15 +62,25 @@ pub fn run(args: &BuildArgs, quiet: bool) -> Result<()> {
         p.apply(&mut graph)?;
     }
     let load_time = phase.finish();
-    let rejects = if on_error == OnError::Skip && !report.problems.is_empty() {
+    let rejects = if (on_error == OnError::Skip && !report.problems.is_empty()) || !report.problems.warnings.is_empty() {
         let path = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("rejects.csv");
-        write_rejects(&path, &report.problems)?;
+        write_rejects(&Target::claim(&path, OutputKind::Rejects, args.force)?, &report.problems)?;
         Some(path)
     } else {
         None
     };
     let phase = Phase::start(quiet, "writing snapshot");
-    let bytes = ekg_schema::snapshot::write_snapshot(&graph, &out).with_context(|| format!("cannot write {}", out.display()))?;
+    // The snapshot writer stages under its own temporary name: removed if a signal stops us.
+    let snapshot_tmp = ekg_schema::snapshot::temp_path(target.path());
+    crate::output::cleanup::register(&snapshot_tmp);
+    let written = ekg_schema::snapshot::write_snapshot(&graph, target.path());
+    crate::output::cleanup::unregister(&snapshot_tmp);
+    let bytes = written.map_err(|e| {
+        use std::io::ErrorKind as K;
+        let cannot_create = matches!(&e, ekg_schema::Error::Io { source, .. }
+            if matches!(source.kind(), K::NotFound | K::PermissionDenied | K::IsADirectory | K::NotADirectory | K::ReadOnlyFilesystem));
+        coded(if cannot_create { CANT_CREATE } else { IO }, format!("cannot write {}: {e}", out.display()))
+    })?;
     let write_time = phase.finish();
     if args.json {
         println!(
@@ -87,6 +97,8 @@ pub fn run(args: &BuildArgs, quiet: bool) -> Result<()> {
                 "tables": report.tables,
                 "normalized_values": report.normalized_values,
                 "deduplicated_rows": report.deduplicated_rows,
+                "warnings": report.problems.warnings.len(),
+                "ignored_files": report.ignored_files,
                 "estimate": estimate,
             })
         );
@@ -103,8 +115,14 @@ pub fn run(args: &BuildArgs, quiet: bool) -> Result<()> {
         for notice in &report.problems.notices {
             println!("notice: {notice}");
         }
+        for file in &report.ignored_files {
+            println!("notice: {} is not a table of the contract; ignored", file.display());
+        }
+        if let Some(first) = report.problems.warnings.first() {
+            println!("warning: {} link rows dropped, their entities kept (first: {first})", report.problems.warnings.len());
+        }
         if let Some(path) = rejects {
-            println!("{} rows rejected; listed in {}", report.rows_rejected(), path.display());
+            println!("{} rows rejected; listed in {}", report.rows_rejected() + report.problems.warnings.len() as u64, path.display());
         }
     }
     Ok(())
@@ -115,18 +133,18 @@ fn default_out(dataset: &Path) -> PathBuf {
     PathBuf::from(format!("{name}.ekg"))
 }
 
-fn write_rejects(path: &Path, problems: &ekg_loaders::ProblemLog) -> Result<()> {
-    let tmp = path.with_extension("csv.tmp");
-    let mut writer = csv::Writer::from_path(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    writer.write_record(["table", "file", "row", "column", "rule", "reason"])?;
-    for p in problems.problems() {
-        writer.write_record([p.table, p.path.as_ref(), &p.row.to_string(), p.column, p.rule.as_str(), &p.message])?;
+fn write_rejects(target: &Target, problems: &ekg_loaders::ProblemLog) -> Result<()> {
+    let tmp = target.temp_file();
+    let io = |e: &dyn std::fmt::Display| coded(IO, format!("cannot write {}: {e}", tmp.path().display()));
+    let mut writer =
+        csv::Writer::from_path(tmp.path()).map_err(|e| coded(CANT_CREATE, format!("cannot create {}: {e}", tmp.path().display())))?;
+    writer.write_record(["table", "file", "row", "column", "rule", "reason"]).map_err(|e| io(&e))?;
+    for p in problems.problems().iter().chain(&problems.warnings) {
+        writer.write_record([p.table, p.path.as_ref(), &p.row.to_string(), p.column, p.rule.as_str(), &p.message]).map_err(|e| io(&e))?;
     }
-    let mut file = writer.into_inner().map_err(|e| anyhow::anyhow!("cannot write {}: {}", tmp.display(), e.error()))?;
-    file.flush()?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+    let file = writer.into_inner().map_err(|e| io(e.error()))?;
+    file.sync_all().map_err(|e| io(&e))?;
+    tmp.commit(target.path())
 }
 
 fn print_estimate(e: &MemoryEstimate, limit: Option<u64>, json: bool) {

@@ -2,12 +2,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use ekg_loaders::OnError;
 
 use super::info::{render, summarize};
 use crate::cli::{DemoArgs, InputFormat, LoadArgs};
+use crate::exit::{coded, CANT_CREATE};
 use crate::input::{load_dataset, load_options};
+use crate::output::{OutputKind, Target};
 use crate::progress::Phase;
 
 /// The sample data committed with the sources.
@@ -33,9 +35,11 @@ pub fn run(args: &DemoArgs, quiet: bool) -> Result<()> {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join(format!("ekg-demo-{}", std::process::id())),
     };
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir).map_err(|e| coded(CANT_CREATE, format!("cannot create {}: {e}", out_dir.display())))?;
     let snapshot = out_dir.join("sample.ekg");
-    ekg_schema::snapshot::write_snapshot(&graph, &snapshot)?;
+    let target = Target::claim(&snapshot, OutputKind::Snapshot, false)?;
+    ekg_schema::snapshot::write_snapshot(&graph, target.path())?;
+    drop(target);
     let started = std::time::Instant::now();
     let reopened = ekg_schema::snapshot::read_snapshot(&snapshot)?;
     println!("snapshot {} reopened in {:.1} ms", snapshot.display(), started.elapsed().as_secs_f64() * 1e3);

@@ -5,7 +5,7 @@ use anyhow::Result;
 use crate::cli::GenerateArgs;
 use crate::exit::{coded, USAGE};
 use crate::generate::{plan, write_dataset, GenConfig};
-use crate::output::StagedDir;
+use crate::output::{OutputKind, Target, DATASET_MARKER};
 use crate::progress::Phase;
 
 pub fn run(args: &GenerateArgs, quiet: bool) -> Result<()> {
@@ -15,13 +15,15 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<()> {
     if !(args.transfers_per_firm.is_finite() && args.transfers_per_firm >= 0.0) {
         return Err(coded(USAGE, "--transfers-per-firm must be a non-negative number"));
     }
+    let target = Target::claim(&args.out, OutputKind::DatasetDir, args.force)?;
     let config = GenConfig { firms: args.firms, seed: args.seed, transfers_per_firm: args.transfers_per_firm };
     let phase = Phase::start(quiet, "planning");
     let plan = plan(&config);
     let plan_time = phase.finish();
     let phase = Phase::start(quiet, "writing Parquet");
-    let staged = StagedDir::new(&args.out)?;
+    let staged = target.stage_dir()?;
     let rows = write_dataset(&plan, staged.path())?;
+    std::fs::write(staged.path().join(DATASET_MARKER), "written by ekg generate; ekg replaces this folder only while this file is here\n")?;
     std::fs::write(staged.path().join("README.md"), readme(&config))?;
     // A hand-written README in the target (as in sample-data/) survives regeneration.
     if let Ok(existing) = std::fs::read_to_string(args.out.join("README.md")) {

@@ -43,10 +43,10 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     if !(0.0..1.0).contains(&args.amount_tolerance) || args.max_cycle_len < 2 || args.min_fan < 2 {
         return Err(coded(USAGE, "--amount-tolerance must be in [0, 1), --max-cycle-len ≥ 2, --min-fan ≥ 2"));
     }
+    let _out = super::run::claim_out(args)?;
     let phase = Phase::start(quiet, "opening graph");
     let graph = open_graph(&args.graph, &args.load)?;
     phase.finish();
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let params = RingParams {
         detectors: detectors.iter().map(|d| d.to_string()).collect(),
         max_share: args.max_share,

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use ekg_algorithms::contagion::{
     debt_rank, default_cascade, economic_weights, guarantee_network, systemic_importance, CascadeConfig, ImpactConfig, ImpactNetwork,
 };
@@ -45,10 +45,10 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     if args.runs == 0 || args.runs == u32::MAX {
         return Err(coded(USAGE, "--runs must be between 1 and 4294967294"));
     }
+    let _out = super::run::claim_out(args)?;
     let phase = Phase::start(quiet, "opening graph");
     let graph = open_graph(&args.graph, &args.load)?;
     phase.finish();
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let started = Instant::now();
     let name = super::run::algorithm_name(args.algorithm);
     let phase = Phase::start(quiet, name);

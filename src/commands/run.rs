@@ -18,8 +18,10 @@ use ekg_schema::{Graph, NodeId, NodeKind, Relation};
 use serde_json::json;
 
 use crate::cli::{Algorithm, RunArgs};
-use crate::exit::{coded, DATA, USAGE};
+use crate::exit::{coded, CANT_CREATE, DATA, USAGE};
 use crate::input::open_graph;
+use crate::output::guard::check_replaceable;
+use crate::output::{OutputKind, Target};
 use crate::progress::Phase;
 use crate::table::Table;
 
@@ -28,6 +30,31 @@ enum Column {
     F64(&'static str, Vec<f64>),
     U32(&'static str, Vec<u32>),
     U64(&'static str, Vec<u64>),
+}
+
+/// The tables an algorithm writes into `--out`.
+fn output_files(algorithm: Algorithm) -> Vec<String> {
+    let names: &[&str] = match algorithm {
+        Algorithm::Ownership => &["ownership", "ownership_ubo"],
+        Algorithm::Guarantees => &["guarantees", "guarantee_circles"],
+        Algorithm::Rings => &["rings", "ring_edges", "ring_nodes"],
+        other => return vec![format!("{}.parquet", algorithm_name(other))],
+    };
+    names.iter().map(|n| format!("{n}.parquet")).collect()
+}
+
+/// Claims `--out` before any work: locked against other runs, created if absent, and every table
+/// this algorithm will write checked to be ekg's to replace (or absent), so a refusal comes before
+/// the work and never after half the tables were written.
+pub(crate) fn claim_out(args: &RunArgs) -> Result<Target> {
+    let target = Target::claim(&args.out, OutputKind::TableDir, args.force)?;
+    if !args.out.exists() {
+        std::fs::create_dir(&args.out).map_err(|e| coded(CANT_CREATE, format!("cannot create {}: {e}", args.out.display())))?;
+    }
+    for file in output_files(args.algorithm) {
+        check_replaceable(&args.out.join(file), OutputKind::Parquet, args.force)?;
+    }
+    Ok(target)
 }
 
 pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
@@ -44,6 +71,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         tolerance: args.tolerance,
     };
     pr_config.validate().map_err(|e| coded(USAGE, e))?;
+    let _out = claim_out(args)?;
     let phase = Phase::start(quiet, "opening graph");
     let graph = open_graph(&args.graph, &args.load)?;
     phase.finish();
@@ -121,7 +149,6 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     };
     let algorithm_time = started.elapsed();
     phase.finish();
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let path = args.out.join(format!("{name}.parquet"));
     write_atomically(&path, &graph, &projection, &columns)?;
     summary["algorithm"] = json!(name);

@@ -30,6 +30,9 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
                 "first_problems": shown,
                 "tables": report.tables,
                 "notices": problems.notices,
+                "warnings": problems.warnings.len(),
+                "first_warnings": problems.warnings.iter().take(args.show).map(|p| p.to_string()).collect::<Vec<_>>(),
+                "ignored_files": report.ignored_files,
                 "normalized_values": report.normalized_values,
                 "deduplicated_rows": report.deduplicated_rows,
                 "nodes": graph.node_count(),
@@ -43,6 +46,15 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
         }
         for notice in &problems.notices {
             println!("notice: {notice}");
+        }
+        for file in &report.ignored_files {
+            println!("notice: {} is not a table of the contract; ignored", file.display());
+        }
+        if !problems.warnings.is_empty() {
+            println!("warning: {} link rows dropped, their entities kept:", problems.warnings.len());
+            for w in problems.warnings.iter().take(args.show) {
+                println!("  {w}");
+            }
         }
         if report.normalized_values > 0 {
             println!("notice: {} ids or identifier values trimmed or NFKC-normalised", report.normalized_values);

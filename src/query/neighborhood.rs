@@ -14,7 +14,9 @@ use parquet::arrow::ProjectionMask;
 
 use super::{cell, edge_attributes, hops, read_all, relations, resolve};
 use crate::cli::{NeighborhoodArgs, SubgraphFormat};
+use crate::exit::{coded, IO};
 use crate::input::open_graph;
+use crate::output::{OutputKind, Target};
 
 /// Feature columns carried onto nodes.
 const NODE_FEATURES: [&str; 7] = ["pagerank", "ppr", "community", "group_id", "ring_count", "max_ring_score", "cascade_pd"];
@@ -27,6 +29,7 @@ struct Subgraph {
 }
 
 pub fn run(args: &NeighborhoodArgs) -> Result<()> {
+    let target = Target::claim(&args.out, OutputKind::Export, args.force)?;
     // `--format` here is the output format; a dataset folder is read in the contract layout.
     let load = crate::cli::LoadArgs { format: crate::cli::InputFormat::Contract, as_of: None, encoding: crate::cli::EncodingArg::Utf8 };
     let graph = open_graph(&args.graph, &load)?;
@@ -43,9 +46,9 @@ pub fn run(args: &NeighborhoodArgs) -> Result<()> {
         SubgraphFormat::Graphml => graphml(&graph, &sub, &attributes),
         SubgraphFormat::Gexf => gexf(&graph, &sub, &attributes),
     };
-    let tmp = args.out.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &args.out).with_context(|| format!("cannot move {} into place", args.out.display()))?;
+    let tmp = target.temp_file();
+    std::fs::write(tmp.path(), text).map_err(|e| coded(IO, format!("cannot write {}: {e}", tmp.path().display())))?;
+    tmp.commit(target.path())?;
     println!(
         "{} nodes, {} edges within {} hops of {}{} → {}",
         sub.nodes.len(),
@@ -170,8 +173,25 @@ fn add_scores(dir: &Path, graph: &Graph, nodes: &[u32], attributes: &mut BTreeMa
     Ok(())
 }
 
+/// Text as XML 1.0 character data or attribute value: markup escaped; tab, newline and carriage
+/// return as character references (attribute normalisation would turn them into spaces); the
+/// other control characters, which XML 1.0 forbids in any form, dropped.
 fn xml(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn attribute_keys(attributes: &BTreeMap<u32, Vec<(String, String)>>) -> Vec<String> {
@@ -208,12 +228,18 @@ fn json(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String, S
             serde_json::Value::Object(o)
         })
         .collect();
-    serde_json::json!({"directed": true, "truncated": sub.truncated, "nodes": nodes, "edges": edges}).to_string()
+    let body = serde_json::json!({"directed": true, "truncated": sub.truncated, "nodes": nodes, "edges": edges}).to_string();
+    // The generator first, where `--out`'s ownership check reads it.
+    format!("{{\"generator\":\"ekg\",{}", &body[1..])
 }
 
 fn dot(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String, String)>>) -> String {
-    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
-    let mut out = String::from("digraph neighborhood {\n");
+    // Graphviz reads a newline as \n; other control characters are dropped.
+    let quote = |s: &str| {
+        let clean: String = s.chars().filter(|c| !c.is_control() || *c == '\n').collect();
+        format!("\"{}\"", clean.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n"))
+    };
+    let mut out = String::from("// written by ekg\ndigraph neighborhood {\n");
     for &v in &sub.nodes {
         let attrs: Vec<String> = attributes.get(&v).into_iter().flatten().map(|(k, x)| format!("{k}={}", quote(x))).collect();
         let _ = writeln!(out, "  {} [{}];", quote(graph.external_id(NodeId(v))), attrs.join(", "));
@@ -237,7 +263,9 @@ fn edge_keys(graph: &Graph, sub: &Subgraph) -> Vec<&'static str> {
 }
 
 fn graphml(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String, String)>>) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">\n");
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- written by ekg -->\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">\n",
+    );
     for k in attribute_keys(attributes) {
         let _ = writeln!(out, "  <key id=\"n_{0}\" for=\"node\" attr.name=\"{0}\" attr.type=\"string\"/>", xml(&k));
     }
@@ -274,7 +302,7 @@ fn gexf(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String, S
     let keys = attribute_keys(attributes);
     let edge_keys = edge_keys(graph, sub);
     let mut out = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gexf xmlns=\"http://www.gexf.net/1.2draft\" version=\"1.2\">\n  <graph defaultedgetype=\"directed\">\n    <attributes class=\"node\">\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gexf xmlns=\"http://www.gexf.net/1.2draft\" version=\"1.2\">\n  <meta>\n    <creator>ekg</creator>\n  </meta>\n  <graph defaultedgetype=\"directed\">\n    <attributes class=\"node\">\n",
     );
     for (i, k) in keys.iter().enumerate() {
         let _ = writeln!(out, "      <attribute id=\"{i}\" title=\"{}\" type=\"string\"/>", xml(k));

@@ -21,13 +21,15 @@ pub struct Context<'a> {
     pub as_of: i64,
     /// (stage, seconds, rows, peak RSS bytes)
     pub stages: Vec<(&'static str, f64, u64, u64)>,
-    /// (file name, rows)
-    pub outputs: &'a [(String, u64)],
+    /// The files written, by name.
+    pub outputs: &'a [String],
     pub summary: &'a Value,
+    /// The job as asked (argv, input, load options): enough to replay it.
+    pub invocation: Value,
 }
 
 /// xxh3-64 of a file, streamed, as 16 hex digits.
-fn hash_file(path: &Path) -> Result<String> {
+pub fn hash_file(path: &Path) -> Result<String> {
     let mut file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     let mut buffer = vec![0u8; 1 << 20];
@@ -44,6 +46,14 @@ fn hash_file(path: &Path) -> Result<String> {
 fn describe_file(path: &Path) -> Result<Value> {
     let bytes = std::fs::metadata(path).with_context(|| format!("cannot stat {}", path.display()))?.len();
     Ok(json!({"path": path.display().to_string(), "bytes": bytes, "xxh3_64": hash_file(path)?}))
+}
+
+/// Rows of a Parquet file, from its footer.
+pub fn parquet_rows(path: &Path) -> Result<u64> {
+    use parquet::file::reader::FileReader;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let reader = parquet::file::reader::SerializedFileReader::new(file).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(reader.metadata().file_metadata().num_rows().max(0) as u64)
 }
 
 pub fn write(dir: &Path, c: &Context) -> Result<()> {
@@ -72,12 +82,15 @@ pub fn write(dir: &Path, c: &Context) -> Result<()> {
         NodeKind::ALL.iter().map(|&k| (k.as_str().to_string(), json!(c.graph.kind_count(k)))).collect();
     let edges: serde_json::Map<String, Value> =
         Relation::ALL.iter().map(|&r| (r.as_str().to_string(), json!(c.graph.edge_count(r)))).collect();
+    // Rows and hashes are read back from the files as written, never taken from what was meant
+    // to be written.
     let outputs: Vec<Value> = c
         .outputs
         .iter()
-        .map(|(name, rows)| {
+        .map(|name| {
             let path = dir.join(name);
-            let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            let bytes = std::fs::metadata(&path).with_context(|| format!("cannot stat {}", path.display()))?.len();
+            let rows = if name.ends_with(".parquet") { Some(parquet_rows(&path)?) } else { None };
             Ok(json!({"file": name, "rows": rows, "bytes": bytes, "xxh3_64": hash_file(&path)?}))
         })
         .collect::<Result<_>>()?;
@@ -85,6 +98,7 @@ pub fn write(dir: &Path, c: &Context) -> Result<()> {
         "ekg_version": env!("CARGO_PKG_VERSION"),
         "git_revision": option_env!("EKG_GIT_REVISION").unwrap_or("unknown"),
         "created_at": chrono::Utc::now().to_rfc3339(),
+        "invocation": c.invocation,
         "as_of": chrono::DateTime::from_timestamp_micros(c.as_of).map(|t| t.to_rfc3339()),
         "as_of_micros": c.as_of,
         "input": {"path": c.input.display().to_string(), "files": inputs, "tables": tables, "rows_rejected": c.report.map_or(0, |r| r.rows_rejected())},

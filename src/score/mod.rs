@@ -6,7 +6,7 @@
 pub mod config;
 pub mod features;
 pub mod flags;
-pub mod lock;
+mod job;
 mod manifest;
 
 use std::time::Instant;
@@ -32,12 +32,12 @@ use serde_json::{json, Value};
 use crate::cli::{OnErrorArg, ScoreArgs};
 use crate::commands::rings::{detect, write_rings};
 use crate::input::{load_dataset, load_options, parse_as_of};
-use crate::output::StagedDir;
+use crate::output::{OutputKind, Target};
 use crate::progress::Phase;
 use crate::table::Table;
-use config::ScoreConfig;
 use features::{account_owner, defaulted_neighbourhood, person_features, roll_up, structure_features, transfer_features, Features};
 use flags::Flag;
+use job::ScoreJob;
 
 /// The relations of the firm-level "risk network": who owns, runs, guarantees and supplies whom.
 const RISK_RELATIONS: [Relation; 4] = [Relation::Shareholding, Relation::Officer, Relation::Guarantee, Relation::Supply];
@@ -80,8 +80,10 @@ pub fn peak_rss_bytes() -> u64 {
 }
 
 pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
-    let config = ScoreConfig::load(args.config.as_deref())?;
-    let _lock = lock::OutputLock::acquire(&args.out)?;
+    let job = ScoreJob::from_args(args)?;
+    let args = &job;
+    let config = &job.config;
+    let target = Target::claim(&args.out, OutputKind::ScoreDir, args.force)?;
     let started = Instant::now();
     let mut stages = Stages { quiet, records: Vec::new() };
 
@@ -445,31 +447,34 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
     })?;
 
     // Write everything into a staged folder; the manifest last; then move it into place.
-    let staged = StagedDir::new(&args.out)?;
+    let staged = target.stage_dir()?;
     let dir = staged.path().to_path_buf();
-    let mut outputs: Vec<(String, u64)> = Vec::new();
+    let mut outputs: Vec<String> = Vec::new();
     stages.run("write", || {
-        let mut add = |name: &str, rows: usize| outputs.push((name.to_string(), rows as u64));
+        let mut add = |name: &str| outputs.push(name.to_string());
         let table = features.table(&graph, as_of);
-        add("features.parquet", table.write(&dir.join("features.parquet"))?);
+        table.write(&dir.join("features.parquet"))?;
+        add("features.parquet");
         std::fs::write(dir.join("features.md"), features.dictionary()).context("cannot write features.md")?;
-        add("features.md", features.columns.len() + 4);
-        add("flags.parquet", flags_table(&graph, &flag_rows).write(&dir.join("flags.parquet"))?);
-        write_rings(&graph, &rings, &dir)?;
-        add("rings.parquet", rings.len());
-        add("ring_edges.parquet", rings.iter().map(|r| r.evidence.len()).sum());
-        add("ring_nodes.parquet", 0);
+        add("features.md");
+        flags_table(&graph, &flag_rows).write(&dir.join("flags.parquet"))?;
+        add("flags.parquet");
+        for path in write_rings(&graph, &rings, &dir)? {
+            add(&std::path::Path::new(&path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(path));
+        }
         if let Some((nodes, community)) = &communities {
             let t = Table::new()
                 .utf8("node_id", nodes.iter().map(|&v| graph.external_id(NodeId(v))))
                 .utf8("kind", nodes.iter().map(|&v| graph.kind(NodeId(v)).as_str()))
                 .u32("community", community.iter().copied());
-            add("communities.parquet", t.write(&dir.join("communities.parquet"))?);
+            t.write(&dir.join("communities.parquet"))?;
+            add("communities.parquet");
         }
         if let Some(t) = groups_table.take() {
-            add("groups.parquet", t.write(&dir.join("groups.parquet"))?);
+            t.write(&dir.join("groups.parquet"))?;
+            add("groups.parquet");
         }
-        Ok(((), 0))
+        Ok(((), outputs.len() as u64))
     })?;
     let mut summary = summarise(&stages, &flag_rows, &rings, debtrank_total, as_of);
     summary["ring_notes"] = Value::Object(ring_notes);
@@ -492,6 +497,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
             stages: stages.records.iter().map(|s| (s.name, s.seconds, s.rows, s.peak_rss_bytes)).collect(),
             outputs: &outputs,
             summary: &summary,
+            invocation: job.invocation(),
         },
     )?;
     let out = staged.commit()?;
@@ -573,7 +579,7 @@ fn inject_worker_panic(stage: &str) {
 }
 
 /// Loads the input: a snapshot, or a dataset folder (no timestamp is refused: `--as-of` filters).
-fn open_input(args: &ScoreArgs) -> Result<(Graph, Option<ekg_loaders::load::LoadReport>)> {
+fn open_input(args: &ScoreJob) -> Result<(Graph, Option<ekg_loaders::load::LoadReport>)> {
     if args.input.is_file() {
         let graph =
             ekg_schema::snapshot::read_snapshot(&args.input).with_context(|| format!("cannot open graph {}", args.input.display()))?;

@@ -1,0 +1,231 @@
+//! Writing outputs safely: an output path is claimed first ([`Target`]: locked, checked to be
+//! ekg's to replace, swept of killed runs' leftovers); Parquet tables and whole output folders
+//! appear under their final names only when complete (staged beside, fsynced, renamed into
+//! place), so a reader — or the next nightly run — never sees a half-written table.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Result;
+
+pub mod cleanup;
+pub mod guard;
+mod lock;
+
+pub use guard::{OutputKind, DATASET_MARKER};
+use lock::OutputLock;
+
+use crate::exit::{coded, CANT_CREATE, IO};
+use arrow_array::RecordBatch;
+use arrow_schema::Schema;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+/// Streams record batches into one Parquet file.
+pub struct ParquetSink {
+    writer: ArrowWriter<File>,
+    path: PathBuf,
+}
+
+impl ParquetSink {
+    pub fn create(path: &Path, schema: Arc<Schema>) -> Result<Self> {
+        let file = File::create(path).map_err(|e| coded(CANT_CREATE, format!("cannot create {}: {e}", path.display())))?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(1 << 20))
+            .set_created_by(format!("ekg {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        let writer =
+            ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| coded(IO, format!("cannot write {}: {e}", path.display())))?;
+        Ok(ParquetSink { writer, path: path.to_path_buf() })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer.write(batch).map_err(|e| coded(IO, format!("cannot write {}: {e}", self.path.display())))
+    }
+
+    /// Finishes the footer and fsyncs the file.
+    pub fn finish(self) -> Result<()> {
+        let path = self.path;
+        let file = self.writer.into_inner().map_err(|e| coded(IO, format!("cannot write {}: {e}", path.display())))?;
+        file.sync_all().map_err(|e| coded(IO, format!("cannot write {}: {e}", path.display())))
+    }
+}
+
+/// Writes one batch as a complete Parquet file.
+pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
+    let mut sink = ParquetSink::create(path, batch.schema())?;
+    sink.write(batch)?;
+    sink.finish()
+}
+
+/// An output path claimed for this run: locked against other runs, checked to be replaceable,
+/// and swept of the temporaries that killed runs left for it. Every command that writes goes
+/// through one, so they all follow the same rules.
+pub struct Target {
+    path: PathBuf,
+    _lock: OutputLock,
+}
+
+impl Target {
+    /// Claims `path` for an output of `kind`. The parent folder must exist (a path that cannot be
+    /// created is exit 73); another run writing it is exit 75; a foreign file or folder is exit 73
+    /// unless `force`.
+    pub fn claim(path: &Path, kind: OutputKind, force: bool) -> Result<Target> {
+        let parent = parent_of(path);
+        if !parent.is_dir() {
+            let why = if parent.exists() { "is not a folder" } else { "does not exist" };
+            return Err(coded(CANT_CREATE, format!("cannot create {}: {} {why}", path.display(), parent.display())));
+        }
+        if path.file_name().is_none() {
+            return Err(coded(CANT_CREATE, format!("cannot create {}: not a file or folder name", path.display())));
+        }
+        let lock = OutputLock::acquire(path)?;
+        guard::check_replaceable(path, kind, force)?;
+        sweep_temporaries(path);
+        Ok(Target { path: path.to_path_buf(), _lock: lock })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A staging folder for a folder output.
+    pub fn stage_dir(&self) -> Result<StagedDir> {
+        StagedDir::new(&self.path)
+    }
+
+    /// The temporary name this run writes a file output under before renaming it into place;
+    /// removed if the run is stopped by a signal.
+    pub fn temp_file(&self) -> TempFile {
+        TempFile::beside(&self.path)
+    }
+}
+
+/// A temporary file of this run, removed on drop unless it was renamed into place.
+pub struct TempFile {
+    path: PathBuf,
+}
+
+impl TempFile {
+    /// The temporary name for `target` (`DIR/.NAME.tmp-PID`), registered for signal cleanup.
+    pub fn beside(target: &Path) -> TempFile {
+        let path = temp_name(target);
+        cleanup::register(&path);
+        TempFile { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames the finished file onto `target` (fsynced by its writer) and persists the rename.
+    pub fn commit(self, target: &Path) -> Result<()> {
+        cleanup::critical(|| std::fs::rename(&self.path, target))
+            .map_err(|e| coded(CANT_CREATE, format!("cannot move {} into place: {e}", target.display())))?;
+        sync_dir(parent_of(target));
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        cleanup::unregister(&self.path);
+    }
+}
+
+/// `DIR/.NAME.tmp-PID`: hidden, and recognisable by the sweep.
+fn temp_name(target: &Path) -> PathBuf {
+    parent_of(target).join(format!(".{}.tmp-{}", file_name(target), std::process::id()))
+}
+
+fn parent_of(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into())
+}
+
+/// Removes what killed runs left for this target: staging folders (`.NAME.staging-PID`, and
+/// `.old` ones), temporary files (`.NAME.tmp-PID`) and the snapshot writer's `NAME.tmp-PID`. Safe
+/// because the caller holds the target's lock, so no live run is writing any of them.
+fn sweep_temporaries(target: &Path) {
+    let name = file_name(target);
+    let prefixes = [format!(".{name}.staging-"), format!(".{name}.tmp-"), format!("{name}.tmp-")];
+    let Ok(entries) = std::fs::read_dir(parent_of(target)) else { return };
+    for entry in entries.flatten() {
+        let entry_name = entry.file_name().to_string_lossy().into_owned();
+        if prefixes.iter().any(|p| {
+            entry_name.strip_prefix(p.as_str()).is_some_and(|rest| rest.split('.').next().is_some_and(|pid| pid.parse::<u32>().is_ok()))
+        }) {
+            let path = entry.path();
+            tracing::info!("removing {}, left by a stopped run", path.display());
+            if path.is_dir() {
+                let _ = std::fs::remove_dir_all(&path);
+            } else {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+}
+
+/// An output folder built in a staging folder beside its final place.
+pub struct StagedDir {
+    staging: PathBuf,
+    target: PathBuf,
+}
+
+impl StagedDir {
+    fn new(target: &Path) -> Result<Self> {
+        let staging = parent_of(target).join(format!(".{}.staging-{}", file_name(target), std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir(&staging).map_err(|e| coded(CANT_CREATE, format!("cannot create {}: {e}", staging.display())))?;
+        cleanup::register(&staging);
+        Ok(StagedDir { staging, target: target.to_path_buf() })
+    }
+
+    /// Where to write files now.
+    pub fn path(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Moves the staged folder into place: the previous folder is renamed aside, the new one
+    /// renamed in, the old one removed. A crash between the renames leaves both complete folders;
+    /// a signal waits until the renames are done.
+    pub fn commit(self) -> Result<PathBuf> {
+        sync_dir(&self.staging);
+        let old = self.staging.with_extension("old");
+        cleanup::critical(|| -> Result<()> {
+            if self.target.exists() {
+                std::fs::rename(&self.target, &old)
+                    .map_err(|e| coded(CANT_CREATE, format!("cannot move aside {}: {e}", self.target.display())))?;
+            }
+            std::fs::rename(&self.staging, &self.target)
+                .map_err(|e| coded(CANT_CREATE, format!("cannot move {} into place: {e}", self.target.display())))?;
+            Ok(())
+        })?;
+        sync_dir(parent_of(&self.target));
+        let _ = std::fs::remove_dir_all(&old);
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for StagedDir {
+    fn drop(&mut self) {
+        // Not committed (an error unwound): leave nothing half-written behind.
+        if self.staging.exists() {
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
+        cleanup::unregister(&self.staging);
+    }
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
