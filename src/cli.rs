@@ -24,6 +24,14 @@ pub struct GlobalArgs {
     /// Worker threads (default: all cores).
     #[arg(long, global = true)]
     pub threads: Option<usize>,
+    /// Show person-identifying values (resident ID numbers, phones, e-mails, personal bank
+    /// accounts, devices) in outputs as they are; by default they are keyed pseudonyms.
+    #[arg(long, global = true)]
+    pub reveal_pii: bool,
+    /// The key of the pseudonyms in outputs (at least 16 bytes); default: EKG_PII_KEY_FILE, else
+    /// ~/.config/ekg/pii.key (created on first use).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub pii_key: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

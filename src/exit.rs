@@ -35,6 +35,8 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<LoadError>() {
             return match e {
                 LoadError::Missing { .. } => NO_INPUT,
+                // A table named but not there (a dangling link): the input is missing.
+                LoadError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => NO_INPUT,
                 LoadError::Io { .. } => IO,
                 LoadError::Internal { .. } => INTERNAL,
                 LoadError::Graph(_) => INTERNAL,
@@ -50,10 +52,10 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
                 _ => INTERNAL,
             };
         }
+        // Bare io errors come from reading inputs (outputs are coded where they are created).
         if let Some(e) = cause.downcast_ref::<std::io::Error>() {
             return match e.kind() {
                 std::io::ErrorKind::NotFound => NO_INPUT,
-                std::io::ErrorKind::PermissionDenied => CANT_CREATE,
                 _ => IO,
             };
         }

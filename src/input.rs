@@ -56,6 +56,14 @@ pub fn load_dataset(path: &Path, format: InputFormat, options: &LoadOptions) -> 
     Ok((graph, report))
 }
 
+/// [`open_graph`] for a command that prints or writes ids: the run's personal-data policy
+/// applied (pseudonyms unless `--reveal-pii`).
+pub fn open_graph_shown(path: &Path, args: &LoadArgs) -> Result<Graph> {
+    let mut graph = open_graph(path, args)?;
+    crate::pii::policy()?.apply(&mut graph)?;
+    Ok(graph)
+}
+
 /// A snapshot (by its magic bytes) or a dataset folder.
 pub fn open_graph(path: &Path, args: &LoadArgs) -> Result<Graph> {
     if path.is_file() {

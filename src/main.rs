@@ -8,8 +8,8 @@ mod explain;
 mod generate;
 mod input;
 mod output;
+mod pii;
 mod progress;
-mod pseudonym;
 mod query;
 mod score;
 mod table;
@@ -26,6 +26,7 @@ fn main() -> std::process::ExitCode {
     restore_sigpipe();
     let args = cli::Cli::parse();
     output::cleanup::install();
+    pii::configure(args.global.reveal_pii, args.global.pii_key.clone());
     let filter = if args.global.verbose { "info" } else { "warn" };
     // Colour only on a terminal: a redirected log must not fill with escape codes.
     let _ = tracing_subscriber::fmt()

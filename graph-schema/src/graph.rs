@@ -295,25 +295,34 @@ impl Graph {
         }
     }
 
-    /// Replaces the external ids of nodes of `kinds` by `rename(id)` (pseudonymisation); node
-    /// ids, relations and attributes are unchanged. Two nodes ending with one id is an error.
+    /// Replaces the external id of each node for which `rename(node, id)` gives a new one
+    /// (pseudonymisation); node ids, relations and attributes are unchanged. Two nodes ending with
+    /// one id is an error. When any person is renamed, person names are dropped: a pseudonym next
+    /// to a name hides nothing.
     ///
     /// # Complexity
     /// O(n) id insertions.
-    pub fn rename_ids(&mut self, kinds: crate::kinds::KindSet, rename: impl Fn(&str) -> String) -> crate::error::Result<()> {
+    pub fn rename_nodes(&mut self, rename: impl Fn(NodeId, &str) -> Option<String>) -> crate::error::Result<()> {
         let n = self.node_count();
         let mut builder = crate::strings::IdMapBuilder::with_capacity(n, self.ids.byte_len());
+        let mut persons_renamed = false;
         for v in 0..n as u32 {
             let external = self.ids.external(NodeId(v));
-            let renamed = if kinds.contains(self.kind(NodeId(v))) { rename(external) } else { external.to_string() };
-            match builder.insert(&renamed) {
+            let inserted = match rename(NodeId(v), external) {
+                Some(renamed) => {
+                    persons_renamed |= self.kind(NodeId(v)) == crate::kinds::NodeKind::Person;
+                    builder.insert(&renamed)
+                }
+                None => builder.insert(external),
+            };
+            match inserted {
                 Ok(id) if id.0 == v => {}
                 _ => return Err(crate::error::Error::Build(format!("renamed id of node {v} collides with another node's"))),
             }
         }
         self.ids = builder.finish();
-        if kinds.contains(NodeKind::Person) {
-            let persons = self.kind_count(NodeKind::Person);
+        if persons_renamed {
+            let persons = self.kind_count(crate::kinds::NodeKind::Person);
             let mut names = crate::strings::StrPoolBuilder::with_capacity(persons, 0);
             for _ in 0..persons {
                 names.push("");
@@ -321,6 +330,20 @@ impl Graph {
             self.persons.name = names.finish();
         }
         Ok(())
+    }
+
+    /// Replaces the name of each firm (by ordinal) for which `rename(firm, name)` gives one.
+    pub fn rename_firm_names(&mut self, rename: impl Fn(u32, &str) -> Option<String>) {
+        let firms = self.firms.name.len();
+        let mut names = crate::strings::StrPoolBuilder::with_capacity(firms, self.firms.name.byte_len());
+        for f in 0..firms {
+            let name = self.firms.name.get(f);
+            match rename(f as u32, name) {
+                Some(renamed) => names.push(&renamed),
+                None => names.push(name),
+            };
+        }
+        self.firms.name = names.finish();
     }
 
     /// Replaces every identifier value's text by `rename(kind, text)`; equal values stay equal, so

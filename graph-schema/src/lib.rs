@@ -6,6 +6,7 @@
 //!   per relation with edge attribute columns, shared identifiers), built by [`builder`].
 //! - [`as_of`]: the graph as it stood at one instant (no later entity, edge or default).
 //! - [`memory`]: huge-page-backed vectors for large random-access arrays.
+//! - [`pii`]: the personal-data policy (what is masked, pseudonymised or shown).
 //! - [`snapshot`]: the versioned, checksummed, memory-mapped binary form of the graph.
 //!
 //! This crate does no parsing of input files (that is `ekg-loaders`) and runs no analytics (that
@@ -20,6 +21,7 @@ pub mod error;
 pub mod graph;
 pub mod kinds;
 pub mod memory;
+pub mod pii;
 pub mod snapshot;
 pub mod strings;
 

@@ -27,8 +27,9 @@ use ekg_schema::contract::TableKind;
 
 use crate::error::{Error, Result};
 use crate::load::{InputData, TableInput};
-use crate::problems::{mask, Problem, Rule};
+use crate::problems::{Problem, Rule};
 use crate::source::{read_csv, Chunk, Encoding};
+use ekg_schema::pii::mask_personal;
 
 /// A FinBench file read whole as text: header and rows.
 struct Table {
@@ -184,7 +185,7 @@ pub fn finbench_inputs(dir: &Path) -> Result<FinbenchInputs> {
                             rule: Rule::DanglingEndpoint,
                             message: format!(
                                 "owner '{}' of account 'a:{}' is not in the snapshot; the link is dropped, the account kept with its owner unknown",
-                                mask(&holder_id),
+                                mask_personal(&holder_id),
                                 av.trim()
                             ),
                         });

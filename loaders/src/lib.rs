@@ -16,7 +16,8 @@ pub mod source;
 pub mod values;
 
 pub use dataset::{Dataset, FileFormat, TableFile};
+pub use ekg_schema::pii::{mask, mask_personal};
 pub use error::{Error, Result};
 pub use load::{load_dataset, LoadOptions, LoadReport, OnError, TableReport};
-pub use problems::{mask, Problem, ProblemLog, Rule};
+pub use problems::{Problem, ProblemLog, Rule};
 pub use source::Encoding;

@@ -19,9 +19,10 @@ use rayon::prelude::*;
 
 use crate::dataset::{Dataset, FileFormat};
 use crate::error::{Error, Result};
-use crate::problems::{mask, Problem, ProblemLog, Rule};
+use crate::problems::{Problem, ProblemLog, Rule};
 use crate::source::{self, Chunk, Encoding};
 use crate::values::{clip, normalize_code, BoolColumn, DateColumn, F64Column, TextColumn, TimestampColumn};
+use ekg_schema::pii::mask_personal;
 
 /// What to do with rows that break the contract.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -500,12 +501,12 @@ fn resolve(
 ) -> Option<NodeId> {
     let id = id?;
     let Some(node) = builder.lookup(&id) else {
-        check.fail(column, Rule::DanglingEndpoint, format!("'{}' is not an entity of this dataset", mask(&id)));
+        check.fail(column, Rule::DanglingEndpoint, format!("'{}' is not an entity of this dataset", mask_personal(&id)));
         return None;
     };
     let kind = builder.kind_of(node);
     if !allowed.contains(kind) {
-        check.fail(column, Rule::WrongEndpointKind, format!("'{}' is a {kind}; expected {}", mask(&id), allowed.describe()));
+        check.fail(column, Rule::WrongEndpointKind, format!("'{}' is a {kind}; expected {}", mask_personal(&id), allowed.describe()));
         return None;
     }
     Some(node)
@@ -731,11 +732,15 @@ impl<'o> State<'o> {
     fn duplicate(&mut self, check: &mut RowCheck<'_, '_>, key: &'static str, id: &str, existing: NodeId, kind: NodeKind, identical: bool) {
         let existing_kind = self.builder.kind_of(existing);
         if existing_kind != kind {
-            check.fail(key, Rule::DuplicateId, format!("'{}' is already the id of a {existing_kind}; ids share one namespace", mask(id)));
+            check.fail(
+                key,
+                Rule::DuplicateId,
+                format!("'{}' is already the id of a {existing_kind}; ids share one namespace", mask_personal(id)),
+            );
         } else if identical {
             self.deduplicated += 1;
         } else {
-            check.fail(key, Rule::DuplicateId, format!("duplicate id '{}' with values different from its first row", mask(id)));
+            check.fail(key, Rule::DuplicateId, format!("duplicate id '{}' with values different from its first row", mask_personal(id)));
         }
     }
 

@@ -137,32 +137,3 @@ impl ProblemLog {
         self.problems.sort_by(|a, b| (a.path.as_ref(), a.row, a.column).cmp(&(b.path.as_ref(), b.row, b.column)));
     }
 }
-
-/// Masks the middle of an identifier-like value for messages and logs (`3405**********001X`), so
-/// that ID and phone numbers never appear whole. Short values are masked except the first char.
-pub fn mask(value: &str) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    let n = chars.len();
-    if n <= 4 {
-        return "*".repeat(n);
-    }
-    let keep = if n >= 11 { 4 } else { 1 };
-    let tail = if n >= 11 { 4 } else { 1 };
-    let mut out: String = chars[..keep].iter().collect();
-    out.extend(std::iter::repeat_n('*', n - keep - tail));
-    out.extend(&chars[n - tail..]);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn masking_hides_the_middle_of_ids_and_phones() {
-        assert_eq!(mask("34052419800101001X"), "3405**********001X");
-        assert_eq!(mask("13812345678"), "1381***5678");
-        assert_eq!(mask("abc"), "***");
-        assert_eq!(mask("F000123"), "F*****3");
-    }
-}

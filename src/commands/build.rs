@@ -55,11 +55,11 @@ pub fn run(args: &BuildArgs, quiet: bool) -> Result<()> {
         OnErrorArg::Skip => OnError::Skip,
     };
     let options = load_options(&args.load, on_error)?;
-    let pseudonymizer = args.pseudonymize.as_deref().map(crate::pseudonym::Pseudonymizer::from_file).transpose()?;
+    let pseudonymizer = args.pseudonymize.as_deref().map(crate::pii::Pseudonymizer::from_file).transpose()?;
     let phase = Phase::start(quiet, "loading and validating");
     let (mut graph, report) = load_dataset(&args.dataset, args.load.format, &options)?;
     if let Some(p) = &pseudonymizer {
-        p.apply(&mut graph)?;
+        p.apply(&mut graph, crate::pii::Scope::Share)?;
     }
     let load_time = phase.finish();
     let rejects = if (on_error == OnError::Skip && !report.problems.is_empty()) || !report.problems.warnings.is_empty() {

@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::cli::ProspectsArgs;
 use crate::exit::{coded, USAGE};
-use crate::input::open_graph;
+use crate::input::open_graph_shown;
 use crate::output::{OutputKind, Target};
 use crate::query::{read_all, resolve};
 use crate::table::Table;
@@ -38,7 +38,7 @@ struct Candidate {
 
 pub fn run(args: &ProspectsArgs, quiet: bool) -> Result<()> {
     let _out = Target::claim(&args.out, OutputKind::Parquet, args.force)?;
-    let graph = open_graph(&args.graph, &args.load)?;
+    let graph = open_graph_shown(&args.graph, &args.load)?;
     let _ = quiet;
     let firms = graph.kind_count(NodeKind::Firm) as u32;
     let supply = Projection::new(&graph, &ProjectionConfig { relations: vec![Relation::Supply], undirected: true, weighted: true });

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use crate::cli::RunArgs;
 use crate::exit::{coded, DATA, USAGE};
-use crate::input::open_graph;
+use crate::input::open_graph_shown;
 use crate::progress::Phase;
 use crate::table::Table;
 
@@ -45,7 +45,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     }
     let _out = super::run::claim_out(args)?;
     let phase = Phase::start(quiet, "opening graph");
-    let graph = open_graph(&args.graph, &args.load)?;
+    let graph = open_graph_shown(&args.graph, &args.load)?;
     phase.finish();
     let params = RingParams {
         detectors: detectors.iter().map(|d| d.to_string()).collect(),
@@ -254,7 +254,8 @@ fn identifier_text(graph: &Graph, e: &Evidence) -> Option<String> {
     match e.kind {
         EvidenceKind::SharedIdentifier => {
             let value = NodeId(e.identifier);
-            Some(format!("{}:{}", graph.identifiers.kind(value).as_str(), ekg_loaders::mask(graph.identifiers.text(value))))
+            // Shown as the run's personal-data policy left it (a pseudonym unless --reveal-pii).
+            Some(format!("{}:{}", graph.identifiers.kind(value).as_str(), graph.identifiers.text(value)))
         }
         EvidenceKind::SharedLegalRep => Some(format!("legal_rep:{}", graph.external_id(NodeId(e.identifier)))),
         _ => None,

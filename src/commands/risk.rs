@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use crate::cli::{Algorithm, BufferColumn, RunArgs};
 use crate::exit::{coded, DATA, USAGE};
-use crate::input::open_graph;
+use crate::input::open_graph_shown;
 use crate::progress::Phase;
 use crate::table::Table;
 
@@ -47,7 +47,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     }
     let _out = super::run::claim_out(args)?;
     let phase = Phase::start(quiet, "opening graph");
-    let graph = open_graph(&args.graph, &args.load)?;
+    let graph = open_graph_shown(&args.graph, &args.load)?;
     phase.finish();
     let started = Instant::now();
     let name = super::run::algorithm_name(args.algorithm);

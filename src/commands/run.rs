@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::cli::{Algorithm, RunArgs};
 use crate::exit::{coded, CANT_CREATE, DATA, USAGE};
-use crate::input::open_graph;
+use crate::input::open_graph_shown;
 use crate::output::guard::check_replaceable;
 use crate::output::{OutputKind, Target};
 use crate::progress::Phase;
@@ -73,7 +73,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     pr_config.validate().map_err(|e| coded(USAGE, e))?;
     let _out = claim_out(args)?;
     let phase = Phase::start(quiet, "opening graph");
-    let graph = open_graph(&args.graph, &args.load)?;
+    let graph = open_graph_shown(&args.graph, &args.load)?;
     phase.finish();
     let config = ProjectionConfig { relations: relations.clone(), undirected: args.undirected, weighted: args.weighted };
     let phase = Phase::start(quiet, "projecting");
@@ -224,10 +224,15 @@ fn seeds(graph: &Graph, projection: &Projection, file: Option<&Path>) -> Result<
                 if id.is_empty() || (line_no == 0 && (id == "node_id" || id == "id")) {
                     continue;
                 }
-                let node = graph.lookup(id).ok_or_else(|| {
+                let node = crate::pii::lookup(graph, id).ok_or_else(|| {
                     coded(
                         DATA,
-                        format!("{}: line {}: '{}' is not an entity of the graph", path.display(), line_no + 1, ekg_loaders::mask(id)),
+                        format!(
+                            "{}: line {}: '{}' is not an entity of the graph",
+                            path.display(),
+                            line_no + 1,
+                            ekg_loaders::mask_personal(id)
+                        ),
                     )
                 })?;
                 match projection.local_id(node) {
@@ -239,7 +244,7 @@ fn seeds(graph: &Graph, projection: &Projection, file: Option<&Path>) -> Result<
                                 "{}: line {}: '{}' is a {}, not in the chosen relations",
                                 path.display(),
                                 line_no + 1,
-                                ekg_loaders::mask(id),
+                                ekg_loaders::mask_personal(id),
                                 graph.kind(node)
                             ),
                         ))

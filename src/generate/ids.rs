@@ -3,11 +3,7 @@
 //! persons (GB 11643, ISO 7064 MOD 11-2). Each is a bijection of the entity's index, so ids are
 //! unique without a lookup table.
 
-const USCC_CHARS: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
-const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-const ID_CHECK: &[u8; 11] = b"10X98765432";
 
 /// Six-digit administrative division codes, one per region name in `REGIONS`.
 pub const REGION_CODES: [&str; 16] = [
@@ -33,21 +29,9 @@ pub const REGIONS: [&str; 16] = [
     "Dalian",
 ];
 
-/// The check character of the first 17 characters of a unified social credit code.
-pub fn uscc_check(code17: &[u8]) -> Option<u8> {
-    let mut sum = 0u32;
-    for (c, w) in code17.iter().zip(USCC_WEIGHTS) {
-        sum += USCC_CHARS.iter().position(|x| x == c)? as u32 * w;
-    }
-    Some(USCC_CHARS[((31 - sum % 31) % 31) as usize])
-}
-
-/// Whether an 18-character code passes the GB 32100-2015 check.
 #[cfg(test)]
-pub fn uscc_valid(code: &str) -> bool {
-    let b = code.as_bytes();
-    b.len() == 18 && uscc_check(&b[..17]) == Some(b[17])
-}
+use ekg_schema::pii::uscc_valid;
+use ekg_schema::pii::{resident_id_check, uscc_check};
 
 /// The firm id of firm `index` in `region`.
 pub fn firm_id(index: u32, region: usize) -> String {
@@ -76,8 +60,7 @@ pub fn person_id(index: u32) -> String {
     let birth = chrono::NaiveDate::from_ymd_opt(1960, 1, 1).and_then(|d| d.checked_add_days(chrono::Days::new(day)));
     let birth = birth.map(|d| d.format("%Y%m%d").to_string()).unwrap_or_else(|| "19600101".into());
     let mut id = format!("{region}{birth}{seq:03}");
-    let sum: u32 = id.bytes().zip(ID_WEIGHTS).map(|(d, w)| (d - b'0') as u32 * w).sum();
-    id.push(char::from(ID_CHECK[(sum % 11) as usize]));
+    id.push(char::from(resident_id_check(id.as_bytes()).unwrap_or(b'0')));
     id
 }
 
@@ -106,9 +89,7 @@ mod tests {
     #[test]
     fn person_ids_carry_a_valid_mod_11_2_check() {
         // The standard's worked example.
-        let id = "11010519491231002X";
-        let sum: u32 = id.bytes().take(17).zip(ID_WEIGHTS).map(|(d, w)| (d - b'0') as u32 * w).sum();
-        assert_eq!(ID_CHECK[(sum % 11) as usize], b'X');
+        assert_eq!(resident_id_check(b"11010519491231002"), Some(b'X'));
         let mut seen = std::collections::HashSet::new();
         for i in 0..50_000 {
             assert!(seen.insert(person_id(i)));

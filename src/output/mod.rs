@@ -199,6 +199,8 @@ impl StagedDir {
     pub fn commit(self) -> Result<PathBuf> {
         sync_dir(&self.staging);
         let old = self.staging.with_extension("old");
+        // The previous folder, once moved aside, is garbage: a signal may remove it too.
+        cleanup::register(&old);
         cleanup::critical(|| -> Result<()> {
             if self.target.exists() {
                 std::fs::rename(&self.target, &old)
@@ -210,6 +212,7 @@ impl StagedDir {
         })?;
         sync_dir(parent_of(&self.target));
         let _ = std::fs::remove_dir_all(&old);
+        cleanup::unregister(&old);
         Ok(self.target.clone())
     }
 }

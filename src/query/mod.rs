@@ -15,9 +15,10 @@ use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderB
 
 use crate::exit::{coded, DATA, USAGE};
 
-/// The node of an external id, or a data error naming it.
+/// The node of an external id (as the input has it, or its pseudonym), or a data error naming it.
+/// The id is the user's own query, so the message repeats it unmasked.
 pub fn resolve(graph: &Graph, id: &str) -> Result<NodeId> {
-    graph.lookup(id.trim()).ok_or_else(|| coded(DATA, format!("'{}' is not an entity of the graph", ekg_loaders::mask(id))))
+    crate::pii::lookup(graph, id).ok_or_else(|| coded(DATA, format!("'{}' is not an entity of the graph", id.trim())))
 }
 
 /// Relations by name (default: every relation).

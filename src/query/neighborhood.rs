@@ -15,7 +15,7 @@ use parquet::arrow::ProjectionMask;
 use super::{cell, edge_attributes, hops, read_all, relations, resolve};
 use crate::cli::{NeighborhoodArgs, SubgraphFormat};
 use crate::exit::{coded, IO};
-use crate::input::open_graph;
+use crate::input::open_graph_shown;
 use crate::output::{OutputKind, Target};
 
 /// Feature columns carried onto nodes.
@@ -32,7 +32,7 @@ pub fn run(args: &NeighborhoodArgs) -> Result<()> {
     let target = Target::claim(&args.out, OutputKind::Export, args.force)?;
     // `--format` here is the output format; a dataset folder is read in the contract layout.
     let load = crate::cli::LoadArgs { format: crate::cli::InputFormat::Contract, as_of: None, encoding: crate::cli::EncodingArg::Utf8 };
-    let graph = open_graph(&args.graph, &load)?;
+    let graph = open_graph_shown(&args.graph, &load)?;
     let relations = relations(&args.relations)?;
     let centre = resolve(&graph, &args.id)?;
     let sub = collect(&graph, &relations, centre.0, args.hops, args.max_nodes);
@@ -340,4 +340,16 @@ fn gexf(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String, S
     }
     out.push_str("    </edges>\n  </graph>\n</gexf>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::xml;
+
+    #[test]
+    fn xml_text_drops_what_xml_forbids_and_keeps_line_breaks() {
+        assert_eq!(xml("a<b>&\"c\""), "a&lt;b&gt;&amp;&quot;c&quot;");
+        assert_eq!(xml("line\u{1}\u{0}one\nline\ttwo\r\u{1f}"), "lineone&#10;line&#9;two&#13;");
+        assert_eq!(xml("中文\u{FFFE}"), "中文");
+    }
 }

@@ -13,13 +13,13 @@ use serde_json::{json, Value};
 
 use super::{edge_attributes, hops, relations, resolve, Hop};
 use crate::cli::PathArgs;
-use crate::input::open_graph;
+use crate::input::open_graph_shown;
 
 /// Nodes a search may visit before it gives up (a 10M-node snapshot still answers in < 1 s).
 const MAX_VISITED: usize = 2_000_000;
 
 pub fn run(args: &PathArgs) -> Result<()> {
-    let graph = open_graph(&args.graph, &args.load)?;
+    let graph = open_graph_shown(&args.graph, &args.load)?;
     let relations = relations(&args.relations)?;
     let (a, b) = (resolve(&graph, &args.from)?, resolve(&graph, &args.to)?);
     let paths = shortest_paths(&graph, &relations, a.0, b.0, args.max_hops, args.max_paths);

@@ -15,13 +15,13 @@ use arrow_array::Array;
 use super::{cell, hops, read_all, read_row, resolve};
 use crate::cli::{ShowArgs, ShowWhat};
 use crate::exit::{coded, DATA, NO_INPUT};
-use crate::input::open_graph;
+use crate::input::open_graph_shown;
 
 /// Counterparties shown per relation.
 const TOP: usize = 5;
 
 pub fn run(args: &ShowArgs) -> Result<()> {
-    let graph = open_graph(&args.graph, &args.load)?;
+    let graph = open_graph_shown(&args.graph, &args.load)?;
     let value = match &args.what {
         ShowWhat::Node { id } => node(&graph, id, args.scores.as_deref())?,
         ShowWhat::Ring { ring_id } => ring(&graph, *ring_id, args.scores.as_deref())?,
@@ -92,7 +92,13 @@ fn scores_dir(scores: Option<&Path>) -> Result<Option<&Path>> {
 fn node(graph: &Graph, id: &str, scores: Option<&Path>) -> Result<Value> {
     let v = resolve(graph, id)?;
     let kind = graph.kind(v);
-    let mut out = json!({"node_id": graph.external_id(v), "kind": kind.as_str()});
+    // The entity asked about is shown as asked (never masked); its outputs' id beside it when
+    // the policy shows it as a pseudonym there.
+    let shown_as = graph.external_id(v);
+    let mut out = json!({"node_id": id.trim(), "kind": kind.as_str()});
+    if shown_as != id.trim() {
+        out["shown_in_outputs_as"] = json!(shown_as);
+    }
     out["attributes"] = attributes(graph, v);
     if kind == NodeKind::Firm {
         out["ownership"] = ownership_of(graph, v.0);

@@ -64,7 +64,10 @@ pub fn write(dir: &Path, c: &Context) -> Result<()> {
             .with_context(|| format!("cannot list {}", c.input.display()))?
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.is_file() && matches!(p.extension().and_then(|x| x.to_str()), Some("parquet" | "csv")))
+            .filter(|p| {
+                let name = p.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+                p.is_file() && [".parquet", ".csv", ".csv.gz"].iter().any(|x| name.ends_with(x))
+            })
             .collect();
         files.sort();
         files.iter().map(|p| describe_file(p)).collect::<Result<_>>()?

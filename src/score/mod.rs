@@ -87,8 +87,11 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
     let started = Instant::now();
     let mut stages = Stages { quiet, records: Vec::new() };
 
+    let pii = crate::pii::policy()?;
     let (graph, load_report) = stages.run("load", || {
-        let (graph, report) = open_input(args)?;
+        let (mut graph, report) = open_input(args)?;
+        // Every table and sentence below prints ids as the personal-data policy shows them.
+        pii.apply(&mut graph)?;
         let rows = graph.node_count() as u64 + graph.total_edge_count() as u64;
         Ok(((graph, report), rows))
     })?;
@@ -486,6 +489,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         "defaults_after_as_of": view.later_defaults,
         "defaults_without_date": view.undated_defaults,
     });
+    summary["pii"] = pii.describe();
     manifest::write(
         &dir,
         &manifest::Context {

@@ -180,9 +180,11 @@ fn with_later_events(base: &Tables, firms: u32, accounts: u32, rng: &mut ChaCha8
     t
 }
 
-/// `ekg score DIR --out OUT --as-of AS_OF`, which must succeed.
+/// `ekg score DIR --out OUT --as-of AS_OF --reveal-pii`, which must succeed (ids as written, so
+/// tests can map them back).
 pub(super) fn score_as_of(dir: &Path, out: &Path, as_of: &str) {
-    let result = ekg(&["score", dir.to_str().unwrap_or_default(), "--out", out.to_str().unwrap_or_default(), "--as-of", as_of]);
+    let result =
+        ekg(&["score", dir.to_str().unwrap_or_default(), "--out", out.to_str().unwrap_or_default(), "--as-of", as_of, "--reveal-pii"]);
     assert!(result.status.success(), "score: {}", text(&result.stderr));
 }
 

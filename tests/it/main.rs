@@ -4,6 +4,7 @@ mod as_of;
 mod metamorphic;
 mod query;
 mod risk;
+mod safety;
 mod score;
 
 use std::path::Path;

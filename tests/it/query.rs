@@ -104,11 +104,13 @@ fn path_finds_the_shortest_route_and_neighborhood_exports_every_format() {
                 assert!(v["nodes"].as_array().is_some_and(|n| n.iter().any(|x| x["id"] == cycle[1].as_str())));
                 assert!(v["edges"].as_array().is_some_and(|e| !e.is_empty()));
             }
-            "dot" => assert!(body.starts_with("digraph") && body.trim_end().ends_with('}')),
+            "dot" => assert!(body.contains("digraph neighborhood {") && body.trim_end().ends_with('}')),
             other => {
                 let root = if other == "gexf" { "gexf" } else { "graphml" };
                 assert!(body.contains(&format!("<{root} ")) && body.trim_end().ends_with(&format!("</{root}>")));
                 assert_eq!(body.matches("<node ").count(), body.matches("</node>").count());
+                // XML 1.0 allows no control character but tab, newline and carriage return.
+                assert!(!body.chars().any(|c| (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r')), "{other}");
             }
         }
     }

@@ -8,7 +8,7 @@ use super::{ekg, read_parquet_column_f64, read_parquet_column_str, read_parquet_
 
 fn run(algorithm: &str, out: &Path, extra: &[&str]) -> serde_json::Value {
     let graph = sample();
-    let mut args = vec!["run", algorithm, "--graph", &graph, "--out", out.to_str().unwrap_or_default(), "--json"];
+    let mut args = vec!["run", algorithm, "--graph", &graph, "--out", out.to_str().unwrap_or_default(), "--json", "--reveal-pii"];
     args.extend_from_slice(extra);
     let result = ekg(&args);
     assert!(result.status.success(), "{algorithm}: {}", text(&result.stderr));
@@ -184,7 +184,7 @@ fn rings_recover_the_planted_truth_identically_across_thread_counts() {
     // One thread gives the same bytes.
     let single = dir.path().join("single");
     let graph = sample();
-    let result = ekg(&["run", "rings", "--graph", &graph, "--out", single.to_str().unwrap_or_default(), "--threads", "1"]);
+    let result = ekg(&["run", "rings", "--graph", &graph, "--out", single.to_str().unwrap_or_default(), "--threads", "1", "--reveal-pii"]);
     assert!(result.status.success(), "{}", text(&result.stderr));
     for table in ["rings", "ring_edges", "ring_nodes"] {
         let name = format!("{table}.parquet");

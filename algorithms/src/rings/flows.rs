@@ -13,9 +13,16 @@
 //! scatter-gather or gather-scatter is that structure's part and is not reported again. Score:
 //! counterparties × amount consistency (smallest / largest piece).
 //!
+//! A payment hub (a processor, a platform, a payroll account) can hold a million transfers in one
+//! window. Sliding over it transfer by transfer would cost a sort of the whole window per step, so
+//! a window of more than [`MAX_SLIDING_WINDOW`] transfers is judged once and then stepped over
+//! whole; each receipt's onward payments are scanned up to [`MAX_ONWARD_SCAN`]. Below those sizes
+//! (every mule network seen in AMLSim and the generator) the search is exact as described.
+//!
 //! # Complexity
-//! Parallel over nodes; O(d log d) per node of degree d, plus each mule's out-list within
-//! `gather_window` of its receipt (binary-searched).
+//! Parallel over nodes; O(d log d) per node of degree d (the window and onward caps keep a hub
+//! linear up to the sort), plus each mule's out-list within `gather_window` of its receipt
+//! (binary-searched, at most `MAX_ONWARD_SCAN` payments).
 
 use rayon::prelude::*;
 
@@ -57,6 +64,14 @@ impl Default for FlowConfig {
     }
 }
 
+/// Windows with more transfers than this are judged once and stepped over whole (a hub), not
+/// slid over transfer by transfer: that would sort the window once per transfer, quadratic in a
+/// hub's degree.
+pub const MAX_SLIDING_WINDOW: usize = 4096;
+/// Onward payments scanned per receipt of a mule: a busy account forwards to many; a mule
+/// forwards the piece among its next few payments.
+pub const MAX_ONWARD_SCAN: usize = 1024;
+
 /// (ts, amount, counterparty, edge) of one side of a node.
 type Side = Vec<(i64, f64, u32, usize)>;
 
@@ -92,6 +107,8 @@ fn bursts(side: &Side, window: i64, tolerance: f64, min: usize) -> Vec<Vec<usize
             let mut edges: Vec<usize> = group.iter().map(|x| x.2).collect();
             edges.sort_unstable();
             out.push(edges);
+            i = end;
+        } else if end - i > MAX_SLIDING_WINDOW {
             i = end;
         } else {
             i += 1;
@@ -154,11 +171,10 @@ pub fn flow_typologies(t: &Transfers, config: &FlowConfig) -> Vec<Ring> {
                 let mut pieces: Vec<f64> = gathered.iter().map(|&e| t.amount(e)).collect();
                 pieces.sort_by(f64::total_cmp);
                 let median = pieces[pieces.len() / 2];
-                let later: Side = out
-                    .iter()
-                    .copied()
-                    .filter(|x| x.0 > first && x.0 <= last + config.gather_window && similar(x.1, median, config.tolerance))
-                    .collect();
+                // `out` is in time order: binary-search the span instead of filtering it all.
+                let from = out.partition_point(|x| x.0 <= first);
+                let to = out.partition_point(|x| x.0 <= last + config.gather_window);
+                let later: Side = out[from..to.max(from)].iter().copied().filter(|x| similar(x.1, median, config.tolerance)).collect();
                 let scattered = bursts(&later, config.scatter_window, config.tolerance, config.min_mules);
                 if let Some(scattered) = scattered.into_iter().max_by_key(|b| b.len()) {
                     let mut edges = gathered.clone();
@@ -206,7 +222,7 @@ fn scatter_gathers(t: &Transfers, config: &FlowConfig, source: u32) -> Vec<Ring>
         let range = t.out_edges(mule);
         let first = range.start + t.ts_slice(range.clone()).partition_point(|&ts| ts <= at);
         let mut seen: Vec<u32> = Vec::new();
-        for f in first..range.end {
+        for f in first..range.end.min(first + MAX_ONWARD_SCAN) {
             if t.ts(f) > at + config.gather_window {
                 break;
             }
@@ -242,8 +258,12 @@ fn scatter_gathers(t: &Transfers, config: &FlowConfig, source: u32) -> Vec<Ring>
 fn best_scatter(candidates: &[(u32, i64, f64, u32, usize, usize)], config: &FlowConfig) -> Option<Vec<usize>> {
     let mut best: Option<Vec<usize>> = None;
     let mut scratch: Vec<(f64, u32, usize)> = Vec::new();
-    for i in 0..candidates.len() {
+    let mut next = 0;
+    while next < candidates.len() {
+        let i = next;
         let end = candidates[i..].partition_point(|c| c.1 <= candidates[i].1 + config.scatter_window) + i;
+        // A hub's window is judged once and stepped over (see MAX_SLIDING_WINDOW).
+        next = if end - i > MAX_SLIDING_WINDOW { end } else { i + 1 };
         if end - i < config.min_mules || best.as_ref().is_some_and(|b| b.len() >= end - i) {
             continue;
         }

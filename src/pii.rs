@@ -1,0 +1,239 @@
+//! The personal-data policy of `ekg_schema::pii`, applied: keyed pseudonyms for the values it
+//! names, in a snapshot (`ekg build --pseudonymize KEYFILE`, for sharing) or in every output of a
+//! run (the default; `--reveal-pii` shows the values).
+//!
+//! A pseudonym is HMAC-SHA256(key, domain ‖ 0 ‖ value), first 128 bits in hex: a plain hash of
+//! an ID number or phone number is brute-forceable (the space is small); without the key a digest
+//! reveals nothing. The same key gives the same pseudonyms in every table, page and night, so
+//! joins keep working and equal values stay equal. Person names are dropped; a sole proprietor's
+//! firm name (the owner's) is replaced.
+//!
+//! The key of a run's outputs is `--pii-key FILE`, else the file named by `EKG_PII_KEY_FILE`,
+//! else `~/.config/ekg/pii.key`, created once with 32 random bytes (mode 0600).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use ekg_schema::pii::{is_personal_identifier, is_personal_node, is_sole_proprietor};
+use ekg_schema::{Graph, NodeId, NodeKind};
+use hmac::{Hmac, KeyInit, Mac};
+use rayon::prelude::*;
+use sha2::Sha256;
+
+use crate::exit::{coded, CANT_CREATE, USAGE};
+
+/// Keys shorter than this are refused (HMAC-SHA256 wants 32 bytes; 16 is the floor).
+const MIN_KEY_BYTES: usize = 16;
+/// Digest bytes kept: 128 bits, collision-free at any realistic scale (checked anyway).
+const KEPT_BYTES: usize = 16;
+
+/// Which values a pseudonymisation covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// A snapshot to share outside the bank: every identifier value, addresses included.
+    Share,
+    /// A run's outputs for investigators: personal values; addresses stay readable.
+    Outputs,
+}
+
+pub struct Pseudonymizer {
+    /// Keyed once; cloned per digest.
+    mac: Hmac<Sha256>,
+}
+
+impl Pseudonymizer {
+    pub fn from_file(path: &Path) -> Result<Pseudonymizer> {
+        let key = std::fs::read(path).with_context(|| format!("cannot read key file {}", path.display()))?;
+        if key.len() < MIN_KEY_BYTES {
+            return Err(coded(
+                USAGE,
+                format!("{}: a key of {} bytes; at least {MIN_KEY_BYTES} (e.g. head -c 32 /dev/urandom)", path.display(), key.len()),
+            ));
+        }
+        Pseudonymizer::new(&key)
+    }
+
+    pub fn new(key: &[u8]) -> Result<Pseudonymizer> {
+        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).map_err(|e| coded(USAGE, format!("pseudonymisation key: {e}")))?;
+        Ok(Pseudonymizer { mac })
+    }
+
+    /// Hex of HMAC-SHA256(key, domain ‖ 0 ‖ value), first 128 bits.
+    pub fn digest(&self, domain: &str, value: &str) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(domain.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        let bytes = mac.finalize().into_bytes();
+        bytes[..KEPT_BYTES].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// A short public name of the key (not the key): which key made a run's pseudonyms.
+    pub fn fingerprint(&self) -> String {
+        self.digest("fingerprint", "")[..12].to_string()
+    }
+
+    /// Rewrites the graph's personal values in place: ids of persons (`p:…`) and of accounts
+    /// held by persons (`a:…`), identifier values within `scope`, sole proprietors' names.
+    /// Values that already are pseudonyms (a snapshot built with `--pseudonymize`) are kept.
+    pub fn apply(&self, graph: &mut Graph, scope: Scope) -> Result<()> {
+        let renamed: Vec<Option<String>> = (0..graph.node_count() as u32)
+            .into_par_iter()
+            .map(|v| {
+                let node = NodeId(v);
+                let id = graph.external_id(node);
+                if !is_personal_node(graph, node) || is_pseudonym(id) {
+                    return None;
+                }
+                let (prefix, domain) = if graph.kind(node) == NodeKind::Person { ("p", "person") } else { ("a", "account") };
+                Some(format!("{prefix}:{}", self.digest(domain, id)))
+            })
+            .collect();
+        graph.rename_nodes(|v, _| renamed[v.index()].clone())?;
+        graph.rename_identifier_values(|kind, text| {
+            if (scope == Scope::Share || is_personal_identifier(kind)) && !is_digest(text) {
+                self.digest(kind.as_str(), text)
+            } else {
+                text.to_string()
+            }
+        })?;
+        let firm_ids: Vec<bool> =
+            (0..graph.kind_count(NodeKind::Firm) as u32).map(|f| is_sole_proprietor(graph.external_id(NodeId(f)))).collect();
+        graph.rename_firm_names(|f, name| {
+            (firm_ids[f as usize] && !name.is_empty()).then(|| format!("sole proprietor {}", &self.digest("firm_name", name)[..12]))
+        });
+        Ok(())
+    }
+}
+
+fn is_digest(text: &str) -> bool {
+    text.len() == 2 * KEPT_BYTES && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn is_pseudonym(id: &str) -> bool {
+    matches!(id.split_once(':'), Some(("p" | "a", digest)) if is_digest(digest))
+}
+
+/// How a run shows personal values in its outputs.
+pub struct PiiPolicy {
+    /// None: shown as they are (`--reveal-pii`).
+    pseudonymizer: Option<Pseudonymizer>,
+}
+
+impl PiiPolicy {
+    /// `reveal`: values in full; otherwise pseudonyms under the key of `key_file` (or the
+    /// default key, created on first use).
+    pub fn new(reveal: bool, key_file: Option<&Path>) -> Result<PiiPolicy> {
+        if reveal {
+            return Ok(PiiPolicy { pseudonymizer: None });
+        }
+        let path = match key_file {
+            Some(p) => p.to_path_buf(),
+            None => match std::env::var_os("EKG_PII_KEY_FILE") {
+                Some(p) => PathBuf::from(p),
+                None => default_key()?,
+            },
+        };
+        Ok(PiiPolicy { pseudonymizer: Some(Pseudonymizer::from_file(&path)?) })
+    }
+
+    /// Applies the policy to the graph whose ids and values the outputs will print.
+    pub fn apply(&self, graph: &mut Graph) -> Result<()> {
+        match &self.pseudonymizer {
+            Some(p) => p.apply(graph, Scope::Outputs),
+            None => Ok(()),
+        }
+    }
+
+    /// For the manifest: whether values are shown, and which key made the pseudonyms.
+    pub fn describe(&self) -> serde_json::Value {
+        match &self.pseudonymizer {
+            Some(p) => serde_json::json!({"personal_values": "pseudonymised", "key_fingerprint": p.fingerprint()}),
+            None => serde_json::json!({"personal_values": "revealed"}),
+        }
+    }
+}
+
+/// The run's flags (`--reveal-pii`, `--pii-key`), set once by `main`.
+static SETTINGS: std::sync::OnceLock<(bool, Option<PathBuf>)> = std::sync::OnceLock::new();
+/// The policy, made on first use (so commands that print no ids never create a key).
+static POLICY: std::sync::OnceLock<std::result::Result<PiiPolicy, String>> = std::sync::OnceLock::new();
+
+pub fn configure(reveal: bool, key_file: Option<PathBuf>) {
+    let _ = SETTINGS.set((reveal, key_file));
+}
+
+/// The policy of this run.
+pub fn policy() -> Result<&'static PiiPolicy> {
+    let made = POLICY.get_or_init(|| {
+        let (reveal, key) = SETTINGS.get().cloned().unwrap_or((false, None));
+        PiiPolicy::new(reveal, key.as_deref()).map_err(|e| crate::exit::describe(&e))
+    });
+    made.as_ref().map_err(|message| coded(USAGE, message.clone()))
+}
+
+/// The node a user names, by its id as the input has it or as the outputs show it: after the
+/// policy renamed a person `110105…` to `p:3fa2…`, either finds it.
+pub fn lookup(graph: &Graph, id: &str) -> Option<NodeId> {
+    let id = id.trim();
+    graph.lookup(id).or_else(|| {
+        let p = policy().ok()?.pseudonymizer.as_ref()?;
+        graph.lookup(&format!("p:{}", p.digest("person", id))).or_else(|| graph.lookup(&format!("a:{}", p.digest("account", id))))
+    })
+}
+
+/// `~/.config/ekg/pii.key` (or under `$XDG_CONFIG_HOME`), created with 32 random bytes the
+/// first time; concurrent first runs agree on one key (create-new, then read).
+fn default_key() -> Result<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .ok_or_else(|| coded(USAGE, "no key for pseudonyms: pass --pii-key FILE, set EKG_PII_KEY_FILE, or --reveal-pii"))?;
+    let dir = base.join("ekg");
+    let path = dir.join("pii.key");
+    if path.is_file() {
+        return Ok(path);
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| coded(CANT_CREATE, format!("cannot create {}: {e}", dir.display())))?;
+    let mut key = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut key))
+        .map_err(|e| coded(CANT_CREATE, format!("cannot draw a key for {}: {e}", path.display())))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(&path) {
+        Ok(mut file) => {
+            std::io::Write::write_all(&mut file, &key).map_err(|e| coded(CANT_CREATE, format!("cannot write {}: {e}", path.display())))?;
+            file.sync_all().map_err(|e| coded(CANT_CREATE, format!("cannot write {}: {e}", path.display())))?;
+            eprintln!("note: created the key for pseudonyms in outputs: {} (keep it to keep pseudonyms stable)", path.display());
+        }
+        // Another run created it first: use that one.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(coded(CANT_CREATE, format!("cannot create {}: {e}", path.display()))),
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_keyed_stable_and_domain_separated() {
+        let (Ok(a), Ok(b)) =
+            (Pseudonymizer::new(b"0123456789abcdef0123456789abcdef"), Pseudonymizer::new(b"fedcba9876543210fedcba9876543210"))
+        else {
+            panic!("keys")
+        };
+        assert_eq!(a.digest("person", "110105199001011234"), a.digest("person", "110105199001011234"));
+        assert_ne!(a.digest("person", "110105199001011234"), b.digest("person", "110105199001011234"));
+        assert_ne!(a.digest("phone", "13800000000"), a.digest("email", "13800000000"));
+        assert_eq!(a.digest("phone", "x").len(), 32);
+        assert!(is_digest(&a.digest("phone", "x")));
+        assert!(is_pseudonym(&format!("p:{}", a.digest("person", "x"))));
+        assert!(!is_pseudonym("p:110105199001011234"));
+    }
+}
