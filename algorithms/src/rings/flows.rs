@@ -75,15 +75,50 @@ pub const MAX_ONWARD_SCAN: usize = 1024;
 /// (ts, amount, counterparty, edge) of one side of a node.
 type Side = Vec<(i64, f64, u32, usize)>;
 
+/// Distinct counterparties of a sliding window `[start, end)` of a time-sorted list, kept as the
+/// window moves (each element enters and leaves once): a window with too few of them is skipped
+/// without sorting it, so an account paying one hub over and over costs linear time.
+struct SlidingDistinct {
+    count: crate::hash::FastMap<u32, u32>,
+    start: usize,
+    end: usize,
+}
+
+impl SlidingDistinct {
+    fn new() -> Self {
+        SlidingDistinct { count: Default::default(), start: 0, end: 0 }
+    }
+
+    /// Moves the window to `[start, end)` (both only grow) and returns its distinct count.
+    fn window(&mut self, start: usize, end: usize, key: impl Fn(usize) -> u32) -> usize {
+        while self.end < end {
+            *self.count.entry(key(self.end)).or_insert(0) += 1;
+            self.end += 1;
+        }
+        while self.start < start.min(self.end) {
+            let k = key(self.start);
+            if let Some(c) = self.count.get_mut(&k) {
+                *c -= 1;
+                if *c == 0 {
+                    self.count.remove(&k);
+                }
+            }
+            self.start += 1;
+        }
+        self.count.len()
+    }
+}
+
 /// Non-overlapping bursts of `side` (time-sorted): edge lists of consistent amounts with at
 /// least `min` distinct counterparties.
 fn bursts(side: &Side, window: i64, tolerance: f64, min: usize) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
     let mut i = 0;
     let mut scratch: Vec<(f64, u32, usize)> = Vec::new();
+    let mut distinct_in = SlidingDistinct::new();
     while i < side.len() {
         let end = side[i..].partition_point(|x| x.0 <= side[i].0 + window) + i;
-        if end - i < min {
+        if end - i < min || distinct_in.window(i, end, |k| side[k].2) < min {
             i += 1;
             continue;
         }
@@ -259,12 +294,14 @@ fn best_scatter(candidates: &[(u32, i64, f64, u32, usize, usize)], config: &Flow
     let mut best: Option<Vec<usize>> = None;
     let mut scratch: Vec<(f64, u32, usize)> = Vec::new();
     let mut next = 0;
+    let mut mules_in = SlidingDistinct::new();
     while next < candidates.len() {
         let i = next;
         let end = candidates[i..].partition_point(|c| c.1 <= candidates[i].1 + config.scatter_window) + i;
         // A hub's window is judged once and stepped over (see MAX_SLIDING_WINDOW).
         next = if end - i > MAX_SLIDING_WINDOW { end } else { i + 1 };
-        if end - i < config.min_mules || best.as_ref().is_some_and(|b| b.len() >= end - i) {
+        let mules = mules_in.window(i, end, |k| candidates[k].3);
+        if end - i < config.min_mules || mules < config.min_mules || best.as_ref().is_some_and(|b| b.len() >= mules) {
             continue;
         }
         scratch.clear();
