@@ -128,6 +128,9 @@ fn the_manifest_lists_each_output_as_written_and_replays_the_run() {
     for table in ["features", "flags", "rings", "ring_edges", "ring_nodes", "communities", "groups"] {
         assert!(names.contains(&format!("{table}.parquet")), "{table} listed");
     }
+    // Files of the dataset that are not tables are named, never skipped silently.
+    let ignored = manifest["input"]["ignored_files"].as_array().expect("ignored files");
+    assert!(ignored.iter().any(|f| f.as_str().is_some_and(|f| f.ends_with("README.md"))), "{ignored:?}");
     let invocation = &manifest["invocation"];
     assert_eq!(invocation["on_error"], "skip");
     assert_eq!(invocation["format"], "contract");
@@ -173,7 +176,10 @@ fn sigterm_leaves_no_lock_staging_or_temporary_behind() {
             .spawn()
             .expect("spawn");
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        // SAFETY: kill(2) on our own child's pid, which has not been waited for yet.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+        }
         let status = child.wait_with_output().expect("wait").status;
         let leftovers: Vec<String> = std::fs::read_dir(dir.path())
             .expect("dir")
