@@ -347,4 +347,41 @@ proptest! {
         let expected: BTreeSet<Vec<u32>> = original.into_iter().map(|set| { let mut s: Vec<u32> = set.into_iter().map(map).collect(); s.sort_unstable(); s }).collect();
         prop_assert_eq!(renamed, expected);
     }
+
+    /// Flow typologies (fans, scatter-gather, gather-scatter) do not depend on how accounts are
+    /// numbered, in which order rows come, or when the clock starts: the same kinds over the same
+    /// members (up to the renaming).
+    #[test]
+    fn flows_survive_renaming_shuffling_and_time_shifts(
+        n in 4u32..12,
+        raw in proptest::collection::vec((0u32..12, 0u32..12, 0usize..4, 0i64..12), 0..40),
+        rename in Just((0u32..12).collect::<Vec<u32>>()).prop_shuffle(),
+        order in any::<u64>(),
+        shift in -400i64..400,
+    ) {
+        const AMOUNTS: [f64; 4] = [1_000.0, 1_050.0, 960.0, 7_000.0];
+        let t: Vec<(u32, u32, f64, i64)> =
+            raw.into_iter().filter(|e| e.0 < n && e.1 < n && e.0 != e.1).map(|(s, d, a, day)| (s, d, AMOUNTS[a], day)).collect();
+        let kept: Vec<u32> = rename.iter().copied().filter(|&x| x < n).collect();
+        let map = |v: u32| kept[v as usize];
+        let mut moved: Vec<(u32, u32, f64, i64)> = t.iter().map(|&(s, d, a, day)| (map(s), map(d), a, day + shift)).collect();
+        let mut state = order | 1;
+        for i in (1..moved.len()).rev() {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+            moved.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let config = FlowConfig { min_fan: 3, ..FlowConfig::default() };
+        let findings = |t: &[(u32, u32, f64, i64)], back: &dyn Fn(u32) -> u32| -> BTreeSet<(RingKind, Vec<u32>)> {
+            flow_typologies(&Transfers::new(&graph(0, n, t, &[])), &config)
+                .into_iter()
+                .map(|r| {
+                    let mut members: Vec<u32> = r.members.iter().map(|&m| back(m)).collect();
+                    members.sort_unstable();
+                    (r.kind, members)
+                })
+                .collect()
+        };
+        let inverse = |v: u32| kept.iter().position(|&k| k == v).map_or(u32::MAX, |p| p as u32);
+        prop_assert_eq!(findings(&moved, &inverse), findings(&t, &|v| v));
+    }
 }
