@@ -18,6 +18,11 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The names in `dir` other than `except`: what a run left beside its output.
+fn names_in(dir: &Path, except: &str) -> Vec<String> {
+    std::fs::read_dir(dir).expect("dir").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n != except).collect()
+}
+
 fn sample() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data").display().to_string()
 }

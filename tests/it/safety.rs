@@ -181,12 +181,7 @@ fn sigterm_leaves_no_lock_staging_or_temporary_behind() {
             libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
         }
         let status = child.wait_with_output().expect("wait").status;
-        let leftovers: Vec<String> = std::fs::read_dir(dir.path())
-            .expect("dir")
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n != "scores")
-            .collect();
+        let leftovers = super::names_in(dir.path(), "scores");
         assert!(leftovers.is_empty(), "left behind after SIGTERM at {delay_ms} ms: {leftovers:?}");
         if status.code() == Some(143) {
             assert_eq!(std::fs::read(out.join("features.parquet")).ok().as_ref(), Some(&before), "previous outputs intact");

@@ -246,12 +246,7 @@ fn a_full_disk_fails_cleanly_and_keeps_the_previous_outputs() {
     assert_eq!(result.status.code(), Some(74), "{}", text(&result.stderr));
     assert!(text(&result.stderr).contains("File too large") || text(&result.stderr).contains("too large"), "{}", text(&result.stderr));
     assert_eq!(std::fs::read(out.join("features.parquet")).ok(), Some(before));
-    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
-        .expect("dir")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "scores")
-        .collect();
+    let leftovers = super::names_in(dir.path(), "scores");
     assert!(leftovers.is_empty(), "staging or lock left behind: {leftovers:?}");
 }
 

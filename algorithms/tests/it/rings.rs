@@ -301,6 +301,20 @@ fn brute_force(t: &[(u32, u32, f64, i64)], config: &CycleConfig) -> BTreeSet<Vec
 }
 
 /// The fund-cycle member sets of `t` on `n` accounts.
+/// `t` with every account renamed by `map`, every day shifted by `shift`, rows shuffled (seed
+/// `order`).
+fn moved(t: &[(u32, u32, f64, i64)], map: &dyn Fn(u32) -> u32, order: u64, shift: i64) -> Vec<(u32, u32, f64, i64)> {
+    let mut moved: Vec<(u32, u32, f64, i64)> = t.iter().map(|&(s, d, a, day)| (map(s), map(d), a, day + shift)).collect();
+    let mut state = order | 1;
+    for i in (1..moved.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        moved.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    moved
+}
+
 fn cycle_sets(n: u32, t: &[(u32, u32, f64, i64)], config: &CycleConfig) -> (BTreeSet<Vec<u32>>, usize) {
     let found = fund_cycles(&Transfers::new(&graph(0, n, t, &[])), config);
     (found.rings.into_iter().map(|r| r.members).collect(), found.truncated_starts)
@@ -335,12 +349,7 @@ proptest! {
         // A bijection of 0..n: `rename` restricted to the values below n.
         let kept: Vec<u32> = rename.iter().copied().filter(|&x| x < n).collect();
         let map = |v: u32| kept[v as usize];
-        let mut moved: Vec<(u32, u32, f64, i64)> = t.iter().map(|&(s, d, a, day)| (map(s), map(d), a, day + shift)).collect();
-        let mut state = order | 1;
-        for i in (1..moved.len()).rev() {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
-            moved.swap(i, (state % (i as u64 + 1)) as usize);
-        }
+        let moved = moved(&t, &map, order, shift);
         let config = CycleConfig { max_len: 5, ..CycleConfig::default() };
         let (original, _) = cycle_sets(n, &t, &config);
         let (renamed, _) = cycle_sets(n, &moved, &config);
@@ -364,12 +373,7 @@ proptest! {
             raw.into_iter().filter(|e| e.0 < n && e.1 < n && e.0 != e.1).map(|(s, d, a, day)| (s, d, AMOUNTS[a], day)).collect();
         let kept: Vec<u32> = rename.iter().copied().filter(|&x| x < n).collect();
         let map = |v: u32| kept[v as usize];
-        let mut moved: Vec<(u32, u32, f64, i64)> = t.iter().map(|&(s, d, a, day)| (map(s), map(d), a, day + shift)).collect();
-        let mut state = order | 1;
-        for i in (1..moved.len()).rev() {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
-            moved.swap(i, (state % (i as u64 + 1)) as usize);
-        }
+        let moved = moved(&t, &map, order, shift);
         let config = FlowConfig { min_fan: 3, ..FlowConfig::default() };
         let findings = |t: &[(u32, u32, f64, i64)], back: &dyn Fn(u32) -> u32| -> BTreeSet<(RingKind, Vec<u32>)> {
             flow_typologies(&Transfers::new(&graph(0, n, t, &[])), &config)
