@@ -184,7 +184,7 @@ pub fn lookup(graph: &Graph, id: &str) -> Option<NodeId> {
 }
 
 /// `~/.config/ekg/pii.key` (or under `$XDG_CONFIG_HOME`), created with 32 random bytes the
-/// first time; concurrent first runs agree on one key (create-new, then read).
+/// first time; concurrent first runs agree on one key.
 fn default_key() -> Result<PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
@@ -200,19 +200,24 @@ fn default_key() -> Result<PathBuf> {
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut key))
         .map_err(|e| coded(CANT_CREATE, format!("cannot draw a key for {}: {e}", path.display())))?;
+    // Written whole under a temporary name, then linked into place: a concurrent first run sees
+    // either no key or a complete one, and a link never replaces the key another run made.
+    let tmp = dir.join(format!(".pii.key.tmp-{}", std::process::id()));
+    let cannot = |e: std::io::Error| coded(CANT_CREATE, format!("cannot write {}: {e}", path.display()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(&path) {
-        Ok(mut file) => {
-            std::io::Write::write_all(&mut file, &key).map_err(|e| coded(CANT_CREATE, format!("cannot write {}: {e}", path.display())))?;
-            file.sync_all().map_err(|e| coded(CANT_CREATE, format!("cannot write {}: {e}", path.display())))?;
-            eprintln!("note: created the key for pseudonyms in outputs: {} (keep it to keep pseudonyms stable)", path.display());
-        }
+    let mut file = options.open(&tmp).map_err(cannot)?;
+    std::io::Write::write_all(&mut file, &key).map_err(cannot)?;
+    file.sync_all().map_err(cannot)?;
+    let linked = std::fs::hard_link(&tmp, &path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => eprintln!("note: created the key for pseudonyms in outputs: {} (keep it to keep pseudonyms stable)", path.display()),
         // Another run created it first: use that one.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(coded(CANT_CREATE, format!("cannot create {}: {e}", path.display()))),
+        Err(e) => return Err(cannot(e)),
     }
     Ok(path)
 }
