@@ -369,8 +369,9 @@ proptest! {
         shift in -400i64..400,
     ) {
         const AMOUNTS: [f64; 4] = [1_000.0, 1_050.0, 960.0, 7_000.0];
-        let t: Vec<(u32, u32, f64, i64)> =
-            raw.into_iter().filter(|e| e.0 < n && e.1 < n && e.0 != e.1).map(|(s, d, a, day)| (s, d, AMOUNTS[a], day)).collect();
+        // A planted fan-out (0 pays 1, 2, 3) among random payments, so findings exist to compare.
+        let mut t: Vec<(u32, u32, f64, i64)> = (1..4).map(|d| (0, d, 1_000.0, 1)).collect();
+        t.extend(raw.into_iter().filter(|e| e.0 < n && e.1 < n && e.0 != e.1).map(|(s, d, a, day)| (s, d, AMOUNTS[a], day)));
         let kept: Vec<u32> = rename.iter().copied().filter(|&x| x < n).collect();
         let map = |v: u32| kept[v as usize];
         let moved = moved(&t, &map, order, shift);
@@ -386,6 +387,43 @@ proptest! {
                 .collect()
         };
         let inverse = |v: u32| kept.iter().position(|&k| k == v).map_or(u32::MAX, |p| p as u32);
-        prop_assert_eq!(findings(&moved, &inverse), findings(&t, &|v| v));
+        let original = findings(&t, &|v| v);
+        prop_assert!(!original.is_empty(), "the planted fan (or a structure holding it) is found");
+        prop_assert_eq!(findings(&moved, &inverse), original);
+    }
+
+    /// Dense blocks (FRAUDAR peeling) do not depend on account numbering, row order or the clock:
+    /// the same member sets with the same scores (up to the renaming). Random bipartite-ish
+    /// payments with a planted block, so that blocks exist to be compared.
+    #[test]
+    fn dense_blocks_survive_renaming_shuffling_and_time_shifts(
+        noise in proptest::collection::vec((0u32..30, 0u32..30, 0i64..20), 0..60),
+        rename in Just((0u32..30).collect::<Vec<u32>>()).prop_shuffle(),
+        order in any::<u64>(),
+        shift in -400i64..400,
+    ) {
+        let mut t: Vec<(u32, u32, f64, i64)> = Vec::new();
+        for s in 0..4u32 {
+            for r in 20..24u32 {
+                t.push((s, r, 100.0, 1 + s as i64));
+            }
+        }
+        t.extend(noise.into_iter().filter(|e| e.0 != e.1).map(|(s, d, day)| (s, d, 50.0, day)));
+        let map = |v: u32| rename[v as usize];
+        let moved = moved(&t, &map, order, shift);
+        let blocks = |t: &[(u32, u32, f64, i64)], back: &dyn Fn(u32) -> u32| -> BTreeSet<(Vec<u32>, u64)> {
+            dense_blocks(&Transfers::new(&graph(0, 30, t, &[])), &DenseConfig::default())
+                .into_iter()
+                .map(|r| {
+                    let mut members: Vec<u32> = r.members.iter().map(|&m| back(m)).collect();
+                    members.sort_unstable();
+                    (members, (r.score * 1e9).round() as u64)
+                })
+                .collect()
+        };
+        let inverse = |v: u32| rename.iter().position(|&k| k == v).map_or(u32::MAX, |p| p as u32);
+        let original = blocks(&t, &|v| v);
+        prop_assert!(!original.is_empty(), "the planted block is found");
+        prop_assert_eq!(blocks(&moved, &inverse), original);
     }
 }
