@@ -78,7 +78,7 @@ impl Pseudonymizer {
     /// held by persons (`a:…`), identifier values within `scope`, sole proprietors' names.
     /// Values that already are pseudonyms (a snapshot built with `--pseudonymize`) are kept.
     pub fn apply(&self, graph: &mut Graph, scope: Scope) -> Result<()> {
-        let renamed: Vec<Option<String>> = (0..graph.node_count() as u32)
+        let mut renamed: Vec<Option<String>> = (0..graph.node_count() as u32)
             .into_par_iter()
             .map(|v| {
                 let node = NodeId(v);
@@ -90,7 +90,7 @@ impl Pseudonymizer {
                 Some(format!("{prefix}:{}", self.digest(domain, id)))
             })
             .collect();
-        graph.rename_nodes(|v, _| renamed[v.index()].clone())?;
+        graph.rename_nodes(|v, _| renamed[v.index()].take())?;
         graph.rename_identifier_values(|kind, text| {
             if (scope == Scope::Share || is_personal_identifier(kind)) && !is_digest(text) {
                 self.digest(kind.as_str(), text)

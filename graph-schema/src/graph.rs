@@ -302,7 +302,7 @@ impl Graph {
     ///
     /// # Complexity
     /// O(n) id insertions.
-    pub fn rename_nodes(&mut self, rename: impl Fn(NodeId, &str) -> Option<String>) -> crate::error::Result<()> {
+    pub fn rename_nodes(&mut self, mut rename: impl FnMut(NodeId, &str) -> Option<String>) -> crate::error::Result<()> {
         let n = self.node_count();
         let mut builder = crate::strings::IdMapBuilder::with_capacity(n, self.ids.byte_len());
         let mut persons_renamed = false;

@@ -84,10 +84,10 @@ pub fn check_replaceable(target: &Path, kind: OutputKind, force: bool) -> Result
             _ => target.join(DATASET_MARKER).is_file(),
         };
         if !ours {
-            return Err(refuse(format!("it holds {}, and ekg did not write this folder", name(&entries[0]))));
+            return Err(refuse(format!("it holds {}, and ekg did not write this folder", super::file_name(&entries[0]))));
         }
         if let Some(foreign) = entries.iter().find(|e| !belongs_in(kind, e)) {
-            return Err(refuse(format!("it holds {}, which ekg did not write", name(foreign))));
+            return Err(refuse(format!("it holds {}, which ekg did not write", super::file_name(foreign))));
         }
         return Ok(());
     }
@@ -121,13 +121,9 @@ fn list(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(entries)
 }
 
-fn name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
-}
-
 /// Whether an entry of an ekg-written folder is one ekg puts there.
 fn belongs_in(kind: OutputKind, entry: &Path) -> bool {
-    let file_name = name(entry);
+    let file_name = super::file_name(entry);
     let is_file = entry.is_file();
     match kind {
         OutputKind::ScoreDir => is_file && (file_name.ends_with(".parquet") || file_name.ends_with(".md") || file_name == "manifest.json"),
