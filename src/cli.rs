@@ -209,6 +209,15 @@ pub struct RunArgs {
     /// rings: fewest counterparties of a fan-in or fan-out.
     #[arg(long, default_value_t = 5)]
     pub min_fan: usize,
+    /// rings: fans are reported from this score: −log10 of the bursts like it that chance would
+    /// give at the centre's own payment rate over the observation period (5: about one chance
+    /// fan per 100,000 accounts).
+    #[arg(long, default_value_t = ekg_algorithms::rings::flows::FlowConfig::DEFAULT_MIN_FAN_SCORE, allow_negative_numbers = true)]
+    pub min_fan_score: f64,
+    /// rings: cases a team reviews a day, per lead kind: the first this many of each kind's queue
+    /// are marked in_capacity in cases.parquet (and precision is measured there with --truth).
+    #[arg(long, default_value_t = crate::cases::DEFAULT_CAPACITY)]
+    pub capacity: usize,
     /// rings: identifiers shared by more entities than this are ignored (registration agents).
     #[arg(long, default_value_t = 50)]
     pub max_share: usize,

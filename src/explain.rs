@@ -28,6 +28,24 @@ fn days(micros: i64) -> String {
     }
 }
 
+/// A rate of similar payments: "one such payment every 120 days", "3.5 such payments a day".
+fn rate(per_day: f64) -> String {
+    if per_day < 1.0 {
+        format!("one such payment every {:.0} days", 1.0 / per_day.max(f64::MIN_POSITIVE))
+    } else {
+        format!("{per_day:.1} such payments a day")
+    }
+}
+
+/// 10^−score bursts over the observed period, as a reader takes it.
+fn chance(score: f64) -> String {
+    if score <= 2.0 {
+        format!("{:.2} times over the observed period", 10f64.powf(-score))
+    } else {
+        format!("once in 10^{score:.0} such periods")
+    }
+}
+
 fn range(values: &[f64]) -> String {
     let (lo, hi) = values.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
     if values.is_empty() {
@@ -92,7 +110,20 @@ pub fn explain(graph: &Graph, ring: &Ring) -> String {
             };
             let parties = ring.members.len().saturating_sub(1);
             let dir = if verb == "paid" { "to" } else { "from" };
-            format!("{} {verb} {} {dir} {parties} accounts within {}", id(centre), range(&amounts), days(ring.last_ts() - ring.first_ts()))
+            let mut text = format!(
+                "{} {verb} {} {dir} {parties} accounts within {}",
+                id(centre),
+                range(&amounts),
+                days(ring.last_ts() - ring.first_ts())
+            );
+            if ring.background_per_day.is_finite() {
+                text += &format!(
+                    "; at its usual rate of {}, chance alone would give a burst like this {}",
+                    rate(ring.background_per_day),
+                    chance(ring.score)
+                );
+            }
+            text
         }
         RingKind::FundCycle => {
             let hops = transfers(ring).count();

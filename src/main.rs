@@ -1,6 +1,7 @@
 //! `ekg`: enterprise knowledge graph and graph-risk analytics. `main` only parses the command
 //! line, runs the command and turns its result into an exit code (see `exit`).
 
+mod cases;
 mod cli;
 mod commands;
 mod exit;

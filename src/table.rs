@@ -135,6 +135,22 @@ impl Table {
         table
     }
 
+    pub fn u64_list<L: IntoIterator<Item = u64>>(self, name: &str, lists: impl IntoIterator<Item = L>) -> Table {
+        let mut b = ListBuilder::new(UInt64Builder::new());
+        for list in lists {
+            for v in list {
+                b.values().append_value(v);
+            }
+            b.append(true);
+        }
+        let array: ArrayRef = Arc::new(b.finish());
+        let mut table = self;
+        let item = Field::new("item", DataType::UInt64, true);
+        table.fields.push(Field::new(name, DataType::List(Arc::new(item)), false));
+        table.arrays.push(array);
+        table
+    }
+
     /// Attaches `description` to the last column added (Parquet field metadata, the data
     /// dictionary travelling with the table).
     pub fn describe(mut self, description: &str) -> Table {

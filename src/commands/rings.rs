@@ -18,6 +18,7 @@ use ekg_algorithms::{Projection, ProjectionConfig};
 use ekg_schema::{Graph, NodeId, Relation, TS_NULL};
 use serde_json::{json, Value};
 
+use crate::cases::Review;
 use crate::cli::RunArgs;
 use crate::exit::{coded, DATA, USAGE};
 use crate::input::open_graph_shown;
@@ -57,9 +58,13 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         gather_window_days: args.gather_window_days,
         amount_tolerance: args.amount_tolerance,
         min_fan: args.min_fan,
+        min_fan_score: args.min_fan_score,
     };
     let (rings, timings, notes) = detect(&graph, &params, quiet);
-    let written = write_rings(&graph, &rings, &args.out)?;
+    let owner = crate::score::features::account_owner(&graph);
+    let thresholds = crate::score::config::FlagSection::default().min_ring_score;
+    let review = crate::cases::queue(&rings, &owner, &thresholds, args.capacity);
+    let written = write_rings(&graph, &rings, &review, &args.out)?;
     let mut by_kind = serde_json::Map::new();
     for kind in RingKind::ALL {
         let count = rings.iter().filter(|r| r.kind == kind).count();
@@ -76,8 +81,10 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         "notes": notes,
         "outputs": written,
     });
+    summary["cases"] = crate::cases::summary(&rings, &review);
     if let Some(truth) = &args.truth {
-        summary["evaluation"] = evaluate(&graph, &rings, truth)?;
+        summary["evaluation"] = evaluate(&graph, &rings, truth, args.capacity)?;
+        summary["queue_evaluation"] = evaluate_queue(&graph, &rings, &review, truth)?;
     }
     if args.json {
         println!("{summary}");
@@ -100,6 +107,7 @@ pub struct RingParams {
     pub gather_window_days: u32,
     pub amount_tolerance: f64,
     pub min_fan: usize,
+    pub min_fan_score: f64,
 }
 
 impl Default for RingParams {
@@ -114,6 +122,7 @@ impl Default for RingParams {
             gather_window_days: FlowConfig::DEFAULT_GATHER_WINDOW_DAYS as u32,
             amount_tolerance: 0.2,
             min_fan: 5,
+            min_fan_score: FlowConfig::DEFAULT_MIN_FAN_SCORE,
         }
     }
 }
@@ -154,6 +163,7 @@ pub fn detect(graph: &Graph, params: &RingParams, quiet: bool) -> (Vec<Ring>, Ti
                     gather_window: params.gather_window_days as i64 * MICROS_PER_DAY,
                     tolerance: params.amount_tolerance,
                     min_fan: params.min_fan,
+                    min_fan_score: params.min_fan_score,
                     ..FlowConfig::default()
                 };
                 rings.extend(flow_typologies(&transfers, &config));
@@ -195,16 +205,35 @@ fn print_summary(summary: &Value) {
         }
     }
     if let Some(eval) = summary.get("evaluation").and_then(Value::as_object) {
-        println!("  {:<18} {:>8} {:>9} {:>7} {:>10}", "kind", "planted", "reported", "recall", "precision");
+        println!("  {:<18} {:>8} {:>9} {:>7} {:>10} {:>12}", "kind", "planted", "reported", "recall", "precision", "@capacity");
         for (kind, e) in eval {
             println!(
-                "  {kind:<18} {:>8} {:>9} {:>7.3} {:>10.3}",
+                "  {kind:<18} {:>8} {:>9} {:>7.3} {:>10.3} {:>12.3}",
                 e["planted"].as_u64().unwrap_or(0),
                 e["reported"].as_u64().unwrap_or(0),
                 e["recall"].as_f64().unwrap_or(0.0),
-                e["precision"].as_f64().unwrap_or(0.0)
+                e["precision"].as_f64().unwrap_or(0.0),
+                e["precision_at_capacity"].as_f64().unwrap_or(0.0)
             );
         }
+    }
+    let cases = &summary["cases"];
+    println!(
+        "cases: {} ({} rings merged into another's case), {} queued, {} within a day's capacity",
+        cases["cases"], cases["rings_merged"], cases["queued"], cases["in_capacity"]
+    );
+    if let Some(queue) = summary.get("queue_evaluation") {
+        println!("  {:<18} {:>8} {:>12} {:>6} {:>12}", "lead kind", "queued", "in capacity", "hits", "precision");
+        for (kind, e) in queue["by_lead_kind"].as_object().into_iter().flatten() {
+            println!(
+                "  {kind:<18} {:>8} {:>12} {:>6} {:>12.3}",
+                e["queued"].as_u64().unwrap_or(0),
+                e["in_capacity"].as_u64().unwrap_or(0),
+                e["hits"].as_u64().unwrap_or(0),
+                e["precision_at_capacity"].as_f64().unwrap_or(0.0)
+            );
+        }
+        println!("  planted structures reached by a queued case: {} of {}", queue["planted_reached_by_a_queued_case"], queue["planted"]);
     }
     if let Some(outputs) = summary["outputs"].as_array() {
         for o in outputs {
@@ -262,13 +291,18 @@ fn identifier_text(graph: &Graph, e: &Evidence) -> Option<String> {
     }
 }
 
-pub fn write_rings(graph: &Graph, rings: &[Ring], out: &Path) -> Result<Vec<String>> {
+/// `rings.parquet`, `ring_edges.parquet`, `ring_nodes.parquet` and the review queue's
+/// `cases.parquet`; returns the paths written.
+pub fn write_rings(graph: &Graph, rings: &[Ring], review: &Review, out: &Path) -> Result<Vec<String>> {
     let id = |v: u32| graph.external_id(NodeId(v));
     let opt_ts = |t: i64| (t != TS_NULL).then_some(t);
     let rings_path = out.join("rings.parquet");
     let explanations: Vec<String> = rings.iter().map(|r| crate::explain::explain(graph, r)).collect();
+    let cases_path = out.join("cases.parquet");
+    crate::cases::write(graph, rings, &review.cases, &explanations, &cases_path)?;
     Table::new()
         .u64("ring_id", 0..rings.len() as u64)
+        .u64("case_id", review.case_of.iter().map(|&c| u64::from(c)))
         .utf8("kind", rings.iter().map(|r| r.kind.as_str()))
         .f64("score", &rings.iter().map(|r| r.score).collect::<Vec<_>>())
         .u32("size", rings.iter().map(|r| r.members.len() as u32))
@@ -321,11 +355,11 @@ pub fn write_rings(graph: &Graph, rings: &[Ring], out: &Path) -> Result<Vec<Stri
                 .map(String::as_str),
         )
         .write(&nodes_path)?;
-    Ok(vec![rings_path.display().to_string(), edges_path.display().to_string(), nodes_path.display().to_string()])
+    Ok([rings_path, edges_path, nodes_path, cases_path].iter().map(|p| p.display().to_string()).collect())
 }
 
-/// Recall and top-N precision per kind against `TRUTH/rings.parquet` (ring_id, kind, member_id).
-fn evaluate(graph: &Graph, rings: &[Ring], truth: &Path) -> Result<Value> {
+/// Planted rings of `TRUTH/rings.parquet` (ring_id, kind, member_id): (kind, members ascending).
+fn read_truth(graph: &Graph, truth: &Path) -> Result<Vec<(String, Vec<u32>)>> {
     use arrow_array::cast::AsArray;
     use arrow_array::types::UInt64Type;
     let path = truth.join("rings.parquet");
@@ -346,22 +380,99 @@ fn evaluate(graph: &Graph, rings: &[Ring], truth: &Path) -> Result<Value> {
             planted.entry((kinds.value(i).to_string(), rings_col.value(i))).or_default().push(node.0);
         }
     }
+    Ok(planted
+        .into_iter()
+        .map(|((kind, _), mut members)| {
+            members.sort_unstable();
+            members.dedup();
+            (kind, members)
+        })
+        .collect())
+}
+
+/// Whether `found` is a part of one planted structure (of any kind) or holds most of one: some
+/// planted ring shares at least half of the smaller of the two. An alert on such a part leads
+/// its reviewer to the structure.
+fn part_of_planted(found: &[u32], planted: &[(String, Vec<u32>)], holding: &std::collections::HashMap<u32, Vec<usize>>) -> bool {
+    let mut candidates: Vec<usize> = found.iter().filter_map(|m| holding.get(m)).flatten().copied().collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    candidates.into_iter().any(|p| {
+        let shared = found.iter().filter(|m| planted[p].1.binary_search(m).is_ok()).count();
+        2 * shared >= found.len().min(planted[p].1.len())
+    })
+}
+
+/// Recall and top-N precision per kind against the planted rings, and precision over each kind's
+/// first `capacity` rings by score (a ring counts when it is part of a planted structure).
+fn evaluate(graph: &Graph, rings: &[Ring], truth: &Path, capacity: usize) -> Result<Value> {
+    let planted = read_truth(graph, truth)?;
+    let holding = holders(&planted);
     let mut out = serde_json::Map::new();
     for kind in RingKind::ALL {
-        let mut truth_sets: Vec<Vec<u32>> = planted.iter().filter(|((k, _), _)| k == kind.as_str()).map(|(_, m)| m.clone()).collect();
-        for m in &mut truth_sets {
-            m.sort_unstable();
-            m.dedup();
-        }
+        let truth_sets: Vec<Vec<u32>> = planted.iter().filter(|(k, _)| k == kind.as_str()).map(|(_, m)| m.clone()).collect();
         let reported: Vec<&[u32]> = rings.iter().filter(|r| r.kind == kind).map(|r| r.members.as_slice()).collect();
         if truth_sets.is_empty() && reported.is_empty() {
             continue;
         }
         let r = recovery(&truth_sets, &reported);
+        let first = &reported[..capacity.min(reported.len())];
+        let hits = first.iter().filter(|m| part_of_planted(m, &planted, &holding)).count();
         out.insert(
             kind.as_str().into(),
-            json!({"planted": r.planted, "reported": r.reported, "recalled": r.recalled, "recall": r.recall, "top_n": r.top_n, "top_n_matched": r.top_n_matched, "precision": r.precision}),
+            json!({"planted": r.planted, "reported": r.reported, "recalled": r.recalled, "recall": r.recall, "top_n": r.top_n, "top_n_matched": r.top_n_matched, "precision": r.precision,
+                   "capacity": first.len(), "capacity_hits": hits, "precision_at_capacity": if first.is_empty() { 1.0 } else { hits as f64 / first.len() as f64 }}),
         );
     }
     Ok(Value::Object(out))
+}
+
+fn holders(planted: &[(String, Vec<u32>)]) -> std::collections::HashMap<u32, Vec<usize>> {
+    let mut holding: std::collections::HashMap<u32, Vec<usize>> = std::collections::HashMap::new();
+    for (p, (_, members)) in planted.iter().enumerate() {
+        for &m in members {
+            holding.entry(m).or_default().push(p);
+        }
+    }
+    holding
+}
+
+/// The review queue against the planted rings: per lead kind, how many of the cases within a
+/// day's capacity are (parts of) planted structures; and how many planted structures some
+/// queued case leads to.
+fn evaluate_queue(graph: &Graph, rings: &[Ring], review: &Review, truth: &Path) -> Result<Value> {
+    let planted = read_truth(graph, truth)?;
+    let holding = holders(&planted);
+    let members = |c: &crate::cases::QueuedCase| {
+        let mut m: Vec<u32> = c.case.rings.iter().flat_map(|&i| rings[i as usize].members.iter().copied()).collect();
+        m.sort_unstable();
+        m.dedup();
+        m
+    };
+    let mut by_kind: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new(); // queued, in capacity, hits
+    let mut reached = vec![false; planted.len()];
+    for c in review.cases.iter().filter(|c| c.lead.is_some()) {
+        let kind = rings[c.lead.unwrap_or(0) as usize].kind.as_str();
+        let entry = by_kind.entry(kind).or_default();
+        entry.0 += 1;
+        let m = members(c);
+        for &p in m.iter().filter_map(|x| holding.get(x)).flatten() {
+            let planted_members = &planted[p].1;
+            if !reached[p] && 2 * planted_members.iter().filter(|x| m.binary_search(x).is_ok()).count() >= planted_members.len() {
+                reached[p] = true;
+            }
+        }
+        if c.in_capacity {
+            entry.1 += 1;
+            entry.2 += usize::from(part_of_planted(&m, &planted, &holding));
+        }
+    }
+    let kinds: serde_json::Map<String, Value> = by_kind
+        .into_iter()
+        .map(|(k, (queued, within, hits))| {
+            (k.to_string(), json!({"queued": queued, "in_capacity": within, "hits": hits, "precision_at_capacity": if within == 0 { 1.0 } else { hits as f64 / within as f64 }}))
+        })
+        .collect();
+    let reached = reached.iter().filter(|&&r| r).count();
+    Ok(json!({"by_lead_kind": kinds, "planted": planted.len(), "planted_reached_by_a_queued_case": reached}))
 }

@@ -37,7 +37,7 @@ fn output_files(algorithm: Algorithm) -> Vec<String> {
     let names: &[&str] = match algorithm {
         Algorithm::Ownership => &["ownership", "ownership_ubo"],
         Algorithm::Guarantees => &["guarantees", "guarantee_circles"],
-        Algorithm::Rings => &["rings", "ring_edges", "ring_nodes"],
+        Algorithm::Rings => &["rings", "ring_edges", "ring_nodes", "cases"],
         other => return vec![format!("{}.parquet", algorithm_name(other))],
     };
     names.iter().map(|n| format!("{n}.parquet")).collect()

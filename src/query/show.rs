@@ -309,7 +309,10 @@ fn score_meaning(kind: &str) -> &'static str {
     match kind {
         "shared_identifier" => "strong-pair evidence per member beyond the first; each shared value weighs 1/ln(1 + holders)",
         "fund_cycle" => "amount consistency × speed (1 − span/window) × length weight, best instance",
-        "fan_in" | "fan_out" | "scatter_gather" | "gather_scatter" => "counterparties × amount consistency (smallest / largest piece)",
+        "fan_in" | "fan_out" => {
+            "−log10 of the bursts like this one chance would give over the observed period at the centre's own rate of similar payments (5: one in 100,000)"
+        }
+        "scatter_gather" | "gather_scatter" => "counterparties × amount consistency (smallest / largest piece)",
         "dense_block" => "FRAUDAR weighted density of the block (camouflage-resistant)",
         "loan_diversion" => {
             "share of the loan traced to related parties or other loans, times how fast it got there (1 − days taken / window)"

@@ -85,6 +85,9 @@ pub struct FlagSection {
     /// comparable within a kind). Defaults sit between planted rings and background noise on
     /// the generator's 1M-firm data (see the rings issue's note).
     pub min_ring_score: std::collections::BTreeMap<String, f64>,
+    /// Cases a team reviews a day, per lead kind: the first this many of each kind's queue are
+    /// marked `in_capacity` in cases.parquet.
+    pub review_capacity: usize,
 }
 
 impl Default for ScoreConfig {
@@ -160,7 +163,13 @@ impl Default for FlagSection {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-        FlagSection { contagion_lift: 2.0, contagion_probability: 0.1, defaulted_controlled: 2, min_ring_score }
+        FlagSection {
+            contagion_lift: 2.0,
+            contagion_probability: 0.1,
+            defaulted_controlled: 2,
+            min_ring_score,
+            review_capacity: crate::cases::DEFAULT_CAPACITY,
+        }
     }
 }
 

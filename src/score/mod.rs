@@ -449,6 +449,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         Ok((flags, rows))
     })?;
 
+    let review = crate::cases::queue(&rings, &owner, &config.flags.min_ring_score, config.flags.review_capacity);
     // Write everything into a staged folder; the manifest last; then move it into place.
     let staged = target.stage_dir()?;
     let dir = staged.path().to_path_buf();
@@ -462,7 +463,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         add("features.md");
         flags_table(&graph, &flag_rows).write(&dir.join("flags.parquet"))?;
         add("flags.parquet");
-        for path in write_rings(&graph, &rings, &dir)? {
+        for path in write_rings(&graph, &rings, &review, &dir)? {
             add(&std::path::Path::new(&path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(path));
         }
         if let Some((nodes, community)) = &communities {
@@ -481,7 +482,8 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
     })?;
     let mut summary = summarise(&stages, &flag_rows, &rings, debtrank_total, as_of);
     summary["ring_notes"] = Value::Object(ring_notes);
-    summary["alert_volume_per_100k_firms"] = alert_volume(&flag_rows, &rings, firm_count);
+    summary["cases"] = crate::cases::summary(&rings, &review);
+    summary["alert_volume_per_100k_firms"] = alert_volume(&flag_rows, &rings, &review, firm_count);
     summary["as_of_view"] = json!({
         "nodes_removed": {"firms": view.nodes_removed[0], "persons": view.nodes_removed[1], "accounts": view.nodes_removed[2], "loans": view.nodes_removed[3]},
         "edges_removed": Relation::ALL.iter().zip(&view.edges_removed).map(|(r, c)| (r.as_str().to_string(), json!(c))).collect::<serde_json::Map<_, _>>(),
@@ -546,7 +548,7 @@ fn summarise(stages: &Stages, flags: &[Flag], rings: &[ekg_algorithms::rings::Ri
 
 /// Rings per kind and flags per severity for every 100,000 firms: the load a fraud team would
 /// carry, comparable across portfolio sizes.
-fn alert_volume(flags: &[Flag], rings: &[ekg_algorithms::rings::Ring], firms: usize) -> Value {
+fn alert_volume(flags: &[Flag], rings: &[ekg_algorithms::rings::Ring], review: &crate::cases::Review, firms: usize) -> Value {
     let per = |count: usize| if firms == 0 { 0.0 } else { count as f64 * 100_000.0 / firms as f64 };
     let mut by_kind = serde_json::Map::new();
     for kind in ekg_algorithms::rings::RingKind::ALL {
@@ -556,7 +558,13 @@ fn alert_volume(flags: &[Flag], rings: &[ekg_algorithms::rings::Ring], firms: us
         }
     }
     let high = flags.iter().filter(|f| f.severity == flags::Severity::High).count();
-    json!({"rings": by_kind, "flags": per(flags.len()), "high_flags": per(high)})
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for f in flags {
+        *counts.entry(f.flag).or_default() += 1;
+    }
+    let flags_by_kind: serde_json::Map<String, Value> = counts.into_iter().map(|(k, c)| (k.to_string(), json!(per(c)))).collect();
+    let queued = review.cases.iter().filter(|c| c.lead.is_some()).count();
+    json!({"rings": by_kind, "queued_cases": per(queued), "flags": per(flags.len()), "high_flags": per(high), "flags_by_kind": flags_by_kind})
 }
 
 fn flags_table(graph: &Graph, flags: &[Flag]) -> Table {

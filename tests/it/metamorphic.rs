@@ -1,6 +1,6 @@
 //! Findings do not depend on how the input happens to be written: renaming every entity by a
 //! random bijection and shuffling the rows of every table leave every ring (kind, score and
-//! evidence) and every flag unchanged, up to the renaming. The dataset is the independently
+//! evidence), every case of the review queue and every flag unchanged, up to the renaming. The dataset is the independently
 //! written one of `as_of.rs` plus a fan-out and a scatter-gather.
 
 use std::collections::{BTreeSet, HashMap};
@@ -51,7 +51,9 @@ fn ids(t: &Tables) -> BTreeSet<String> {
 
 /// Rings as (kind, score, evidence as (src, dst, relation, ts)) and flags as (node, flag,
 /// severity), with ids read back through `back`.
-type Findings = (BTreeSet<(String, String, Vec<(String, String, String, Option<i64>)>)>, BTreeSet<(String, String, String)>);
+/// Cases as the sets of their rings, each with its lead kind.
+type RingKey = (String, String, Vec<(String, String, String, Option<i64>)>);
+type Findings = (BTreeSet<RingKey>, BTreeSet<(String, String, String)>, BTreeSet<(String, Vec<RingKey>)>);
 
 fn findings(out: &Path, back: &dyn Fn(&str) -> String) -> Findings {
     let rings_path = out.join("rings.parquet");
@@ -79,7 +81,7 @@ fn findings(out: &Path, back: &dyn Fn(&str) -> String) -> Findings {
         }
         evidence.entry(ring[i]).or_default().push((s, d, relation, ts[i]));
     }
-    let rings = ids
+    let keys: Vec<RingKey> = ids
         .iter()
         .zip(&kinds)
         .zip(&scores)
@@ -89,6 +91,20 @@ fn findings(out: &Path, back: &dyn Fn(&str) -> String) -> Findings {
             (kind.clone().unwrap_or_default(), format!("{score:.9}"), e)
         })
         .collect();
+    let case_of = read_parquet_column_u64(&rings_path, "case_id");
+    let lead_kind = read_parquet_column_str(&out.join("cases.parquet"), "lead_kind");
+    let mut members: HashMap<u64, Vec<RingKey>> = HashMap::new();
+    for (key, case) in keys.iter().zip(&case_of) {
+        members.entry(*case).or_default().push(key.clone());
+    }
+    let cases = members
+        .into_iter()
+        .map(|(case, mut rings)| {
+            rings.sort();
+            (lead_kind[case as usize].clone().unwrap_or_default(), rings)
+        })
+        .collect();
+    let rings = keys.into_iter().collect();
     let flags_path = out.join("flags.parquet");
     let (node, flag, severity) = (
         read_parquet_column_str(&flags_path, "node_id"),
@@ -98,7 +114,7 @@ fn findings(out: &Path, back: &dyn Fn(&str) -> String) -> Findings {
     let flags = (0..node.len())
         .map(|i| (back(node[i].as_deref().unwrap_or("")), flag[i].clone().unwrap_or_default(), severity[i].clone().unwrap_or_default()))
         .collect();
-    (rings, flags)
+    (rings, flags, cases)
 }
 
 #[test]
@@ -153,8 +169,9 @@ fn renaming_and_shuffling_every_table_changes_no_finding() {
     score_as_of(&b, &out_b, "2024-12-31");
     let same = |id: &str| id.to_string();
     let back = |id: &str| backward.get(id).cloned().unwrap_or_else(|| id.to_string());
-    let (rings_a, flags_a) = findings(&out_a, &same);
-    let (rings_b, flags_b) = findings(&out_b, &back);
+    let (rings_a, flags_a, cases_a) = findings(&out_a, &same);
+    let (rings_b, flags_b, cases_b) = findings(&out_b, &back);
+    assert_eq!(cases_a, cases_b, "the rings are merged into the same cases, led by the same kinds");
     let kinds: BTreeSet<&str> = rings_a.iter().map(|r| r.0.as_str()).collect();
     for kind in ["fund_cycle", "fan_out", "scatter_gather", "shared_identifier"] {
         assert!(kinds.contains(kind), "no {kind} ring to compare: {kinds:?}");

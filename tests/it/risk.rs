@@ -170,6 +170,19 @@ fn rings_recover_the_planted_truth_identically_across_thread_counts() {
         assert!(e["recall"].as_f64().unwrap_or(0.0) >= 0.9, "{kind}: {e}");
         assert!(e["precision"].as_f64().unwrap_or(0.0) >= 0.8, "{kind}: {e}");
     }
+    // The review queue: parts of one structure merged, each lead kind's first cases planted.
+    let cases = &summary["cases"];
+    assert!(cases["rings_merged"].as_u64().unwrap_or(0) > 0, "{cases}");
+    assert!(cases["queued"].as_u64().unwrap_or(0) > 0 && cases["in_capacity"].as_u64() <= cases["queued"].as_u64(), "{cases}");
+    let queue = &summary["queue_evaluation"];
+    for (kind, e) in queue["by_lead_kind"].as_object().expect("queue by kind") {
+        assert!(e["precision_at_capacity"].as_f64().unwrap_or(0.0) >= 0.9, "{kind}: {e}");
+    }
+    let planted = queue["planted"].as_u64().unwrap_or(0);
+    assert!(planted > 0 && queue["planted_reached_by_a_queued_case"].as_u64().unwrap_or(0) as f64 >= 0.95 * planted as f64, "{queue}");
+    let case_of = super::read_parquet_column_u64(&dir.path().join("rings.parquet"), "case_id");
+    let case_ids = super::read_parquet_column_u64(&dir.path().join("cases.parquet"), "case_id");
+    assert!(case_of.iter().all(|c| (*c as usize) < case_ids.len()), "every ring's case is a row of cases.parquet");
     // Evidence in time order within each ring.
     let edges = dir.path().join("ring_edges.parquet");
     let ring_ids = super::read_parquet_column_u64(&edges, "ring_id");
@@ -186,7 +199,7 @@ fn rings_recover_the_planted_truth_identically_across_thread_counts() {
     let graph = sample();
     let result = ekg(&["run", "rings", "--graph", &graph, "--out", single.to_str().unwrap_or_default(), "--threads", "1", "--reveal-pii"]);
     assert!(result.status.success(), "{}", text(&result.stderr));
-    for table in ["rings", "ring_edges", "ring_nodes"] {
+    for table in ["rings", "ring_edges", "ring_nodes", "cases"] {
         let name = format!("{table}.parquet");
         assert_eq!(std::fs::read(dir.path().join(&name)).ok(), std::fs::read(single.join(&name)).ok(), "{table} differs");
     }

@@ -10,8 +10,20 @@
 //! of the source around the structure cannot cut it. Gather-scatter: a burst into a hub followed,
 //! within `gather_window` of its last piece, by a burst out of it of similar pieces spread over at
 //! most `scatter_window`. A fan whose transfers are at least half evidence of a found
-//! scatter-gather or gather-scatter is that structure's part and is not reported again. Score:
-//! counterparties × amount consistency (smallest / largest piece).
+//! scatter-gather or gather-scatter is that structure's part and is not reported again.
+//!
+//! Score of a scatter-gather or gather-scatter: counterparties × amount consistency (smallest /
+//! largest piece). A fan is scored by how rarely chance would produce it at the centre's own
+//! rate: with μ the payments like the burst's (same side, amount within `tolerance` of its
+//! median) the centre sees in a window outside the burst, the score is
+//! −log10(P(Poisson(μ) ≥ counterparties) × windows in the observation period), the expected
+//! number of such bursts in the period. A payroll account or a busy supplier sees many similar
+//! payments every few days and scores low; a quiet account that suddenly receives from six
+//! others scores high; the same burst scores the same however dense the rest of the graph is, so
+//! the count of fans above a score grows with the number of accounts, not faster. One similar
+//! payment is assumed besides those seen, and the period is at least 30 days, so a new account's
+//! first burst has a finite score. Fans below
+//! `min_fan_score` are not reported: at 5, chance leaves about one fan per 100,000 accounts.
 //!
 //! A payment hub (a processor, a platform, a payroll account) can hold a million transfers in one
 //! window. Sliding over it transfer by transfer would cost a sort of the whole window per step, so
@@ -25,6 +37,8 @@
 //! (binary-searched, at most `MAX_ONWARD_SCAN` payments).
 
 use rayon::prelude::*;
+
+use ekg_schema::TS_NULL;
 
 use super::{similar, Evidence, Ring, RingKind, Transfers};
 use crate::hash::FastSet;
@@ -42,12 +56,15 @@ pub struct FlowConfig {
     pub tolerance: f64,
     pub min_fan: usize,
     pub min_mules: usize,
+    /// Fans scoring below this are not reported (see the module doc).
+    pub min_fan_score: f64,
 }
 
 impl FlowConfig {
     pub const DEFAULT_WINDOW_DAYS: i64 = 3;
     pub const DEFAULT_SCATTER_WINDOW_DAYS: i64 = 3;
     pub const DEFAULT_GATHER_WINDOW_DAYS: i64 = 7;
+    pub const DEFAULT_MIN_FAN_SCORE: f64 = 5.0;
 }
 
 impl Default for FlowConfig {
@@ -60,6 +77,7 @@ impl Default for FlowConfig {
             tolerance: 0.2,
             min_fan: 5,
             min_mules: 3,
+            min_fan_score: Self::DEFAULT_MIN_FAN_SCORE,
         }
     }
 }
@@ -186,8 +204,98 @@ fn ring_of(t: &Transfers, kind: RingKind, centre: &[u32], edges: Vec<usize>) -> 
     ring
 }
 
+/// −log10 of the bursts of at least `k` that chance gives in `windows` windows when one window
+/// expects `mu` events: −log10(P(Poisson(mu) ≥ k) × windows). Written by hand (a few lines; the
+/// statistics crates bring far more): the tail is summed from its first term in log space, so
+/// it stays exact where P is far below f64's smallest normal number.
+pub fn chance_score(k: usize, mu: f64, windows: f64) -> f64 {
+    if k == 0 || mu <= 0.0 {
+        return if k == 0 { -windows.log10() } else { f64::INFINITY };
+    }
+    let ln_tail = if mu >= k as f64 {
+        // The tail is large: 1 − the terms below k, summed directly.
+        let mut term = (-mu).exp();
+        let mut below = 0.0;
+        for i in 0..k {
+            below += term;
+            term *= mu / (i + 1) as f64;
+        }
+        (1.0 - below).max(f64::MIN_POSITIVE).ln()
+    } else {
+        let ln_first = -mu + k as f64 * mu.ln() - (2..=k).map(|i| (i as f64).ln()).sum::<f64>();
+        // Σ_{i≥k} term_i / term_k: a series whose ratio μ/(i+1) is below 1 from the start.
+        let (mut ratio, mut sum, mut i) = (1.0f64, 1.0f64, k);
+        while ratio > 1e-17 * sum && i < k + 10_000 {
+            i += 1;
+            ratio *= mu / i as f64;
+            sum += ratio;
+        }
+        ln_first + sum.ln()
+    };
+    -(ln_tail + windows.ln()) / std::f64::consts::LN_10
+}
+
+/// The earliest and latest transfer times: the observation period fans are measured against.
+fn observation_period(t: &Transfers) -> (i64, i64) {
+    (0..t.node_count() as u32)
+        .into_par_iter()
+        .filter_map(|v| {
+            let times = t.ts_slice(t.out_edges(v));
+            let first = times.iter().copied().find(|&x| x != TS_NULL)?;
+            let last = times.iter().rev().copied().find(|&x| x != TS_NULL)?;
+            Some((first, last))
+        })
+        .reduce(|| (i64::MAX, i64::MIN), |a, b| (a.0.min(b.0), a.1.max(b.1)))
+}
+
+/// A fan of `burst` around `centre` scored by chance (see the module doc), `None` below
+/// `min_fan_score`. `sorted_amounts` are the amounts of the centre's side, ascending.
+fn fan(
+    t: &Transfers,
+    kind: RingKind,
+    centre: u32,
+    burst: Vec<usize>,
+    sorted_amounts: &[f64],
+    config: &FlowConfig,
+    period: i64,
+) -> Option<Ring> {
+    let mut pieces: Vec<f64> = burst.iter().map(|&e| t.amount(e)).collect();
+    pieces.sort_by(f64::total_cmp);
+    let median = pieces[pieces.len() / 2];
+    // similar(a, median) ⇔ median·(1 − tol) ≤ a ≤ median / (1 − tol).
+    let (lo, hi) = (median * (1.0 - config.tolerance), median / (1.0 - config.tolerance));
+    let count_in = |xs: &[f64]| xs.partition_point(|&a| a <= hi) - xs.partition_point(|&a| a < lo);
+    let outside = count_in(sorted_amounts).saturating_sub(count_in(&pieces));
+    let period = period.max(config.window).max(MIN_BASELINE_DAYS * super::cycles::MICROS_PER_DAY) as f64;
+    let days = period / super::cycles::MICROS_PER_DAY as f64;
+    // One such payment is assumed even when none was seen, so a new account's first burst has a
+    // finite score.
+    let per_day = (outside + 1) as f64 / days;
+    let mu = per_day * config.window as f64 / super::cycles::MICROS_PER_DAY as f64;
+    let mut ring = ring_of(t, kind, &[centre], burst);
+    let counterparties = ring.members.len().saturating_sub(1);
+    ring.score = chance_score(counterparties, mu, period / config.window as f64).min(MAX_FAN_SCORE);
+    ring.background_per_day = per_day;
+    (ring.score >= config.min_fan_score).then_some(ring)
+}
+
+/// A centre's usual rate is never taken over less than this: in data spanning a few days, one
+/// similar payment a month is assumed, not one in those few days.
+const MIN_BASELINE_DAYS: i64 = 30;
+
+/// Scores are capped here: beyond it chance is no explanation whatever the number says.
+const MAX_FAN_SCORE: f64 = 99.0;
+
+fn sorted_amounts(side: &Side) -> Vec<f64> {
+    let mut amounts: Vec<f64> = side.iter().map(|x| x.1).collect();
+    amounts.sort_by(f64::total_cmp);
+    amounts
+}
+
 pub fn flow_typologies(t: &Transfers, config: &FlowConfig) -> Vec<Ring> {
     let n = t.node_count() as u32;
+    let (first, last) = observation_period(t);
+    let period = last.saturating_sub(first).max(0);
     let found: Vec<Vec<Ring>> = (0..n)
         .into_par_iter()
         .map(|v| {
@@ -217,11 +325,12 @@ pub fn flow_typologies(t: &Transfers, config: &FlowConfig) -> Vec<Ring> {
                     rings.push(ring_of(t, RingKind::GatherScatter, &[v], edges));
                 }
             }
-            for burst in bursts(&out, config.window, config.tolerance, config.min_fan) {
-                rings.push(ring_of(t, RingKind::FanOut, &[v], burst));
-            }
-            for burst in bursts(&inn, config.window, config.tolerance, config.min_fan) {
-                rings.push(ring_of(t, RingKind::FanIn, &[v], burst));
+            for (side, kind) in [(&out, RingKind::FanOut), (&inn, RingKind::FanIn)] {
+                let found = bursts(side, config.window, config.tolerance, config.min_fan);
+                if !found.is_empty() {
+                    let amounts = sorted_amounts(side);
+                    rings.extend(found.into_iter().filter_map(|burst| fan(t, kind, v, burst, &amounts, config, period)));
+                }
             }
             rings
         })

@@ -3,6 +3,7 @@
 //! returns [`Ring`]s with their evidence edges, sorted by score (then members), so the output is a
 //! function of the graph and the config alone.
 
+pub mod cases;
 pub mod cycles;
 pub mod dense;
 pub mod diversion;
@@ -114,6 +115,9 @@ pub struct Ring {
     pub evidence: Vec<Evidence>,
     /// Σ of the ring's money in motion, NaN when the kind has none.
     pub total_amount: f64,
+    /// Fans: payments like the burst's (similar amounts, same side) the centre makes or receives
+    /// a day at its own usual rate, outside the burst; NaN for other kinds.
+    pub background_per_day: f64,
 }
 
 impl Ring {
@@ -123,7 +127,7 @@ impl Ring {
         members.dedup();
         evidence.sort_by(|a, b| a.ts.cmp(&b.ts).then(a.src.cmp(&b.src)).then(a.dst.cmp(&b.dst)).then(a.amount.total_cmp(&b.amount)));
         evidence.dedup();
-        Ring { kind, score, members, evidence, total_amount }
+        Ring { kind, score, members, evidence, total_amount, background_per_day: f64::NAN }
     }
 
     pub fn first_ts(&self) -> i64 {

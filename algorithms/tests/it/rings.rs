@@ -3,11 +3,12 @@
 
 use std::collections::BTreeSet;
 
+use ekg_algorithms::rings::cases::{cases, CaseConfig};
 use ekg_algorithms::rings::cycles::{fund_cycles, CycleConfig, MICROS_PER_DAY};
 use ekg_algorithms::rings::dense::{dense_blocks, DenseConfig};
-use ekg_algorithms::rings::flows::{flow_typologies, FlowConfig};
+use ekg_algorithms::rings::flows::{chance_score, flow_typologies, FlowConfig};
 use ekg_algorithms::rings::shared::{shared_identifier_rings, SharedConfig};
-use ekg_algorithms::rings::{RingKind, Transfers};
+use ekg_algorithms::rings::{Ring, RingKind, Transfers};
 use ekg_schema::builder::{FirmRow, GraphBuilder};
 use ekg_schema::{Graph, IdentifierKind, NodeId, NodeKind, Relation};
 use proptest::prelude::*;
@@ -199,7 +200,137 @@ fn bipartite_and_stack_layering_surface_as_dense_blocks() {
             }
         }
     }
-    assert_eq!(members(&graph(0, 40, &t, &[])), vec![vec![0, 1, 2, 3, 10, 11, 12, 13], vec![10, 11, 12, 13, 20, 21, 22, 23]]);
+    let g = graph(0, 40, &t, &[]);
+    assert_eq!(members(&g), vec![vec![0, 1, 2, 3, 10, 11, 12, 13], vec![10, 11, 12, 13, 20, 21, 22, 23]]);
+    // ... which the review queue merges into one case: one stack, one alert.
+    let blocks = dense_blocks(&Transfers::new(&g), &DenseConfig::default());
+    let (found, case_of) = cases(&blocks, &[], &CaseConfig::default());
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].entities, vec![0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23]);
+    assert_eq!(case_of, vec![0, 0]);
+}
+
+fn ring(kind: RingKind, members: Vec<u32>) -> Ring {
+    Ring::new(kind, 1.0, members, Vec::new(), f64::NAN)
+}
+
+#[test]
+fn cases_merge_parts_of_one_structure_and_nothing_else() {
+    // 0: a fund cycle 1-2-3; 1: a scatter-gather 1..=6 holding it (3 of 3 shared): one case.
+    // 2: a fan 6, 20..24 shares only account 6 with the scatter-gather (1 of 6): its own case.
+    let rings = vec![
+        ring(RingKind::FundCycle, vec![1, 2, 3]),
+        ring(RingKind::ScatterGather, vec![1, 2, 3, 4, 5, 6]),
+        ring(RingKind::FanIn, vec![6, 20, 21, 22, 23, 24]),
+    ];
+    let (found, case_of) = cases(&rings, &[], &CaseConfig::default());
+    assert_eq!(case_of, vec![0, 0, 1]);
+    assert_eq!(found[0].rings, vec![0, 1]);
+    // Near miss: exactly under half of the smaller ring shared (2 of 5): two cases.
+    let rings = vec![ring(RingKind::DenseBlock, vec![1, 2, 3, 4, 5]), ring(RingKind::DenseBlock, vec![4, 5, 6, 7, 8, 9])];
+    assert_eq!(cases(&rings, &[], &CaseConfig::default()).1, vec![0, 1]);
+    // Accounts 10, 11, 12 are held by firms 0, 1, 2: their cycle meets the firms' shared-phone
+    // ring (entities, not accounts, are compared).
+    let mut owner = vec![u32::MAX; 13];
+    owner[10] = 0;
+    owner[11] = 1;
+    owner[12] = 2;
+    let rings = vec![ring(RingKind::SharedIdentifier, vec![0, 1, 2, 3]), ring(RingKind::FundCycle, vec![10, 11, 12])];
+    let (found, _) = cases(&rings, &owner, &CaseConfig::default());
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].entities, vec![0, 1, 2, 3]);
+    assert!(cases(&rings, &[], &CaseConfig::default()).0.len() == 2, "without owners the rings share nothing");
+}
+
+#[test]
+fn a_hub_in_many_rings_links_none_of_them() {
+    // Account 0 (a payment hub) sits in 100 fans with otherwise disjoint payers: a fan of six
+    // shares one sixth, so nothing merges; and with max_rings_per_entity the hub cannot chain
+    // rings that share only it even at a low overlap.
+    let rings: Vec<Ring> = (0..100u32).map(|i| ring(RingKind::FanIn, std::iter::once(0).chain(1 + 2 * i..3 + 2 * i).collect())).collect();
+    let loose = CaseConfig { min_overlap: 0.3, ..CaseConfig::default() };
+    assert_eq!(cases(&rings, &[], &loose).0.len(), 100);
+    let few = &rings[..3];
+    assert_eq!(cases(few, &[], &loose).0.len(), 1, "three rings of three sharing one member: a third each");
+}
+
+proptest! {
+    /// The partition into cases does not depend on the order the rings come in.
+    #[test]
+    fn cases_do_not_depend_on_ring_order(
+        sets in proptest::collection::vec(proptest::collection::btree_set(0u32..40, 2..8), 1..40),
+        order in any::<u64>(),
+    ) {
+        let rings: Vec<Ring> = sets.iter().map(|s| ring(RingKind::DenseBlock, s.iter().copied().collect())).collect();
+        let mut permutation: Vec<usize> = (0..rings.len()).collect();
+        let mut state = order | 1;
+        for i in (1..permutation.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            permutation.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let shuffled: Vec<Ring> = permutation.iter().map(|&i| rings[i].clone()).collect();
+        let partition = |rings: &[Ring], back: &dyn Fn(usize) -> usize| -> BTreeSet<Vec<usize>> {
+            let (found, _) = cases(rings, &[], &CaseConfig::default());
+            found.iter().map(|c| { let mut r: Vec<usize> = c.rings.iter().map(|&i| back(i as usize)).collect(); r.sort_unstable(); r }).collect()
+        };
+        prop_assert_eq!(partition(&shuffled, &|i| permutation[i]), partition(&rings, &|i| i));
+    }
+}
+
+/// SciPy's Poisson upper tail (fixtures/scipy_poisson.json, made by make_scipy_poisson.py).
+#[test]
+fn the_chance_score_matches_scipy() {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scipy_poisson.json");
+    let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    let cases = fixture["cases"].as_array().expect("cases");
+    assert!(cases.len() > 100);
+    for c in cases {
+        let (k, mu, windows, expected) =
+            (c["k"].as_u64().unwrap() as usize, c["mu"].as_f64().unwrap(), c["windows"].as_f64().unwrap(), c["score"].as_f64().unwrap());
+        let got = chance_score(k, mu, windows);
+        assert!((got - expected).abs() <= 1e-9 * expected.abs().max(1.0), "k {k} mu {mu} windows {windows}: {got} vs scipy {expected}");
+    }
+}
+
+#[test]
+fn a_fan_is_scored_against_its_own_usual_rate() {
+    // Over 120 days: account 0 receives about 1,000 from 30..60 every few days (a busy supplier,
+    // 120 similar payments); in days 50-51 it receives from 1..7 too. Account 100, quiet, gets
+    // one payment a month, then the same burst from 101..107.
+    let mut t: Vec<(u32, u32, f64, i64)> = (0..120).map(|d| (30 + (d % 30) as u32, 0, 1_000.0 + (d % 7) as f64, d as i64)).collect();
+    t.extend((1..7).map(|p| (p, 0, 1_000.0, 50)));
+    t.extend((0..4).map(|m| (120, 100, 1_000.0, 30 * m as i64)));
+    t.extend((101..107).map(|p| (p, 100, 1_000.0, 50)));
+    let g = graph(0, 130, &t, &[]);
+    let rings = flow_typologies(&Transfers::new(&g), &FlowConfig::default());
+    let fans: Vec<&Ring> = rings.iter().filter(|r| r.kind == RingKind::FanIn).collect();
+    assert_eq!(fans.len(), 1, "{fans:?}");
+    assert_eq!(fans[0].members, vec![100, 101, 102, 103, 104, 105, 106]);
+    // μ = (4 + 1) / 120 days × 3 days; −log10(P(Poisson(μ) ≥ 6) × 40 windows) ≈ 6.7.
+    assert!((fans[0].score - 6.7).abs() < 0.05, "{}", fans[0].score);
+    // Everything reported, the busy supplier's burst scores far lower than the quiet account's.
+    let all = flow_typologies(&Transfers::new(&g), &FlowConfig { min_fan_score: f64::NEG_INFINITY, ..FlowConfig::default() });
+    let busy = all.iter().filter(|r| r.kind == RingKind::FanIn && r.members.contains(&0)).map(|r| r.score).fold(f64::MIN, f64::max);
+    assert!(busy < FlowConfig::DEFAULT_MIN_FAN_SCORE, "{busy}");
+}
+
+#[test]
+fn a_fan_scores_the_same_however_busy_the_rest_of_the_graph_is() {
+    let burst: Vec<(u32, u32, f64, i64)> = (1..7).map(|p| (p, 0, 5_000.0, 40)).collect();
+    let frame = [(20, 21, 10.0, 0), (21, 20, 10.0, 90)];
+    let alone: Vec<_> = burst.iter().chain(&frame).copied().collect();
+    // Thousands of unrelated payments among 100..400 in the same 90 days.
+    let mut busy = alone.clone();
+    busy.extend((0..5_000u32).map(|i| (100 + i % 300, 100 + (i * 7 + 1) % 300, 5_000.0, (i % 90) as i64)));
+    let score = |t: &[(u32, u32, f64, i64)]| {
+        let rings = flow_typologies(&Transfers::new(&graph(0, 400, t, &[])), &FlowConfig::default());
+        rings.iter().find(|r| r.kind == RingKind::FanIn && r.members[0] == 0).map(|r| r.score)
+    };
+    let quiet = score(&alone).expect("the fan");
+    assert!(quiet > FlowConfig::DEFAULT_MIN_FAN_SCORE);
+    assert_eq!(score(&busy), Some(quiet));
 }
 
 #[test]
@@ -375,7 +506,8 @@ proptest! {
         let kept: Vec<u32> = rename.iter().copied().filter(|&x| x < n).collect();
         let map = |v: u32| kept[v as usize];
         let moved = moved(&t, &map, order, shift);
-        let config = FlowConfig { min_fan: 3, ..FlowConfig::default() };
+        // Every fan, however likely by chance: the findings' invariance is under test.
+        let config = FlowConfig { min_fan: 3, min_fan_score: f64::NEG_INFINITY, ..FlowConfig::default() };
         let findings = |t: &[(u32, u32, f64, i64)], back: &dyn Fn(u32) -> u32| -> BTreeSet<(RingKind, Vec<u32>)> {
             flow_typologies(&Transfers::new(&graph(0, n, t, &[])), &config)
                 .into_iter()
