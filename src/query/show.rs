@@ -392,7 +392,37 @@ fn ring(graph: &Graph, ring_id: u64, scores: Option<&Path>) -> Result<Value> {
         .collect();
     out["members"] = Value::Array(members);
     out["evidence"] = Value::Array(evidence);
+    if let Some(case_id) = get("case_id").and_then(|c| c.parse::<u64>().ok()) {
+        out["case"] = case(&dir.join("cases.parquet"), case_id)?;
+    }
     Ok(out)
+}
+
+/// The review-queue case a ring belongs to: its lead, rank, whether it is within the day's
+/// capacity, and all its rings (the other parts of the structure).
+fn case(path: &Path, case_id: u64) -> Result<Value> {
+    if !path.exists() {
+        return Ok(Value::Null);
+    }
+    let Some(batch) = read_row(path, case_id as usize)? else {
+        return Err(coded(DATA, format!("{}: no case {case_id}", path.display())));
+    };
+    let schema = batch.schema();
+    let get = |name: &str| schema.index_of(name).ok().and_then(|i| cell(&batch, i, 0));
+    let rings: Vec<u64> = schema
+        .index_of("ring_ids")
+        .ok()
+        .map(|i| batch.column(i).as_list::<i32>().value(0).as_primitive::<UInt64Type>().values().to_vec())
+        .unwrap_or_default();
+    Ok(json!({
+        "case_id": case_id,
+        "lead_kind": get("lead_kind"),
+        "rank": get("rank"),
+        "in_capacity": get("in_capacity"),
+        "lead_ring_id": get("lead_ring_id"),
+        "rings": rings,
+        "explanation": get("explanation"),
+    }))
 }
 
 fn get_members(batch: &arrow_array::RecordBatch) -> Vec<String> {

@@ -47,6 +47,10 @@ fn show_node_and_ring_explain_a_flagged_ring_member() {
     assert!(ring["members"].as_array().is_some_and(|m| m.iter().any(|x| x["id"] == member.as_str())));
     assert!(ring["evidence"].as_array().is_some_and(|e| !e.is_empty()));
     assert!(ring["why"].as_str().is_some_and(|w| !w.is_empty()));
+    // Its case in the review queue lists it among the structure's rings.
+    let rings_of_case: Vec<u64> = ring["case"]["rings"].as_array().into_iter().flatten().filter_map(|r| r.as_u64()).collect();
+    assert!(rings_of_case.contains(&ring_id), "{}", ring["case"]);
+    assert!(ring["case"]["lead_kind"].is_string() && ring["case"]["explanation"].is_string(), "{}", ring["case"]);
     // Text output names the firm; an unknown id is a data error.
     let text_out = ekg(&["show", "node", &member, "--graph", g]);
     assert!(text(&text_out.stdout).contains("counterparties"));
