@@ -16,6 +16,26 @@ use crate::table::Table;
 /// Cases a team reviews a day, per lead kind, unless configured.
 pub const DEFAULT_CAPACITY: usize = 50;
 
+/// The score from which a ring flags its members and may lead a case, by kind (scores are
+/// comparable within a kind only). Between planted rings and background noise on generated data
+/// at 250k-2.25M firms; a fan's 6 is one chance burst per million accounts.
+pub fn default_min_ring_score() -> BTreeMap<String, f64> {
+    [
+        ("dense_block", 0.75),
+        ("fan_in", 6.0),
+        ("fan_out", 6.0),
+        ("fund_cycle", 0.4),
+        ("scatter_gather", 3.0),
+        ("gather_scatter", 6.0),
+        ("shared_identifier", 2.0),
+        ("loan_diversion", 0.3),
+        ("guarantee_circle", 0.0),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
 /// Which ring leads a case: the most specific typology first (a scatter-gather explains its fans
 /// and the cycles inside it; a shared-identifier ring explains why its firms trade densely).
 fn specificity(kind: RingKind) -> u8 {
@@ -43,6 +63,7 @@ pub struct QueuedCase {
 }
 
 /// The review queue of a run's rings.
+#[derive(Default)]
 pub struct Review {
     pub cases: Vec<QueuedCase>,
     /// Each ring's case.

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ekg_schema::Relation;
 
 #[derive(Parser, Debug)]
 #[command(name = "ekg", version, about = "Enterprise knowledge graph and graph-risk analytics for lenders", long_about = None)]
@@ -115,8 +116,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub graph: PathBuf,
     /// Relations to run on, comma-separated (e.g. transfers,guarantees); default: all.
-    #[arg(long, value_delimiter = ',')]
-    pub relations: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_parser = parse_relation)]
+    pub relations: Vec<Relation>,
     /// Follow every relation in both directions.
     #[arg(long)]
     pub undirected: bool,
@@ -180,47 +181,15 @@ pub struct RunArgs {
     /// cascade: Monte Carlo runs.
     #[arg(long, default_value_t = ekg_algorithms::contagion::cascade::DEFAULT_RUNS)]
     pub runs: u32,
-    /// rings: detectors to run, comma-separated (default: all): shared_identifier, fund_cycle,
-    /// flows (fan_in, fan_out, scatter_gather, gather_scatter), dense_block, loan_diversion,
-    /// guarantee_circle.
-    #[arg(long, value_delimiter = ',')]
-    pub detectors: Vec<String>,
+    #[command(flatten)]
+    pub rings: crate::params::rings::RingArgs,
     /// rings: a generator truth/ folder; recall and precision per kind go into the summary.
     #[arg(long)]
     pub truth: Option<PathBuf>,
-    /// rings: fund cycles must close within this many days of their first hop.
-    #[arg(long, default_value_t = 30)]
-    pub cycle_window_days: u32,
-    /// rings: longest fund cycle, in hops.
-    #[arg(long, default_value_t = 6)]
-    pub max_cycle_len: usize,
-    /// rings: a fan's transfers, or a gather-scatter hub's receipts, span at most this many days.
-    #[arg(long, default_value_t = 3)]
-    pub flow_window_days: u32,
-    /// rings: a scatter's payments out of its source (or hub) span at most this many days.
-    #[arg(long, default_value_t = 3)]
-    pub scatter_window_days: u32,
-    /// rings: each onward payment (mule to sink, hub out) follows its receipt within this many days.
-    #[arg(long, default_value_t = 7)]
-    pub gather_window_days: u32,
-    /// rings: amounts count as the same money within this relative tolerance.
-    #[arg(long, default_value_t = 0.2)]
-    pub amount_tolerance: f64,
-    /// rings: fewest counterparties of a fan-in or fan-out.
-    #[arg(long, default_value_t = 5)]
-    pub min_fan: usize,
-    /// rings: fans are reported from this score: −log10 of the bursts like it that chance would
-    /// give at the centre's own payment rate over the observation period (5: about one chance
-    /// fan per 100,000 accounts).
-    #[arg(long, default_value_t = ekg_algorithms::rings::flows::FlowConfig::DEFAULT_MIN_FAN_SCORE, allow_negative_numbers = true)]
-    pub min_fan_score: f64,
     /// rings: cases a team reviews a day, per lead kind: the first this many of each kind's queue
     /// are marked in_capacity in cases.parquet (and precision is measured there with --truth).
     #[arg(long, default_value_t = crate::cases::DEFAULT_CAPACITY)]
     pub capacity: usize,
-    /// rings: identifiers shared by more entities than this are ignored (registration agents).
-    #[arg(long, default_value_t = 50)]
-    pub max_share: usize,
     /// Output folder; tables are written as OUT/NAME.parquet, each replaced atomically (only
     /// tables ekg wrote are replaced).
     #[arg(long)]
@@ -310,8 +279,8 @@ pub struct PathArgs {
     #[arg(long)]
     pub graph: PathBuf,
     /// Relations to follow (either direction), comma-separated; default: all.
-    #[arg(long, value_delimiter = ',')]
-    pub relations: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_parser = parse_relation)]
+    pub relations: Vec<Relation>,
     #[arg(long, default_value_t = 6)]
     pub max_hops: usize,
     /// Shortest paths listed at most.
@@ -341,8 +310,8 @@ pub struct NeighborhoodArgs {
     #[arg(long, default_value_t = 2)]
     pub hops: usize,
     /// Relations to follow, comma-separated; default: all.
-    #[arg(long, value_delimiter = ',')]
-    pub relations: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_parser = parse_relation)]
+    pub relations: Vec<Relation>,
     #[arg(long, value_enum, default_value_t = SubgraphFormat::Graphml)]
     pub format: SubgraphFormat,
     /// File to write (replaced atomically).
@@ -518,4 +487,25 @@ pub struct DemoArgs {
     /// Where to write the demo's snapshot (default: a temporary folder).
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+fn parse_relation(name: &str) -> Result<Relation, String> {
+    Relation::parse(name).ok_or_else(|| {
+        let known: Vec<&str> = Relation::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown relation '{name}' (known: {})", known.join(", "))
+    })
+}
+
+/// `--relations` as given, each once, in order; every relation when none is given.
+pub fn relations_or_all(chosen: &[Relation]) -> Vec<Relation> {
+    if chosen.is_empty() {
+        return Relation::ALL.to_vec();
+    }
+    let mut out: Vec<Relation> = Vec::new();
+    for &r in chosen {
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    out
 }

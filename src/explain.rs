@@ -4,7 +4,7 @@
 use ekg_algorithms::rings::{EvidenceKind, Ring, RingKind};
 use ekg_schema::{Graph, NodeId, NodeKind, Relation};
 
-const MICROS_PER_DAY: f64 = 86_400_000_000.0;
+const MICROS_PER_DAY: f64 = ekg_schema::MICROS_PER_DAY as f64;
 
 /// An amount in the form analysts write it: 93 k, 1.4 M.
 fn money(x: f64) -> String {
@@ -234,7 +234,7 @@ mod tests {
 
     use super::*;
 
-    const DAY: i64 = 86_400_000_000;
+    const DAY: i64 = ekg_schema::MICROS_PER_DAY;
 
     fn firms(count: u32, defaulted: &[u32]) -> Graph {
         let mut b = GraphBuilder::new();

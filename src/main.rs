@@ -6,14 +6,17 @@ mod cli;
 mod commands;
 mod exit;
 mod explain;
+mod findings;
 mod generate;
 mod input;
 mod output;
+mod params;
 mod pii;
 mod progress;
 mod query;
 mod score;
 mod table;
+mod tables;
 
 use clap::Parser;
 

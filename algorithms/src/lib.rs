@@ -30,7 +30,7 @@ pub mod reduce;
 pub mod rings;
 pub mod structure;
 
-pub use projection::{Projection, ProjectionConfig};
+pub use projection::{Projection, ProjectionConfig, RISK_RELATIONS};
 
 /// A small deterministic generator for unit tests' random graphs (an LCG's high bits).
 #[cfg(test)]

@@ -16,6 +16,10 @@
 use ekg_schema::{Graph, KindSet, NodeId, Relation};
 use rayon::prelude::*;
 
+/// The firm-level "risk network": who owns, runs, guarantees and supplies whom (risk rank,
+/// communities, structure, prospects).
+pub const RISK_RELATIONS: [Relation; 4] = [Relation::Shareholding, Relation::Officer, Relation::Guarantee, Relation::Supply];
+
 /// Which relations, and how to view them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProjectionConfig {

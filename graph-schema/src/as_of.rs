@@ -28,7 +28,7 @@ use crate::graph::{
 use crate::kinds::{KindSet, NodeId, NodeKind, Relation};
 use crate::strings::{DictBuilder, IdMap, IdMapBuilder, StrPoolBuilder};
 
-const MICROS_PER_DAY: i64 = 86_400_000_000;
+use crate::MICROS_PER_DAY;
 const GONE: u32 = u32::MAX;
 
 /// What [`Graph::as_of`] left out.

@@ -284,6 +284,13 @@ impl Graph {
     }
 
     /// Whether a firm is labelled defaulted.
+    /// The latest transfer time, if any transfer has one: the default as-of of a scoring run, so
+    /// that reruns on the same input are identical.
+    pub fn latest_transfer_ts(&self) -> Option<i64> {
+        let ts = self.relation(Relation::Transfer).attr("ts").and_then(|c| c.as_i64())?;
+        ts.iter().copied().filter(|&t| t != TS_NULL).max()
+    }
+
     pub fn is_defaulted(&self, node: NodeId) -> bool {
         match self.kind(node) {
             NodeKind::Firm => self.firms.defaulted.get(node.index()) == Some(&BOOL_TRUE),

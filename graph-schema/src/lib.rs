@@ -25,6 +25,9 @@ pub mod pii;
 pub mod snapshot;
 pub mod strings;
 
+/// Microseconds in a day: timestamps are µs since the epoch, dates are days.
+pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+
 pub use builder::{EdgeList, FirmRow, GraphBuilder};
 pub use column::Column;
 pub use csr::Csr;

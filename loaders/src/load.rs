@@ -605,7 +605,7 @@ impl<'o> State<'o> {
                 match kind {
                     NodeKind::Firm => {
                         let founded_day = check.date(&founded, i);
-                        if founded_day != DATE_NULL && (founded_day as i64) * 86_400_000_000 > as_of {
+                        if founded_day != DATE_NULL && (founded_day as i64) * ekg_schema::MICROS_PER_DAY > as_of {
                             check.fail("founded", Rule::FutureTimestamp, "founding date after the run's as-of date");
                         }
                         let texts = [&name, &industry, &region, &status];
@@ -1009,7 +1009,7 @@ fn decode_edges(ctx: &Ctx<'_>, builder: &GraphBuilder, relation: Relation, chunk
         if from != DATE_NULL && to != DATE_NULL && to < from {
             check.fail("end", Rule::EndBeforeStart, "guarantee ends before it starts");
         }
-        if from != DATE_NULL && (from as i64) * 86_400_000_000 > as_of {
+        if from != DATE_NULL && (from as i64) * ekg_schema::MICROS_PER_DAY > as_of {
             check.fail("start", Rule::FutureTimestamp, "guarantee starts after the run's as-of date");
         }
         let (valid_since, valid_until) =

@@ -16,7 +16,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{Error, Result};
 
-const MICROS_PER_DAY: i64 = 86_400_000_000;
+use ekg_schema::MICROS_PER_DAY;
 
 fn type_error(path: &Path, column: &str, expected: &str, found: &DataType) -> Error {
     Error::ColumnType { path: path.to_path_buf(), column: column.to_string(), expected: expected.to_string(), found: format!("{found}") }

@@ -5,8 +5,6 @@ mod demo;
 mod generate;
 mod info;
 mod prospects;
-pub mod rings;
-pub mod risk;
 mod run;
 mod validate;
 

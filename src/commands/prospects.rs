@@ -14,7 +14,7 @@ use arrow_array::cast::AsArray;
 use ekg_algorithms::centrality::pagerank::{page_rank, personalized_page_rank, PageRankConfig};
 use ekg_algorithms::ownership::{control_links, group_customers, ownership, HoldingNetwork, OwnershipConfig};
 use ekg_algorithms::{Projection, ProjectionConfig};
-use ekg_schema::{Graph, NodeId, NodeKind, Relation, TS_NULL};
+use ekg_schema::{Graph, NodeId, NodeKind, Relation};
 use serde_json::json;
 
 use crate::cli::ProspectsArgs;
@@ -24,7 +24,7 @@ use crate::output::{OutputKind, Target};
 use crate::query::{read_all, resolve};
 use crate::table::Table;
 
-const MICROS_PER_DAY: i64 = 86_400_000_000;
+use ekg_schema::MICROS_PER_DAY;
 
 struct Candidate {
     firm: u32,
@@ -57,11 +57,7 @@ pub fn run(args: &ProspectsArgs, quiet: bool) -> Result<()> {
     // Risk rank and its percentile among firms.
     let risk = Projection::new(
         &graph,
-        &ProjectionConfig {
-            relations: vec![Relation::Shareholding, Relation::Officer, Relation::Guarantee, Relation::Supply],
-            undirected: true,
-            weighted: false,
-        },
+        &ProjectionConfig { relations: ekg_algorithms::RISK_RELATIONS.to_vec(), undirected: true, weighted: false },
     );
     let seeds: Vec<u32> = (0..risk.node_count() as u32).filter(|&v| graph.is_defaulted(risk.nodes[v as usize])).collect();
     let mut ppr = vec![0.0; firms as usize];
@@ -88,11 +84,7 @@ pub fn run(args: &ProspectsArgs, quiet: bool) -> Result<()> {
     }
     let flags = flag_counts(&graph, args.scores.as_deref())?;
     let owner_accounts = |v: u32| -> Vec<u32> { graph.relation(Relation::AccountOwner).forward.neighbor_ids(NodeId(v)).to_vec() };
-    let as_of = graph
-        .relation(Relation::Transfer)
-        .attr("ts")
-        .and_then(|c| c.as_i64())
-        .and_then(|t| t.iter().copied().filter(|&x| x != TS_NULL).max());
+    let as_of = graph.latest_transfer_ts();
 
     struct Row {
         c: Candidate,

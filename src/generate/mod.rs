@@ -60,7 +60,7 @@ pub const INDUSTRIES: [&str; 12] = [
 /// Dates are days since 1970-01-01; transfers fall in [WINDOW_START, WINDOW_START + WINDOW_DAYS).
 pub const WINDOW_START_DAY: i32 = 19_723; // 2024-01-01
 pub const WINDOW_DAYS: i32 = 730;
-pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+pub use ekg_schema::MICROS_PER_DAY;
 
 /// A planted pattern, for truth/rings.parquet.
 #[derive(Clone, Debug)]
@@ -153,6 +153,33 @@ pub fn plan(config: &GenConfig) -> Plan {
     let n = config.firms.max(20);
     let mut rng = rng_for(config.seed, 1, 0);
     let mut p = Plan { firms: n, persons: n + n / 5, transfers_per_firm: config.transfers_per_firm, seed: config.seed, ..Plan::default() };
+    let cores = plan_firms(&mut p, &mut rng);
+    plan_accounts(&mut p, &mut rng);
+    plan_officers(&mut p, &mut rng);
+    let holders_done = plan_pyramids(&mut p, &mut rng, cores);
+    plan_holdings(&mut p, &mut rng, &holders_done);
+    plan_supply(&mut p, &mut rng, cores);
+    plan_identifiers(&mut p, &mut rng);
+    plan_loans(&mut p, &mut rng, cores);
+    plan_guarantees(&mut p, &mut rng, cores);
+    plant_fraud_rings(&mut p, &mut rng, cores);
+    plant_loan_diversion(&mut p, &mut rng);
+    plant_defaults(&mut p, &mut rng);
+    // Later additions draw from their own stream so that the patterns above stay as they were.
+    plant_typologies(&mut p, &mut rng_for(config.seed, 11, 0));
+    p
+}
+
+/// A random firm of core `c`'s cluster (firms `cores + c + k·cores`).
+fn cluster_member(rng: &mut ChaCha8Rng, n: u32, cores: u32, c: u32) -> u32 {
+    let cluster_size = (n - cores) / cores;
+    (cores + c + cores * rng.random_range(0..cluster_size.max(1))).min(n - 1)
+}
+
+/// Firms: the core enterprises first, then ordinary firms with region, industry, capital and
+/// founding day. Returns the number of cores.
+fn plan_firms(p: &mut Plan, rng: &mut ChaCha8Rng) -> u32 {
+    let n = p.firms;
     let cores = (n / 1000).max(3);
     for i in 0..n {
         let core = i < cores;
@@ -160,15 +187,16 @@ pub fn plan(config: &GenConfig) -> Plan {
             if core { (i % 16) as u8 } else { ((i % cores) % 16) as u8 ^ if rng.random_bool(0.1) { rng.random_range(0..16) } else { 0 } };
         p.region.push(region % 16);
         p.industry.push(rng.random_range(0..INDUSTRIES.len() as u8));
-        p.capital.push(if core { lognormal(&mut rng, 20.0, 0.8) } else { lognormal(&mut rng, 14.0, 1.2) });
+        p.capital.push(if core { lognormal(rng, 20.0, 0.8) } else { lognormal(rng, 14.0, 1.2) });
         p.founded.push(if core { rng.random_range(3_000..12_000) } else { rng.random_range(10_000..WINDOW_START_DAY - 30) });
         p.is_core.push(core);
     }
-    let cluster_size = (n - cores) / cores;
-    let cluster_member =
-        |rng: &mut ChaCha8Rng, c: u32| -> u32 { (cores + c + cores * rng.random_range(0..cluster_size.max(1))).min(n - 1) };
+    cores
+}
 
-    // Accounts: one or two per firm, and for about a third of persons.
+/// Accounts: one or two per firm (three for a core), and for about a third of persons.
+fn plan_accounts(p: &mut Plan, rng: &mut ChaCha8Rng) {
+    let n = p.firms;
     for i in 0..n {
         p.firm_accounts.push(p.account_owner.len() as u32);
         let count = if p.is_core[i as usize] {
@@ -194,9 +222,11 @@ pub fn plan(config: &GenConfig) -> Plan {
             p.person_account.push(u32::MAX);
         }
     }
+}
 
-    // Officers and ordinary ownership: the founder (person i) runs and mostly owns firm i.
-    let mut holders_done = vec![false; n as usize];
+/// Officers: the founder (person i) runs firm i, with up to two other officers.
+fn plan_officers(p: &mut Plan, rng: &mut ChaCha8Rng) {
+    let n = p.firms;
     for i in 0..n {
         let founder = i;
         p.officers.push((founder, i, 0));
@@ -204,9 +234,14 @@ pub fn plan(config: &GenConfig) -> Plan {
             p.officers.push((rng.random_range(0..p.persons), i, rng.random_range(1..4)));
         }
     }
+}
 
-    // Ownership pyramids: a controller person owns a holding firm, which owns subsidiaries by
-    // majority, down to three levels; some bottom firms hold a slice of the top (cross-holding).
+/// Ownership pyramids: a controller person owns a holding firm, which owns subsidiaries by
+/// majority, down to three levels; some bottom firms hold a slice of the top (cross-holding).
+/// Returns which firms have their holders.
+fn plan_pyramids(p: &mut Plan, rng: &mut ChaCha8Rng, cores: u32) -> Vec<bool> {
+    let n = p.firms;
+    let mut holders_done = vec![false; n as usize];
     let groups = (n / 60).max(2);
     let mut next_firm = cores;
     for g in 0..groups {
@@ -257,6 +292,12 @@ pub fn plan(config: &GenConfig) -> Plan {
             }
         }
     }
+    holders_done
+}
+
+/// Ordinary ownership of the firms outside pyramids: the founder mostly, a few other holders.
+fn plan_holdings(p: &mut Plan, rng: &mut ChaCha8Rng, holders_done: &[bool]) {
+    let n = p.firms;
     for i in 0..n {
         if holders_done[i as usize] {
             continue;
@@ -276,25 +317,31 @@ pub fn plan(config: &GenConfig) -> Plan {
             }
         }
     }
+}
 
-    // Supply chains around the cores.
+/// Supply chains around the cores, and links within each core's cluster.
+fn plan_supply(p: &mut Plan, rng: &mut ChaCha8Rng, cores: u32) {
+    let n = p.firms;
     for i in cores..n {
         let c = (i - cores) % cores;
         if rng.random_bool(0.5) {
-            p.supply.push((i, c, lognormal(&mut rng, 15.0, 1.0)));
+            p.supply.push((i, c, lognormal(rng, 15.0, 1.0)));
         }
         if rng.random_bool(0.3) {
-            p.supply.push((c, i, lognormal(&mut rng, 14.0, 1.0)));
+            p.supply.push((c, i, lognormal(rng, 14.0, 1.0)));
         }
         for _ in 0..rng.random_range(0..3) {
-            let j = cluster_member(&mut rng, c);
+            let j = cluster_member(rng, n, cores, c);
             if j != i {
-                p.supply.push((i, j, lognormal(&mut rng, 12.0, 1.2)));
+                p.supply.push((i, j, lognormal(rng, 12.0, 1.2)));
             }
         }
     }
+}
 
-    // Identifiers: own phone/email/address per firm, registration agents shared by many.
+/// Identifiers: own phone, e-mail and address per firm, registration agents shared by many.
+fn plan_identifiers(p: &mut Plan, rng: &mut ChaCha8Rng) {
+    let n = p.firms;
     let agents = 5u32;
     for i in 0..n {
         p.identifiers.push((Ent::Firm(i), 0, format!("1{:010}", 3_000_000_000u64 + i as u64 * 37)));
@@ -309,30 +356,36 @@ pub fn plan(config: &GenConfig) -> Plan {
     for j in (0..p.persons).step_by(2) {
         p.identifiers.push((Ent::Person(j), 0, format!("1{:010}", 5_000_000_000u64 + j as u64 * 41)));
     }
+}
 
-    // Loans: about 30% of ordinary firms borrow; deposits go to their first account.
+/// Loans: about 30% of ordinary firms borrow; deposits go to their first account.
+fn plan_loans(p: &mut Plan, rng: &mut ChaCha8Rng, cores: u32) {
+    let n = p.firms;
     for i in cores..n {
         if rng.random_bool(0.3) {
             let day = WINDOW_START_DAY + rng.random_range(0..WINDOW_DAYS - 120);
             p.loans.push(Loan {
                 borrower: i,
-                amount: (lognormal(&mut rng, 13.5, 0.8) / 1e4).round() * 1e4,
-                disbursed: business_time(&mut rng, day),
+                amount: (lognormal(rng, 13.5, 0.8) / 1e4).round() * 1e4,
+                disbursed: business_time(rng, day),
                 deposit_account: p.firm_accounts[i as usize],
                 defaulted: false,
             });
         }
     }
+}
 
-    // Guarantees: chains inside clusters, and planted circles of 3-6 firms.
+/// Guarantees: chains inside clusters, and planted circles of 3-6 firms.
+fn plan_guarantees(p: &mut Plan, rng: &mut ChaCha8Rng, cores: u32) {
+    let n = p.firms;
     let loan_firms: Vec<u32> = p.loans.iter().map(|l| l.borrower).collect();
     for &b in &loan_firms {
         if rng.random_bool(0.4) {
             let c = (b - cores) % cores;
-            let g = cluster_member(&mut rng, c);
+            let g = cluster_member(rng, n, cores, c);
             if g != b {
                 let start = WINDOW_START_DAY - rng.random_range(0..400);
-                p.guarantees.push((Ent::Firm(g), Ent::Firm(b), lognormal(&mut rng, 13.0, 0.7), start));
+                p.guarantees.push((Ent::Firm(g), Ent::Firm(b), lognormal(rng, 13.0, 0.7), start));
             }
         }
     }
@@ -348,17 +401,10 @@ pub fn plan(config: &GenConfig) -> Plan {
         }
         for k in 0..members.len() {
             let start = WINDOW_START_DAY - rng.random_range(0..400);
-            p.guarantees.push((Ent::Firm(members[k]), Ent::Firm(members[(k + 1) % members.len()]), lognormal(&mut rng, 14.0, 0.5), start));
+            p.guarantees.push((Ent::Firm(members[k]), Ent::Firm(members[(k + 1) % members.len()]), lognormal(rng, 14.0, 0.5), start));
         }
         p.rings.push(PlantedRing { kind: "guarantee_circle", members: members.iter().map(|&m| Ent::Firm(m)).collect() });
     }
-
-    plant_fraud_rings(&mut p, &mut rng, cores);
-    plant_loan_diversion(&mut p, &mut rng);
-    plant_defaults(&mut p, &mut rng);
-    // Later additions draw from their own stream so that the patterns above stay as they were.
-    plant_typologies(&mut p, &mut rng_for(config.seed, 11, 0));
-    p
 }
 
 /// Shell-firm rings: a nominee legal representative, shared phone, address and device, and

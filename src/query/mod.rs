@@ -13,28 +13,12 @@ use arrow_array::RecordBatch;
 use ekg_schema::{Graph, NodeId, Relation};
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
 
-use crate::exit::{coded, DATA, USAGE};
+use crate::exit::{coded, DATA};
 
 /// The node of an external id (as the input has it, or its pseudonym), or a data error naming it.
 /// The id is the user's own query, so the message repeats it unmasked.
 pub fn resolve(graph: &Graph, id: &str) -> Result<NodeId> {
     crate::pii::lookup(graph, id).ok_or_else(|| coded(DATA, format!("'{}' is not an entity of the graph", id.trim())))
-}
-
-/// Relations by name (default: every relation).
-pub fn relations(names: &[String]) -> Result<Vec<Relation>> {
-    if names.is_empty() {
-        return Ok(Relation::ALL.to_vec());
-    }
-    names
-        .iter()
-        .map(|n| {
-            Relation::parse(n).ok_or_else(|| {
-                let known: Vec<&str> = Relation::ALL.iter().map(|r| r.as_str()).collect();
-                coded(USAGE, format!("--relations: unknown relation '{n}' (known: {})", known.join(", ")))
-            })
-        })
-        .collect()
 }
 
 /// One edge seen from a node: the neighbour, the relation, whether the node is its source, and

@@ -12,7 +12,7 @@ use ekg_schema::{Graph, NodeId, NodeKind, Relation, BOOL_TRUE};
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
 use parquet::arrow::ProjectionMask;
 
-use super::{cell, edge_attributes, hops, read_all, relations, resolve};
+use super::{cell, edge_attributes, hops, read_all, resolve};
 use crate::cli::{NeighborhoodArgs, SubgraphFormat};
 use crate::exit::{coded, IO};
 use crate::input::open_graph_shown;
@@ -33,7 +33,7 @@ pub fn run(args: &NeighborhoodArgs) -> Result<()> {
     // `--format` here is the output format; a dataset folder is read in the contract layout.
     let load = crate::cli::LoadArgs { format: crate::cli::InputFormat::Contract, as_of: None, encoding: crate::cli::EncodingArg::Utf8 };
     let graph = open_graph_shown(&args.graph, &load)?;
-    let relations = relations(&args.relations)?;
+    let relations = crate::cli::relations_or_all(&args.relations);
     let centre = resolve(&graph, &args.id)?;
     let sub = collect(&graph, &relations, centre.0, args.hops, args.max_nodes);
     let mut attributes: BTreeMap<u32, Vec<(String, String)>> = sub.nodes.iter().map(|&v| (v, base_attributes(&graph, v))).collect();

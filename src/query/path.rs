@@ -11,7 +11,7 @@ use anyhow::Result;
 use ekg_schema::{Graph, NodeId, Relation};
 use serde_json::{json, Value};
 
-use super::{edge_attributes, hops, relations, resolve, Hop};
+use super::{edge_attributes, hops, resolve, Hop};
 use crate::cli::PathArgs;
 use crate::input::open_graph_shown;
 
@@ -20,7 +20,7 @@ const MAX_VISITED: usize = 2_000_000;
 
 pub fn run(args: &PathArgs) -> Result<()> {
     let graph = open_graph_shown(&args.graph, &args.load)?;
-    let relations = relations(&args.relations)?;
+    let relations = crate::cli::relations_or_all(&args.relations);
     let (a, b) = (resolve(&graph, &args.from)?, resolve(&graph, &args.to)?);
     let paths = shortest_paths(&graph, &relations, a.0, b.0, args.max_hops, args.max_paths);
     let described: Vec<Value> = paths.iter().map(|p| describe(&graph, a.0, p)).collect();

@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::commands::rings::RingParams;
 use crate::exit::{coded, USAGE};
+use crate::params::rings::RingArgs;
 
 /// The analyses, in dependency order.
 pub const ANALYSES: [&str; 11] =
@@ -27,7 +27,7 @@ pub struct ScoreConfig {
     pub groups: GroupSection,
     pub contagion: ContagionSection,
     /// The ring detectors' parameters, as `ekg run rings` takes them.
-    pub rings: RingParams,
+    pub rings: RingArgs,
     pub flags: FlagSection,
 }
 
@@ -57,6 +57,18 @@ pub struct OwnershipSection {
     pub control_margin: f64,
 }
 
+impl OwnershipSection {
+    pub fn config(&self) -> ekg_algorithms::ownership::OwnershipConfig {
+        ekg_algorithms::ownership::OwnershipConfig {
+            epsilon: self.epsilon,
+            ubo_threshold: self.ubo_threshold,
+            fallback_threshold: self.control_threshold,
+            fallback_margin: self.control_margin,
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GroupSection {
@@ -82,8 +94,7 @@ pub struct FlagSection {
     /// Controller flag: controls at least this many defaulted firms.
     pub defaulted_controlled: u32,
     /// Ring flags: a ring flags its members only from this score (by kind; scores are
-    /// comparable within a kind). Defaults sit between planted rings and background noise on
-    /// the generator's 1M-firm data (see the rings issue's note).
+    /// comparable within a kind); see `cases::default_min_ring_score`.
     pub min_ring_score: std::collections::BTreeMap<String, f64>,
     /// Cases a team reviews a day, per lead kind: the first this many of each kind's queue are
     /// marked `in_capacity` in cases.parquet.
@@ -100,7 +111,7 @@ impl Default for ScoreConfig {
             ownership: OwnershipSection::default(),
             groups: GroupSection::default(),
             contagion: ContagionSection::default(),
-            rings: RingParams::default(),
+            rings: RingArgs::default(),
             flags: FlagSection::default(),
         }
     }
@@ -149,20 +160,7 @@ impl Default for ContagionSection {
 
 impl Default for FlagSection {
     fn default() -> Self {
-        let min_ring_score = [
-            ("dense_block", 0.75),
-            ("fan_in", 6.0),
-            ("fan_out", 6.0),
-            ("fund_cycle", 0.4),
-            ("scatter_gather", 3.0),
-            ("gather_scatter", 6.0),
-            ("shared_identifier", 2.0),
-            ("loan_diversion", 0.3),
-            ("guarantee_circle", 0.0),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+        let min_ring_score = crate::cases::default_min_ring_score();
         FlagSection {
             contagion_lift: 2.0,
             contagion_probability: 0.1,
@@ -203,11 +201,8 @@ impl ScoreConfig {
                 return Err(coded(USAGE, format!("config: flags.min_ring_score: unknown ring kind '{kind}'")));
             }
         }
-        for d in &self.rings.detectors {
-            if !crate::commands::rings::DETECTORS.contains(&d.as_str()) {
-                return Err(coded(USAGE, format!("config: unknown ring detector '{d}'")));
-            }
-        }
+        self.rings.validate().map_err(|e| coded(USAGE, format!("config: {e}")))?;
+        self.ownership.config().validate().map_err(|e| coded(USAGE, format!("config: {e}")))?;
         let unit = |name: &str, x: f64| -> Result<()> {
             if (0.0..=1.0).contains(&x) {
                 Ok(())
@@ -218,9 +213,8 @@ impl ScoreConfig {
         unit("pagerank.damping", self.pagerank.damping)?;
         unit("ownership.ubo_threshold", self.ownership.ubo_threshold)?;
         unit("contagion.supply_loss_rate", self.contagion.supply_loss_rate)?;
-        unit("rings.amount_tolerance", self.rings.amount_tolerance)?;
-        if self.contagion.runs == 0 || self.communities.resolution <= 0.0 || self.rings.max_cycle_len < 2 || self.rings.min_fan < 2 {
-            return Err(coded(USAGE, "config: contagion.runs ≥ 1, communities.resolution > 0, rings.max_cycle_len ≥ 2, rings.min_fan ≥ 2"));
+        if self.contagion.runs == 0 || self.communities.resolution <= 0.0 {
+            return Err(coded(USAGE, "config: contagion.runs ≥ 1, communities.resolution > 0"));
         }
         Ok(())
     }

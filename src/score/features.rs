@@ -4,12 +4,13 @@
 //! Transfer features of a firm or person are entity-level: its own transfers plus those of the
 //! accounts it owns (money moves through accounts; a credit model scores the owner).
 
+pub use ekg_algorithms::ownership::account_owner;
 use ekg_schema::{Graph, NodeId, NodeKind, Relation, TS_NULL};
 use rayon::prelude::*;
 
 use crate::table::Table;
 
-pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+pub use ekg_schema::MICROS_PER_DAY;
 
 /// One typed feature column, by node id; NaN / None are nulls.
 pub enum Values {
@@ -102,18 +103,6 @@ impl Features {
         }
         out
     }
-}
-
-/// The owner of each account (`NONE` for other nodes), from the account_owner relation.
-pub fn account_owner(graph: &Graph) -> Vec<u32> {
-    let owners = graph.relation(Relation::AccountOwner);
-    let mut out = vec![u32::MAX; graph.node_count()];
-    for a in graph.kind_range(NodeKind::Account) {
-        if let Some(o) = owners.reverse.neighbor_ids(NodeId(a)).first() {
-            out[a as usize] = *o;
-        }
-    }
-    out
 }
 
 /// Adds each account's value to its owner's (entity-level aggregation), in account order.

@@ -221,3 +221,32 @@ pub fn mutual_guarantee_links(guarantees: &[(u32, u32)]) -> Vec<GroupLink> {
         .map(|&(a, b)| GroupLink { a, b, kind: LinkKind::MutualGuarantee })
         .collect()
 }
+
+/// Pairs of entities that guarantee each other, as group links.
+pub fn mutual_guarantees(graph: &ekg_schema::Graph) -> Vec<GroupLink> {
+    let store = graph.relation(ekg_schema::Relation::Guarantee);
+    let mut pairs = Vec::with_capacity(store.edge_count());
+    let row_start = store.forward.row_start();
+    for (row, w) in store.forward.offsets().windows(2).enumerate() {
+        for t in &store.forward.targets()[w[0] as usize..w[1] as usize] {
+            pairs.push((row_start + row as u32, t.0));
+        }
+    }
+    mutual_guarantee_links(&pairs)
+}
+
+/// Links from each legal representative to the firms it represents.
+pub fn legal_rep_links(graph: &ekg_schema::Graph) -> Vec<GroupLink> {
+    let store = graph.relation(ekg_schema::Relation::Officer);
+    let roles = store.attr("role").and_then(|c| c.as_u8()).unwrap_or(&[]);
+    let row_start = store.forward.row_start();
+    let mut links = Vec::new();
+    for (row, w) in store.forward.offsets().windows(2).enumerate() {
+        for e in w[0] as usize..w[1] as usize {
+            if roles.get(e) == Some(&(ekg_schema::OfficerRole::LegalRep as u8)) {
+                links.push(GroupLink { a: row_start + row as u32, b: store.forward.targets()[e].0, kind: LinkKind::LegalRep });
+            }
+        }
+    }
+    links
+}

@@ -11,7 +11,9 @@ pub mod groups;
 pub mod integrated;
 
 pub use control::{ownership, ControlBasis, OwnershipConfig, OwnershipResult, UboTable};
-pub use groups::{control_links, group_customers, mutual_guarantee_links, GroupLink, GroupResult, LinkKind};
+pub use groups::{
+    control_links, group_customers, legal_rep_links, mutual_guarantee_links, mutual_guarantees, GroupLink, GroupResult, LinkKind,
+};
 
 use ekg_schema::{Graph, NodeId, NodeKind, Relation};
 use rayon::prelude::*;
@@ -165,4 +167,17 @@ impl Paths {
 pub(crate) fn par_chunks_in_order<T: Send>(n: u32, chunk: u32, f: impl Fn(std::ops::Range<u32>) -> T + Sync) -> Vec<T> {
     let chunks = n.div_ceil(chunk.max(1));
     (0..chunks).into_par_iter().map(|c| f(c * chunk..((c + 1) * chunk).min(n))).collect()
+}
+
+/// The owner of each account (`NONE` for other nodes), from the account_owner relation.
+pub fn account_owner(graph: &ekg_schema::Graph) -> Vec<u32> {
+    use ekg_schema::{NodeId, NodeKind, Relation};
+    let owners = graph.relation(Relation::AccountOwner);
+    let mut out = vec![NONE; graph.node_count()];
+    for a in graph.kind_range(NodeKind::Account) {
+        if let Some(o) = owners.reverse.neighbor_ids(NodeId(a)).first() {
+            out[a as usize] = *o;
+        }
+    }
+    out
 }

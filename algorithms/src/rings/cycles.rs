@@ -25,7 +25,7 @@ use rayon::prelude::*;
 use super::{similar, Evidence, Ring, RingKind, Transfers};
 use crate::components::scc::condensation_of;
 
-pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+pub use ekg_schema::MICROS_PER_DAY;
 
 #[derive(Clone, Debug)]
 pub struct CycleConfig {

@@ -32,7 +32,7 @@ pub struct DiversionConfig {
 
 impl Default for DiversionConfig {
     fn default() -> Self {
-        DiversionConfig { hops: 3, window: 30 * super::cycles::MICROS_PER_DAY, min_share: 0.3, max_share: 50 }
+        DiversionConfig { hops: 3, window: 30 * super::cycles::MICROS_PER_DAY, min_share: 0.3, max_share: super::shared::DEFAULT_MAX_SHARE }
     }
 }
 

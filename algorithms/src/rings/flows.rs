@@ -64,6 +64,7 @@ impl FlowConfig {
     pub const DEFAULT_WINDOW_DAYS: i64 = 3;
     pub const DEFAULT_SCATTER_WINDOW_DAYS: i64 = 3;
     pub const DEFAULT_GATHER_WINDOW_DAYS: i64 = 7;
+    pub const DEFAULT_MIN_FAN: usize = 5;
     pub const DEFAULT_MIN_FAN_SCORE: f64 = 5.0;
 }
 
@@ -75,7 +76,7 @@ impl Default for FlowConfig {
             scatter_window: Self::DEFAULT_SCATTER_WINDOW_DAYS * day,
             gather_window: Self::DEFAULT_GATHER_WINDOW_DAYS * day,
             tolerance: 0.2,
-            min_fan: 5,
+            min_fan: Self::DEFAULT_MIN_FAN,
             min_mules: 3,
             min_fan_score: Self::DEFAULT_MIN_FAN_SCORE,
         }

@@ -6,6 +6,7 @@
 pub mod cases;
 pub mod cycles;
 pub mod dense;
+pub mod detect;
 pub mod diversion;
 pub mod flows;
 pub mod shared;

@@ -17,6 +17,10 @@ use rayon::prelude::*;
 
 use super::{Evidence, EvidenceKind, Ring, RingKind};
 
+/// Identifier values held by more entities than this are a registration agent's or a landlord's,
+/// not a ring's: they are not evidence (shared-identifier rings, identifier blocks, diversion).
+pub const DEFAULT_MAX_SHARE: usize = 50;
+
 #[derive(Clone, Debug)]
 pub struct SharedConfig {
     pub max_share: usize,
@@ -29,7 +33,7 @@ pub struct SharedConfig {
 
 impl Default for SharedConfig {
     fn default() -> Self {
-        SharedConfig { max_share: 50, min_pair_score: 1.0, min_size: 3, max_size: 100, legal_rep: true }
+        SharedConfig { max_share: DEFAULT_MAX_SHARE, min_pair_score: 1.0, min_size: 3, max_size: 100, legal_rep: true }
     }
 }
 

@@ -10,11 +10,10 @@ use ekg_algorithms::contagion::{
     debt_rank, default_cascade, economic_weights, guarantee_network, systemic_importance, CascadeConfig, ImpactConfig, ImpactNetwork,
 };
 use ekg_algorithms::ownership::{
-    control_links, group_customers, mutual_guarantee_links, ownership, ControlBasis, GroupLink, GroupResult, HoldingNetwork, LinkKind,
-    OwnershipConfig, OwnershipResult, NONE,
+    control_links, group_customers, ownership, ControlBasis, GroupResult, HoldingNetwork, OwnershipConfig, OwnershipResult, NONE,
 };
 use ekg_algorithms::{Projection, ProjectionConfig};
-use ekg_schema::{Graph, NodeId, NodeKind, OfficerRole, Relation};
+use ekg_schema::{Graph, NodeId, NodeKind, Relation};
 use serde_json::{json, Value};
 
 use crate::cli::{Algorithm, BufferColumn, RunArgs};
@@ -24,7 +23,6 @@ use crate::progress::Phase;
 use crate::table::Table;
 
 /// Links of a reason chain shown before eliding the rest.
-const REASON_LINKS: usize = 6;
 
 pub fn is_risk(algorithm: Algorithm) -> bool {
     matches!(algorithm, Algorithm::Ownership | Algorithm::Groups | Algorithm::Guarantees | Algorithm::Debtrank | Algorithm::Cascade)
@@ -45,12 +43,12 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     if args.runs == 0 || args.runs == u32::MAX {
         return Err(coded(USAGE, "--runs must be between 1 and 4294967294"));
     }
-    let _out = super::run::claim_out(args)?;
+    let _out = super::target::claim_out(args)?;
     let phase = Phase::start(quiet, "opening graph");
     let graph = open_graph_shown(&args.graph, &args.load)?;
     phase.finish();
     let started = Instant::now();
-    let name = super::run::algorithm_name(args.algorithm);
+    let name = super::target::algorithm_name(args.algorithm);
     let phase = Phase::start(quiet, name);
     let mut summary = match args.algorithm {
         Algorithm::Ownership => run_ownership(&graph, &ownership_config, &args.out)?,
@@ -179,10 +177,10 @@ fn run_groups(graph: &Graph, config: &OwnershipConfig, args: &RunArgs) -> Result
     let mut links = control_links(&owned);
     let control = links.len();
     if args.join_guarantees {
-        links.extend(mutual_guarantees(graph));
+        links.extend(ekg_algorithms::ownership::mutual_guarantees(graph));
     }
     if args.join_legal_rep {
-        links.extend(legal_rep_links(graph));
+        links.extend(ekg_algorithms::ownership::legal_rep_links(graph));
     }
     let firm_count = graph.kind_count(NodeKind::Firm) as u32;
     let nodes = graph.kind_range(NodeKind::Person).end;
@@ -203,66 +201,9 @@ fn run_groups(graph: &Graph, config: &OwnershipConfig, args: &RunArgs) -> Result
     }))
 }
 
-/// Pairs of entities that guarantee each other.
-pub(crate) fn mutual_guarantees(graph: &Graph) -> Vec<GroupLink> {
-    let store = graph.relation(Relation::Guarantee);
-    let mut pairs = Vec::with_capacity(store.edge_count());
-    let row_start = store.forward.row_start();
-    for (row, w) in store.forward.offsets().windows(2).enumerate() {
-        for t in &store.forward.targets()[w[0] as usize..w[1] as usize] {
-            pairs.push((row_start + row as u32, t.0));
-        }
-    }
-    mutual_guarantee_links(&pairs)
-}
-
-/// Links from each legal representative to the firms it represents.
-pub(crate) fn legal_rep_links(graph: &Graph) -> Vec<GroupLink> {
-    let store = graph.relation(Relation::Officer);
-    let roles = store.attr("role").and_then(|c| c.as_u8()).unwrap_or(&[]);
-    let row_start = store.forward.row_start();
-    let mut links = Vec::new();
-    for (row, w) in store.forward.offsets().windows(2).enumerate() {
-        for e in w[0] as usize..w[1] as usize {
-            if roles.get(e) == Some(&(OfficerRole::LegalRep as u8)) {
-                links.push(GroupLink { a: row_start + row as u32, b: store.forward.targets()[e].0, kind: LinkKind::LegalRep });
-            }
-        }
-    }
-    links
-}
-
-/// "P controls A; A controls B": the chain of links from the anchor to the firm.
-fn reason(graph: &Graph, r: &GroupResult, firm: u32) -> Option<String> {
-    let chain = r.chain(firm);
-    if chain.is_empty() {
-        let g = r.group[firm as usize] as usize;
-        return (r.size[g] > 1).then(|| "anchor of the group".to_string());
-    }
-    let skip = chain.len().saturating_sub(REASON_LINKS);
-    let mut parts: Vec<String> = Vec::with_capacity(chain.len() - skip + 1);
-    if skip > 0 {
-        parts.push(format!("… {skip} links"));
-    }
-    for link in &chain[skip..] {
-        parts.push(format!("{} {} {}", graph.external_id(NodeId(link.a)), link.kind.phrase(), graph.external_id(NodeId(link.b))));
-    }
-    Some(parts.join("; "))
-}
-
 fn write_groups(graph: &Graph, r: &GroupResult, path: &Path) -> Result<()> {
-    groups_table(graph, r).write(path)?;
+    crate::tables::groups(graph, r).write(path)?;
     Ok(())
-}
-
-pub(crate) fn groups_table(graph: &Graph, r: &GroupResult) -> Table {
-    Table::new()
-        .utf8("node_id", firms(graph).map(|f| graph.external_id(NodeId(f))))
-        .u32("group_id", r.group.iter().copied())
-        .u32("group_size", r.group.iter().map(|&g| r.size[g as usize]))
-        .f64("group_exposure", &r.group.iter().map(|&g| r.exposure[g as usize]).collect::<Vec<_>>())
-        .utf8("anchor_id", r.group.iter().map(|&g| graph.external_id(NodeId(r.anchor[g as usize]))))
-        .utf8_opt("reason", firms(graph).map(|f| reason(graph, r, f)))
 }
 
 fn run_guarantees(graph: &Graph, out: &Path) -> Result<Value> {
@@ -315,7 +256,7 @@ fn run_guarantees(graph: &Graph, out: &Path) -> Result<Value> {
 /// The impact network of the chosen relations (default: guarantees, shareholdings, supply links).
 fn impact_network(graph: &Graph, args: &RunArgs) -> Result<(ImpactNetwork, Vec<Relation>)> {
     let allowed = [Relation::Guarantee, Relation::Shareholding, Relation::Supply];
-    let relations = if args.relations.is_empty() { allowed.to_vec() } else { super::run::parse_relations(&args.relations)? };
+    let relations = if args.relations.is_empty() { allowed.to_vec() } else { crate::cli::relations_or_all(&args.relations) };
     if let Some(bad) = relations.iter().find(|r| !allowed.contains(r)) {
         return Err(coded(
             USAGE,
@@ -360,11 +301,7 @@ fn run_debtrank(graph: &Graph, args: &RunArgs) -> Result<Value> {
     }
     let result = debt_rank(&net, &value, &shock);
     // Systemic importance of the top-K firms by exposure (ties: smaller id).
-    let exposure: &[f64] = &graph.firms.exposure;
-    let key = |f: u32| exposure.get(f as usize).copied().filter(|x| x.is_finite()).unwrap_or(0.0);
-    let mut top: Vec<u32> = firms(graph).collect();
-    top.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
-    top.truncate(args.top_k);
+    let top = ekg_algorithms::contagion::largest_exposures(&graph.firms.exposure, graph.kind_count(NodeKind::Firm), args.top_k);
     let importance = systemic_importance(&net, &value, &top);
     let n = graph.kind_count(NodeKind::Firm);
     let mut distress = vec![0.0; n];
@@ -401,16 +338,13 @@ fn run_debtrank(graph: &Graph, args: &RunArgs) -> Result<Value> {
 
 fn run_cascade(graph: &Graph, args: &RunArgs) -> Result<Value> {
     let (net, relations) = impact_network(graph, args)?;
-    // A firm already in default defaults with certainty; an unknown pd counts as 0.
     let raw: &[f64] = &graph.firms.pd;
-    let pd: Vec<f64> = firms(graph)
-        .map(|f| if graph.is_defaulted(NodeId(f)) { 1.0 } else { raw.get(f as usize).copied().filter(|x| x.is_finite()).unwrap_or(0.0) })
-        .collect();
+    let pd = ekg_algorithms::contagion::firm_pd(graph);
     let missing_pd = firms(graph).filter(|&f| raw.get(f as usize).is_none_or(|x| !x.is_finite())).count();
     let config = CascadeConfig { runs: args.runs, seed: args.seed };
     let r = default_cascade(&net, &pd, &config);
     let path = args.out.join("cascade.parquet");
-    let lift: Vec<f64> = r.probability.iter().zip(&pd).map(|(&p, &base)| if base > 0.0 { p / base } else { f64::NAN }).collect();
+    let lift = ekg_algorithms::contagion::cascade_lift(&r.probability, &pd);
     Table::new()
         .utf8("node_id", firms(graph).map(|f| graph.external_id(NodeId(f))))
         .f64("pd", &pd)

@@ -1,4 +1,5 @@
-//! `ekg run ALGO`: one algorithm on a projection of the graph, one row per node to Parquet.
+//! `ekg run ALGO` for the graph algorithms: one algorithm on a projection of the graph, one row
+//! per node to Parquet.
 
 use std::path::Path;
 use std::time::Instant;
@@ -14,14 +15,12 @@ use ekg_algorithms::components::wcc::weakly_connected_components;
 use ekg_algorithms::structure::kcore::core_numbers;
 use ekg_algorithms::structure::triangles::triangles;
 use ekg_algorithms::{Projection, ProjectionConfig};
-use ekg_schema::{Graph, NodeId, NodeKind, Relation};
+use ekg_schema::{Graph, NodeId, NodeKind};
 use serde_json::json;
 
 use crate::cli::{Algorithm, RunArgs};
-use crate::exit::{coded, CANT_CREATE, DATA, USAGE};
+use crate::exit::{coded, DATA, USAGE};
 use crate::input::open_graph_shown;
-use crate::output::guard::check_replaceable;
-use crate::output::{OutputKind, Target};
 use crate::progress::Phase;
 use crate::table::Table;
 
@@ -32,46 +31,16 @@ enum Column {
     U64(&'static str, Vec<u64>),
 }
 
-/// The tables an algorithm writes into `--out`.
-fn output_files(algorithm: Algorithm) -> Vec<String> {
-    let names: &[&str] = match algorithm {
-        Algorithm::Ownership => &["ownership", "ownership_ubo"],
-        Algorithm::Guarantees => &["guarantees", "guarantee_circles"],
-        Algorithm::Rings => &["rings", "ring_edges", "ring_nodes", "cases"],
-        other => return vec![format!("{}.parquet", algorithm_name(other))],
-    };
-    names.iter().map(|n| format!("{n}.parquet")).collect()
-}
-
-/// Claims `--out` before any work: locked against other runs, created if absent, and every table
-/// this algorithm will write checked to be ekg's to replace (or absent), so a refusal comes before
-/// the work and never after half the tables were written.
-pub(crate) fn claim_out(args: &RunArgs) -> Result<Target> {
-    let target = Target::claim(&args.out, OutputKind::TableDir, args.force)?;
-    if !args.out.exists() {
-        std::fs::create_dir(&args.out).map_err(|e| coded(CANT_CREATE, format!("cannot create {}: {e}", args.out.display())))?;
-    }
-    for file in output_files(args.algorithm) {
-        check_replaceable(&args.out.join(file), OutputKind::Parquet, args.force)?;
-    }
-    Ok(target)
-}
-
+/// Runs a graph algorithm (not rings, not a risk analysis) on a projection.
 pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
-    if args.algorithm == Algorithm::Rings {
-        return super::rings::run(args, quiet);
-    }
-    if super::risk::is_risk(args.algorithm) {
-        return super::risk::run(args, quiet);
-    }
-    let relations = parse_relations(&args.relations)?;
+    let relations = crate::cli::relations_or_all(&args.relations);
     let pr_config = PageRankConfig {
         damping: args.damping,
         max_iterations: args.max_iter.unwrap_or(DEFAULT_MAX_ITERATIONS),
         tolerance: args.tolerance,
     };
     pr_config.validate().map_err(|e| coded(USAGE, e))?;
-    let _out = claim_out(args)?;
+    let _out = super::target::claim_out(args)?;
     let phase = Phase::start(quiet, "opening graph");
     let graph = open_graph_shown(&args.graph, &args.load)?;
     phase.finish();
@@ -79,7 +48,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     let phase = Phase::start(quiet, "projecting");
     let projection = Projection::new(&graph, &config);
     let project_time = phase.finish();
-    let name = algorithm_name(args.algorithm);
+    let name = super::target::algorithm_name(args.algorithm);
     let phase = Phase::start(quiet, name);
     let started = Instant::now();
     let mut summary = json!({});
@@ -173,43 +142,6 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         println!("{line}\nwrote {}", path.display());
     }
     Ok(())
-}
-
-pub(crate) fn algorithm_name(algorithm: Algorithm) -> &'static str {
-    match algorithm {
-        Algorithm::Pagerank => "pagerank",
-        Algorithm::Ppr => "ppr",
-        Algorithm::Wcc => "wcc",
-        Algorithm::Scc => "scc",
-        Algorithm::Lpa => "lpa",
-        Algorithm::Louvain => "louvain",
-        Algorithm::Leiden => "leiden",
-        Algorithm::Triangles => "triangles",
-        Algorithm::Kcore => "kcore",
-        Algorithm::Ownership => "ownership",
-        Algorithm::Groups => "groups",
-        Algorithm::Guarantees => "guarantees",
-        Algorithm::Debtrank => "debtrank",
-        Algorithm::Cascade => "cascade",
-        Algorithm::Rings => "rings",
-    }
-}
-
-pub(crate) fn parse_relations(names: &[String]) -> Result<Vec<Relation>> {
-    if names.is_empty() {
-        return Ok(Relation::ALL.to_vec());
-    }
-    let mut out = Vec::new();
-    for name in names {
-        let relation = Relation::parse(name).ok_or_else(|| {
-            let known: Vec<&str> = Relation::ALL.iter().map(|r| r.as_str()).collect();
-            coded(USAGE, format!("--relations: unknown relation '{name}' (known: {})", known.join(", ")))
-        })?;
-        if !out.contains(&relation) {
-            out.push(relation);
-        }
-    }
-    Ok(out)
 }
 
 /// Seeds from a file of ids (one per line; a header line `node_id` or `id` is skipped), or the

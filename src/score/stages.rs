@@ -1,0 +1,434 @@
+//! The nightly job's analyses as declared stages: each reads the as-of graph and what earlier
+//! stages left in [`Scoring`], adds its feature columns and keeps what later stages need. [`PLAN`]
+//! lists them in dependency order; the runner in `mod.rs` times each, shows `stage k/N` and
+//! records it for the manifest. A new analysis is one function here and one line in [`PLAN`].
+
+use anyhow::Result;
+use ekg_algorithms::centrality::pagerank::{page_rank, personalized_page_rank, PageRankConfig};
+use ekg_algorithms::community::leiden::leiden;
+use ekg_algorithms::community::louvain::{louvain, LouvainConfig};
+use ekg_algorithms::community::lpa::{label_propagation, LabelPropagationConfig};
+use ekg_algorithms::components::dense_by_size;
+use ekg_algorithms::components::wcc::weakly_connected_components;
+use ekg_algorithms::contagion::{
+    cascade_lift, debt_rank, default_cascade, economic_weights, firm_pd, guarantee_network, largest_exposures, systemic_importance,
+    CascadeConfig, CascadeResult, GuaranteeResult, ImpactConfig, ImpactNetwork,
+};
+use ekg_algorithms::ownership::{control_links, group_customers, ownership, HoldingNetwork, OwnershipResult, NONE};
+use ekg_algorithms::rings::Ring;
+use ekg_algorithms::structure::kcore::core_numbers;
+use ekg_algorithms::structure::triangles::triangles;
+use ekg_algorithms::{Projection, ProjectionConfig, RISK_RELATIONS};
+use ekg_schema::{Graph, NodeId, NodeKind, Relation};
+
+use super::config::ScoreConfig;
+use super::features::{account_owner, defaulted_neighbourhood, person_features, roll_up, structure_features, transfer_features, Features};
+use super::flags::{self, Flag};
+use crate::findings::{find_rings, Found};
+use crate::table::Table;
+
+/// One analysis of the job: its name (the manifest's stage), whether the configuration asks for
+/// it, and the work, which returns the rows it produced.
+pub struct Stage {
+    pub name: &'static str,
+    pub enabled: fn(&ScoreConfig) -> bool,
+    pub run: fn(&mut Scoring) -> Result<u64>,
+}
+
+/// The analyses in dependency order: ownership before groups and flags, the guarantee network and
+/// cascades before flags, rings before ring flags; flags (and the review queue of the rings) last.
+pub const PLAN: [Stage; 14] = [
+    Stage { name: "flows", enabled: |_| true, run: flows },
+    Stage { name: "pagerank", enabled: |c| c.enabled("pagerank"), run: pagerank },
+    Stage { name: "ppr", enabled: |c| c.enabled("ppr"), run: ppr },
+    Stage { name: "components", enabled: |c| c.enabled("components"), run: components },
+    Stage { name: "communities", enabled: |c| c.enabled("communities"), run: communities },
+    Stage { name: "structure", enabled: |c| c.enabled("structure"), run: structure },
+    Stage { name: "ownership", enabled: |c| c.enabled("ownership") || c.enabled("groups"), run: ownership_stage },
+    Stage { name: "groups", enabled: |c| c.enabled("groups"), run: groups },
+    Stage { name: "guarantees", enabled: |c| c.enabled("guarantees"), run: guarantees },
+    Stage { name: "debtrank", enabled: |c| c.enabled("debtrank"), run: debtrank },
+    Stage { name: "cascade", enabled: |c| c.enabled("cascade"), run: cascade },
+    Stage { name: "rings", enabled: |c| c.enabled("rings"), run: rings },
+    Stage { name: "persons", enabled: |_| true, run: persons },
+    Stage { name: "flags", enabled: |_| true, run: flag_stage },
+];
+
+/// The job's state: the as-of graph, the features so far and the results later stages use.
+pub struct Scoring<'g> {
+    pub graph: &'g Graph,
+    pub config: &'g ScoreConfig,
+    pub as_of: i64,
+    pub features: Features,
+    /// Each account's owner (`NONE` elsewhere).
+    pub owner: Vec<u32>,
+    /// The undirected firm-level risk network and its defaulted nodes.
+    risk: Projection,
+    risk_defaulted: Vec<bool>,
+    guarantee_projection: Projection,
+    /// Per firm: the probability of default the cascades start from.
+    pd: Vec<f64>,
+    impact: Option<ImpactNetwork>,
+    owned: Option<OwnershipResult>,
+    guarantees: Option<GuaranteeResult>,
+    cascade: Option<CascadeResult>,
+    pub debtrank_total: Option<f64>,
+    /// Risk-network nodes and their community, for communities.parquet.
+    pub communities: Option<(Vec<u32>, Vec<u32>)>,
+    pub groups_table: Option<Table>,
+    pub rings: Vec<Ring>,
+    /// The detectors' notes (identifiers skipped as too common, truncated cycle searches, ...).
+    pub ring_notes: serde_json::Map<String, serde_json::Value>,
+    pub flags: Vec<Flag>,
+    pub review: crate::cases::Review,
+}
+
+impl<'g> Scoring<'g> {
+    pub fn new(graph: &'g Graph, config: &'g ScoreConfig, as_of: i64) -> Scoring<'g> {
+        let risk = Projection::new(graph, &ProjectionConfig { relations: RISK_RELATIONS.to_vec(), undirected: true, weighted: false });
+        let risk_defaulted = risk.nodes.iter().map(|&v| graph.is_defaulted(v)).collect();
+        let guarantee_projection =
+            Projection::new(graph, &ProjectionConfig { relations: vec![Relation::Guarantee], undirected: false, weighted: true });
+        let impact = (config.enabled("debtrank") || config.enabled("cascade")).then(|| {
+            let impact_config = ImpactConfig { supply_loss_rate: config.contagion.supply_loss_rate, ..ImpactConfig::default() };
+            ImpactNetwork::from_graph(graph, &graph.firms.registered_capital, &impact_config)
+        });
+        Scoring {
+            graph,
+            config,
+            as_of,
+            features: Features::default(),
+            owner: account_owner(graph),
+            risk,
+            risk_defaulted,
+            guarantee_projection,
+            pd: firm_pd(graph),
+            impact,
+            owned: None,
+            guarantees: None,
+            cascade: None,
+            debtrank_total: None,
+            communities: None,
+            groups_table: None,
+            rings: Vec::new(),
+            ring_notes: serde_json::Map::new(),
+            flags: Vec::new(),
+            review: crate::cases::Review::default(),
+        }
+    }
+
+    fn n(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    fn pagerank_config(&self) -> PageRankConfig {
+        let p = &self.config.pagerank;
+        PageRankConfig { damping: p.damping, max_iterations: p.max_iterations, tolerance: p.tolerance }
+    }
+}
+
+fn flows(s: &mut Scoring) -> Result<u64> {
+    super::inject_worker_panic("flows");
+    structure_features(s.graph, &mut s.features);
+    transfer_features(s.graph, s.as_of, &s.owner, &mut s.features);
+    Ok(s.n() as u64)
+}
+
+fn pagerank(s: &mut Scoring) -> Result<u64> {
+    let projection = Projection::new(s.graph, &ProjectionConfig { relations: vec![Relation::Transfer], undirected: false, weighted: true });
+    let result = page_rank(&projection, &s.pagerank_config());
+    let mut values = scatter(&projection, &result.scores, s.n(), 0.0);
+    roll_up(&mut values, &s.owner);
+    s.features.f64(
+        "pagerank",
+        "PageRank of the money-flow graph (transfers weighted by amount), an owner's including its accounts'.",
+        values,
+    );
+    Ok(projection.node_count() as u64)
+}
+
+fn ppr(s: &mut Scoring) -> Result<u64> {
+    let seeds: Vec<u32> = (0..s.risk.node_count() as u32).filter(|&v| s.risk_defaulted[v as usize]).collect();
+    let values = if seeds.is_empty() {
+        vec![f64::NAN; s.n()]
+    } else {
+        scatter(&s.risk, &personalized_page_rank(&s.risk, &seeds, &s.pagerank_config()).scores, s.n(), f64::NAN)
+    };
+    s.features.f64(
+        "ppr",
+        "Risk rank: PageRank personalised to the defaulted firms over holdings, officers, guarantees and supply links.",
+        values,
+    );
+    Ok(seeds.len() as u64)
+}
+
+fn components(s: &mut Scoring) -> Result<u64> {
+    let all = Projection::new(s.graph, &ProjectionConfig { relations: Relation::ALL.to_vec(), undirected: true, weighted: false });
+    let result = weakly_connected_components(&all);
+    let sizes: Vec<f64> = result.component.iter().map(|&c| result.sizes[c as usize] as f64).collect();
+    let by_node = scatter(&all, &sizes, s.n(), f64::NAN);
+    s.features.u32(
+        "component_size",
+        "Nodes in the node's weakly connected component over all relations.",
+        by_node.iter().map(|x| x.is_finite().then_some(*x as u32)).collect(),
+    );
+    Ok(result.count() as u64)
+}
+
+fn communities(s: &mut Scoring) -> Result<u64> {
+    let (graph, risk, n) = (s.graph, &s.risk, s.n());
+    let section = &s.config.communities;
+    let louvain_config = LouvainConfig { resolution: section.resolution, seed: s.config.seed, ..LouvainConfig::default() };
+    let community_of: Vec<u32> = match section.algorithm.as_str() {
+        "leiden" => leiden(risk, &louvain_config).community,
+        "lpa" => dense_by_size(&label_propagation(risk, &LabelPropagationConfig::default()).labels).0,
+        _ => louvain(risk, &louvain_config).community,
+    };
+    let count = community_of.iter().max().map_or(0, |m| m + 1) as usize;
+    let (mut size, mut firms, mut defaulted) = (vec![0u32; count], vec![0u32; count], vec![0u32; count]);
+    for (v, &c) in community_of.iter().enumerate() {
+        size[c as usize] += 1;
+        if graph.kind(risk.nodes[v]) == NodeKind::Firm {
+            firms[c as usize] += 1;
+            defaulted[c as usize] += s.risk_defaulted[v] as u32;
+        }
+    }
+    let (mut community, mut community_size, mut share) = (vec![None; n], vec![None; n], vec![f64::NAN; n]);
+    for (v, &c) in community_of.iter().enumerate() {
+        let node = risk.nodes[v].index();
+        community[node] = Some(c);
+        community_size[node] = Some(size[c as usize]);
+        if firms[c as usize] > 0 {
+            share[node] = defaulted[c as usize] as f64 / firms[c as usize] as f64;
+        }
+    }
+    s.communities = Some((risk.nodes.iter().map(|v| v.0).collect(), community_of));
+    s.features.u32(
+        "community",
+        "Community of the risk network (communities.algorithm, default Louvain modularity); 0 = the largest.",
+        community,
+    );
+    s.features.u32("community_size", "Nodes in the community.", community_size);
+    s.features.f64("community_defaulted_share", "Share of the community's firms that defaulted.", share);
+    Ok(count as u64)
+}
+
+fn structure(s: &mut Scoring) -> Result<u64> {
+    let (risk, n) = (&s.risk, s.n());
+    let core = core_numbers(risk);
+    let tri = triangles(risk);
+    let core_f: Vec<f64> = core.core.iter().map(|&c| c as f64).collect();
+    let tri_f: Vec<f64> = tri.triangles.iter().map(|&t| t as f64).collect();
+    let to_u32 = |v: Vec<f64>| v.into_iter().map(|x| x.is_finite().then_some(x.min(u32::MAX as f64) as u32)).collect();
+    let (one, two) = defaulted_neighbourhood(s.graph, risk, &s.risk_defaulted);
+    let f = &mut s.features;
+    f.u32("core", "k-core number in the risk network (simple, undirected).", to_u32(scatter(risk, &core_f, n, f64::NAN)));
+    f.u32("triangles", "Triangles through the node in the risk network.", to_u32(scatter(risk, &tri_f, n, f64::NAN)));
+    f.f64("clustering", "Local clustering coefficient in the risk network.", scatter(risk, &tri.clustering, n, f64::NAN));
+    f.f64("defaulted_share_1hop", "Share of the node's risk-network neighbours that defaulted.", one);
+    f.f64("defaulted_share_2hop", "Mean of the neighbours' defaulted shares: defaulted firms two hops away, path-weighted.", two);
+    Ok(tri.total)
+}
+
+fn ownership_stage(s: &mut Scoring) -> Result<u64> {
+    let (graph, n) = (s.graph, s.n());
+    let r = ownership(&HoldingNetwork::from_graph(graph), &s.config.ownership.config());
+    let f = &mut s.features;
+    f.u32(
+        "ubo_count",
+        "Firms: persons with integrated ownership ≥ the UBO threshold.",
+        pad(r.ubo_count.iter().map(|&c| Some(c)).collect(), n),
+    );
+    f.f64("top_ubo_share", "Firms: integrated ownership of the largest beneficial owner.", pad_f64(r.top_ubo_share.clone(), n));
+    f.text(
+        "controller_id",
+        "Firms: the actual controller (majority chain, else the clear largest owner).",
+        pad_text(r.controller.iter().map(|&c| (c != NONE).then(|| graph.external_id(NodeId(c)).to_string())).collect(), n),
+    );
+    f.text(
+        "control_basis",
+        "Firms: majority | largest_owner | none.",
+        pad_text(r.basis.iter().map(|b| Some(b.as_str().to_string())).collect(), n),
+    );
+    let rows = r.ubos.firm.len() as u64;
+    s.owned = Some(r);
+    Ok(rows)
+}
+
+fn groups(s: &mut Scoring) -> Result<u64> {
+    let (graph, n) = (s.graph, s.n());
+    let Some(owned) = s.owned.as_ref() else { return Ok(0) };
+    let mut links = control_links(owned);
+    if s.config.groups.join_guarantees {
+        links.extend(ekg_algorithms::ownership::mutual_guarantees(graph));
+    }
+    if s.config.groups.join_legal_rep {
+        links.extend(ekg_algorithms::ownership::legal_rep_links(graph));
+    }
+    let firm_count = graph.kind_count(NodeKind::Firm) as u32;
+    let r = group_customers(firm_count, graph.kind_range(NodeKind::Person).end, &links, &graph.firms.exposure);
+    let f = &mut s.features;
+    f.u32(
+        "group_id",
+        "Firms: group customer id (control, mutual guarantees); 0 = the largest.",
+        pad(r.group.iter().map(|&g| Some(g)).collect(), n),
+    );
+    f.u32("group_size", "Firms: firms in the group.", pad(r.group.iter().map(|&g| Some(r.size[g as usize])).collect(), n));
+    f.f64(
+        "group_exposure",
+        "Firms: Σ exposure of the group's firms.",
+        pad_f64(r.group.iter().map(|&g| r.exposure[g as usize]).collect(), n),
+    );
+    s.groups_table = Some(crate::tables::groups(graph, &r));
+    Ok(r.size.iter().filter(|&&size| size > 1).count() as u64)
+}
+
+fn guarantees(s: &mut Scoring) -> Result<u64> {
+    let (p, n) = (&s.guarantee_projection, s.n());
+    let defaulted: Vec<bool> = p.nodes.iter().map(|&v| s.graph.is_defaulted(v)).collect();
+    let r = guarantee_network(p, &defaulted);
+    let f = &mut s.features;
+    f.bool(
+        "in_guarantee_circle",
+        "In a guarantee circle (strongly connected guarantees).",
+        scatter_opt(p, &r.circle.iter().map(|&c| c != NONE).collect::<Vec<_>>(), n),
+    );
+    f.u32("guarantee_chain_depth", "Longest guarantee chain ending here, circles collapsed.", scatter_opt(p, &r.chain_depth, n));
+    f.f64("contingent_liability_direct", "Σ amounts the entity guarantees.", scatter(p, &r.direct_liability, n, f64::NAN));
+    f.f64(
+        "contingent_liability_transitive",
+        "Σ amounts guaranteed by the entity or anyone it guarantees, down the chain.",
+        scatter(p, &r.transitive_liability, n, f64::NAN),
+    );
+    f.bool(
+        "guarantees_defaulted",
+        "A firm it guarantees, directly or down the chain, has defaulted.",
+        scatter_opt(p, &r.exposed_to_default, n),
+    );
+    let rows = r.circles.len() as u64;
+    s.guarantees = Some(r);
+    Ok(rows)
+}
+
+fn debtrank(s: &mut Scoring) -> Result<u64> {
+    let (graph, n) = (s.graph, s.n());
+    let Some(net) = s.impact.as_ref() else { return Ok(0) };
+    let firm_count = graph.kind_count(NodeKind::Firm);
+    let value = economic_weights(&graph.firms.exposure, &graph.firms.registered_capital);
+    let shock: Vec<(u32, f64)> = (0..firm_count as u32).filter(|&f| graph.is_defaulted(NodeId(f))).map(|f| (f, 1.0)).collect();
+    let result = debt_rank(net, &value, &shock);
+    let mut distress = vec![0.0; firm_count];
+    for &(f, h) in &result.distress {
+        distress[f as usize] = h;
+    }
+    let top = largest_exposures(&graph.firms.exposure, firm_count, s.config.contagion.top_k);
+    let mut systemic = vec![f64::NAN; firm_count];
+    for (&f, x) in top.iter().zip(systemic_importance(net, &value, &top)) {
+        systemic[f as usize] = x;
+    }
+    s.debtrank_total = Some(result.debtrank);
+    s.features.f64(
+        "debtrank_distress",
+        "Firms: DebtRank distress h when the defaulted firms default (Battiston et al. 2012).",
+        pad_f64(distress, n),
+    );
+    s.features.f64("systemic_debtrank", "Firms: DebtRank of the firm's own default, for the largest exposures.", pad_f64(systemic, n));
+    Ok(result.distress.len() as u64)
+}
+
+fn cascade(s: &mut Scoring) -> Result<u64> {
+    let n = s.n();
+    let Some(net) = s.impact.as_ref() else { return Ok(0) };
+    let r = default_cascade(net, &s.pd, &CascadeConfig { runs: s.config.contagion.runs, seed: s.config.seed });
+    s.features.f64(
+        "cascade_pd",
+        "Firms: default probability including contagion (Monte Carlo cascades).",
+        pad_f64(r.probability.clone(), n),
+    );
+    s.features.f64("cascade_lift", "Firms: cascade_pd / pd.", pad_f64(cascade_lift(&r.probability, &s.pd), n));
+    let rows = r.contagion_runs.iter().filter(|&&c| c > 0).count() as u64;
+    s.cascade = Some(r);
+    Ok(rows)
+}
+
+fn rings(s: &mut Scoring) -> Result<u64> {
+    let n = s.n();
+    let Found { rings, notes, .. } = find_rings(s.graph, &s.config.rings, true);
+    s.ring_notes = notes;
+    let mut count = vec![0.0f64; n];
+    let mut best = vec![f64::NAN; n];
+    let mut note = |v: u32, score: f64| {
+        count[v as usize] += 1.0;
+        best[v as usize] = if best[v as usize].is_nan() { score } else { best[v as usize].max(score) };
+    };
+    for r in &rings {
+        for &m in &r.members {
+            note(m, r.score);
+            let o = s.owner[m as usize];
+            if o != NONE && !r.members.contains(&o) {
+                note(o, r.score);
+            }
+        }
+    }
+    s.features.u32("ring_count", "Rings the entity (or an account it owns) is in.", count.iter().map(|&c| Some(c as u32)).collect());
+    s.features.f64("max_ring_score", "Highest score among those rings (comparable within a ring kind).", best);
+    s.rings = rings;
+    Ok(s.rings.len() as u64)
+}
+
+fn persons(s: &mut Scoring) -> Result<u64> {
+    person_features(s.graph, &mut s.features);
+    Ok(s.graph.kind_count(NodeKind::Person) as u64)
+}
+
+fn flag_stage(s: &mut Scoring) -> Result<u64> {
+    let (graph, config) = (s.graph, &s.config.flags);
+    let mut out: Vec<Flag> = Vec::new();
+    flags::ring_flags(graph, &s.rings, &s.owner, config, &mut out);
+    if let Some(g) = &s.guarantees {
+        flags::guarantee_flags(graph, &s.guarantee_projection, g, &mut out);
+    }
+    if let Some(c) = &s.cascade {
+        flags::contagion_flags(graph, &s.pd, c, s.impact.as_ref(), config, &mut out);
+    }
+    if let Some(o) = &s.owned {
+        flags::ownership_flags(graph, o, config, &mut out);
+    }
+    out.sort_by(|a, b| a.node.cmp(&b.node).then(a.flag.cmp(b.flag)).then(a.ring_id.cmp(&b.ring_id)));
+    s.flags = out;
+    s.review = crate::cases::queue(&s.rings, &s.owner, &config.min_ring_score, config.review_capacity);
+    Ok(s.flags.len() as u64)
+}
+
+/// Values by projection-local id → by graph node id, `fill` elsewhere.
+fn scatter(projection: &Projection, values: &[f64], n: usize, fill: f64) -> Vec<f64> {
+    let mut out = vec![fill; n];
+    for (local, &node) in projection.nodes.iter().enumerate() {
+        out[node.index()] = values[local];
+    }
+    out
+}
+
+fn scatter_opt<T: Copy>(projection: &Projection, values: &[T], n: usize) -> Vec<Option<T>> {
+    let mut out = vec![None; n];
+    for (local, &node) in projection.nodes.iter().enumerate() {
+        out[node.index()] = Some(values[local]);
+    }
+    out
+}
+
+/// Firm-indexed values (firms are ids 0..firms) padded with nulls to every node.
+fn pad(mut values: Vec<Option<u32>>, n: usize) -> Vec<Option<u32>> {
+    values.resize(n, None);
+    values
+}
+
+fn pad_f64(mut values: Vec<f64>, n: usize) -> Vec<f64> {
+    values.resize(n, f64::NAN);
+    values
+}
+
+fn pad_text(mut values: Vec<Option<String>>, n: usize) -> Vec<Option<String>> {
+    values.resize(n, None);
+    values
+}
