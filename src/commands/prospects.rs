@@ -41,17 +41,7 @@ pub fn run(args: &ProspectsArgs, quiet: bool) -> Result<()> {
     let graph = open_graph_shown(&args.graph, &args.load)?;
     let _ = quiet;
     let firms = graph.kind_count(NodeKind::Firm) as u32;
-    let supply = Projection::new(&graph, &ProjectionConfig { relations: vec![Relation::Supply], undirected: true, weighted: true });
-    let cores: Vec<u32> = if !args.core.is_empty() {
-        args.core.iter().map(|id| resolve(&graph, id).map(|v| v.0)).collect::<Result<_>>()?
-    } else if let Some(n) = args.core_top {
-        let pr = page_rank(&supply, &PageRankConfig::default());
-        let mut order: Vec<u32> = (0..supply.node_count() as u32).collect();
-        order.sort_by(|&a, &b| pr.scores[b as usize].total_cmp(&pr.scores[a as usize]).then(a.cmp(&b)));
-        order.into_iter().take(n).map(|l| supply.nodes[l as usize].0).collect()
-    } else {
-        return Err(coded(USAGE, "prospects: give --core ID[,ID…] or --core-top N"));
-    };
+    let cores = choose_cores(&graph, args)?;
     let candidates = chain_members(&graph, &cores, args.hops);
 
     // Risk rank and its percentile among firms.
@@ -83,7 +73,6 @@ pub fn run(args: &ProspectsArgs, quiet: bool) -> Result<()> {
         }
     }
     let flags = flag_counts(&graph, args.scores.as_deref())?;
-    let owner_accounts = |v: u32| -> Vec<u32> { graph.relation(Relation::AccountOwner).forward.neighbor_ids(NodeId(v)).to_vec() };
     let as_of = graph.latest_transfer_ts();
 
     struct Row {
@@ -115,26 +104,7 @@ pub fn run(args: &ProspectsArgs, quiet: bool) -> Result<()> {
             *excluded.entry(r).or_default() += 1;
             continue;
         }
-        // Tenure: the first transfer between the firm's and the core's accounts.
-        let core_accounts = owner_accounts(c.core);
-        let mut first = None::<i64>;
-        let transfers = graph.relation(Relation::Transfer);
-        let ts = transfers.attr("ts").and_then(|col| col.as_i64()).unwrap_or(&[]);
-        for a in owner_accounts(f) {
-            for e in transfers.forward.range(NodeId(a)) {
-                if core_accounts.contains(&transfers.forward.targets()[e].0) {
-                    first = Some(first.map_or(ts[e], |x: i64| x.min(ts[e])));
-                }
-            }
-            let range = transfers.reverse.range(NodeId(a));
-            for (i, s) in range.clone().zip(&transfers.reverse.targets()[range]) {
-                if core_accounts.contains(&s.0) {
-                    let t = ts[transfers.reverse_edge[i] as usize];
-                    first = Some(first.map_or(t, |x: i64| x.min(t)));
-                }
-            }
-        }
-        let tenure_days = first.zip(as_of).map(|(f0, now)| (now - f0) / MICROS_PER_DAY);
+        let tenure_days = first_trade(&graph, f, c.core).zip(as_of).map(|(f0, now)| (now - f0) / MICROS_PER_DAY);
         let p = ppr[f as usize];
         let pct = percentile(p);
         let flag_count = flags.get(&f).map_or(0, |x| x.0);
@@ -194,6 +164,46 @@ pub fn run(args: &ProspectsArgs, quiet: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The cores: given by id, or the firms of highest weighted supply-chain PageRank.
+fn choose_cores(graph: &Graph, args: &ProspectsArgs) -> Result<Vec<u32>> {
+    if !args.core.is_empty() {
+        return args.core.iter().map(|id| resolve(graph, id).map(|v| v.0)).collect();
+    }
+    let Some(n) = args.core_top else {
+        return Err(coded(USAGE, "prospects: give --core ID[,ID…] or --core-top N"));
+    };
+    let supply = Projection::new(graph, &ProjectionConfig { relations: vec![Relation::Supply], undirected: true, weighted: true });
+    let pr = page_rank(&supply, &PageRankConfig::default());
+    let mut order: Vec<u32> = (0..supply.node_count() as u32).collect();
+    order.sort_by(|&a, &b| pr.scores[b as usize].total_cmp(&pr.scores[a as usize]).then(a.cmp(&b)));
+    Ok(order.into_iter().take(n).map(|l| supply.nodes[l as usize].0).collect())
+}
+
+/// The first transfer between the firm's accounts and the core's, either way: the start of their
+/// trading relationship.
+fn first_trade(graph: &Graph, firm: u32, core: u32) -> Option<i64> {
+    let owner_accounts = |v: u32| -> &[u32] { graph.relation(Relation::AccountOwner).forward.neighbor_ids(NodeId(v)) };
+    let core_accounts = owner_accounts(core);
+    let transfers = graph.relation(Relation::Transfer);
+    let ts = transfers.attr("ts").and_then(|col| col.as_i64()).unwrap_or(&[]);
+    let mut first = None::<i64>;
+    for &a in owner_accounts(firm) {
+        for e in transfers.forward.range(NodeId(a)) {
+            if core_accounts.contains(&transfers.forward.targets()[e].0) {
+                first = Some(first.map_or(ts[e], |x: i64| x.min(ts[e])));
+            }
+        }
+        let range = transfers.reverse.range(NodeId(a));
+        for (i, s) in range.clone().zip(&transfers.reverse.targets()[range]) {
+            if core_accounts.contains(&s.0) {
+                let t = ts[transfers.reverse_edge[i] as usize];
+                first = Some(first.map_or(t, |x: i64| x.min(t)));
+            }
+        }
+    }
+    first
 }
 
 /// Firms within `hops` supply links of a core (breadth-first from all cores, nearest core wins,

@@ -50,236 +50,254 @@ impl Plan {
 
 /// Writes every table of the plan into `dir` (which must exist), plus `truth/`.
 pub fn write_dataset(plan: &Plan, dir: &Path) -> Result<u64> {
+    let writers: [fn(&Plan, &Path) -> Result<u64>; 10] = [
+        write_firms,
+        write_persons,
+        write_accounts,
+        write_loans,
+        write_shareholdings,
+        write_officers,
+        write_supply_links,
+        write_guarantees,
+        write_identifiers,
+        write_transfers,
+    ];
     let mut rows = 0u64;
-    let n = plan.firms;
-    // firms
-    {
-        let (mut id, mut name, mut industry, mut region) =
-            (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
-        let (mut capital, mut founded, mut status) = (Float64Builder::new(), Date32Builder::new(), StringBuilder::new());
-        let (mut defaulted, mut exposure, mut pd) = (BooleanBuilder::new(), Float64Builder::new(), Float64Builder::new());
-        let mut defaulted_on = Date32Builder::new();
-        for i in write_order(plan, 101, n) {
-            let i = i as usize;
-            id.append_value(plan.id(Ent::Firm(i as u32)));
-            let kind = if plan.is_core[i] { "Group Co., Ltd." } else { "Trading Co., Ltd." };
-            name.append_value(format!("{} {} {kind}", REGIONS[plan.region[i] as usize], INDUSTRIES[plan.industry[i] as usize]));
-            industry.append_value(INDUSTRIES[plan.industry[i] as usize]);
-            region.append_value(REGIONS[plan.region[i] as usize]);
-            capital.append_value((plan.capital[i] / 1e3).round() * 1e3);
-            founded.append_value(plan.founded[i]);
-            status.append_value(if plan.defaulted[i] { "distressed" } else { "active" });
-            defaulted.append_value(plan.defaulted[i]);
-            if plan.defaulted[i] {
-                // A day inside the transfer window, before its last two months.
-                let day = WINDOW_START_DAY + rng_for(plan.seed, 105, i as u64).random_range(0..WINDOW_DAYS - 60);
-                defaulted_on.append_value(day);
-            } else {
-                defaulted_on.append_null();
-            }
-            if plan.exposure[i] > 0.0 {
-                exposure.append_value(plan.exposure[i]);
-            } else {
-                exposure.append_null();
-            }
-            pd.append_value((plan.pd[i] * 1e4).round() / 1e4);
-        }
-        let b = batch(
-            vec![
-                ("firm_id", DataType::Utf8, false),
-                ("name", DataType::Utf8, true),
-                ("industry", DataType::Utf8, true),
-                ("region", DataType::Utf8, true),
-                ("registered_capital", DataType::Float64, true),
-                ("founded", DataType::Date32, true),
-                ("status", DataType::Utf8, true),
-                ("defaulted", DataType::Boolean, true),
-                ("defaulted_on", DataType::Date32, true),
-                ("exposure", DataType::Float64, true),
-                ("pd", DataType::Float64, true),
-            ],
-            vec![
-                Arc::new(id.finish()),
-                Arc::new(name.finish()),
-                Arc::new(industry.finish()),
-                Arc::new(region.finish()),
-                Arc::new(capital.finish()),
-                Arc::new(founded.finish()),
-                Arc::new(status.finish()),
-                Arc::new(defaulted.finish()),
-                Arc::new(defaulted_on.finish()),
-                Arc::new(exposure.finish()),
-                Arc::new(pd.finish()),
-            ],
-        )?;
-        rows += b.num_rows() as u64;
-        write_parquet(&dir.join("firms.parquet"), &b)?;
+    for write in writers {
+        rows += write(plan, dir)?;
     }
-    // persons
-    {
-        const SURNAMES: [&str; 12] = ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun"];
-        let (mut id, mut name) = (StringBuilder::new(), StringBuilder::new());
-        for j in write_order(plan, 102, plan.persons) {
-            id.append_value(plan.id(Ent::Person(j)));
-            name.append_value(format!("{} P{}", SURNAMES[j as usize % SURNAMES.len()], j));
-        }
-        let b = batch(
-            vec![("person_id", DataType::Utf8, false), ("name", DataType::Utf8, true)],
-            vec![Arc::new(id.finish()), Arc::new(name.finish())],
-        )?;
-        rows += b.num_rows() as u64;
-        write_parquet(&dir.join("persons.parquet"), &b)?;
-    }
-    // accounts
-    {
-        let (mut id, mut owner, mut opened, mut blocked) =
-            (StringBuilder::new(), StringBuilder::new(), TimestampMicrosecondBuilder::new().with_timezone("UTC"), BooleanBuilder::new());
-        for a in write_order(plan, 103, plan.account_owner.len() as u32) {
-            let (o, t) = (plan.account_owner[a as usize], plan.account_opened[a as usize]);
-            id.append_value(account_id(a));
-            owner.append_value(plan.id(o));
-            opened.append_value(t);
-            blocked.append_value(false);
-        }
-        let b = batch(
-            vec![
-                ("account_id", DataType::Utf8, false),
-                ("owner_id", DataType::Utf8, false),
-                ("opened", ts_type(), true),
-                ("blocked", DataType::Boolean, true),
-            ],
-            vec![Arc::new(id.finish()), Arc::new(owner.finish()), Arc::new(opened.finish()), Arc::new(blocked.finish())],
-        )?;
-        rows += b.num_rows() as u64;
-        write_parquet(&dir.join("accounts.parquet"), &b)?;
-    }
-    // loans
-    {
-        let (mut id, mut borrower, mut amount) = (StringBuilder::new(), StringBuilder::new(), Float64Builder::new());
-        let (mut disbursed, mut deposit, mut defaulted) =
-            (TimestampMicrosecondBuilder::new().with_timezone("UTC"), StringBuilder::new(), BooleanBuilder::new());
-        let mut defaulted_on = Date32Builder::new();
-        for l in write_order(plan, 104, plan.loans.len() as u32) {
-            let loan = &plan.loans[l as usize];
-            id.append_value(loan_id(l));
-            borrower.append_value(plan.id(Ent::Firm(loan.borrower)));
-            amount.append_value(loan.amount);
-            disbursed.append_value(loan.disbursed);
-            deposit.append_value(account_id(loan.deposit_account));
-            defaulted.append_value(loan.defaulted);
-            if loan.defaulted {
-                // Some weeks after disbursement, before the window's last two months.
-                let disbursed_day = (loan.disbursed / super::MICROS_PER_DAY) as i32;
-                let latest = (WINDOW_START_DAY + WINDOW_DAYS - 60).max(disbursed_day + 1);
-                let day = rng_for(plan.seed, 106, l as u64).random_range(disbursed_day + 1..=latest).min(latest);
-                defaulted_on.append_value(day);
-            } else {
-                defaulted_on.append_null();
-            }
-        }
-        let b = batch(
-            vec![
-                ("loan_id", DataType::Utf8, false),
-                ("borrower_id", DataType::Utf8, false),
-                ("amount", DataType::Float64, false),
-                ("disbursed", ts_type(), false),
-                ("deposit_account_id", DataType::Utf8, true),
-                ("defaulted", DataType::Boolean, true),
-                ("defaulted_on", DataType::Date32, true),
-            ],
-            vec![
-                Arc::new(id.finish()),
-                Arc::new(borrower.finish()),
-                Arc::new(amount.finish()),
-                Arc::new(disbursed.finish()),
-                Arc::new(deposit.finish()),
-                Arc::new(defaulted.finish()),
-                Arc::new(defaulted_on.finish()),
-            ],
-        )?;
-        rows += b.num_rows() as u64;
-        write_parquet(&dir.join("loans.parquet"), &b)?;
-    }
-    // shareholdings, officers, supply links, guarantees, identifiers
-    {
-        let (mut h, mut f, mut s) = (StringBuilder::new(), StringBuilder::new(), Float64Builder::new());
-        for (holder, firm, share) in &plan.shareholdings {
-            h.append_value(plan.id(*holder));
-            f.append_value(plan.id(Ent::Firm(*firm)));
-            s.append_value((share * 1e6).round() / 1e6);
-        }
-        let b = batch(
-            vec![("holder_id", DataType::Utf8, false), ("firm_id", DataType::Utf8, false), ("share", DataType::Float64, false)],
-            vec![Arc::new(h.finish()), Arc::new(f.finish()), Arc::new(s.finish())],
-        )?;
-        rows += b.num_rows() as u64;
-        write_parquet(&dir.join("shareholdings.parquet"), &b)?;
-    }
-    {
-        let (mut p, mut f, mut r) = (StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
-        for (person, firm, role) in &plan.officers {
-            p.append_value(plan.id(Ent::Person(*person)));
-            f.append_value(plan.id(Ent::Firm(*firm)));
-            r.append_value(ROLES[*role as usize]);
-        }
-        let b = batch(
-            vec![("person_id", DataType::Utf8, false), ("firm_id", DataType::Utf8, false), ("role", DataType::Utf8, false)],
-            vec![Arc::new(p.finish()), Arc::new(f.finish()), Arc::new(r.finish())],
-        )?;
-        rows += b.num_rows() as u64;
-        write_parquet(&dir.join("officers.parquet"), &b)?;
-    }
-    {
-        let (mut s, mut c, mut v) = (StringBuilder::new(), StringBuilder::new(), Float64Builder::new());
-        for (supplier, customer, volume) in &plan.supply {
-            s.append_value(plan.id(Ent::Firm(*supplier)));
-            c.append_value(plan.id(Ent::Firm(*customer)));
-            v.append_value(volume.round());
-        }
-        let b = batch(
-            vec![("supplier_id", DataType::Utf8, false), ("customer_id", DataType::Utf8, false), ("volume", DataType::Float64, true)],
-            vec![Arc::new(s.finish()), Arc::new(c.finish()), Arc::new(v.finish())],
-        )?;
-        rows += b.num_rows() as u64;
-        write_parquet(&dir.join("supply_links.parquet"), &b)?;
-    }
-    {
-        let (mut g, mut b_, mut a, mut start) = (StringBuilder::new(), StringBuilder::new(), Float64Builder::new(), Date32Builder::new());
-        for (guarantor, borrower, amount, day) in &plan.guarantees {
-            g.append_value(plan.id(*guarantor));
-            b_.append_value(plan.id(*borrower));
-            a.append_value(amount.round());
-            start.append_value(*day);
-        }
-        let b = batch(
-            vec![
-                ("guarantor_id", DataType::Utf8, false),
-                ("borrower_id", DataType::Utf8, false),
-                ("amount", DataType::Float64, true),
-                ("start", DataType::Date32, true),
-            ],
-            vec![Arc::new(g.finish()), Arc::new(b_.finish()), Arc::new(a.finish()), Arc::new(start.finish())],
-        )?;
-        rows += b.num_rows() as u64;
-        write_parquet(&dir.join("guarantees.parquet"), &b)?;
-    }
-    {
-        let (mut e, mut k, mut v) = (StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
-        for (entity, kind, value) in &plan.identifiers {
-            e.append_value(plan.id(*entity));
-            k.append_value(IDENTIFIER_KINDS[*kind as usize]);
-            v.append_value(value);
-        }
-        let b = batch(
-            vec![("entity_id", DataType::Utf8, false), ("kind", DataType::Utf8, false), ("value", DataType::Utf8, false)],
-            vec![Arc::new(e.finish()), Arc::new(k.finish()), Arc::new(v.finish())],
-        )?;
-        rows += b.num_rows() as u64;
-        write_parquet(&dir.join("identifiers.parquet"), &b)?;
-    }
-    rows += write_transfers(plan, dir)?;
     write_truth(plan, &dir.join("truth"))?;
     Ok(rows)
+}
+
+fn write_firms(plan: &Plan, dir: &Path) -> Result<u64> {
+    let n = plan.firms;
+    let (mut id, mut name, mut industry, mut region) =
+        (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+    let (mut capital, mut founded, mut status) = (Float64Builder::new(), Date32Builder::new(), StringBuilder::new());
+    let (mut defaulted, mut exposure, mut pd) = (BooleanBuilder::new(), Float64Builder::new(), Float64Builder::new());
+    let mut defaulted_on = Date32Builder::new();
+    for i in write_order(plan, 101, n) {
+        let i = i as usize;
+        id.append_value(plan.id(Ent::Firm(i as u32)));
+        let kind = if plan.is_core[i] { "Group Co., Ltd." } else { "Trading Co., Ltd." };
+        name.append_value(format!("{} {} {kind}", REGIONS[plan.region[i] as usize], INDUSTRIES[plan.industry[i] as usize]));
+        industry.append_value(INDUSTRIES[plan.industry[i] as usize]);
+        region.append_value(REGIONS[plan.region[i] as usize]);
+        capital.append_value((plan.capital[i] / 1e3).round() * 1e3);
+        founded.append_value(plan.founded[i]);
+        status.append_value(if plan.defaulted[i] { "distressed" } else { "active" });
+        defaulted.append_value(plan.defaulted[i]);
+        if plan.defaulted[i] {
+            // A day inside the transfer window, before its last two months.
+            let day = WINDOW_START_DAY + rng_for(plan.seed, 105, i as u64).random_range(0..WINDOW_DAYS - 60);
+            defaulted_on.append_value(day);
+        } else {
+            defaulted_on.append_null();
+        }
+        if plan.exposure[i] > 0.0 {
+            exposure.append_value(plan.exposure[i]);
+        } else {
+            exposure.append_null();
+        }
+        pd.append_value((plan.pd[i] * 1e4).round() / 1e4);
+    }
+    let b = batch(
+        vec![
+            ("firm_id", DataType::Utf8, false),
+            ("name", DataType::Utf8, true),
+            ("industry", DataType::Utf8, true),
+            ("region", DataType::Utf8, true),
+            ("registered_capital", DataType::Float64, true),
+            ("founded", DataType::Date32, true),
+            ("status", DataType::Utf8, true),
+            ("defaulted", DataType::Boolean, true),
+            ("defaulted_on", DataType::Date32, true),
+            ("exposure", DataType::Float64, true),
+            ("pd", DataType::Float64, true),
+        ],
+        vec![
+            Arc::new(id.finish()),
+            Arc::new(name.finish()),
+            Arc::new(industry.finish()),
+            Arc::new(region.finish()),
+            Arc::new(capital.finish()),
+            Arc::new(founded.finish()),
+            Arc::new(status.finish()),
+            Arc::new(defaulted.finish()),
+            Arc::new(defaulted_on.finish()),
+            Arc::new(exposure.finish()),
+            Arc::new(pd.finish()),
+        ],
+    )?;
+    write_parquet(&dir.join("firms.parquet"), &b)?;
+    Ok(b.num_rows() as u64)
+}
+
+fn write_persons(plan: &Plan, dir: &Path) -> Result<u64> {
+    const SURNAMES: [&str; 12] = ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun"];
+    let (mut id, mut name) = (StringBuilder::new(), StringBuilder::new());
+    for j in write_order(plan, 102, plan.persons) {
+        id.append_value(plan.id(Ent::Person(j)));
+        name.append_value(format!("{} P{}", SURNAMES[j as usize % SURNAMES.len()], j));
+    }
+    let b = batch(
+        vec![("person_id", DataType::Utf8, false), ("name", DataType::Utf8, true)],
+        vec![Arc::new(id.finish()), Arc::new(name.finish())],
+    )?;
+    write_parquet(&dir.join("persons.parquet"), &b)?;
+    Ok(b.num_rows() as u64)
+}
+
+fn write_accounts(plan: &Plan, dir: &Path) -> Result<u64> {
+    let (mut id, mut owner, mut opened, mut blocked) =
+        (StringBuilder::new(), StringBuilder::new(), TimestampMicrosecondBuilder::new().with_timezone("UTC"), BooleanBuilder::new());
+    for a in write_order(plan, 103, plan.account_owner.len() as u32) {
+        let (o, t) = (plan.account_owner[a as usize], plan.account_opened[a as usize]);
+        id.append_value(account_id(a));
+        owner.append_value(plan.id(o));
+        opened.append_value(t);
+        blocked.append_value(false);
+    }
+    let b = batch(
+        vec![
+            ("account_id", DataType::Utf8, false),
+            ("owner_id", DataType::Utf8, false),
+            ("opened", ts_type(), true),
+            ("blocked", DataType::Boolean, true),
+        ],
+        vec![Arc::new(id.finish()), Arc::new(owner.finish()), Arc::new(opened.finish()), Arc::new(blocked.finish())],
+    )?;
+    write_parquet(&dir.join("accounts.parquet"), &b)?;
+    Ok(b.num_rows() as u64)
+}
+
+fn write_loans(plan: &Plan, dir: &Path) -> Result<u64> {
+    let (mut id, mut borrower, mut amount) = (StringBuilder::new(), StringBuilder::new(), Float64Builder::new());
+    let (mut disbursed, mut deposit, mut defaulted) =
+        (TimestampMicrosecondBuilder::new().with_timezone("UTC"), StringBuilder::new(), BooleanBuilder::new());
+    let mut defaulted_on = Date32Builder::new();
+    for l in write_order(plan, 104, plan.loans.len() as u32) {
+        let loan = &plan.loans[l as usize];
+        id.append_value(loan_id(l));
+        borrower.append_value(plan.id(Ent::Firm(loan.borrower)));
+        amount.append_value(loan.amount);
+        disbursed.append_value(loan.disbursed);
+        deposit.append_value(account_id(loan.deposit_account));
+        defaulted.append_value(loan.defaulted);
+        if loan.defaulted {
+            // Some weeks after disbursement, before the window's last two months.
+            let disbursed_day = (loan.disbursed / super::MICROS_PER_DAY) as i32;
+            let latest = (WINDOW_START_DAY + WINDOW_DAYS - 60).max(disbursed_day + 1);
+            let day = rng_for(plan.seed, 106, l as u64).random_range(disbursed_day + 1..=latest).min(latest);
+            defaulted_on.append_value(day);
+        } else {
+            defaulted_on.append_null();
+        }
+    }
+    let b = batch(
+        vec![
+            ("loan_id", DataType::Utf8, false),
+            ("borrower_id", DataType::Utf8, false),
+            ("amount", DataType::Float64, false),
+            ("disbursed", ts_type(), false),
+            ("deposit_account_id", DataType::Utf8, true),
+            ("defaulted", DataType::Boolean, true),
+            ("defaulted_on", DataType::Date32, true),
+        ],
+        vec![
+            Arc::new(id.finish()),
+            Arc::new(borrower.finish()),
+            Arc::new(amount.finish()),
+            Arc::new(disbursed.finish()),
+            Arc::new(deposit.finish()),
+            Arc::new(defaulted.finish()),
+            Arc::new(defaulted_on.finish()),
+        ],
+    )?;
+    write_parquet(&dir.join("loans.parquet"), &b)?;
+    Ok(b.num_rows() as u64)
+}
+
+fn write_shareholdings(plan: &Plan, dir: &Path) -> Result<u64> {
+    let (mut h, mut f, mut s) = (StringBuilder::new(), StringBuilder::new(), Float64Builder::new());
+    for (holder, firm, share) in &plan.shareholdings {
+        h.append_value(plan.id(*holder));
+        f.append_value(plan.id(Ent::Firm(*firm)));
+        s.append_value((share * 1e6).round() / 1e6);
+    }
+    let b = batch(
+        vec![("holder_id", DataType::Utf8, false), ("firm_id", DataType::Utf8, false), ("share", DataType::Float64, false)],
+        vec![Arc::new(h.finish()), Arc::new(f.finish()), Arc::new(s.finish())],
+    )?;
+    write_parquet(&dir.join("shareholdings.parquet"), &b)?;
+    Ok(b.num_rows() as u64)
+}
+
+fn write_officers(plan: &Plan, dir: &Path) -> Result<u64> {
+    let (mut p, mut f, mut r) = (StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+    for (person, firm, role) in &plan.officers {
+        p.append_value(plan.id(Ent::Person(*person)));
+        f.append_value(plan.id(Ent::Firm(*firm)));
+        r.append_value(ROLES[*role as usize]);
+    }
+    let b = batch(
+        vec![("person_id", DataType::Utf8, false), ("firm_id", DataType::Utf8, false), ("role", DataType::Utf8, false)],
+        vec![Arc::new(p.finish()), Arc::new(f.finish()), Arc::new(r.finish())],
+    )?;
+    write_parquet(&dir.join("officers.parquet"), &b)?;
+    Ok(b.num_rows() as u64)
+}
+
+fn write_supply_links(plan: &Plan, dir: &Path) -> Result<u64> {
+    let (mut s, mut c, mut v) = (StringBuilder::new(), StringBuilder::new(), Float64Builder::new());
+    for (supplier, customer, volume) in &plan.supply {
+        s.append_value(plan.id(Ent::Firm(*supplier)));
+        c.append_value(plan.id(Ent::Firm(*customer)));
+        v.append_value(volume.round());
+    }
+    let b = batch(
+        vec![("supplier_id", DataType::Utf8, false), ("customer_id", DataType::Utf8, false), ("volume", DataType::Float64, true)],
+        vec![Arc::new(s.finish()), Arc::new(c.finish()), Arc::new(v.finish())],
+    )?;
+    write_parquet(&dir.join("supply_links.parquet"), &b)?;
+    Ok(b.num_rows() as u64)
+}
+
+fn write_guarantees(plan: &Plan, dir: &Path) -> Result<u64> {
+    let (mut g, mut b_, mut a, mut start) = (StringBuilder::new(), StringBuilder::new(), Float64Builder::new(), Date32Builder::new());
+    for (guarantor, borrower, amount, day) in &plan.guarantees {
+        g.append_value(plan.id(*guarantor));
+        b_.append_value(plan.id(*borrower));
+        a.append_value(amount.round());
+        start.append_value(*day);
+    }
+    let b = batch(
+        vec![
+            ("guarantor_id", DataType::Utf8, false),
+            ("borrower_id", DataType::Utf8, false),
+            ("amount", DataType::Float64, true),
+            ("start", DataType::Date32, true),
+        ],
+        vec![Arc::new(g.finish()), Arc::new(b_.finish()), Arc::new(a.finish()), Arc::new(start.finish())],
+    )?;
+    write_parquet(&dir.join("guarantees.parquet"), &b)?;
+    Ok(b.num_rows() as u64)
+}
+
+fn write_identifiers(plan: &Plan, dir: &Path) -> Result<u64> {
+    let (mut e, mut k, mut v) = (StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+    for (entity, kind, value) in &plan.identifiers {
+        e.append_value(plan.id(*entity));
+        k.append_value(IDENTIFIER_KINDS[*kind as usize]);
+        v.append_value(value);
+    }
+    let b = batch(
+        vec![("entity_id", DataType::Utf8, false), ("kind", DataType::Utf8, false), ("value", DataType::Utf8, false)],
+        vec![Arc::new(e.finish()), Arc::new(k.finish()), Arc::new(v.finish())],
+    )?;
+    write_parquet(&dir.join("identifiers.parquet"), &b)?;
+    Ok(b.num_rows() as u64)
 }
 
 /// Ordinary trade per chunk of firms (in parallel, each chunk with its own seeded stream), then
