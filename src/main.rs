@@ -9,6 +9,7 @@ mod explain;
 mod findings;
 mod generate;
 mod input;
+mod memory;
 mod output;
 mod params;
 mod pii;

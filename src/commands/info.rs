@@ -3,9 +3,9 @@
 use anyhow::Result;
 use ekg_schema::{Graph, NodeKind, Relation};
 
-use super::build::gib;
 use crate::cli::InfoArgs;
 use crate::input::open_graph;
+use crate::memory::gib;
 
 pub fn run(args: &InfoArgs) -> Result<()> {
     let graph = open_graph(&args.graph, &args.load)?;

@@ -268,10 +268,10 @@ fn open_input(args: &ScoreJob) -> Result<(Graph, Option<ekg_loaders::load::LoadR
     if args.format == crate::cli::InputFormat::Contract {
         let estimate = ekg_loaders::estimate::estimate_dataset(&ekg_loaders::Dataset::discover(&args.input)?)?;
         let limit = match &args.memory_limit {
-            Some(text) => Some(crate::commands::build::parse_bytes(text)?),
-            None => crate::commands::build::available_memory(),
+            Some(text) => Some(crate::memory::parse_bytes(text)?),
+            None => crate::memory::available_memory(),
         };
-        crate::commands::build::preflight(&estimate, limit, args.force)?;
+        crate::memory::preflight(&estimate, limit, args.force)?;
     }
     let load = crate::cli::LoadArgs { format: args.format, as_of: None, encoding: args.encoding };
     let on_error = match args.on_error {

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `ekg` binary: exit codes, messages, determinism, the demo.
 
+mod architecture;
 mod as_of;
 mod metamorphic;
 mod query;
