@@ -22,7 +22,7 @@ mod tests {
     #[test]
     fn runs_on_a_worker_from_outside_the_pool_and_in_place_inside_it() {
         assert_eq!(rayon::current_thread_index(), None, "the test harness thread is not a worker");
-        assert!(on_pool(|| rayon::current_thread_index()).is_some());
+        assert!(on_pool(rayon::current_thread_index).is_some());
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
         pool.install(|| {
             let here = rayon::current_thread_index();

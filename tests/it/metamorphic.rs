@@ -52,7 +52,9 @@ fn ids(t: &Tables) -> BTreeSet<String> {
 /// Rings as (kind, score, evidence as (src, dst, relation, ts)) and flags as (node, flag,
 /// severity), with ids read back through `back`.
 /// Cases as the sets of their rings, each with its lead kind.
-type RingKey = (String, String, Vec<(String, String, String, Option<i64>)>);
+/// An evidence edge: source, target, relation, time.
+type Hop = (String, String, String, Option<i64>);
+type RingKey = (String, String, Vec<Hop>);
 type Findings = (BTreeSet<RingKey>, BTreeSet<(String, String, String)>, BTreeSet<(String, Vec<RingKey>)>);
 
 fn findings(out: &Path, back: &dyn Fn(&str) -> String) -> Findings {
@@ -70,7 +72,7 @@ fn findings(out: &Path, back: &dyn Fn(&str) -> String) -> Findings {
         read_parquet_column_str(&edges, "relation"),
         read_parquet_column_ts_opt(&edges, "ts"),
     );
-    let mut evidence: HashMap<u64, Vec<(String, String, String, Option<i64>)>> = HashMap::new();
+    let mut evidence: HashMap<u64, Vec<Hop>> = HashMap::new();
     for i in 0..ring.len() {
         let id = |x: &Option<String>| back(x.as_deref().unwrap_or(""));
         let relation = relation[i].clone().unwrap_or_default();

@@ -60,10 +60,9 @@ impl Compacted {
             full[old as usize] = labels[new];
         }
         // Compacted labels are below the kept count, so kept + isolated labels fit in n.
-        let mut next = labels.iter().copied().max().map_or(0, |m| m + 1);
-        for label in full.iter_mut().filter(|l| **l == u32::MAX) {
-            *label = next;
-            next += 1;
+        let first = labels.iter().copied().max().map_or(0, |m| m + 1);
+        for (label, fresh) in full.iter_mut().filter(|l| **l == u32::MAX).zip(first..) {
+            *label = fresh;
         }
         full
     }

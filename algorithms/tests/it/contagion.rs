@@ -38,8 +38,8 @@ proptest! {
         let one = with_threads(1, || default_cascade(&net, &pd, &config));
         let two = with_threads(2, || default_cascade(&net, &pd, &config));
         prop_assert_eq!(&one, &two);
-        for f in 0..n as usize {
-            prop_assert!(one.probability[f] >= pd[f] && one.low[f] <= one.probability[f] && one.probability[f] <= one.high[f]);
+        for (f, &base) in pd.iter().enumerate() {
+            prop_assert!(one.probability[f] >= base && one.low[f] <= one.probability[f] && one.probability[f] <= one.high[f]);
         }
     }
 

@@ -164,8 +164,8 @@ proptest! {
         let t = reference(firms, persons, &edges);
         for f in 0..firms {
             let mut total = 0.0;
-            for p in 0..persons {
-                let expected = t[p][f];
+            for (p, by_firm) in t.iter().enumerate().take(persons) {
+                let expected = by_firm[f];
                 let got: f64 = (0..r.ubos.firm.len())
                     .filter(|&i| r.ubos.firm[i] as usize == f && r.ubos.person[i] as usize == firms + p)
                     .map(|i| r.ubos.share[i])

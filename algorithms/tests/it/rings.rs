@@ -287,8 +287,12 @@ fn the_chance_score_matches_scipy() {
     let cases = fixture["cases"].as_array().expect("cases");
     assert!(cases.len() > 100);
     for c in cases {
-        let (k, mu, windows, expected) =
-            (c["k"].as_u64().unwrap() as usize, c["mu"].as_f64().unwrap(), c["windows"].as_f64().unwrap(), c["score"].as_f64().unwrap());
+        let (k, mu, windows, expected) = (
+            c["k"].as_u64().expect("k") as usize,
+            c["mu"].as_f64().expect("mu"),
+            c["windows"].as_f64().expect("windows"),
+            c["score"].as_f64().expect("score"),
+        );
         let got = chance_score(k, mu, windows);
         assert!((got - expected).abs() <= 1e-9 * expected.abs().max(1.0), "k {k} mu {mu} windows {windows}: {got} vs scipy {expected}");
     }

@@ -22,8 +22,6 @@ use crate::input::open_graph_shown;
 use crate::progress::Phase;
 use crate::table::Table;
 
-/// Links of a reason chain shown before eliding the rest.
-
 pub fn is_risk(algorithm: Algorithm) -> bool {
     matches!(algorithm, Algorithm::Ownership | Algorithm::Groups | Algorithm::Guarantees | Algorithm::Debtrank | Algorithm::Cascade)
 }
