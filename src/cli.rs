@@ -207,12 +207,16 @@ pub struct RunArgs {
 #[derive(Args, Debug)]
 pub struct ScoreArgs {
     /// Dataset folder or snapshot file.
-    #[arg(required_unless_present = "replay")]
+    #[arg(required_unless_present_any = ["replay", "print_config"])]
     pub input: Option<PathBuf>,
     /// Output folder (replaced atomically, only if ekg wrote it or it is empty; OUT.lock keeps a
     /// second run out).
-    #[arg(long, required_unless_present = "replay")]
+    #[arg(long, required_unless_present_any = ["replay", "print_config"])]
     pub out: Option<PathBuf>,
+    /// Print the configuration (every key of score.toml with its value and meaning: the
+    /// defaults, or --config's values) and exit.
+    #[arg(long, conflicts_with_all = ["replay", "input", "out"])]
+    pub print_config: bool,
     /// Run again what an earlier run's manifest.json records (its input, checked by hash, load
     /// options, configuration and as-of instant), into --out or the recorded folder.
     #[arg(long, value_name = "MANIFEST", conflicts_with_all = ["input", "config", "as_of", "format", "encoding", "on_error", "memory_limit"])]

@@ -265,14 +265,40 @@ pub static IDENTIFIERS: TableSpec = TableSpec {
 pub static TABLES: [&TableSpec; 10] =
     [&FIRMS, &PERSONS, &ACCOUNTS, &LOANS, &SHAREHOLDINGS, &OFFICERS, &TRANSFERS, &GUARANTEES, &SUPPLY_LINKS, &IDENTIFIERS];
 
+/// What a table's rows become in the graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableRows {
+    Nodes(crate::NodeKind),
+    Edges(crate::Relation),
+    /// Links from entities to identifier values.
+    Identifiers,
+}
+
 impl TableKind {
+    /// Every table says what its rows become, with no default arm: a new table kind must say it.
+    pub fn rows(self) -> TableRows {
+        use crate::{NodeKind, Relation};
+        match self {
+            TableKind::Firms => TableRows::Nodes(NodeKind::Firm),
+            TableKind::Persons => TableRows::Nodes(NodeKind::Person),
+            TableKind::Accounts => TableRows::Nodes(NodeKind::Account),
+            TableKind::Loans => TableRows::Nodes(NodeKind::Loan),
+            TableKind::Shareholdings => TableRows::Edges(Relation::Shareholding),
+            TableKind::Officers => TableRows::Edges(Relation::Officer),
+            TableKind::Transfers => TableRows::Edges(Relation::Transfer),
+            TableKind::Guarantees => TableRows::Edges(Relation::Guarantee),
+            TableKind::SupplyLinks => TableRows::Edges(Relation::Supply),
+            TableKind::Identifiers => TableRows::Identifiers,
+        }
+    }
+
     pub fn spec(self) -> &'static TableSpec {
         TABLES.iter().find(|t| t.kind == self).copied().unwrap_or(&FIRMS)
     }
 
     /// Tables whose rows are nodes (the others are relations).
     pub fn is_node_table(self) -> bool {
-        matches!(self, TableKind::Firms | TableKind::Persons | TableKind::Accounts | TableKind::Loans)
+        matches!(self.rows(), TableRows::Nodes(_))
     }
 
     pub fn name(self) -> &'static str {

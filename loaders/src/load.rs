@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
 use ekg_schema::builder::{identifier_key, AttrVec, EdgeList, FirmRow, GraphBuilder};
-use ekg_schema::contract::{ColumnSpec, ColumnType, TableKind, TableSpec};
+use ekg_schema::contract::{ColumnSpec, ColumnType, TableKind, TableRows, TableSpec};
 use ekg_schema::graph::{BOOL_FALSE, BOOL_NULL, BOOL_TRUE, DATE_NULL, TS_NULL};
 use ekg_schema::{Graph, IdentifierKind, KindSet, NodeId, NodeKind, OfficerRole, Relation};
 use rayon::prelude::*;
@@ -143,31 +143,34 @@ pub fn load_inputs(mut inputs: Vec<TableInput>, options: &LoadOptions, report: &
         let ctx = Ctx { spec, path: &input.path, path_text: path_text.clone() };
         // Node tables are interned sequentially (ids follow file order); edge and identifier
         // tables are decoded inside each row-group task, so their Arrow batches never pile up.
-        let (rows, accepted, read_time) = if input.kind.is_node_table() {
-            let chunks = read_chunks(&input, spec, options.encoding)?;
-            let read_time = started.elapsed();
-            let rows: u64 = chunks.iter().map(|c| c.batch.num_rows() as u64).sum();
-            if rows == 0 && input.kind == TableKind::Firms {
-                return Err(Error::EmptyTable { path: input.path.clone(), table: spec.name.to_string() });
+        let (rows, accepted, read_time) = match input.kind.rows() {
+            TableRows::Nodes(kind) => {
+                let chunks = read_chunks(&input, spec, options.encoding)?;
+                let read_time = started.elapsed();
+                let rows: u64 = chunks.iter().map(|c| c.batch.num_rows() as u64).sum();
+                if rows == 0 && input.kind == TableKind::Firms {
+                    return Err(Error::EmptyTable { path: input.path.clone(), table: spec.name.to_string() });
+                }
+                (rows, state.load_nodes(&ctx, kind, &chunks)?, read_time)
             }
-            (rows, state.load_nodes(&ctx, &chunks)?, read_time)
-        } else if input.kind == TableKind::Identifiers {
-            let builder = &state.builder;
-            let decoded = map_input(&input, spec, options.encoding, |chunk| {
-                (chunk.batch.num_rows() as u64, decode_identifiers(&ctx, builder, &chunk))
-            })?;
-            let rows = decoded.iter().map(|d| d.0).sum();
-            let read_time = started.elapsed();
-            (rows, state.append_identifiers(decoded.into_iter().map(|d| d.1).collect())?, read_time)
-        } else {
-            let relation = edge_relation(input.kind);
-            let (builder, as_of) = (&state.builder, options.as_of);
-            let decoded = map_input(&input, spec, options.encoding, |chunk| {
-                (chunk.batch.num_rows() as u64, decode_edges(&ctx, builder, relation, &chunk, as_of))
-            })?;
-            let rows = decoded.iter().map(|d| d.0).sum();
-            let read_time = started.elapsed();
-            (rows, state.append_edges(&ctx, relation, decoded.into_iter().map(|d| d.1).collect())?, read_time)
+            TableRows::Identifiers => {
+                let builder = &state.builder;
+                let decoded = map_input(&input, spec, options.encoding, |chunk| {
+                    (chunk.batch.num_rows() as u64, decode_identifiers(&ctx, builder, &chunk))
+                })?;
+                let rows = decoded.iter().map(|d| d.0).sum();
+                let read_time = started.elapsed();
+                (rows, state.append_identifiers(decoded.into_iter().map(|d| d.1).collect())?, read_time)
+            }
+            TableRows::Edges(relation) => {
+                let (builder, as_of) = (&state.builder, options.as_of);
+                let decoded = map_input(&input, spec, options.encoding, |chunk| {
+                    (chunk.batch.num_rows() as u64, decode_edges(&ctx, builder, relation, &chunk, as_of))
+                })?;
+                let rows = decoded.iter().map(|d| d.0).sum();
+                let read_time = started.elapsed();
+                (rows, state.append_edges(&ctx, relation, decoded.into_iter().map(|d| d.1).collect())?, read_time)
+            }
         };
         if rows == 0 {
             report.problems.notice(format!("{}: table '{}' has no rows", input.path.display(), spec.name));
@@ -266,16 +269,6 @@ fn input_columns(input: &TableInput, encoding: Encoding) -> Result<Vec<String>> 
             source::column_names(&file, encoding)
         }
         InputData::Chunks { columns, .. } => Ok(columns.clone()),
-    }
-}
-
-fn edge_relation(kind: TableKind) -> Relation {
-    match kind {
-        TableKind::Shareholdings => Relation::Shareholding,
-        TableKind::Officers => Relation::Officer,
-        TableKind::Transfers => Relation::Transfer,
-        TableKind::Guarantees => Relation::Guarantee,
-        _ => Relation::Supply,
     }
 }
 
@@ -574,13 +567,7 @@ impl<'o> State<'o> {
     }
 
     /// Node tables: sequential, so that ids are assigned in file order.
-    fn load_nodes(&mut self, ctx: &Ctx<'_>, chunks: &[Chunk]) -> Result<u64> {
-        let kind = match ctx.spec.kind {
-            TableKind::Firms => NodeKind::Firm,
-            TableKind::Persons => NodeKind::Person,
-            TableKind::Accounts => NodeKind::Account,
-            _ => NodeKind::Loan,
-        };
+    fn load_nodes(&mut self, ctx: &Ctx<'_>, kind: NodeKind, chunks: &[Chunk]) -> Result<u64> {
         let key = ctx.spec.key.unwrap_or("id");
         let mut accepted = 0u64;
         for chunk in chunks {

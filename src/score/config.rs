@@ -10,15 +10,57 @@ use serde::{Deserialize, Serialize};
 use crate::exit::{coded, USAGE};
 use crate::params::rings::RingArgs;
 
-/// The analyses, in dependency order.
-pub const ANALYSES: [&str; 11] =
-    ["pagerank", "ppr", "components", "communities", "structure", "ownership", "groups", "guarantees", "debtrank", "cascade", "rings"];
+/// An analysis the job can run (`analyses` in score.toml, by these names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Analysis {
+    Pagerank,
+    Ppr,
+    Components,
+    Communities,
+    Structure,
+    Ownership,
+    Groups,
+    Guarantees,
+    Debtrank,
+    Cascade,
+    Rings,
+}
+
+impl Analysis {
+    /// In dependency order.
+    pub const ALL: [Analysis; 11] = [
+        Analysis::Pagerank,
+        Analysis::Ppr,
+        Analysis::Components,
+        Analysis::Communities,
+        Analysis::Structure,
+        Analysis::Ownership,
+        Analysis::Groups,
+        Analysis::Guarantees,
+        Analysis::Debtrank,
+        Analysis::Cascade,
+        Analysis::Rings,
+    ];
+}
+
+/// How the risk network's communities are found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommunityAlgorithm {
+    /// The fastest modularity method here (the default).
+    Louvain,
+    /// Connected communities; several times slower.
+    Leiden,
+    /// Graphalytics CDLP label propagation: parallel, no resolution.
+    Lpa,
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScoreConfig {
     /// Analyses to run (default: all); features of the others are null.
-    pub analyses: Vec<String>,
+    pub analyses: Vec<Analysis>,
     /// Seed for every randomised stage (communities, cascades).
     pub seed: u64,
     pub pagerank: PageRankSection,
@@ -44,7 +86,7 @@ pub struct PageRankSection {
 pub struct CommunitySection {
     /// louvain (default: the fastest modularity method here), leiden (connected communities,
     /// several times slower) or lpa (Graphalytics CDLP, parallel, no resolution).
-    pub algorithm: String,
+    pub algorithm: CommunityAlgorithm,
     pub resolution: f64,
 }
 
@@ -104,7 +146,7 @@ pub struct FlagSection {
 impl Default for ScoreConfig {
     fn default() -> Self {
         ScoreConfig {
-            analyses: ANALYSES.iter().map(|s| s.to_string()).collect(),
+            analyses: Analysis::ALL.to_vec(),
             seed: 42,
             pagerank: PageRankSection::default(),
             communities: CommunitySection::default(),
@@ -126,7 +168,7 @@ impl Default for PageRankSection {
 
 impl Default for CommunitySection {
     fn default() -> Self {
-        CommunitySection { algorithm: "louvain".into(), resolution: ekg_algorithms::community::louvain::DEFAULT_RESOLUTION }
+        CommunitySection { algorithm: CommunityAlgorithm::Louvain, resolution: ekg_algorithms::community::louvain::DEFAULT_RESOLUTION }
     }
 }
 
@@ -171,7 +213,70 @@ impl Default for FlagSection {
     }
 }
 
+/// What each score.toml key means (the ring keys take theirs from `ekg run rings --help`).
+const MEANINGS: [(&str, &str); 22] = [
+    ("analyses", "analyses to run, in dependency order; features of the others are null"),
+    ("seed", "seed of every randomised stage (communities, cascades)"),
+    ("pagerank.damping", "PageRank damping factor"),
+    ("pagerank.max_iterations", "PageRank iteration limit"),
+    ("pagerank.tolerance", "PageRank stops when the L1 change is below tolerance × nodes"),
+    ("communities.algorithm", "louvain (the fastest), leiden (connected communities, slower) or lpa (Graphalytics CDLP)"),
+    ("communities.resolution", "modularity resolution γ (larger: smaller communities)"),
+    ("ownership.epsilon", "residual ownership at or below this is not propagated further"),
+    ("ownership.ubo_threshold", "persons with at least this integrated ownership are beneficial owners"),
+    ("ownership.control_threshold", "without majority control, the largest owner controls from this share (with control_margin)"),
+    ("ownership.control_margin", "without majority control, the largest owner must lead the next by this margin"),
+    ("groups.join_guarantees", "group customers also join firms that guarantee each other"),
+    ("groups.join_legal_rep", "group customers also join firms with the same legal representative"),
+    ("contagion.supply_loss_rate", "share of supply volume a supplier loses when its customer defaults"),
+    ("contagion.runs", "Monte Carlo cascade runs"),
+    ("contagion.top_k", "systemic DebtRank for this many firms, largest exposure first"),
+    ("flags.contagion_lift", "contagion flag: cascade lift at least this (and contagion_probability)"),
+    ("flags.contagion_probability", "contagion flag: contagion-inclusive default probability at least this (and contagion_lift)"),
+    ("flags.defaulted_controlled", "controller flag: controls at least this many defaulted firms"),
+    ("flags.review_capacity", "cases a team reviews a day, per lead kind (cases.parquet in_capacity)"),
+    ("flags.min_ring_score", "a ring flags its members and may lead a case from this score, by kind"),
+    ("rings", "the ring detectors' parameters, as `ekg run rings` takes them"),
+];
+
 impl ScoreConfig {
+    /// The configuration as score.toml, each key under a comment saying what it means.
+    pub fn documented(&self) -> Result<String> {
+        use clap::{Args, Command};
+        let table: toml::Table = toml::Table::try_from(self).context("cannot render the configuration")?;
+        let rings_help: Vec<(String, String)> = RingArgs::augment_args(Command::new("rings"))
+            .get_arguments()
+            .filter_map(|a| Some((a.get_id().as_str().to_string(), a.get_help()?.to_string().trim_start_matches("rings: ").to_string())))
+            .collect();
+        let meaning = |section: &str, key: &str| -> String {
+            let path = if section.is_empty() { key.to_string() } else { format!("{section}.{key}") };
+            if section == "rings" {
+                return rings_help.iter().find(|(k, _)| k == key).map(|(_, h)| h.clone()).unwrap_or_default();
+            }
+            MEANINGS.iter().find(|(k, _)| *k == path).map(|(_, m)| m.to_string()).unwrap_or_default()
+        };
+        let mut out = String::from("# score.toml: every key, its value here and what it means\n");
+        let (sections, scalars): (Vec<_>, Vec<_>) = table.iter().partition(|(_, v)| v.is_table());
+        for (key, value) in scalars {
+            out += &format!("# {}\n{key} = {value}\n", meaning("", key));
+        }
+        for (section, value) in sections {
+            let Some(entries) = value.as_table() else { continue };
+            out += &format!("\n[{section}]\n");
+            let (nested, plain): (Vec<_>, Vec<_>) = entries.iter().partition(|(_, v)| v.is_table());
+            for (key, v) in plain {
+                out += &format!("# {}\n{key} = {v}\n", meaning(section, key));
+            }
+            for (key, v) in nested {
+                out += &format!("\n# {}\n[{section}.{key}]\n", meaning(section, key));
+                for (k, x) in v.as_table().into_iter().flatten() {
+                    out += &format!("{k} = {x}\n");
+                }
+            }
+        }
+        Ok(out)
+    }
+
     pub fn load(path: Option<&Path>) -> Result<ScoreConfig> {
         let config = match path {
             None => ScoreConfig::default(),
@@ -185,17 +290,6 @@ impl ScoreConfig {
     }
 
     pub fn validate(&self) -> Result<()> {
-        for a in &self.analyses {
-            if !ANALYSES.contains(&a.as_str()) {
-                return Err(coded(USAGE, format!("config: unknown analysis '{a}' (known: {})", ANALYSES.join(", "))));
-            }
-        }
-        if !["louvain", "leiden", "lpa"].contains(&self.communities.algorithm.as_str()) {
-            return Err(coded(
-                USAGE,
-                format!("config: communities.algorithm '{}' (known: louvain, leiden, lpa)", self.communities.algorithm),
-            ));
-        }
         for kind in self.flags.min_ring_score.keys() {
             if ekg_algorithms::rings::RingKind::parse(kind).is_none() {
                 return Err(coded(USAGE, format!("config: flags.min_ring_score: unknown ring kind '{kind}'")));
@@ -219,7 +313,7 @@ impl ScoreConfig {
         Ok(())
     }
 
-    pub fn enabled(&self, analysis: &str) -> bool {
-        self.analyses.iter().any(|a| a == analysis)
+    pub fn enabled(&self, analysis: Analysis) -> bool {
+        self.analyses.contains(&analysis)
     }
 }

@@ -67,6 +67,10 @@ pub fn peak_rss_bytes() -> u64 {
 }
 
 pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
+    if args.print_config {
+        print!("{}", config::ScoreConfig::load(args.config.as_deref())?.documented()?);
+        return Ok(());
+    }
     let job = ScoreJob::from_args(args)?;
     let config = &job.config;
     let target = Target::claim(&job.out, OutputKind::ScoreDir, job.force)?;

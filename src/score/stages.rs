@@ -21,7 +21,7 @@ use ekg_algorithms::structure::triangles::triangles;
 use ekg_algorithms::{Projection, ProjectionConfig, RISK_RELATIONS};
 use ekg_schema::{Graph, NodeId, NodeKind, Relation};
 
-use super::config::ScoreConfig;
+use super::config::{Analysis, CommunityAlgorithm, ScoreConfig};
 use super::features::{account_owner, defaulted_neighbourhood, person_features, roll_up, structure_features, transfer_features, Features};
 use super::flags::{self, Flag};
 use crate::findings::{find_rings, Found};
@@ -39,17 +39,17 @@ pub struct Stage {
 /// cascades before flags, rings before ring flags; flags (and the review queue of the rings) last.
 pub const PLAN: [Stage; 14] = [
     Stage { name: "flows", enabled: |_| true, run: flows },
-    Stage { name: "pagerank", enabled: |c| c.enabled("pagerank"), run: pagerank },
-    Stage { name: "ppr", enabled: |c| c.enabled("ppr"), run: ppr },
-    Stage { name: "components", enabled: |c| c.enabled("components"), run: components },
-    Stage { name: "communities", enabled: |c| c.enabled("communities"), run: communities },
-    Stage { name: "structure", enabled: |c| c.enabled("structure"), run: structure },
-    Stage { name: "ownership", enabled: |c| c.enabled("ownership") || c.enabled("groups"), run: ownership_stage },
-    Stage { name: "groups", enabled: |c| c.enabled("groups"), run: groups },
-    Stage { name: "guarantees", enabled: |c| c.enabled("guarantees"), run: guarantees },
-    Stage { name: "debtrank", enabled: |c| c.enabled("debtrank"), run: debtrank },
-    Stage { name: "cascade", enabled: |c| c.enabled("cascade"), run: cascade },
-    Stage { name: "rings", enabled: |c| c.enabled("rings"), run: rings },
+    Stage { name: "pagerank", enabled: |c| c.enabled(Analysis::Pagerank), run: pagerank },
+    Stage { name: "ppr", enabled: |c| c.enabled(Analysis::Ppr), run: ppr },
+    Stage { name: "components", enabled: |c| c.enabled(Analysis::Components), run: components },
+    Stage { name: "communities", enabled: |c| c.enabled(Analysis::Communities), run: communities },
+    Stage { name: "structure", enabled: |c| c.enabled(Analysis::Structure), run: structure },
+    Stage { name: "ownership", enabled: |c| c.enabled(Analysis::Ownership) || c.enabled(Analysis::Groups), run: ownership_stage },
+    Stage { name: "groups", enabled: |c| c.enabled(Analysis::Groups), run: groups },
+    Stage { name: "guarantees", enabled: |c| c.enabled(Analysis::Guarantees), run: guarantees },
+    Stage { name: "debtrank", enabled: |c| c.enabled(Analysis::Debtrank), run: debtrank },
+    Stage { name: "cascade", enabled: |c| c.enabled(Analysis::Cascade), run: cascade },
+    Stage { name: "rings", enabled: |c| c.enabled(Analysis::Rings), run: rings },
     Stage { name: "persons", enabled: |_| true, run: persons },
     Stage { name: "flags", enabled: |_| true, run: flag_stage },
 ];
@@ -89,7 +89,7 @@ impl<'g> Scoring<'g> {
         let risk_defaulted = risk.nodes.iter().map(|&v| graph.is_defaulted(v)).collect();
         let guarantee_projection =
             Projection::new(graph, &ProjectionConfig { relations: vec![Relation::Guarantee], undirected: false, weighted: true });
-        let impact = (config.enabled("debtrank") || config.enabled("cascade")).then(|| {
+        let impact = (config.enabled(Analysis::Debtrank) || config.enabled(Analysis::Cascade)).then(|| {
             let impact_config = ImpactConfig { supply_loss_rate: config.contagion.supply_loss_rate, ..ImpactConfig::default() };
             ImpactNetwork::from_graph(graph, &graph.firms.registered_capital, &impact_config)
         });
@@ -179,10 +179,10 @@ fn communities(s: &mut Scoring) -> Result<u64> {
     let (graph, risk, n) = (s.graph, &s.risk, s.n());
     let section = &s.config.communities;
     let louvain_config = LouvainConfig { resolution: section.resolution, seed: s.config.seed, ..LouvainConfig::default() };
-    let community_of: Vec<u32> = match section.algorithm.as_str() {
-        "leiden" => leiden(risk, &louvain_config).community,
-        "lpa" => dense_by_size(&label_propagation(risk, &LabelPropagationConfig::default()).labels).0,
-        _ => louvain(risk, &louvain_config).community,
+    let community_of: Vec<u32> = match section.algorithm {
+        CommunityAlgorithm::Leiden => leiden(risk, &louvain_config).community,
+        CommunityAlgorithm::Lpa => dense_by_size(&label_propagation(risk, &LabelPropagationConfig::default()).labels).0,
+        CommunityAlgorithm::Louvain => louvain(risk, &louvain_config).community,
     };
     let count = community_of.iter().max().map_or(0, |m| m + 1) as usize;
     let (mut size, mut firms, mut defaulted) = (vec![0u32; count], vec![0u32; count], vec![0u32; count]);

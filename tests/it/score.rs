@@ -172,6 +172,49 @@ fn a_config_with_an_unknown_key_is_a_usage_error() {
         ekg(&["score", &graph, "--out", out.to_str().unwrap_or_default(), "--config", config.to_str().unwrap_or_default(), "--json"]);
     assert!(result.status.success(), "{}", text(&result.stderr));
     assert!(!out.join("groups.parquet").exists());
+    // Values outside their range, an unknown analysis or detector: usage errors naming the key.
+    for (bad, names) in [
+        ("[rings]\namount_tolerance = 1.0\n", "amount_tolerance"),
+        ("analyses = [\"pagerank\", \"pagerenk\"]\n", "pagerenk"),
+        ("[rings]\ndetectors = [\"fund_cycle\", \"fan\"]\n", "fan"),
+        ("[communities]\nalgorithm = \"girvan\"\n", "girvan"),
+    ] {
+        std::fs::write(&config, bad).expect("config");
+        let result = ekg(&["score", &graph, "--out", out.to_str().unwrap_or_default(), "--config", config.to_str().unwrap_or_default()]);
+        assert_eq!(result.status.code(), Some(2), "{bad}");
+        assert!(text(&result.stderr).contains(names), "{bad}: {}", text(&result.stderr));
+    }
+}
+
+#[test]
+fn print_config_documents_every_key_and_reads_back_as_the_same_configuration() {
+    let dir = tempfile::tempdir().expect("temp");
+    let defaults = ekg(&["score", "--print-config"]);
+    assert!(defaults.status.success(), "{}", text(&defaults.stderr));
+    let printed = text(&defaults.stdout);
+    // Every key line follows a comment saying what it means (tables of per-kind values aside).
+    let lines: Vec<&str> = printed.lines().collect();
+    let mut in_kinds = false;
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with('[') {
+            in_kinds = line.starts_with("[flags.min_ring_score");
+        } else if line.contains(" = ") && !in_kinds {
+            assert!(lines[i - 1].starts_with("# ") && lines[i - 1].len() > 4, "no meaning for {line}");
+        }
+    }
+    for key in ["damping", "amount_tolerance", "min_fan_score", "review_capacity", "fan_in"] {
+        assert!(printed.contains(&format!("{key} = ")), "{key} missing");
+    }
+    // Printed with a file's values, it reads back as that configuration.
+    let config = dir.path().join("score.toml");
+    std::fs::write(&config, "seed = 7\n[rings]\nmin_fan = 6\n").expect("config");
+    let custom = ekg(&["score", "--print-config", "--config", config.to_str().unwrap_or_default()]);
+    let again = dir.path().join("again.toml");
+    std::fs::write(&again, &custom.stdout).expect("write");
+    let round = ekg(&["score", "--print-config", "--config", again.to_str().unwrap_or_default()]);
+    assert!(round.status.success(), "{}", text(&round.stderr));
+    assert_eq!(text(&round.stdout), text(&custom.stdout));
+    assert!(text(&custom.stdout).contains("seed = 7") && text(&custom.stdout).contains("min_fan = 6"));
 }
 
 /// Every file the manifest lists exists with its recorded hash, and nothing else is in the folder.
