@@ -250,11 +250,10 @@ fn kill_harness() {
     score(&out, &["--as-of", "2025-12-31"]);
     let run_ms = started.elapsed().as_millis() as u64 + 200;
     assert_complete(&out);
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0x9e37_79b9_7f4a_7c15);
     let mut committed = 0;
     for trial in 0..trials {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let delay = (state >> 33) % run_ms;
+        let delay = rand::Rng::random_range(&mut rng, 0..run_ms);
         let as_of = if trial % 2 == 0 { "2025-06-30" } else { "2025-12-31" };
         let mut child = Command::new(env!("CARGO_BIN_EXE_ekg"))
             .args(["score", &graph, "--out", out.to_str().unwrap_or_default(), "--quiet", "--as-of", as_of])

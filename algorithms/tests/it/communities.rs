@@ -102,13 +102,8 @@ fn community_detection_is_identical_across_thread_counts() {
 /// one, and its batches hold thousands of nodes.
 fn planted_groups() -> (Projection, Vec<u32>) {
     let (groups, size) = (400u32, 100u32);
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = move |bound: u32| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % bound as u64) as u32
-    };
+    let mut rng = super::TestRng::new(0x2545_F491_4F6C_DD1D);
+    let mut next = move |bound: u32| rng.below(bound as u64) as u32;
     let n = groups * size;
     let mut edges = Vec::new();
     for v in 0..n {

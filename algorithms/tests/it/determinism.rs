@@ -84,11 +84,7 @@ proptest! {
         prop_assert!((r.scores.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         // A permutation of 0..n from the seed.
         let mut perm: Vec<u32> = (0..n as u32).collect();
-        let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        for i in (1..n).rev() {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            perm.swap(i, (state >> 33) as usize % (i + 1));
-        }
+        super::TestRng::new(seed).shuffle(&mut perm);
         let relabelled: Vec<(u32, u32, f64)> = edges.iter().map(|&(a, b)| (perm[a as usize], perm[b as usize], 1.0)).collect();
         let r2 = page_rank(&Projection::from_edges(n, &relabelled, false, false), &PageRankConfig::default());
         for (v, &renamed) in perm.iter().enumerate() {

@@ -13,6 +13,8 @@ use ekg_schema::builder::{FirmRow, GraphBuilder};
 use ekg_schema::{Graph, IdentifierKind, NodeId, NodeKind, Relation};
 use proptest::prelude::*;
 
+use super::TestRng;
+
 const DAY: i64 = MICROS_PER_DAY;
 
 /// `firms` firms f0.., then `accounts` accounts a0.. (node ids firms + i); transfers between
@@ -263,13 +265,7 @@ proptest! {
     ) {
         let rings: Vec<Ring> = sets.iter().map(|s| ring(RingKind::DenseBlock, s.iter().copied().collect())).collect();
         let mut permutation: Vec<usize> = (0..rings.len()).collect();
-        let mut state = order | 1;
-        for i in (1..permutation.len()).rev() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            permutation.swap(i, (state % (i as u64 + 1)) as usize);
-        }
+        TestRng::new(order).shuffle(&mut permutation);
         let shuffled: Vec<Ring> = permutation.iter().map(|&i| rings[i].clone()).collect();
         let partition = |rings: &[Ring], back: &dyn Fn(usize) -> usize| -> BTreeSet<Vec<usize>> {
             let (found, _) = cases(rings, &[], &CaseConfig::default());
@@ -440,13 +436,7 @@ fn brute_force(t: &[(u32, u32, f64, i64)], config: &CycleConfig) -> BTreeSet<Vec
 /// `order`).
 fn moved(t: &[(u32, u32, f64, i64)], map: &dyn Fn(u32) -> u32, order: u64, shift: i64) -> Vec<(u32, u32, f64, i64)> {
     let mut moved: Vec<(u32, u32, f64, i64)> = t.iter().map(|&(s, d, a, day)| (map(s), map(d), a, day + shift)).collect();
-    let mut state = order | 1;
-    for i in (1..moved.len()).rev() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        moved.swap(i, (state % (i as u64 + 1)) as usize);
-    }
+    super::TestRng::new(order).shuffle(&mut moved);
     moved
 }
 
