@@ -129,6 +129,7 @@ pub fn write(graph: &Graph, rings: &[Ring], queue: &[QueuedCase], explanations: 
         .u32("size", queue.iter().map(|q| q.case.entities.len() as u32))
         .utf8_list("entities", queue.iter().map(|q| q.case.entities.iter().map(|&e| graph.external_id(NodeId(e))).collect::<Vec<_>>()))
         .utf8_opt("explanation", queue.iter().map(explanation).collect::<Vec<_>>().iter().map(|e| e.as_deref()))
+        .documented(&crate::dictionary::CASES)?
         .write(path)
 }
 

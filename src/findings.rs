@@ -79,6 +79,7 @@ pub fn write_rings(graph: &Graph, rings: &[Ring], review: &Review, out: &Path) -
         .timestamp_opt("last_ts", rings.iter().map(|r| opt_ts(r.last_ts())))
         .f64_nan_null("total_amount", rings.iter().map(|r| r.total_amount))
         .utf8("explanation", explanations.iter().map(String::as_str))
+        .documented(&crate::dictionary::RINGS)?
         .write(&rings_path)?;
     let edges: Vec<(u64, &Evidence)> = rings.iter().enumerate().flat_map(|(i, r)| r.evidence.iter().map(move |e| (i as u64, e))).collect();
     let edges_path = out.join("ring_edges.parquet");
@@ -90,6 +91,7 @@ pub fn write_rings(graph: &Graph, rings: &[Ring], review: &Review, out: &Path) -
         .f64_nan_null("amount", edges.iter().map(|x| x.1.amount))
         .timestamp_opt("ts", edges.iter().map(|x| opt_ts(x.1.ts)))
         .utf8_opt("identifier", edges.iter().map(|x| identifier_text(graph, x.1)))
+        .documented(&crate::dictionary::RING_EDGES)?
         .write(&edges_path)?;
     // Per node: rings it is in, the highest score, and the kinds.
     let mut per_node: BTreeMap<u32, (u32, f64, Vec<RingKind>)> = BTreeMap::new();
@@ -122,6 +124,7 @@ pub fn write_rings(graph: &Graph, rings: &[Ring], review: &Review, out: &Path) -
                 .iter()
                 .map(String::as_str),
         )
+        .documented(&crate::dictionary::RING_NODES)?
         .write(&nodes_path)?;
     Ok([rings_path, edges_path, nodes_path, cases_path].iter().map(|p| p.display().to_string()).collect())
 }

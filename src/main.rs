@@ -4,6 +4,7 @@
 mod cases;
 mod cli;
 mod commands;
+mod dictionary;
 mod exit;
 mod explain;
 mod findings;

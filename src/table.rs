@@ -151,6 +151,31 @@ impl Table {
         table
     }
 
+    /// Checks the table against its entry in the output contract (the same columns, in order, of
+    /// the documented types) and attaches each column's meaning as field metadata.
+    pub fn documented(mut self, doc: &crate::dictionary::TableDoc) -> Result<Table> {
+        let names: Vec<&str> = self.fields.iter().map(|f| f.name().as_str()).collect();
+        let expected: Vec<&str> = doc.columns.iter().map(|c| c.name).collect();
+        if names != expected {
+            anyhow::bail!("internal error: {} has columns {names:?}, its contract says {expected:?}", doc.file);
+        }
+        for (field, column) in self.fields.iter_mut().zip(doc.columns) {
+            if !column.kind.matches(field.data_type()) {
+                anyhow::bail!(
+                    "internal error: {}.{} is {}, its contract says {}",
+                    doc.file,
+                    column.name,
+                    field.data_type(),
+                    column.kind.as_str()
+                );
+            }
+            let mut metadata = field.metadata().clone();
+            metadata.insert("description".to_string(), column.meaning.to_string());
+            *field = field.clone().with_metadata(metadata);
+        }
+        Ok(self)
+    }
+
     /// Attaches `description` to the last column added (Parquet field metadata, the data
     /// dictionary travelling with the table).
     pub fn describe(mut self, description: &str) -> Table {

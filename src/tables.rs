@@ -26,7 +26,7 @@ fn reason(graph: &Graph, r: &GroupResult, firm: u32) -> Option<String> {
     Some(parts.join("; "))
 }
 
-pub fn groups(graph: &Graph, r: &GroupResult) -> Table {
+pub fn groups(graph: &Graph, r: &GroupResult) -> anyhow::Result<Table> {
     Table::new()
         .utf8("node_id", graph.kind_range(NodeKind::Firm).map(|f| graph.external_id(NodeId(f))))
         .u32("group_id", r.group.iter().copied())
@@ -34,4 +34,5 @@ pub fn groups(graph: &Graph, r: &GroupResult) -> Table {
         .f64("group_exposure", &r.group.iter().map(|&g| r.exposure[g as usize]).collect::<Vec<_>>())
         .utf8("anchor_id", r.group.iter().map(|&g| graph.external_id(NodeId(r.anchor[g as usize]))))
         .utf8_opt("reason", graph.kind_range(NodeKind::Firm).map(|f| reason(graph, r, f)))
+        .documented(&crate::dictionary::GROUPS)
 }

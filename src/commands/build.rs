@@ -120,7 +120,7 @@ fn write_rejects(target: &Target, problems: &ekg_loaders::ProblemLog) -> Result<
     let io = |e: &dyn std::fmt::Display| coded(IO, format!("cannot write {}: {e}", tmp.path().display()));
     let mut writer =
         csv::Writer::from_path(tmp.path()).map_err(|e| coded(CANT_CREATE, format!("cannot create {}: {e}", tmp.path().display())))?;
-    writer.write_record(["table", "file", "row", "column", "rule", "reason"]).map_err(|e| io(&e))?;
+    writer.write_record(crate::dictionary::REJECTS.columns.iter().map(|c| c.name)).map_err(|e| io(&e))?;
     for p in problems.problems().iter().chain(&problems.warnings) {
         writer.write_record([p.table, p.path.as_ref(), &p.row.to_string(), p.column, p.rule.as_str(), &p.message]).map_err(|e| io(&e))?;
     }

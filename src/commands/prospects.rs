@@ -144,6 +144,7 @@ pub fn run(args: &ProspectsArgs, quiet: bool) -> Result<()> {
         .u32("flags", rows.iter().map(|r| r.flags))
         .f64("score", &rows.iter().map(|r| r.score).collect::<Vec<_>>())
         .utf8("reason", rows.iter().map(|r| r.reason.as_str()))
+        .documented(&crate::dictionary::PROSPECTS)?
         .write(&args.out)?;
     let summary = json!({
         "cores": cores.iter().map(|&c| id(c)).collect::<Vec<_>>(),

@@ -155,7 +155,7 @@ fn write_tables(scoring: &mut Scoring, dir: &std::path::Path) -> Result<Vec<Stri
     add("features.parquet");
     std::fs::write(dir.join("features.md"), scoring.features.dictionary()).context("cannot write features.md")?;
     add("features.md");
-    flags_table(graph, &scoring.flags).write(&dir.join("flags.parquet"))?;
+    flags_table(graph, &scoring.flags).documented(&crate::dictionary::FLAGS)?.write(&dir.join("flags.parquet"))?;
     add("flags.parquet");
     for path in write_rings(graph, &scoring.rings, &scoring.review, dir)? {
         add(&std::path::Path::new(&path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(path));
@@ -164,7 +164,8 @@ fn write_tables(scoring: &mut Scoring, dir: &std::path::Path) -> Result<Vec<Stri
         let t = Table::new()
             .utf8("node_id", nodes.iter().map(|&v| graph.external_id(NodeId(v))))
             .utf8("kind", nodes.iter().map(|&v| graph.kind(NodeId(v)).as_str()))
-            .u32("community", community.iter().copied());
+            .u32("community", community.iter().copied())
+            .documented(&crate::dictionary::COMMUNITIES)?;
         t.write(&dir.join("communities.parquet"))?;
         add("communities.parquet");
     }
@@ -172,6 +173,9 @@ fn write_tables(scoring: &mut Scoring, dir: &std::path::Path) -> Result<Vec<Stri
         t.write(&dir.join("groups.parquet"))?;
         add("groups.parquet");
     }
+    let files: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    std::fs::write(dir.join("tables.md"), crate::dictionary::markdown(&files)).context("cannot write tables.md")?;
+    outputs.push("tables.md".to_string());
     Ok(outputs)
 }
 

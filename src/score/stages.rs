@@ -279,7 +279,7 @@ fn groups(s: &mut Scoring) -> Result<u64> {
         "Firms: Σ exposure of the group's firms.",
         pad_f64(r.group.iter().map(|&g| r.exposure[g as usize]).collect(), n),
     );
-    s.groups_table = Some(crate::tables::groups(graph, &r));
+    s.groups_table = Some(crate::tables::groups(graph, &r)?);
     Ok(r.size.iter().filter(|&&size| size > 1).count() as u64)
 }
 

@@ -200,7 +200,7 @@ fn run_groups(graph: &Graph, config: &OwnershipConfig, args: &RunArgs) -> Result
 }
 
 fn write_groups(graph: &Graph, r: &GroupResult, path: &Path) -> Result<()> {
-    crate::tables::groups(graph, r).write(path)?;
+    crate::tables::groups(graph, r)?.write(path)?;
     Ok(())
 }
 

@@ -1,0 +1,221 @@
+//! The output contract: every table ekg writes for others to read, its columns in order, their
+//! types and what they mean, in one place. Tables are checked against it when written
+//! ([`crate::table::Table::documented`]) and carry each column's meaning as Parquet field
+//! metadata; `ekg score` writes it as `tables.md`; `tests/it/dictionary.rs` reads the files back.
+//! `features.parquet` has its own dictionary (`features.md`), built as its columns are.
+
+/// A column's type as a reader sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Type {
+    Text,
+    U32,
+    U64,
+    F64,
+    Bool,
+    /// µs since the epoch, UTC.
+    Timestamp,
+    TextList,
+    U64List,
+}
+
+impl Type {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Type::Text => "text",
+            Type::U32 => "u32",
+            Type::U64 => "u64",
+            Type::F64 => "f64",
+            Type::Bool => "bool",
+            Type::Timestamp => "timestamp (µs, UTC)",
+            Type::TextList => "list of text",
+            Type::U64List => "list of u64",
+        }
+    }
+
+    /// Whether an Arrow type is this type.
+    pub fn matches(self, data_type: &arrow_schema::DataType) -> bool {
+        use arrow_schema::DataType as D;
+        match (self, data_type) {
+            (Type::Text, D::Utf8)
+            | (Type::U32, D::UInt32)
+            | (Type::U64, D::UInt64)
+            | (Type::F64, D::Float64)
+            | (Type::Bool, D::Boolean) => true,
+            (Type::Timestamp, D::Timestamp(arrow_schema::TimeUnit::Microsecond, _)) => true,
+            (Type::TextList, D::List(item)) => item.data_type() == &D::Utf8,
+            (Type::U64List, D::List(item)) => item.data_type() == &D::UInt64,
+            _ => false,
+        }
+    }
+}
+
+pub struct Column {
+    pub name: &'static str,
+    pub kind: Type,
+    pub meaning: &'static str,
+}
+
+pub struct TableDoc {
+    pub file: &'static str,
+    pub about: &'static str,
+    pub columns: &'static [Column],
+}
+
+const fn c(name: &'static str, kind: Type, meaning: &'static str) -> Column {
+    Column { name, kind, meaning }
+}
+
+use Type::*;
+
+pub const FLAGS: TableDoc = TableDoc {
+    file: "flags.parquet",
+    about: "One row per (entity, flag): what an investigator should look at and why.",
+    columns: &[
+        c("node_id", Text, "the flagged entity (pseudonymised unless --reveal-pii)"),
+        c("flag", Text, "the flag: a ring kind, contagion_risk, guarantees_defaulted, controls_defaulted_firms"),
+        c("severity", Text, "high | medium | low"),
+        c("reason", Text, "the fact in a sentence, with its numbers"),
+        c("ring_id", U64, "the ring behind a ring flag (rings.parquet), else null"),
+        c("path", Text, "the evidence path of a contagion or guarantee flag (ids joined by >), else null"),
+    ],
+};
+
+pub const RINGS: TableDoc = TableDoc {
+    file: "rings.parquet",
+    about: "One row per ring a detector found, highest score first within a kind.",
+    columns: &[
+        c("ring_id", U64, "row number, the id flags and ring_edges refer to"),
+        c("case_id", U64, "the review-queue case holding the ring (cases.parquet)"),
+        c(
+            "kind",
+            Text,
+            "shared_identifier, fund_cycle, fan_in, fan_out, scatter_gather, gather_scatter, dense_block, loan_diversion, guarantee_circle",
+        ),
+        c("score", F64, "higher is more suspicious; comparable within a kind (ekg show ring says how it is made)"),
+        c("size", U32, "members"),
+        c("members", TextList, "member ids, ascending by internal id"),
+        c("first_ts", Timestamp, "the earliest timed evidence, null when untimed"),
+        c("last_ts", Timestamp, "the latest timed evidence, null when untimed"),
+        c("total_amount", F64, "money in motion in the evidence, null when the kind has none"),
+        c("explanation", Text, "the ring's facts in a sentence, with its numbers"),
+    ],
+};
+
+pub const RING_EDGES: TableDoc = TableDoc {
+    file: "ring_edges.parquet",
+    about: "The evidence of every ring: one row per edge, in time order within a ring.",
+    columns: &[
+        c("ring_id", U64, "the ring (rings.parquet)"),
+        c("src_id", Text, "source entity"),
+        c("dst_id", Text, "target entity"),
+        c("relation", Text, "transfer, shared_identifier, shared_legal_rep, guarantee, disbursement"),
+        c("amount", F64, "the amount, null when the relation has none"),
+        c("ts", Timestamp, "when, null when untimed"),
+        c("identifier", Text, "what two entities share (kind:value, pseudonymised), else null"),
+    ],
+};
+
+pub const RING_NODES: TableDoc = TableDoc {
+    file: "ring_nodes.parquet",
+    about: "One row per entity in at least one ring.",
+    columns: &[
+        c("node_id", Text, "the entity"),
+        c("kind", Text, "firm, person, account or loan"),
+        c("ring_count", U32, "rings it is a member of"),
+        c("max_ring_score", F64, "its highest ring score (comparable within a kind only)"),
+        c("ring_kinds", Text, "the kinds of its rings, comma-separated"),
+    ],
+};
+
+pub const CASES: TableDoc = TableDoc {
+    file: "cases.parquet",
+    about: "The review queue: rings that are parts of one structure merged into one case.",
+    columns: &[
+        c("case_id", U64, "the case"),
+        c(
+            "lead_kind",
+            Text,
+            "kind of the ring that leads it (its most specific one above its flag threshold); null: below every threshold",
+        ),
+        c("rank", U32, "position in the lead kind's queue, 0 first; null when not queued"),
+        c("in_capacity", Bool, "within a day's capacity of the lead kind's team"),
+        c("lead_ring_id", U64, "the leading ring (rings.parquet)"),
+        c("lead_score", F64, "the leading ring's score"),
+        c("ring_kinds", Text, "kinds of all its rings, comma-separated"),
+        c("ring_ids", U64List, "all its rings"),
+        c("size", U32, "entities involved (accounts counted as their owners)"),
+        c("entities", TextList, "the entities involved"),
+        c("explanation", Text, "the leading ring's explanation and how many rings the structure has"),
+    ],
+};
+
+pub const COMMUNITIES: TableDoc = TableDoc {
+    file: "communities.parquet",
+    about: "Communities of the risk network (holdings, officers, guarantees, supply links).",
+    columns: &[
+        c("node_id", Text, "the entity"),
+        c("kind", Text, "firm, person, account or loan"),
+        c("community", U32, "its community, 0 = the largest"),
+    ],
+};
+
+pub const GROUPS: TableDoc = TableDoc {
+    file: "groups.parquet",
+    about: "Group customers: firms under one control (and mutual guarantees when configured).",
+    columns: &[
+        c("node_id", Text, "the firm"),
+        c("group_id", U32, "its group, 0 = the largest"),
+        c("group_size", U32, "firms in the group"),
+        c("group_exposure", F64, "Σ exposure of the group's firms"),
+        c("anchor_id", Text, "the group's anchor: the member with the most links (ties: the first)"),
+        c("reason", Text, "the chain of links from the anchor to the firm"),
+    ],
+};
+
+pub const PROSPECTS: TableDoc = TableDoc {
+    file: "prospects.parquet",
+    about: "Small and micro firms around core enterprises, ranked for lending (ekg prospects).",
+    columns: &[
+        c("rank", U32, "1 = the best prospect"),
+        c("node_id", Text, "the firm"),
+        c("core_id", Text, "the core enterprise its supply chain leads to"),
+        c("direction", Text, "upstream (supplies the core) or downstream (buys from it)"),
+        c("hops", U32, "supply links to the core"),
+        c("supply_volume", F64, "volume of the link that reached it"),
+        c("tenure_days", U32, "days since its first payment with the core's accounts, null when none"),
+        c("ppr", F64, "risk rank: PageRank personalised to defaulted firms over the risk network"),
+        c("ppr_percentile", F64, "share of firms with a lower risk rank"),
+        c("flags", U32, "low and medium flags in --scores"),
+        c("score", F64, "ln(1 + volume) × (1 + tenure years / 5) × (1 − percentile) / (1 + flags) / hops"),
+        c("reason", Text, "why it ranks where it does"),
+    ],
+};
+
+/// `rejects.csv` beside a snapshot (`ekg build --on-error skip`).
+pub const REJECTS: TableDoc = TableDoc {
+    file: "rejects.csv",
+    about: "Rows dropped by --on-error skip, one per broken rule.",
+    columns: &[
+        c("table", Text, "the contract table"),
+        c("file", Text, "the input file"),
+        c("row", U64, "the data row in the file, 1-based, the header not counted (0: a problem of several rows)"),
+        c("column", Text, "the column that broke the rule"),
+        c("rule", Text, "the rule"),
+        c("reason", Text, "what was wrong, personal values masked"),
+    ],
+};
+
+/// Every documented table.
+pub const ALL: [&TableDoc; 9] = [&FLAGS, &RINGS, &RING_EDGES, &RING_NODES, &CASES, &COMMUNITIES, &GROUPS, &PROSPECTS, &REJECTS];
+
+/// The tables of `names` as one Markdown data dictionary.
+pub fn markdown(files: &[&str]) -> String {
+    let mut out = String::from("# Tables\n\nEvery table in this folder besides features.parquet (see features.md).\n");
+    for doc in ALL.iter().filter(|d| files.contains(&d.file)) {
+        out += &format!("\n## {}\n\n{}\n\n| column | type | meaning |\n|---|---|---|\n", doc.file, doc.about);
+        for col in doc.columns {
+            out += &format!("| `{}` | {} | {} |\n", col.name, col.kind.as_str(), col.meaning);
+        }
+    }
+    out
+}
