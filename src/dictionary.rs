@@ -1,6 +1,6 @@
 //! The output contract: every table ekg writes for others to read, its columns in order, their
 //! types and what they mean, in one place. Tables are checked against it when written
-//! ([`crate::table::Table::documented`]) and carry each column's meaning as Parquet field
+//! (`Table::documented` in `table.rs`) and carry each column's meaning as Parquet field
 //! metadata; `ekg score` writes it as `tables.md`; `tests/it/dictionary.rs` reads the files back.
 //! `features.parquet` has its own dictionary (`features.md`), built as its columns are.
 
