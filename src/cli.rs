@@ -176,7 +176,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1.0)]
     pub psi: f64,
     /// debtrank: systemic importance for this many firms, largest exposure first.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = ekg_algorithms::contagion::debtrank::DEFAULT_TOP_K)]
     pub top_k: usize,
     /// cascade: Monte Carlo runs.
     #[arg(long, default_value_t = ekg_algorithms::contagion::cascade::DEFAULT_RUNS)]

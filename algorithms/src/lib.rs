@@ -32,6 +32,9 @@ pub mod structure;
 
 pub use projection::{Projection, ProjectionConfig, RISK_RELATIONS};
 
+/// The seed of every randomised algorithm unless one is given (communities, cascades).
+pub const DEFAULT_SEED: u64 = 42;
+
 /// A small deterministic generator for unit tests' random graphs (an LCG's high bits).
 #[cfg(test)]
 pub(crate) fn test_rng(seed: u64) -> impl FnMut() -> u32 {

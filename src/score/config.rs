@@ -147,7 +147,7 @@ impl Default for ScoreConfig {
     fn default() -> Self {
         ScoreConfig {
             analyses: Analysis::ALL.to_vec(),
-            seed: 42,
+            seed: ekg_algorithms::DEFAULT_SEED,
             pagerank: PageRankSection::default(),
             communities: CommunitySection::default(),
             ownership: OwnershipSection::default(),
@@ -195,7 +195,7 @@ impl Default for ContagionSection {
         ContagionSection {
             supply_loss_rate: ekg_algorithms::contagion::impact::DEFAULT_SUPPLY_LOSS_RATE,
             runs: ekg_algorithms::contagion::cascade::DEFAULT_RUNS,
-            top_k: 100,
+            top_k: ekg_algorithms::contagion::debtrank::DEFAULT_TOP_K,
         }
     }
 }

@@ -27,7 +27,7 @@ use crate::locality::prefetch;
 use crate::projection::Projection;
 
 pub const DEFAULT_RESOLUTION: f64 = 1.0;
-pub const DEFAULT_SEED: u64 = 42;
+pub use crate::DEFAULT_SEED;
 /// A move must raise modularity by more than this to count (stops endless tiny swaps).
 pub const DEFAULT_MIN_GAIN: f64 = 1e-12;
 

@@ -25,7 +25,7 @@ use super::impact::ImpactNetwork;
 use crate::hash::unit;
 
 pub const DEFAULT_RUNS: u32 = 10_000;
-pub const DEFAULT_SEED: u64 = 42;
+pub use crate::DEFAULT_SEED;
 /// Two-sided 95% normal quantile.
 const Z95: f64 = 1.959_963_984_540_054;
 const NODE_STREAM: u64 = 1;

@@ -20,6 +20,9 @@ use rayon::prelude::*;
 
 use super::impact::ImpactNetwork;
 
+/// Firms whose systemic importance is computed unless configured: the largest exposures.
+pub const DEFAULT_TOP_K: usize = 100;
+
 const SOUND: u8 = 0;
 const DISTRESSED: u8 = 1;
 const INACTIVE: u8 = 2;
