@@ -29,6 +29,7 @@ pub mod projection;
 pub mod reduce;
 pub mod rings;
 pub mod structure;
+pub mod supply_chain;
 
 pub use projection::{Projection, ProjectionConfig, RISK_RELATIONS};
 

@@ -7,12 +7,13 @@
 //! rank is PageRank personalised to the defaulted firms over holdings, officers, guarantees and
 //! supply links (as `ppr` in the scores); groups are control groups; flags come from `--scores`.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
 use arrow_array::cast::AsArray;
 use ekg_algorithms::centrality::pagerank::{page_rank, personalized_page_rank, PageRankConfig};
 use ekg_algorithms::ownership::{control_links, group_customers, ownership, HoldingNetwork, OwnershipConfig};
+use ekg_algorithms::supply_chain::{chain_members, ChainMember, Position};
 use ekg_algorithms::{Projection, ProjectionConfig};
 use ekg_schema::{Graph, NodeId, NodeKind, Relation};
 use serde_json::json;
@@ -25,16 +26,6 @@ use crate::query::{read_all, resolve};
 use crate::table::Table;
 
 use ekg_schema::MICROS_PER_DAY;
-
-struct Candidate {
-    firm: u32,
-    core: u32,
-    /// upstream: supplies the chain; downstream: buys from it.
-    upstream: bool,
-    hops: u32,
-    /// Volume of its link into the chain.
-    volume: f64,
-}
 
 pub fn run(args: &ProspectsArgs, quiet: bool) -> Result<()> {
     let _out = Target::claim(&args.out, OutputKind::Parquet, args.force)?;
@@ -76,7 +67,7 @@ pub fn run(args: &ProspectsArgs, quiet: bool) -> Result<()> {
     let as_of = graph.latest_transfer_ts();
 
     struct Row {
-        c: Candidate,
+        c: ChainMember,
         tenure_days: Option<i64>,
         ppr: f64,
         pct: f64,
@@ -109,14 +100,12 @@ pub fn run(args: &ProspectsArgs, quiet: bool) -> Result<()> {
         let pct = percentile(p);
         let flag_count = flags.get(&f).map_or(0, |x| x.0);
         let years = tenure_days.map_or(0.0, |d| d as f64 / 365.0).min(5.0);
-        let score = (1.0 + c.volume.max(0.0)).ln() * (1.0 + years / 5.0) * (1.0 - pct) / (1.0 + flag_count as f64) / c.hops as f64;
+        let volume = own_volume(&c);
+        let score = (1.0 + volume.max(0.0)).ln() * (1.0 + years / 5.0) * (1.0 - pct) / (1.0 + flag_count as f64) / c.hops as f64;
         let reason = format!(
-            "{} core {} ({} hop{}), supply volume {:.0}{}; risk rank in the lowest {:.0}% of firms; {}",
-            if c.upstream { "supplies" } else { "buys from" },
-            graph.external_id(NodeId(c.core)),
-            c.hops,
-            if c.hops == 1 { "" } else { "s" },
-            c.volume,
+            "{}, its own link's volume {:.0}{}; risk rank in the lowest {:.0}% of firms; {}",
+            position_phrase(&graph, &c),
+            volume,
             match tenure_days {
                 Some(d) => format!(", trading with the core for {:.1} years", d as f64 / 365.0),
                 None => ", no direct payments with the core yet".into(),
@@ -135,9 +124,10 @@ pub fn run(args: &ProspectsArgs, quiet: bool) -> Result<()> {
         .u32("rank", 1..=rows.len() as u32)
         .utf8("node_id", rows.iter().map(|r| id(r.c.firm)))
         .utf8("core_id", rows.iter().map(|r| id(r.c.core)))
-        .utf8("direction", rows.iter().map(|r| if r.c.upstream { "upstream" } else { "downstream" }))
+        .utf8("position", rows.iter().map(|r| r.c.position.as_str()))
         .u32("hops", rows.iter().map(|r| r.c.hops))
-        .f64("supply_volume", &rows.iter().map(|r| r.c.volume).collect::<Vec<_>>())
+        .utf8("chain", rows.iter().map(|r| chain_text(&graph, &r.c)).collect::<Vec<_>>().iter().map(String::as_str))
+        .f64("supply_volume", &rows.iter().map(|r| own_volume(&r.c)).collect::<Vec<_>>())
         .u32_opt("tenure_days", rows.iter().map(|r| r.tenure_days.map(|d| d.max(0) as u32)))
         .f64("ppr", &rows.iter().map(|r| r.ppr).collect::<Vec<_>>())
         .f64("ppr_percentile", &rows.iter().map(|r| r.pct).collect::<Vec<_>>())
@@ -207,49 +197,37 @@ fn first_trade(graph: &Graph, firm: u32, core: u32) -> Option<i64> {
     first
 }
 
-/// Firms within `hops` supply links of a core (breadth-first from all cores, nearest core wins,
-/// ties to the smaller core id), with the direction and volume of the link that reached them.
-fn chain_members(graph: &Graph, cores: &[u32], hops: u32) -> Vec<Candidate> {
-    let store = graph.relation(Relation::Supply);
-    let volume = store.f64_attr("volume").unwrap_or(&[]);
-    let mut reached: HashMap<u32, (u32, bool, u32, f64)> = HashMap::new();
-    let mut queue: VecDeque<(u32, u32, u32, Option<bool>)> = VecDeque::new();
-    let mut sorted_cores = cores.to_vec();
-    sorted_cores.sort_unstable();
-    sorted_cores.dedup();
-    for &c in &sorted_cores {
-        queue.push_back((c, c, 0, None));
+/// The volume of the firm's own link into the chain (0 when unknown).
+fn own_volume(c: &ChainMember) -> f64 {
+    c.volumes.first().copied().filter(|v| v.is_finite()).unwrap_or(0.0)
+}
+
+fn firm_label(graph: &Graph, v: u32) -> String {
+    let name = graph.firms.name.get(v as usize);
+    if name.is_empty() {
+        graph.external_id(NodeId(v)).to_string()
+    } else {
+        format!("{} ({name})", graph.external_id(NodeId(v)))
     }
-    let is_core = |v: u32| sorted_cores.binary_search(&v).is_ok();
-    while let Some((v, core, depth, direction)) = queue.pop_front() {
-        if depth == hops {
-            continue;
-        }
-        let mut next: Vec<(u32, bool, f64)> = Vec::new();
-        // v's suppliers are upstream of it; its customers downstream.
-        let range = store.reverse.range(NodeId(v));
-        for (i, s) in range.clone().zip(&store.reverse.targets()[range]) {
-            next.push((s.0, true, volume.get(store.reverse_edge[i] as usize).copied().unwrap_or(0.0)));
-        }
-        let range = store.forward.range(NodeId(v));
-        for (e, t) in range.clone().zip(&store.forward.targets()[range]) {
-            next.push((t.0, false, volume.get(e).copied().unwrap_or(0.0)));
-        }
-        next.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-        for (u, upstream, vol) in next {
-            if is_core(u) || reached.contains_key(&u) {
-                continue;
-            }
-            // The direction relative to the core is set by the first hop.
-            let dir = direction.unwrap_or(upstream);
-            reached.insert(u, (core, dir, depth + 1, vol));
-            queue.push_back((u, core, depth + 1, Some(dir)));
-        }
+}
+
+/// "A (name) → B (name) → C (name)": the firm, the firms between, the core.
+fn chain_text(graph: &Graph, c: &ChainMember) -> String {
+    c.path.iter().map(|&v| firm_label(graph, v)).collect::<Vec<_>>().join(" → ")
+}
+
+/// Where the firm sits, as a relationship manager says it.
+fn position_phrase(graph: &Graph, c: &ChainMember) -> String {
+    let core = graph.external_id(NodeId(c.core));
+    let between: Vec<&str> = c.path[1..c.path.len().saturating_sub(1)].iter().map(|&v| graph.external_id(NodeId(v))).collect();
+    let through = if between.is_empty() { String::new() } else { format!(" through {}", between.join(", ")) };
+    match c.position {
+        Position::Upstream if between.is_empty() => format!("supplies core {core}"),
+        Position::Upstream => format!("supplies core {core}'s supply chain{through} ({} hops upstream)", c.hops),
+        Position::Downstream if between.is_empty() => format!("buys from core {core}"),
+        Position::Downstream => format!("buys from core {core}'s customers{through} ({} hops downstream)", c.hops),
+        Position::Cluster => format!("trades in core {core}'s cluster{through} ({} hops, the chain changes direction)", c.hops),
     }
-    let mut out: Vec<Candidate> =
-        reached.into_iter().map(|(firm, (core, upstream, hops, volume))| Candidate { firm, core, upstream, hops, volume }).collect();
-    out.sort_by_key(|c| c.firm);
-    out
 }
 
 /// Flags per firm from a score folder: (all, high severity).

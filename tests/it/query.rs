@@ -146,6 +146,51 @@ fn prospects_rank_the_supply_chain_without_defaulted_or_flagged_firms() {
     }
     let reasons = read_parquet_column_str(&out, "reason");
     assert!(reasons.iter().all(|r| r.as_ref().is_some_and(|r| r.contains("core"))));
+    // Every chain, read against the dataset's own supply links: upstream firms supply the next
+    // firm at every step, downstream firms buy from it at every step, cluster chains turn.
+    let supplies: std::collections::HashSet<(String, String)> = {
+        let links = Path::new(&sample()).join("supply_links.parquet");
+        read_parquet_column_str(&links, "supplier_id")
+            .into_iter()
+            .zip(read_parquet_column_str(&links, "customer_id"))
+            .filter_map(|(a, b)| Some((a?, b?)))
+            .collect()
+    };
+    let (positions, chains, hops, core_ids) = (
+        read_parquet_column_str(&out, "position"),
+        read_parquet_column_str(&out, "chain"),
+        super::read_parquet_column_u32(&out, "hops"),
+        read_parquet_column_str(&out, "core_id"),
+    );
+    let mut seen = std::collections::BTreeMap::new();
+    for i in 0..ids.len() {
+        let chain: Vec<String> =
+            chains[i].as_deref().unwrap_or_default().split(" → ").map(|f| f.split(" (").next().unwrap_or_default().to_string()).collect();
+        assert_eq!(chain.len() as u32, hops[i] + 1, "{chain:?}");
+        assert_eq!((chain.first(), chain.last()), (ids[i].as_ref(), core_ids[i].as_ref()), "{chain:?}");
+        let steps: Vec<bool> = chain.windows(2).map(|w| supplies.contains(&(w[0].clone(), w[1].clone()))).collect();
+        let bought: Vec<bool> = chain.windows(2).map(|w| supplies.contains(&(w[1].clone(), w[0].clone()))).collect();
+        let position = positions[i].as_deref().unwrap_or_default();
+        match position {
+            "upstream" => assert!(steps.iter().all(|&s| s), "{chain:?} is not a supply chain into the core"),
+            "downstream" => assert!(bought.iter().all(|&b| b), "{chain:?} is not a chain of customers"),
+            "cluster" => {
+                assert!(steps.iter().zip(&bought).all(|(s, b)| *s || *b) && !steps.iter().all(|&s| s) && !bought.iter().all(|&b| b))
+            }
+            other => panic!("position {other}"),
+        }
+        let reason = reasons[i].as_deref().unwrap_or_default();
+        let says = if reason.starts_with("supplies") {
+            "upstream"
+        } else if reason.starts_with("buys from") {
+            "downstream"
+        } else {
+            "cluster"
+        };
+        assert_eq!(says, position, "{reason}");
+        *seen.entry(position.to_string()).or_insert(0) += 1;
+    }
+    assert!(seen.len() == 3, "upstream, downstream and cluster prospects all present: {seen:?}");
     // Explicit cores work too; neither option is a usage error.
     let explicit =
         json(&["prospects", "--graph", g, "--core", &cores[0], "--hops", "1", "--out", out.to_str().unwrap_or_default(), "--json"]);
