@@ -344,10 +344,10 @@ pub struct ProspectsArgs {
     #[arg(long)]
     pub core_top: Option<usize>,
     /// Supply links from a core.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = crate::whitelist::DEFAULT_HOPS)]
     pub hops: u32,
     /// Small and micro firms only: registered capital at most this.
-    #[arg(long, default_value_t = 50_000_000.0)]
+    #[arg(long, default_value_t = crate::whitelist::DEFAULT_MAX_CAPITAL)]
     pub max_capital: f64,
     /// An `ekg score` output folder: its flags lower ranks (high-severity flags exclude).
     #[arg(long)]

@@ -19,6 +19,7 @@ mod query;
 mod score;
 mod table;
 mod tables;
+mod whitelist;
 
 use clap::Parser;
 

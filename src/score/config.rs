@@ -25,11 +25,13 @@ pub enum Analysis {
     Debtrank,
     Cascade,
     Rings,
+    /// The acquisition white list (prospects.parquet), after the flags.
+    Prospects,
 }
 
 impl Analysis {
     /// In dependency order.
-    pub const ALL: [Analysis; 11] = [
+    pub const ALL: [Analysis; 12] = [
         Analysis::Pagerank,
         Analysis::Ppr,
         Analysis::Components,
@@ -41,6 +43,7 @@ impl Analysis {
         Analysis::Debtrank,
         Analysis::Cascade,
         Analysis::Rings,
+        Analysis::Prospects,
     ];
 }
 
@@ -71,7 +74,29 @@ pub struct ScoreConfig {
     /// The ring detectors' parameters, as `ekg run rings` takes them.
     pub rings: RingArgs,
     pub flags: FlagSection,
+    pub prospects: ProspectsSection,
 }
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProspectsSection {
+    pub core_top: usize,
+    pub hops: u32,
+    pub max_capital: f64,
+}
+
+impl Default for ProspectsSection {
+    fn default() -> Self {
+        ProspectsSection {
+            core_top: DEFAULT_CORE_TOP,
+            hops: crate::whitelist::DEFAULT_HOPS,
+            max_capital: crate::whitelist::DEFAULT_MAX_CAPITAL,
+        }
+    }
+}
+
+/// Core enterprises of the nightly white list: the firms of highest supply-chain PageRank.
+pub const DEFAULT_CORE_TOP: usize = 10;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -155,6 +180,7 @@ impl Default for ScoreConfig {
             contagion: ContagionSection::default(),
             rings: RingArgs::default(),
             flags: FlagSection::default(),
+            prospects: ProspectsSection::default(),
         }
     }
 }
@@ -214,7 +240,7 @@ impl Default for FlagSection {
 }
 
 /// What each score.toml key means (the ring keys take theirs from `ekg run rings --help`).
-const MEANINGS: [(&str, &str); 22] = [
+const MEANINGS: [(&str, &str); 25] = [
     ("analyses", "analyses to run, in dependency order; features of the others are null"),
     ("seed", "seed of every randomised stage (communities, cascades)"),
     ("pagerank.damping", "PageRank damping factor"),
@@ -237,6 +263,9 @@ const MEANINGS: [(&str, &str); 22] = [
     ("flags.review_capacity", "cases a team reviews a day, per lead kind (cases.parquet in_capacity)"),
     ("flags.min_ring_score", "a ring flags its members and may lead a case from this score, by kind"),
     ("rings", "the ring detectors' parameters, as `ekg run rings` takes them"),
+    ("prospects.core_top", "white list: the core enterprises are the firms of highest supply-chain PageRank, this many"),
+    ("prospects.hops", "white list: supply links from a core"),
+    ("prospects.max_capital", "white list: small and micro firms only, registered capital at most this"),
 ];
 
 impl ScoreConfig {

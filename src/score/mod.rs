@@ -126,6 +126,9 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         "defaults_after_as_of": view.later_defaults,
         "defaults_without_date": view.undated_defaults,
     });
+    if let Some(list) = &scoring.prospects {
+        summary["prospects"] = json!({"rows": list.rows.len(), "excluded": list.excluded});
+    }
     summary["pii"] = pii.describe();
     manifest::write(
         &dir,
@@ -172,6 +175,10 @@ fn write_tables(scoring: &mut Scoring, dir: &std::path::Path) -> Result<Vec<Stri
     if let Some(t) = scoring.groups_table.take() {
         t.write(&dir.join("groups.parquet"))?;
         add("groups.parquet");
+    }
+    if let Some(list) = &scoring.prospects {
+        crate::whitelist::table(graph, list)?.write(&dir.join("prospects.parquet"))?;
+        outputs.push("prospects.parquet".to_string());
     }
     let files: Vec<&str> = outputs.iter().map(String::as_str).collect();
     std::fs::write(dir.join("tables.md"), crate::dictionary::markdown(&files)).context("cannot write tables.md")?;

@@ -37,7 +37,7 @@ pub struct Stage {
 
 /// The analyses in dependency order: ownership before groups and flags, the guarantee network and
 /// cascades before flags, rings before ring flags; flags (and the review queue of the rings) last.
-pub const PLAN: [Stage; 14] = [
+pub const PLAN: [Stage; 15] = [
     Stage { name: "flows", enabled: |_| true, run: flows },
     Stage { name: "pagerank", enabled: |c| c.enabled(Analysis::Pagerank), run: pagerank },
     Stage { name: "ppr", enabled: |c| c.enabled(Analysis::Ppr), run: ppr },
@@ -52,6 +52,7 @@ pub const PLAN: [Stage; 14] = [
     Stage { name: "rings", enabled: |c| c.enabled(Analysis::Rings), run: rings },
     Stage { name: "persons", enabled: |_| true, run: persons },
     Stage { name: "flags", enabled: |_| true, run: flag_stage },
+    Stage { name: "prospects", enabled: |c| c.enabled(Analysis::Prospects), run: prospects },
 ];
 
 /// The job's state: the as-of graph, the features so far and the results later stages use.
@@ -81,6 +82,8 @@ pub struct Scoring<'g> {
     pub ring_notes: serde_json::Map<String, serde_json::Value>,
     pub flags: Vec<Flag>,
     pub review: crate::cases::Review,
+    /// The white list and what it left out.
+    pub prospects: Option<crate::whitelist::WhiteList>,
 }
 
 impl<'g> Scoring<'g> {
@@ -114,6 +117,7 @@ impl<'g> Scoring<'g> {
             ring_notes: serde_json::Map::new(),
             flags: Vec::new(),
             review: crate::cases::Review::default(),
+            prospects: None,
         }
     }
 
@@ -398,6 +402,28 @@ fn flag_stage(s: &mut Scoring) -> Result<u64> {
     s.flags = out;
     s.review = crate::cases::queue(&s.rings, &s.owner, &config.min_ring_score, config.review_capacity);
     Ok(s.flags.len() as u64)
+}
+
+/// The acquisition white list around the top supply-chain cores, this run's flags excluding or
+/// lowering firms.
+fn prospects(s: &mut Scoring) -> Result<u64> {
+    let section = &s.config.prospects;
+    let mut flags: std::collections::HashMap<u32, (u32, u32)> = std::collections::HashMap::new();
+    for f in &s.flags {
+        let entry = flags.entry(f.node).or_default();
+        entry.0 += 1;
+        entry.1 += u32::from(f.severity == flags::Severity::High);
+    }
+    let params = crate::whitelist::WhiteListParams {
+        cores: crate::whitelist::top_cores(s.graph, section.core_top),
+        hops: section.hops,
+        max_capital: section.max_capital,
+        limit: None,
+    };
+    let list = crate::whitelist::white_list(s.graph, &params, &flags);
+    let rows = list.rows.len() as u64;
+    s.prospects = Some(list);
+    Ok(rows)
 }
 
 /// Values by projection-local id → by graph node id, `fill` elsewhere.

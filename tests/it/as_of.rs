@@ -200,7 +200,7 @@ fn later_events_of_every_dated_kind_change_nothing_at_d() {
     let (out_a, out_b) = (dir.path().join("out_a"), dir.path().join("out_b"));
     score_as_of(&a, &out_a, &date(D));
     score_as_of(&b, &out_b, &date(D));
-    for table in ["features", "flags", "rings", "ring_edges", "ring_nodes", "communities", "groups"] {
+    for table in ["features", "flags", "rings", "ring_edges", "ring_nodes", "cases", "communities", "groups", "prospects"] {
         let name = format!("{table}.parquet");
         let (x, y) = (std::fs::read(out_a.join(&name)).ok(), std::fs::read(out_b.join(&name)).ok());
         assert!(x.is_some(), "{table} written");

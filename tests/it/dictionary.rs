@@ -50,6 +50,24 @@ fn every_table_has_its_documented_columns_with_their_meanings() {
         ),
         ("communities.parquet", vec!["node_id", "kind", "community"]),
         ("groups.parquet", vec!["node_id", "group_id", "group_size", "group_exposure", "anchor_id", "reason"]),
+        (
+            "prospects.parquet",
+            vec![
+                "rank",
+                "node_id",
+                "core_id",
+                "position",
+                "hops",
+                "chain",
+                "supply_volume",
+                "tenure_days",
+                "ppr",
+                "ppr_percentile",
+                "flags",
+                "score",
+                "reason",
+            ],
+        ),
     ];
     for (file, columns) in documented {
         let found = schema(&out.join(file));

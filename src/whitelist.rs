@@ -1,0 +1,215 @@
+//! The acquisition white list: small and micro firms around core enterprises — upstream,
+//! downstream or in the cluster within `hops` supply links — ranked for relationship managers by
+//! their own link's volume, the tenure of their trade with the core, a low risk rank and no
+//! flags, excluding defaulted firms, firms in a group with a defaulted firm, firms above the size
+//! limit and firms with a high-severity flag; each row with the reason for its rank. `ekg
+//! prospects` and the `prospects` stage of `ekg score` both build it here.
+//!
+//! Risk rank is PageRank personalised to the defaulted firms over holdings, officers, guarantees
+//! and supply links (as `ppr` in the scores); groups are control groups.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Result;
+use ekg_algorithms::centrality::pagerank::{page_rank, personalized_page_rank, PageRankConfig};
+use ekg_algorithms::ownership::{control_links, group_customers, ownership, HoldingNetwork, OwnershipConfig};
+use ekg_algorithms::supply_chain::{chain_members, ChainMember, Position};
+use ekg_algorithms::{Projection, ProjectionConfig};
+use ekg_schema::{Graph, NodeId, NodeKind, Relation, MICROS_PER_DAY};
+
+use crate::table::Table;
+
+/// Registered capital above which a firm is not small or micro, unless configured.
+pub const DEFAULT_MAX_CAPITAL: f64 = 50_000_000.0;
+/// Supply links from a core, unless configured.
+pub const DEFAULT_HOPS: u32 = 2;
+
+pub struct WhiteListParams {
+    pub cores: Vec<u32>,
+    pub hops: u32,
+    pub max_capital: f64,
+    pub limit: Option<usize>,
+}
+
+pub struct Prospect {
+    pub c: ChainMember,
+    pub tenure_days: Option<i64>,
+    pub ppr: f64,
+    pub pct: f64,
+    pub flags: u32,
+    pub score: f64,
+    pub reason: String,
+}
+
+pub struct WhiteList {
+    /// Best first.
+    pub rows: Vec<Prospect>,
+    /// Firms left out, by reason.
+    pub excluded: BTreeMap<&'static str, u64>,
+}
+
+/// The white list of `graph` as of its latest transfer; `flags` per firm: (all, high severity).
+pub fn white_list(graph: &Graph, params: &WhiteListParams, flags: &HashMap<u32, (u32, u32)>) -> WhiteList {
+    let firms = graph.kind_count(NodeKind::Firm) as u32;
+    let as_of = graph.latest_transfer_ts();
+    // Risk rank and its percentile among firms.
+    let risk =
+        Projection::new(graph, &ProjectionConfig { relations: ekg_algorithms::RISK_RELATIONS.to_vec(), undirected: true, weighted: false });
+    let seeds: Vec<u32> = (0..risk.node_count() as u32).filter(|&v| graph.is_defaulted(risk.nodes[v as usize])).collect();
+    let mut ppr = vec![0.0; firms as usize];
+    if !seeds.is_empty() {
+        let scores = personalized_page_rank(&risk, &seeds, &PageRankConfig::default()).scores;
+        for (l, &node) in risk.nodes.iter().enumerate() {
+            if node.0 < firms {
+                ppr[node.index()] = scores[l];
+            }
+        }
+    }
+    let mut sorted = ppr.clone();
+    sorted.sort_by(f64::total_cmp);
+    let percentile = |x: f64| sorted.partition_point(|&y| y < x) as f64 / sorted.len().max(1) as f64;
+
+    // Control groups with a defaulted member.
+    let owned = ownership(&HoldingNetwork::from_graph(graph), &OwnershipConfig::default());
+    let groups = group_customers(firms, graph.kind_range(NodeKind::Person).end, &control_links(&owned), &graph.firms.exposure);
+    let mut defaulted_group = vec![false; groups.size.len()];
+    for f in 0..firms {
+        if graph.is_defaulted(NodeId(f)) {
+            defaulted_group[groups.group[f as usize] as usize] = true;
+        }
+    }
+
+    let mut rows: Vec<Prospect> = Vec::new();
+    let mut excluded: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for c in chain_members(graph, &params.cores, params.hops) {
+        let f = c.firm;
+        let capital = graph.firms.registered_capital.get(f as usize).copied().unwrap_or(f64::NAN);
+        let reason_out = if graph.is_defaulted(NodeId(f)) {
+            Some("defaulted")
+        } else if defaulted_group[groups.group[f as usize] as usize] {
+            Some("in a group with a defaulted firm")
+        } else if capital.is_finite() && capital > params.max_capital {
+            Some("not small or micro (registered capital above --max-capital)")
+        } else if flags.get(&f).is_some_and(|&(_, high)| high > 0) {
+            Some("has a high-severity flag")
+        } else {
+            None
+        };
+        if let Some(r) = reason_out {
+            *excluded.entry(r).or_default() += 1;
+            continue;
+        }
+        let tenure_days = first_trade(graph, f, c.core).zip(as_of).map(|(f0, now)| (now - f0) / MICROS_PER_DAY);
+        let p = ppr[f as usize];
+        let pct = percentile(p);
+        let flag_count = flags.get(&f).map_or(0, |x| x.0);
+        let years = tenure_days.map_or(0.0, |d| d as f64 / 365.0).min(5.0);
+        let volume = own_volume(&c);
+        let score = (1.0 + volume.max(0.0)).ln() * (1.0 + years / 5.0) * (1.0 - pct) / (1.0 + flag_count as f64) / c.hops as f64;
+        let reason = format!(
+            "{}, its own link's volume {:.0}{}; risk rank in the lowest {:.0}% of firms; {}",
+            position_phrase(graph, &c),
+            volume,
+            match tenure_days {
+                Some(d) => format!(", trading with the core for {:.1} years", d as f64 / 365.0),
+                None => ", no direct payments with the core yet".into(),
+            },
+            (pct * 100.0).max(1.0).ceil(),
+            if flag_count == 0 { "no flags".to_string() } else { format!("{flag_count} low/medium flag(s)") }
+        );
+        rows.push(Prospect { c, tenure_days, ppr: p, pct, flags: flag_count, score, reason });
+    }
+    rows.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.c.firm.cmp(&b.c.firm)));
+    if let Some(limit) = params.limit {
+        rows.truncate(limit);
+    }
+    WhiteList { rows, excluded }
+}
+
+/// `prospects.parquet`.
+pub fn table(graph: &Graph, list: &WhiteList) -> Result<Table> {
+    let id = |v: u32| graph.external_id(NodeId(v));
+    let rows = &list.rows;
+    Table::new()
+        .u32("rank", 1..=rows.len() as u32)
+        .utf8("node_id", rows.iter().map(|r| id(r.c.firm)))
+        .utf8("core_id", rows.iter().map(|r| id(r.c.core)))
+        .utf8("position", rows.iter().map(|r| r.c.position.as_str()))
+        .u32("hops", rows.iter().map(|r| r.c.hops))
+        .utf8("chain", rows.iter().map(|r| chain_text(graph, &r.c)).collect::<Vec<_>>().iter().map(String::as_str))
+        .f64("supply_volume", &rows.iter().map(|r| own_volume(&r.c)).collect::<Vec<_>>())
+        .u32_opt("tenure_days", rows.iter().map(|r| r.tenure_days.map(|d| d.max(0) as u32)))
+        .f64("ppr", &rows.iter().map(|r| r.ppr).collect::<Vec<_>>())
+        .f64("ppr_percentile", &rows.iter().map(|r| r.pct).collect::<Vec<_>>())
+        .u32("flags", rows.iter().map(|r| r.flags))
+        .f64("score", &rows.iter().map(|r| r.score).collect::<Vec<_>>())
+        .utf8("reason", rows.iter().map(|r| r.reason.as_str()))
+        .documented(&crate::dictionary::PROSPECTS)
+}
+
+/// The `n` firms of highest weighted supply-chain PageRank: the core enterprises.
+pub fn top_cores(graph: &Graph, n: usize) -> Vec<u32> {
+    let supply = Projection::new(graph, &ProjectionConfig { relations: vec![Relation::Supply], undirected: true, weighted: true });
+    let pr = page_rank(&supply, &PageRankConfig::default());
+    let mut order: Vec<u32> = (0..supply.node_count() as u32).collect();
+    order.sort_by(|&a, &b| pr.scores[b as usize].total_cmp(&pr.scores[a as usize]).then(a.cmp(&b)));
+    order.into_iter().take(n).map(|l| supply.nodes[l as usize].0).collect()
+}
+
+/// The first transfer between the firm's accounts and the core's, either way: the start of their
+/// trading relationship.
+fn first_trade(graph: &Graph, firm: u32, core: u32) -> Option<i64> {
+    let owner_accounts = |v: u32| -> &[u32] { graph.relation(Relation::AccountOwner).forward.neighbor_ids(NodeId(v)) };
+    let core_accounts = owner_accounts(core);
+    let transfers = graph.relation(Relation::Transfer);
+    let ts = transfers.attr("ts").and_then(|col| col.as_i64()).unwrap_or(&[]);
+    let mut first = None::<i64>;
+    for &a in owner_accounts(firm) {
+        for e in transfers.forward.range(NodeId(a)) {
+            if core_accounts.contains(&transfers.forward.targets()[e].0) {
+                first = Some(first.map_or(ts[e], |x: i64| x.min(ts[e])));
+            }
+        }
+        let range = transfers.reverse.range(NodeId(a));
+        for (i, s) in range.clone().zip(&transfers.reverse.targets()[range]) {
+            if core_accounts.contains(&s.0) {
+                let t = ts[transfers.reverse_edge[i] as usize];
+                first = Some(first.map_or(t, |x: i64| x.min(t)));
+            }
+        }
+    }
+    first
+}
+
+/// The volume of the firm's own link into the chain (0 when unknown).
+fn own_volume(c: &ChainMember) -> f64 {
+    c.volumes.first().copied().filter(|v| v.is_finite()).unwrap_or(0.0)
+}
+
+fn firm_label(graph: &Graph, v: u32) -> String {
+    let name = graph.firms.name.get(v as usize);
+    if name.is_empty() {
+        graph.external_id(NodeId(v)).to_string()
+    } else {
+        format!("{} ({name})", graph.external_id(NodeId(v)))
+    }
+}
+
+/// "A (name) → B (name) → C (name)": the firm, the firms between, the core.
+fn chain_text(graph: &Graph, c: &ChainMember) -> String {
+    c.path.iter().map(|&v| firm_label(graph, v)).collect::<Vec<_>>().join(" → ")
+}
+
+/// Where the firm sits, as a relationship manager says it.
+fn position_phrase(graph: &Graph, c: &ChainMember) -> String {
+    let core = graph.external_id(NodeId(c.core));
+    let between: Vec<&str> = c.path[1..c.path.len().saturating_sub(1)].iter().map(|&v| graph.external_id(NodeId(v))).collect();
+    let through = if between.is_empty() { String::new() } else { format!(" through {}", between.join(", ")) };
+    match c.position {
+        Position::Upstream if between.is_empty() => format!("supplies core {core}"),
+        Position::Upstream => format!("supplies core {core}'s supply chain{through} ({} hops upstream)", c.hops),
+        Position::Downstream if between.is_empty() => format!("buys from core {core}"),
+        Position::Downstream => format!("buys from core {core}'s customers{through} ({} hops downstream)", c.hops),
+        Position::Cluster => format!("trades in core {core}'s cluster{through} ({} hops, the chain changes direction)", c.hops),
+    }
+}
