@@ -183,6 +183,8 @@ pub const PROSPECTS: TableDoc = TableDoc {
         c("hops", U32, "supply links to the core along the chain"),
         c("chain", Text, "the firms from this one to the core, with their names, joined by →"),
         c("supply_volume", F64, "volume of the firm's own link into the chain"),
+        c("size_class", Text, "micro, small, medium or large by the 2011 SME classification standard; null when the firm has none of its sector's indicators"),
+        c("size_basis", Text, "how the size was decided: the standard's sector and indicators, or the registered-capital fallback"),
         c("tenure_days", U32, "days since its first payment with the core's accounts, null when none"),
         c("ppr", F64, "risk rank: PageRank personalised to defaulted firms over the risk network"),
         c("ppr_percentile", F64, "share of firms with a lower risk rank"),

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::Result;
 use ekg_algorithms::centrality::pagerank::{page_rank, personalized_page_rank, PageRankConfig};
 use ekg_algorithms::ownership::{control_links, group_customers, ownership, HoldingNetwork, OwnershipConfig};
+use ekg_algorithms::sme::{self, SizeClass};
 use ekg_algorithms::supply_chain::{chain_members, ChainMember, Position};
 use ekg_algorithms::{Projection, ProjectionConfig};
 use ekg_schema::{Graph, NodeId, NodeKind, Relation, MICROS_PER_DAY};
@@ -39,6 +40,48 @@ pub struct Prospect {
     pub flags: u32,
     pub score: f64,
     pub reason: String,
+    pub size: FirmSize,
+}
+
+/// A firm's size and how it was decided.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FirmSize {
+    /// By the 2011 SME standard; `None` when none of its sector's indicators is known.
+    pub class: Option<SizeClass>,
+    pub small_or_micro: bool,
+    /// "SME standard (industry: employees, revenue)", "SME standard, partial (...)", or the
+    /// registered-capital fallback with the limit.
+    pub basis: String,
+}
+
+/// The size of firm `f`: by the SME standard from employees, revenue and total assets, else by
+/// registered capital against `max_capital` (unknown capital counts as small).
+pub fn firm_size(graph: &Graph, f: u32, max_capital: f64) -> FirmSize {
+    let firms = &graph.firms;
+    let value = |c: &ekg_schema::Column<f64>| c.get(f as usize).copied().unwrap_or(f64::NAN);
+    let industry = firms.industry.get(f as usize).unwrap_or("");
+    let sector = sme::sector(industry);
+    match sme::classify(sector, value(&firms.employees), value(&firms.revenue), value(&firms.total_assets)) {
+        Some((class, used)) => {
+            let names: Vec<&str> = used.iter().map(|i| i.as_str()).collect();
+            let partial = if sme::complete(sector, &used) { "" } else { ", partial" };
+            FirmSize {
+                class: Some(class),
+                small_or_micro: class <= SizeClass::Small,
+                basis: format!("SME standard{partial} ({}: {})", sector.as_str(), names.join(", ")),
+            }
+        }
+        None => {
+            let capital = value(&firms.registered_capital);
+            let small = !capital.is_finite() || capital <= max_capital;
+            let basis = if capital.is_finite() {
+                format!("registered capital {:.0} {} the limit {max_capital:.0}", capital, if small { "within" } else { "above" })
+            } else {
+                "registered capital unknown".to_string()
+            };
+            FirmSize { class: None, small_or_micro: small, basis }
+        }
+    }
 }
 
 pub struct WhiteList {
@@ -83,13 +126,17 @@ pub fn white_list(graph: &Graph, params: &WhiteListParams, flags: &HashMap<u32, 
     let mut excluded: BTreeMap<&'static str, u64> = BTreeMap::new();
     for c in chain_members(graph, &params.cores, params.hops) {
         let f = c.firm;
-        let capital = graph.firms.registered_capital.get(f as usize).copied().unwrap_or(f64::NAN);
+        let size = firm_size(graph, f, params.max_capital);
         let reason_out = if graph.is_defaulted(NodeId(f)) {
             Some("defaulted")
         } else if defaulted_group[groups.group[f as usize] as usize] {
             Some("in a group with a defaulted firm")
-        } else if capital.is_finite() && capital > params.max_capital {
-            Some("not small or micro (registered capital above --max-capital)")
+        } else if !size.small_or_micro {
+            Some(if size.class.is_some() {
+                "not small or micro (SME classification standard)"
+            } else {
+                "not small or micro (registered capital above the limit)"
+            })
         } else if flags.get(&f).is_some_and(|&(_, high)| high > 0) {
             Some("has a high-severity flag")
         } else {
@@ -107,17 +154,21 @@ pub fn white_list(graph: &Graph, params: &WhiteListParams, flags: &HashMap<u32, 
         let volume = own_volume(&c);
         let score = (1.0 + volume.max(0.0)).ln() * (1.0 + years / 5.0) * (1.0 - pct) / (1.0 + flag_count as f64) / c.hops as f64;
         let reason = format!(
-            "{}, its own link's volume {:.0}{}; risk rank in the lowest {:.0}% of firms; {}",
+            "{}, its own link's volume {:.0}{}; {}; risk rank in the lowest {:.0}% of firms; {}",
             position_phrase(graph, &c),
             volume,
             match tenure_days {
                 Some(d) => format!(", trading with the core for {:.1} years", d as f64 / 365.0),
                 None => ", no direct payments with the core yet".into(),
             },
+            match size.class {
+                Some(class) => format!("a {} firm by the SME standard", class.as_str()),
+                None => "small or micro by registered capital".to_string(),
+            },
             (pct * 100.0).max(1.0).ceil(),
             if flag_count == 0 { "no flags".to_string() } else { format!("{flag_count} low/medium flag(s)") }
         );
-        rows.push(Prospect { c, tenure_days, ppr: p, pct, flags: flag_count, score, reason });
+        rows.push(Prospect { c, tenure_days, ppr: p, pct, flags: flag_count, score, reason, size });
     }
     rows.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.c.firm.cmp(&b.c.firm)));
     if let Some(limit) = params.limit {
@@ -138,6 +189,8 @@ pub fn table(graph: &Graph, list: &WhiteList) -> Result<Table> {
         .u32("hops", rows.iter().map(|r| r.c.hops))
         .utf8("chain", rows.iter().map(|r| chain_text(graph, &r.c)).collect::<Vec<_>>().iter().map(String::as_str))
         .f64("supply_volume", &rows.iter().map(|r| own_volume(&r.c)).collect::<Vec<_>>())
+        .utf8_opt("size_class", rows.iter().map(|r| r.size.class.map(|c| c.as_str())))
+        .utf8("size_basis", rows.iter().map(|r| r.size.basis.as_str()))
         .u32_opt("tenure_days", rows.iter().map(|r| r.tenure_days.map(|d| d.max(0) as u32)))
         .f64("ppr", &rows.iter().map(|r| r.ppr).collect::<Vec<_>>())
         .f64("ppr_percentile", &rows.iter().map(|r| r.pct).collect::<Vec<_>>())

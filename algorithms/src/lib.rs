@@ -28,6 +28,7 @@ pub mod pool;
 pub mod projection;
 pub mod reduce;
 pub mod rings;
+pub mod sme;
 pub mod structure;
 pub mod supply_chain;
 

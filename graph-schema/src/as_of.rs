@@ -235,6 +235,9 @@ impl Graph {
             defaulted_on: pick(&f.defaulted_on, &firm_rows, 0),
             exposure: pick(&f.exposure, &firm_rows, 0),
             pd: pick(&f.pd, &firm_rows, 0),
+            employees: pick(&f.employees, &firm_rows, 0),
+            revenue: pick(&f.revenue, &firm_rows, 0),
+            total_assets: pick(&f.total_assets, &firm_rows, 0),
         };
         let rows_of = |kind: NodeKind| -> (Vec<u32>, u32) {
             let range = self.kind_range(kind);

@@ -29,6 +29,9 @@ pub struct FirmColumnsBuilder {
     pub defaulted_on: Vec<i32>,
     pub exposure: Vec<f64>,
     pub pd: Vec<f64>,
+    pub employees: Vec<f64>,
+    pub revenue: Vec<f64>,
+    pub total_assets: Vec<f64>,
 }
 
 /// One row of firm attributes.
@@ -45,6 +48,10 @@ pub struct FirmRow<'a> {
     pub defaulted_on: i32,
     pub exposure: f64,
     pub pd: f64,
+    /// Size by the SME classification's indicators; NaN when unknown.
+    pub employees: f64,
+    pub revenue: f64,
+    pub total_assets: f64,
 }
 
 impl Default for FirmRow<'_> {
@@ -60,6 +67,9 @@ impl Default for FirmRow<'_> {
             defaulted_on: DATE_NULL,
             exposure: 0.0,
             pd: 0.0,
+            employees: f64::NAN,
+            revenue: f64::NAN,
+            total_assets: f64::NAN,
         }
     }
 }
@@ -346,6 +356,9 @@ impl GraphBuilder {
         f.defaulted_on.push(row.defaulted_on);
         f.exposure.push(row.exposure);
         f.pd.push(row.pd);
+        f.employees.push(row.employees);
+        f.revenue.push(row.revenue);
+        f.total_assets.push(row.total_assets);
     }
 
     /// The edge list of a relation, to append to.
@@ -462,6 +475,9 @@ impl GraphBuilder {
                 defaulted_on: firm_defaulted_on.into(),
                 exposure: f.exposure.into(),
                 pd: f.pd.into(),
+                employees: f.employees.into(),
+                revenue: f.revenue.into(),
+                total_assets: f.total_assets.into(),
             },
             persons: PersonColumns { name: person_names.finish() },
             accounts: AccountColumns { opened: self.account_opened.into(), blocked: self.account_blocked.into() },

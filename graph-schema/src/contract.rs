@@ -147,6 +147,10 @@ pub static FIRMS: TableSpec = TableSpec {
         col("defaulted_on", T::Date, false, true, C::None),
         col("exposure", T::F64, false, true, C::NonNegative),
         col("pd", T::F64, false, true, C::Probability),
+        // The 2011 SME classification's size indicators (see ekg_algorithms::lending::sme).
+        col("employees", T::F64, false, true, C::NonNegative),
+        col("revenue", T::F64, false, true, C::NonNegative),
+        col("total_assets", T::F64, false, true, C::NonNegative),
     ],
 };
 

@@ -39,6 +39,11 @@ pub struct FirmColumns {
     pub exposure: Column<f64>,
     /// NaN when unknown.
     pub pd: Column<f64>,
+    /// The SME classification's size indicators (employees, operating revenue, total assets in
+    /// yuan); NaN when unknown.
+    pub employees: Column<f64>,
+    pub revenue: Column<f64>,
+    pub total_assets: Column<f64>,
 }
 
 /// Attributes of persons, indexed by `node - person_start`.
@@ -386,7 +391,10 @@ impl Graph {
                     + self.firms.defaulted.byte_len()
                     + self.firms.defaulted_on.byte_len()
                     + self.firms.exposure.byte_len()
-                    + self.firms.pd.byte_len(),
+                    + self.firms.pd.byte_len()
+                    + self.firms.employees.byte_len()
+                    + self.firms.revenue.byte_len()
+                    + self.firms.total_assets.byte_len(),
             ),
             ("person attributes".to_string(), self.persons.name.byte_len()),
             ("account attributes".to_string(), self.accounts.opened.byte_len() + self.accounts.blocked.byte_len()),

@@ -30,7 +30,7 @@ use crate::strings::{Dict, IdMap, StrPool};
 
 pub const MAGIC: [u8; 8] = *b"EKGSNAP\0";
 /// Bumped whenever the layout or the meaning of a section changes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER_LEN: usize = 24;
 const ENTRY_LEN: usize = 64;
 const NAME_LEN: usize = 40;
@@ -70,6 +70,9 @@ pub fn sections(graph: &Graph) -> Vec<(String, &[u8])> {
     put(&mut out, "firms.defaulted_on".into(), &f.defaulted_on);
     put(&mut out, "firms.exposure".into(), &f.exposure);
     put(&mut out, "firms.pd".into(), &f.pd);
+    put(&mut out, "firms.employees".into(), &f.employees);
+    put(&mut out, "firms.revenue".into(), &f.revenue);
+    put(&mut out, "firms.total_assets".into(), &f.total_assets);
     put_pool(&mut out, "persons.name", &graph.persons.name);
     put(&mut out, "accounts.opened".into(), &graph.accounts.opened);
     put(&mut out, "accounts.blocked".into(), &graph.accounts.blocked);
@@ -357,6 +360,9 @@ fn assemble(s: &Sections) -> Result<Graph> {
         defaulted_on: s.column("firms.defaulted_on", firms)?,
         exposure: s.column("firms.exposure", firms)?,
         pd: s.column("firms.pd", firms)?,
+        employees: s.column("firms.employees", firms)?,
+        revenue: s.column("firms.revenue", firms)?,
+        total_assets: s.column("firms.total_assets", firms)?,
     };
     let persons = PersonColumns { name: s.pool("persons.name")? };
     if firm_columns.name.len() != firms || persons.name.len() != count(1) {

@@ -579,6 +579,7 @@ impl<'o> State<'o> {
             let (capital, founded, exposure, pd) =
                 (ctx.f64(b, "registered_capital")?, ctx.date(b, "founded")?, ctx.f64(b, "exposure")?, ctx.f64(b, "pd")?);
             let (defaulted, defaulted_on) = (ctx.bool(b, "defaulted")?, ctx.date(b, "defaulted_on")?);
+            let (employees, revenue, total_assets) = (ctx.f64(b, "employees")?, ctx.f64(b, "revenue")?, ctx.f64(b, "total_assets")?);
             // Account and loan columns.
             let (owner, opened, blocked) = (ctx.text(b, "owner_id")?, ctx.timestamp(b, "opened")?, ctx.bool(b, "blocked")?);
             let (borrower, amount, disbursed, deposit) =
@@ -611,6 +612,9 @@ impl<'o> State<'o> {
                             defaulted_on: check.date(&defaulted_on, i),
                             exposure: check.f64(&exposure, i),
                             pd: check.f64(&pd, i),
+                            employees: check.f64(&employees, i),
+                            revenue: check.f64(&revenue, i),
+                            total_assets: check.f64(&total_assets, i),
                         };
                         if let (true, Some(id)) = (check.ok(), id) {
                             match self.builder.add_node(kind, &id)? {
@@ -899,6 +903,9 @@ fn firm_equal(builder: &GraphBuilder, existing: NodeId, row: &FirmRow<'_>) -> bo
         && f.defaulted[i] == row.defaulted
         && same_f64(f.exposure[i], row.exposure)
         && same_f64(f.pd[i], row.pd)
+        && same_f64(f.employees[i], row.employees)
+        && same_f64(f.revenue[i], row.revenue)
+        && same_f64(f.total_assets[i], row.total_assets)
 }
 
 type DecodedEdges = (EdgeList, Vec<Problem>, Vec<u64>, u64);

@@ -77,6 +77,7 @@ fn write_firms(plan: &Plan, dir: &Path) -> Result<u64> {
     let (mut capital, mut founded, mut status) = (Float64Builder::new(), Date32Builder::new(), StringBuilder::new());
     let (mut defaulted, mut exposure, mut pd) = (BooleanBuilder::new(), Float64Builder::new(), Float64Builder::new());
     let mut defaulted_on = Date32Builder::new();
+    let (mut employees, mut revenue, mut assets) = (Float64Builder::new(), Float64Builder::new(), Float64Builder::new());
     for i in write_order(plan, 101, n) {
         let i = i as usize;
         id.append_value(plan.id(Ent::Firm(i as u32)));
@@ -101,6 +102,19 @@ fn write_firms(plan: &Plan, dir: &Path) -> Result<u64> {
             exposure.append_null();
         }
         pd.append_value((plan.pd[i] * 1e4).round() / 1e4);
+        // Size indicators from their own stream (the other columns stay as they were); one firm
+        // in ten reports none, so the registered-capital fallback is exercised.
+        let mut rng = rng_for(plan.seed, 107, i as u64);
+        if rng.random_bool(0.1) {
+            employees.append_null();
+            revenue.append_null();
+            assets.append_null();
+        } else {
+            let (staff, turnover) = if plan.is_core[i] { (2_000.0, 3.0) } else { (15.0, 0.9) };
+            employees.append_value(super::lognormal(&mut rng, f64::ln(staff), 0.8).round().max(1.0));
+            revenue.append_value((plan.capital[i] * super::lognormal(&mut rng, f64::ln(turnover), 0.7) / 1e3).round() * 1e3);
+            assets.append_value((plan.capital[i] * rng.random_range(1.0..3.0) / 1e3).round() * 1e3);
+        }
     }
     let b = batch(
         vec![
@@ -115,6 +129,9 @@ fn write_firms(plan: &Plan, dir: &Path) -> Result<u64> {
             ("defaulted_on", DataType::Date32, true),
             ("exposure", DataType::Float64, true),
             ("pd", DataType::Float64, true),
+            ("employees", DataType::Float64, true),
+            ("revenue", DataType::Float64, true),
+            ("total_assets", DataType::Float64, true),
         ],
         vec![
             Arc::new(id.finish()),
@@ -128,6 +145,9 @@ fn write_firms(plan: &Plan, dir: &Path) -> Result<u64> {
             Arc::new(defaulted_on.finish()),
             Arc::new(exposure.finish()),
             Arc::new(pd.finish()),
+            Arc::new(employees.finish()),
+            Arc::new(revenue.finish()),
+            Arc::new(assets.finish()),
         ],
     )?;
     write_parquet(&dir.join("firms.parquet"), &b)?;

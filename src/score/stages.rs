@@ -37,8 +37,9 @@ pub struct Stage {
 
 /// The analyses in dependency order: ownership before groups and flags, the guarantee network and
 /// cascades before flags, rings before ring flags; flags (and the review queue of the rings) last.
-pub const PLAN: [Stage; 15] = [
+pub const PLAN: [Stage; 16] = [
     Stage { name: "flows", enabled: |_| true, run: flows },
+    Stage { name: "size", enabled: |_| true, run: size },
     Stage { name: "pagerank", enabled: |c| c.enabled(Analysis::Pagerank), run: pagerank },
     Stage { name: "ppr", enabled: |c| c.enabled(Analysis::Ppr), run: ppr },
     Stage { name: "components", enabled: |c| c.enabled(Analysis::Components), run: components },
@@ -136,6 +137,25 @@ fn flows(s: &mut Scoring) -> Result<u64> {
     structure_features(s.graph, &mut s.features);
     transfer_features(s.graph, s.as_of, &s.owner, &mut s.features);
     Ok(s.n() as u64)
+}
+
+/// Firm size by the 2011 SME classification standard, or the registered-capital fallback.
+fn size(s: &mut Scoring) -> Result<u64> {
+    let (graph, n) = (s.graph, s.n());
+    let limit = s.config.prospects.max_capital;
+    let sizes: Vec<crate::whitelist::FirmSize> =
+        graph.kind_range(NodeKind::Firm).map(|f| crate::whitelist::firm_size(graph, f, limit)).collect();
+    s.features.text(
+        "size_class",
+        "Firms: micro, small, medium or large by the 2011 SME classification standard (employees, revenue, total assets by sector); null without those figures.",
+        pad_text(sizes.iter().map(|z| z.class.map(|c| c.as_str().to_string())).collect(), n),
+    );
+    s.features.text(
+        "size_basis",
+        "Firms: how size_class was decided (sector and indicators), or the registered-capital fallback against prospects.max_capital.",
+        pad_text(sizes.iter().map(|z| Some(z.basis.clone())).collect(), n),
+    );
+    Ok(sizes.iter().filter(|z| z.class.is_some()).count() as u64)
 }
 
 fn pagerank(s: &mut Scoring) -> Result<u64> {

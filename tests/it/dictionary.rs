@@ -60,6 +60,8 @@ fn every_table_has_its_documented_columns_with_their_meanings() {
                 "hops",
                 "chain",
                 "supply_volume",
+                "size_class",
+                "size_basis",
                 "tenure_days",
                 "ppr",
                 "ppr_percentile",

@@ -191,6 +191,17 @@ fn prospects_rank_the_supply_chain_without_defaulted_or_flagged_firms() {
         *seen.entry(position.to_string()).or_insert(0) += 1;
     }
     assert!(seen.len() == 3, "upstream, downstream and cluster prospects all present: {seen:?}");
+    // Only small and micro firms, by the SME standard where the firm reports its figures.
+    let (classes, bases) = (read_parquet_column_str(&out, "size_class"), read_parquet_column_str(&out, "size_basis"));
+    for (class, basis) in classes.iter().zip(&bases) {
+        let basis = basis.as_deref().unwrap_or_default();
+        match class.as_deref() {
+            Some("micro" | "small") => assert!(basis.starts_with("SME standard"), "{basis}"),
+            None => assert!(basis.starts_with("registered capital"), "{basis}"),
+            Some(other) => panic!("a {other} firm on the white list ({basis})"),
+        }
+    }
+    assert!(classes.iter().any(|c| c.as_deref() == Some("micro")) && classes.iter().any(|c| c.is_none()));
     // Explicit cores work too; neither option is a usage error.
     let explicit =
         json(&["prospects", "--graph", g, "--core", &cores[0], "--hops", "1", "--out", out.to_str().unwrap_or_default(), "--json"]);

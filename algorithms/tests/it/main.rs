@@ -8,6 +8,7 @@ mod graphalytics;
 mod networkx;
 mod ownership;
 mod rings;
+mod sme;
 mod supply_chain;
 
 /// The tests' one random generator (xorshift64): seeded, reproducible, no dependency.
