@@ -37,7 +37,7 @@ pub struct Stage {
 
 /// The analyses in dependency order: ownership before groups and flags, the guarantee network and
 /// cascades before flags, rings before ring flags; flags (and the review queue of the rings) last.
-pub const PLAN: [Stage; 16] = [
+pub const PLAN: [Stage; 17] = [
     Stage { name: "flows", enabled: |_| true, run: flows },
     Stage { name: "size", enabled: |_| true, run: size },
     Stage { name: "pagerank", enabled: |c| c.enabled(Analysis::Pagerank), run: pagerank },
@@ -46,6 +46,7 @@ pub const PLAN: [Stage; 16] = [
     Stage { name: "communities", enabled: |c| c.enabled(Analysis::Communities), run: communities },
     Stage { name: "structure", enabled: |c| c.enabled(Analysis::Structure), run: structure },
     Stage { name: "ownership", enabled: |c| c.enabled(Analysis::Ownership) || c.enabled(Analysis::Groups), run: ownership_stage },
+    Stage { name: "social", enabled: |c| c.enabled(Analysis::Ownership), run: social },
     Stage { name: "groups", enabled: |c| c.enabled(Analysis::Groups), run: groups },
     Stage { name: "guarantees", enabled: |c| c.enabled(Analysis::Guarantees), run: guarantees },
     Stage { name: "debtrank", enabled: |c| c.enabled(Analysis::Debtrank), run: debtrank },
@@ -277,6 +278,29 @@ fn ownership_stage(s: &mut Scoring) -> Result<u64> {
     let rows = r.ubos.firm.len() as u64;
     s.owned = Some(r);
     Ok(rows)
+}
+
+/// The owner's social capital: the controller's and the officers' other firms, carried to the firm.
+fn social(s: &mut Scoring) -> Result<u64> {
+    let n = s.n();
+    let Some(owned) = s.owned.as_ref() else { return Ok(0) };
+    let r = ekg_algorithms::ownership::social::social_capital(s.graph, &owned.controller);
+    let f = &mut s.features;
+    f.u32("controller_other_firms", "Firms: other firms its actual controller controls.", pad(r.controller_other_firms.clone(), n));
+    f.f64(
+        "controller_defaulted_share",
+        "Firms: share of those other firms that defaulted.",
+        pad_f64(r.controller_defaulted_share.clone(), n),
+    );
+    f.f64("controller_mean_pd", "Firms: mean pd of those other firms.", pad_f64(r.controller_mean_pd.clone(), n));
+    f.u32("controller_guarantees_given", "Firms: guarantees its actual controller gives.", pad(r.controller_guarantees_given.clone(), n));
+    f.u32(
+        "officer_other_firms",
+        "Firms: other firms its officers run (counted per officer).",
+        pad(r.officer_other_firms.iter().map(|&c| Some(c)).collect(), n),
+    );
+    f.f64("officer_defaulted_share", "Firms: share of those firms that defaulted.", pad_f64(r.officer_defaulted_share.clone(), n));
+    Ok(r.controller_other_firms.iter().filter(|c| c.is_some_and(|c| c > 0)).count() as u64)
 }
 
 fn groups(s: &mut Scoring) -> Result<u64> {

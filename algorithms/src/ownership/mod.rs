@@ -9,6 +9,7 @@
 pub mod control;
 pub mod groups;
 pub mod integrated;
+pub mod social;
 
 pub use control::{ownership, ControlBasis, OwnershipConfig, OwnershipResult, UboTable};
 pub use groups::{

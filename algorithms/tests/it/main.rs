@@ -9,6 +9,7 @@ mod networkx;
 mod ownership;
 mod rings;
 mod sme;
+mod social;
 mod supply_chain;
 
 /// The tests' one random generator (xorshift64): seeded, reproducible, no dependency.

@@ -1,0 +1,65 @@
+//! The owner's social capital on a hand-built group with known answers.
+
+use ekg_algorithms::ownership::social::social_capital;
+use ekg_algorithms::ownership::NONE;
+use ekg_schema::builder::{FirmRow, GraphBuilder};
+use ekg_schema::{Graph, NodeId, NodeKind, Relation, BOOL_FALSE, BOOL_TRUE};
+
+/// Firms f0..f4 (f1 and f2 defaulted; pds 0.1, 1, 1, 0.3, unknown), persons p0 (node 5), p1 (6);
+/// p0 is an officer of f0, f1 and f2 (twice for f2: two roles); p1 of f0 and f3; p0 guarantees
+/// two loans (of f3 and f4).
+fn graph() -> Graph {
+    let mut b = GraphBuilder::new();
+    let pds = [0.1, 1.0, 1.0, 0.3, f64::NAN];
+    for f in 0..5u32 {
+        b.add_node(NodeKind::Firm, &format!("f{f}")).expect("node").expect("new");
+        let defaulted = if f == 1 || f == 2 { BOOL_TRUE } else { BOOL_FALSE };
+        b.push_firm(&FirmRow { registered_capital: 1.0, defaulted, pd: pds[f as usize], ..FirmRow::default() });
+    }
+    for p in 0..2 {
+        b.add_node(NodeKind::Person, &format!("p{p}")).expect("node").expect("new");
+    }
+    let officers = b.edges_mut(Relation::Officer);
+    for (p, f) in [(5, 0), (5, 1), (5, 2), (5, 2), (6, 0), (6, 3)] {
+        officers.src.push(NodeId(p));
+        officers.dst.push(NodeId(f));
+        officers.u8_attr_mut(0).push(0);
+    }
+    let guarantees = b.edges_mut(Relation::Guarantee);
+    for f in [3, 4] {
+        guarantees.src.push(NodeId(5));
+        guarantees.dst.push(NodeId(f));
+        guarantees.f64_attr_mut(0).push(1000.0);
+        guarantees.i32_attr_mut(1).push(ekg_schema::DATE_NULL);
+        guarantees.i32_attr_mut(2).push(ekg_schema::DATE_NULL);
+    }
+    b.finish().expect("graph")
+}
+
+#[test]
+fn the_controller_and_officers_elsewhere_are_carried_to_the_firm() {
+    let g = graph();
+    // p0 (node 5) controls f0, f1 and f3; f2 and f4 have no controller.
+    let controller = [5, 5, NONE, 5, NONE];
+    let s = social_capital(&g, &controller);
+    // f0: the controller's other firms are f1 (defaulted, pd 1) and f3 (pd 0.3).
+    assert_eq!(s.controller_other_firms[0], Some(2));
+    assert_eq!(s.controller_defaulted_share[0], 0.5);
+    assert!((s.controller_mean_pd[0] - 0.65).abs() < 1e-12);
+    assert_eq!(s.controller_guarantees_given[0], Some(2));
+    // f1 (itself defaulted): the others are f0 and f3, neither defaulted.
+    assert_eq!(s.controller_defaulted_share[1], 0.0);
+    assert!((s.controller_mean_pd[1] - 0.2).abs() < 1e-12);
+    // No controller: nulls.
+    assert_eq!((s.controller_other_firms[2], s.controller_guarantees_given[4]), (None, None));
+    assert!(s.controller_defaulted_share[4].is_nan());
+    // f0's officers: p0 runs f1, f2 besides (both defaulted), p1 runs f3: 3 others, 2 defaulted.
+    assert_eq!(s.officer_other_firms[0], 3);
+    assert!((s.officer_defaulted_share[0] - 2.0 / 3.0).abs() < 1e-12);
+    // f2 (defaulted, p0 listed twice): p0's others are f0 and f1, one defaulted.
+    assert_eq!(s.officer_other_firms[2], 2);
+    assert_eq!(s.officer_defaulted_share[2], 0.5);
+    // f4 has no officer.
+    assert_eq!(s.officer_other_firms[4], 0);
+    assert!(s.officer_defaulted_share[4].is_nan());
+}
