@@ -126,29 +126,22 @@ impl Table {
             }
             b.append(true);
         }
-        let array: ArrayRef = Arc::new(b.finish());
-        let mut table = self;
-        // Non-null lists of non-null strings, stated in the schema.
-        let item = Field::new("item", DataType::Utf8, true);
-        table.fields.push(Field::new(name, DataType::List(Arc::new(item)), false));
-        table.arrays.push(array);
-        table
+        self.push_list(name, DataType::Utf8, Arc::new(b.finish()))
     }
 
     pub fn u64_list<L: IntoIterator<Item = u64>>(self, name: &str, lists: impl IntoIterator<Item = L>) -> Table {
-        let mut b = ListBuilder::new(UInt64Builder::new());
-        for list in lists {
-            for v in list {
-                b.values().append_value(v);
-            }
-            b.append(true);
-        }
-        let array: ArrayRef = Arc::new(b.finish());
-        let mut table = self;
-        let item = Field::new("item", DataType::UInt64, true);
-        table.fields.push(Field::new(name, DataType::List(Arc::new(item)), false));
-        table.arrays.push(array);
-        table
+        let array = arrow_array::ListArray::from_iter_primitive::<arrow_array::types::UInt64Type, _, _>(
+            lists.into_iter().map(|list| Some(list.into_iter().map(Some).collect::<Vec<_>>())),
+        );
+        self.push_list(name, DataType::UInt64, Arc::new(array))
+    }
+
+    /// A list column: the lists themselves never null, stated in the schema.
+    fn push_list(mut self, name: &str, item: DataType, array: ArrayRef) -> Table {
+        let item = Field::new("item", item, true);
+        self.fields.push(Field::new(name, DataType::List(Arc::new(item)), false));
+        self.arrays.push(array);
+        self
     }
 
     /// Checks the table against its entry in the output contract (the same columns, in order, of

@@ -49,11 +49,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         summary["evaluation"] = evaluate(&graph, &rings, truth, args.capacity)?;
         summary["queue_evaluation"] = evaluate_queue(&graph, &rings, &review, truth)?;
     }
-    if args.json {
-        println!("{summary}");
-    } else {
-        print_summary(&summary);
-    }
+    super::target::report(&summary, args.json, print_summary);
     Ok(())
 }
 

@@ -59,11 +59,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     phase.finish();
     summary["algorithm"] = json!(name);
     summary["seconds"] = json!(started.elapsed().as_secs_f64());
-    if args.json {
-        println!("{summary}");
-    } else {
-        print_summary(&summary);
-    }
+    super::target::report(&summary, args.json, print_summary);
     Ok(())
 }
 

@@ -51,3 +51,12 @@ pub fn algorithm_name(algorithm: Algorithm) -> &'static str {
         Algorithm::Rings => "rings",
     }
 }
+
+/// The run's summary: one JSON object with `--json`, else `print` renders it for a reader.
+pub fn report(summary: &serde_json::Value, json: bool, print: fn(&serde_json::Value)) {
+    if json {
+        println!("{summary}");
+    } else {
+        print(summary);
+    }
+}
