@@ -45,7 +45,7 @@ impl CycleConfig {
     pub const DEFAULT_MIN_LEN: usize = 2;
     pub const DEFAULT_MAX_LEN: usize = 6;
     pub const DEFAULT_WINDOW_DAYS: i64 = 30;
-    pub const DEFAULT_TOLERANCE: f64 = 0.2;
+    pub const DEFAULT_TOLERANCE: f64 = super::DEFAULT_AMOUNT_TOLERANCE;
     pub const DEFAULT_MAX_EXPANSIONS: usize = 200_000;
 }
 

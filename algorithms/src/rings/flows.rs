@@ -75,7 +75,7 @@ impl Default for FlowConfig {
             window: Self::DEFAULT_WINDOW_DAYS * day,
             scatter_window: Self::DEFAULT_SCATTER_WINDOW_DAYS * day,
             gather_window: Self::DEFAULT_GATHER_WINDOW_DAYS * day,
-            tolerance: 0.2,
+            tolerance: super::DEFAULT_AMOUNT_TOLERANCE,
             min_fan: Self::DEFAULT_MIN_FAN,
             min_mules: 3,
             min_fan_score: Self::DEFAULT_MIN_FAN_SCORE,

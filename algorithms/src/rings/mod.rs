@@ -224,6 +224,9 @@ impl<'g> Transfers<'g> {
     }
 }
 
+/// Amounts within this relative difference count as the same money (fund cycles, flows).
+pub const DEFAULT_AMOUNT_TOLERANCE: f64 = 0.2;
+
 /// |a − b| ≤ tolerance × max(a, b): amounts "within 20% of each other".
 #[inline]
 pub fn similar(a: f64, b: f64, tolerance: f64) -> bool {
