@@ -165,9 +165,11 @@ pub fn label_use(column: &str) -> Option<&'static str> {
         "guarantees_defaulted" => "a defaulted firm down the guarantee chain",
         "debtrank_distress" => "shock: the defaulted firms",
         "cascade_pd" | "cascade_lift" => "defaulted firms start at pd 1",
-        "owned_firms_defaulted" | "run_firms_defaulted" | "controller_defaulted_share" | "officer_defaulted_share" => {
-            "counts defaulted firms"
-        }
+        "owned_firms_defaulted"
+        | "run_firms_defaulted"
+        | "controller_defaulted_share"
+        | "officer_defaulted_share"
+        | "network_defaulted_share" => "counts defaulted firms",
         _ => return None,
     })
 }

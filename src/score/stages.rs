@@ -426,6 +426,9 @@ fn rings(s: &mut Scoring) -> Result<u64> {
 
 fn persons(s: &mut Scoring) -> Result<u64> {
     person_features(s.graph, &mut s.features);
+    let e = ekg_algorithms::ownership::social::network_exposure(s.graph);
+    s.features.u32("network_firms", "Persons: the other firms of their co-officers and co-holders, counted per co-person.", e.firms);
+    s.features.f64("network_defaulted_share", "Persons: share of those firms that defaulted.", e.defaulted_share);
     Ok(s.graph.kind_count(NodeKind::Person) as u64)
 }
 

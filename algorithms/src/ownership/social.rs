@@ -101,3 +101,71 @@ pub fn social_capital(graph: &Graph, controller: &[u32]) -> SocialCapital {
     }
     out
 }
+
+/// Per person (indexed by node id; `None`/NaN for other nodes): the firms of their co-officers
+/// and co-holders — the persons who run or hold a firm with them — other than the firms they
+/// share, counted per co-person, and the share of those that defaulted: how close the person
+/// stands to defaults through the people they do business with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkExposure {
+    pub firms: Vec<Option<u32>>,
+    pub defaulted_share: Vec<f64>,
+}
+
+/// O(Σ over firms of (its officers and person holders)²) after per-person totals: firms have few.
+pub fn network_exposure(graph: &Graph) -> NetworkExposure {
+    let n = graph.node_count();
+    let persons = graph.kind_range(NodeKind::Person);
+    let (officers, holdings) = (graph.relation(Relation::Officer), graph.relation(Relation::Shareholding));
+    let defaulted = |f: u32| graph.is_defaulted(NodeId(f));
+    // Firms each person runs or holds (distinct), and the persons of each firm (distinct).
+    let firms_of = |p: u32| -> Vec<u32> {
+        let mut firms: Vec<u32> = officers.forward.neighbor_ids(NodeId(p)).to_vec();
+        firms.extend_from_slice(holdings.forward.neighbor_ids(NodeId(p)));
+        firms.sort_unstable();
+        firms.dedup();
+        firms
+    };
+    let persons_of = |f: u32| -> Vec<u32> {
+        let mut people: Vec<u32> = officers
+            .reverse
+            .neighbor_ids(NodeId(f))
+            .iter()
+            .chain(holdings.reverse.neighbor_ids(NodeId(f)))
+            .copied()
+            .filter(|&q| persons.contains(&q))
+            .collect();
+        people.sort_unstable();
+        people.dedup();
+        people
+    };
+    let (mut total, mut total_defaulted) = (vec![0u32; n], vec![0u32; n]);
+    for p in persons.clone() {
+        let firms = firms_of(p);
+        total[p as usize] = firms.len() as u32;
+        total_defaulted[p as usize] = firms.iter().filter(|&&f| defaulted(f)).count() as u32;
+    }
+    let mut out = NetworkExposure { firms: vec![None; n], defaulted_share: vec![f64::NAN; n] };
+    for p in persons.clone() {
+        // Co-persons with how many of p's firms (and defaulted ones) they share.
+        let mut shared: Vec<(u32, u32, u32)> = Vec::new();
+        for f in firms_of(p) {
+            for q in persons_of(f).into_iter().filter(|&q| q != p) {
+                shared.push((q, 1, u32::from(defaulted(f))));
+            }
+        }
+        shared.sort_unstable();
+        let (mut firms, mut defaulted_firms) = (0u32, 0u32);
+        for group in shared.chunk_by(|a, b| a.0 == b.0) {
+            let q = group[0].0 as usize;
+            let (common, common_defaulted) = group.iter().fold((0, 0), |acc, x| (acc.0 + x.1, acc.1 + x.2));
+            firms += total[q].saturating_sub(common);
+            defaulted_firms += total_defaulted[q].saturating_sub(common_defaulted);
+        }
+        out.firms[p as usize] = Some(firms);
+        if firms > 0 {
+            out.defaulted_share[p as usize] = defaulted_firms as f64 / firms as f64;
+        }
+    }
+    out
+}

@@ -1,6 +1,6 @@
 //! The owner's social capital on a hand-built group with known answers.
 
-use ekg_algorithms::ownership::social::social_capital;
+use ekg_algorithms::ownership::social::{network_exposure, social_capital};
 use ekg_algorithms::ownership::NONE;
 use ekg_schema::builder::{FirmRow, GraphBuilder};
 use ekg_schema::{Graph, NodeId, NodeKind, Relation, BOOL_FALSE, BOOL_TRUE};
@@ -62,4 +62,14 @@ fn the_controller_and_officers_elsewhere_are_carried_to_the_firm() {
     // f4 has no officer.
     assert_eq!(s.officer_other_firms[4], 0);
     assert!(s.officer_defaulted_share[4].is_nan());
+}
+
+#[test]
+fn a_persons_exposure_runs_through_the_people_they_do_business_with() {
+    // p0 (5) runs f0, f1, f2; p1 (6) runs f0 and f3. Through f0, p1 sees p0's other firms f1, f2
+    // (both defaulted); p0 sees p1's other firm f3 (not defaulted).
+    let e = network_exposure(&graph());
+    assert_eq!((e.firms[6], e.defaulted_share[6]), (Some(2), 1.0));
+    assert_eq!((e.firms[5], e.defaulted_share[5]), (Some(1), 0.0));
+    assert_eq!(e.firms[0], None, "firms have no person-level exposure");
 }
