@@ -13,9 +13,11 @@
 //! | [`components`] | weakly and strongly connected components |
 //! | [`community`] | label propagation (Graphalytics CDLP), Louvain, Leiden |
 //! | [`structure`] | triangles and local clustering, core numbers |
-//! | [`ownership`] | integrated ownership, UBOs, control chains and actual controllers, group customers |
+//! | [`ownership`] | integrated ownership, UBOs, control chains and actual controllers, group customers, the owner's social capital |
 //! | [`contagion`] | guarantee network, DebtRank, Monte Carlo default cascades |
-//! | [`rings`] | shared-identifier rings, fund cycles, AML flow typologies, dense blocks (FRAUDAR), loan diversion |
+//! | [`rings`] | shared-identifier rings, fund cycles, AML flow typologies (fans scored against chance), dense blocks (FRAUDAR), loan diversion, guarantee circles; cases merging the parts of one structure; all detectors behind one call |
+//! | [`supply_chain`] | firms around core enterprises: upstream, downstream or cluster, with the chain |
+//! | [`sme`] | firm size by China's 2011 SME classification standard |
 
 pub mod centrality;
 pub mod community;
