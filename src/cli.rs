@@ -166,6 +166,10 @@ pub struct RunArgs {
     /// debtrank, cascade: share of supply volume a supplier loses when its customer defaults.
     #[arg(long, default_value_t = ekg_algorithms::contagion::impact::DEFAULT_SUPPLY_LOSS_RATE)]
     pub supply_loss_rate: f64,
+    /// debtrank, cascade: share of its registered capital a customer loses when a supplier it
+    /// depends on entirely fails (scaled by its dependence share on that supplier).
+    #[arg(long, default_value_t = ekg_algorithms::contagion::impact::DEFAULT_SUPPLY_DISRUPTION_RATE)]
+    pub supply_disruption_rate: f64,
     /// debtrank: shock the firms of this industry (instead of the defaulted firms).
     #[arg(long)]
     pub shock_industry: Option<String>,

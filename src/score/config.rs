@@ -147,6 +147,7 @@ pub struct GroupSection {
 #[serde(default, deny_unknown_fields)]
 pub struct ContagionSection {
     pub supply_loss_rate: f64,
+    pub supply_disruption_rate: f64,
     pub runs: u32,
     pub top_k: usize,
 }
@@ -220,6 +221,7 @@ impl Default for ContagionSection {
     fn default() -> Self {
         ContagionSection {
             supply_loss_rate: ekg_algorithms::contagion::impact::DEFAULT_SUPPLY_LOSS_RATE,
+            supply_disruption_rate: ekg_algorithms::contagion::impact::DEFAULT_SUPPLY_DISRUPTION_RATE,
             runs: ekg_algorithms::contagion::cascade::DEFAULT_RUNS,
             top_k: ekg_algorithms::contagion::debtrank::DEFAULT_TOP_K,
         }
@@ -240,7 +242,7 @@ impl Default for FlagSection {
 }
 
 /// What each score.toml key means (the ring keys take theirs from `ekg run rings --help`).
-const MEANINGS: [(&str, &str); 25] = [
+const MEANINGS: [(&str, &str); 26] = [
     ("analyses", "analyses to run, in dependency order; features of the others are null"),
     ("seed", "seed of every randomised stage (communities, cascades)"),
     ("pagerank.damping", "PageRank damping factor"),
@@ -255,6 +257,10 @@ const MEANINGS: [(&str, &str); 25] = [
     ("groups.join_guarantees", "group customers also join firms that guarantee each other"),
     ("groups.join_legal_rep", "group customers also join firms with the same legal representative"),
     ("contagion.supply_loss_rate", "share of supply volume a supplier loses when its customer defaults"),
+    (
+        "contagion.supply_disruption_rate",
+        "share of its capital a customer loses when a supplier it depends on entirely fails (times its dependence share)",
+    ),
     ("contagion.runs", "Monte Carlo cascade runs"),
     ("contagion.top_k", "systemic DebtRank for this many firms, largest exposure first"),
     ("flags.contagion_lift", "contagion flag: cascade lift at least this (and contagion_probability)"),
@@ -336,6 +342,7 @@ impl ScoreConfig {
         unit("pagerank.damping", self.pagerank.damping)?;
         unit("ownership.ubo_threshold", self.ownership.ubo_threshold)?;
         unit("contagion.supply_loss_rate", self.contagion.supply_loss_rate)?;
+        unit("contagion.supply_disruption_rate", self.contagion.supply_disruption_rate)?;
         if self.contagion.runs == 0 || self.communities.resolution <= 0.0 {
             return Err(coded(USAGE, "config: contagion.runs ≥ 1, communities.resolution > 0"));
         }

@@ -95,7 +95,11 @@ impl<'g> Scoring<'g> {
         let guarantee_projection =
             Projection::new(graph, &ProjectionConfig { relations: vec![Relation::Guarantee], undirected: false, weighted: true });
         let impact = (config.enabled(Analysis::Debtrank) || config.enabled(Analysis::Cascade)).then(|| {
-            let impact_config = ImpactConfig { supply_loss_rate: config.contagion.supply_loss_rate, ..ImpactConfig::default() };
+            let impact_config = ImpactConfig {
+                supply_loss_rate: config.contagion.supply_loss_rate,
+                supply_disruption_rate: config.contagion.supply_disruption_rate,
+                ..ImpactConfig::default()
+            };
             ImpactNetwork::from_graph(graph, &graph.firms.registered_capital, &impact_config)
         });
         Scoring {

@@ -72,3 +72,28 @@ fn the_nearest_core_wins_and_renaming_cores_changes_nothing_else() {
     assert_eq!(of(2), Some((9, Position::Upstream, 1)));
     assert!(members.iter().all(|m| m.firm != 0 && m.firm != 9), "cores are not their own prospects");
 }
+
+/// Risk runs both ways along the value chain: a supplier loses receivables when its customer
+/// defaults, and a customer loses by its dependence when a supplier fails.
+#[test]
+fn a_two_supplier_customer_loses_by_its_dependence_on_each() {
+    use ekg_algorithms::contagion::{ImpactConfig, ImpactNetwork};
+    // Suppliers 1 and 2 sell 75 and 25 to customer 0; buffers 100 each.
+    let g = graph(3, &[(1, 0, 75.0), (2, 0, 25.0)]);
+    let buffer = [100.0, 100.0, 100.0];
+    let config = ImpactConfig { supply_loss_rate: 0.2, supply_disruption_rate: 0.4, ..ImpactConfig::default() };
+    let net = ImpactNetwork::from_graph(&g, &buffer, &config);
+    let weight = |from: u32, to: u32| {
+        let (targets, weights, _) = net.impacts(from);
+        targets.iter().position(|&t| t == to).map(|i| weights[i])
+    };
+    // Customer 0 defaults: supplier 1 loses 0.2 × 75 of 100, supplier 2 0.2 × 25.
+    assert_eq!(weight(0, 1), Some(0.15));
+    assert_eq!(weight(0, 2), Some(0.05));
+    // Supplier 1 fails: the customer loses 0.4 × 75/100 of its buffer; supplier 2: 0.4 × 25/100.
+    assert!((weight(1, 0).expect("disruption") - 0.3).abs() < 1e-12);
+    assert!((weight(2, 0).expect("disruption") - 0.1).abs() < 1e-12);
+    // Without the disruption channel, a supplier's failure touches no one.
+    let one_way = ImpactNetwork::from_graph(&g, &buffer, &ImpactConfig { supply_disruption_rate: 0.0, ..config });
+    assert!(one_way.impacts(1).0.is_empty());
+}

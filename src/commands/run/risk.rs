@@ -35,7 +35,11 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         ..OwnershipConfig::default()
     };
     ownership_config.validate().map_err(|e| coded(USAGE, e))?;
-    if !((0.0..=1.0).contains(&args.supply_loss_rate) && args.psi > 0.0 && args.psi <= 1.0) {
+    if !((0.0..=1.0).contains(&args.supply_loss_rate)
+        && (0.0..=1.0).contains(&args.supply_disruption_rate)
+        && args.psi > 0.0
+        && args.psi <= 1.0)
+    {
         return Err(coded(USAGE, "--supply-loss-rate must be in [0, 1] and --psi in (0, 1]"));
     }
     if args.runs == 0 || args.runs == u32::MAX {
@@ -257,7 +261,11 @@ fn impact_network(graph: &Graph, args: &RunArgs) -> Result<(ImpactNetwork, Vec<R
             format!("--relations: {bad} carries no loss between firms (use guarantees, shareholdings, supply_links)"),
         ));
     }
-    let config = ImpactConfig { relations: relations.clone(), supply_loss_rate: args.supply_loss_rate };
+    let config = ImpactConfig {
+        relations: relations.clone(),
+        supply_loss_rate: args.supply_loss_rate,
+        supply_disruption_rate: args.supply_disruption_rate,
+    };
     Ok((ImpactNetwork::from_graph(graph, buffer(graph, args.buffer_column), &config), relations))
 }
 
@@ -323,6 +331,7 @@ fn run_debtrank(graph: &Graph, args: &RunArgs) -> Result<Value> {
         "unbuffered_firms": net.unbuffered,
         "relations": relations.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         "supply_loss_rate": args.supply_loss_rate,
+        "supply_disruption_rate": args.supply_disruption_rate,
         "scenario": if scenario_by_attributes { json!({"industry": args.shock_industry, "region": args.shock_region, "psi": args.psi}) } else { json!("defaulted firms") },
         "top_k": top.len(),
         "most_systemic": most.map(|(&f, &x)| json!({"firm": graph.external_id(NodeId(f)), "debtrank": x})),
