@@ -124,52 +124,25 @@ pub struct RunArgs {
     /// Weight edges by amount, share or volume.
     #[arg(long)]
     pub weighted: bool,
-    /// PageRank damping factor.
-    #[arg(long, default_value_t = ekg_algorithms::centrality::pagerank::DEFAULT_DAMPING)]
-    pub damping: f64,
-    /// Iteration limit (PageRank, label propagation).
-    #[arg(long)]
-    pub max_iter: Option<u32>,
-    /// PageRank stops when the L1 change is below tolerance × nodes.
-    #[arg(long, default_value_t = ekg_algorithms::centrality::pagerank::DEFAULT_TOLERANCE)]
-    pub tolerance: f64,
-    /// Modularity resolution γ for louvain and leiden (larger: smaller communities).
-    #[arg(long, default_value_t = ekg_algorithms::community::louvain::DEFAULT_RESOLUTION)]
-    pub resolution: f64,
+    #[command(flatten)]
+    pub pagerank: crate::params::pagerank::PageRankArgs,
+    #[command(flatten)]
+    pub communities: crate::params::communities::CommunityArgs,
     /// Random seed for louvain, leiden and cascade (the same seed gives the same result).
-    #[arg(long, default_value_t = ekg_algorithms::community::louvain::DEFAULT_SEED)]
+    #[arg(long, default_value_t = ekg_algorithms::DEFAULT_SEED)]
     pub seed: u64,
     /// Seed ids for ppr, one per line (default: firms with defaulted = true).
     #[arg(long)]
     pub seeds: Option<PathBuf>,
-    /// ownership: persons with at least this integrated ownership are beneficial owners.
-    #[arg(long, default_value_t = ekg_algorithms::ownership::control::DEFAULT_UBO_THRESHOLD)]
-    pub ubo_threshold: f64,
-    /// ownership: without majority control, the largest owner controls from this share ...
-    #[arg(long, default_value_t = ekg_algorithms::ownership::control::DEFAULT_FALLBACK_THRESHOLD)]
-    pub control_threshold: f64,
-    /// ... when ahead of the next owner by this margin.
-    #[arg(long, default_value_t = ekg_algorithms::ownership::control::DEFAULT_FALLBACK_MARGIN)]
-    pub control_margin: f64,
-    /// ownership: residual ownership at or below this is not propagated further.
-    #[arg(long, default_value_t = ekg_algorithms::ownership::control::DEFAULT_EPSILON)]
-    pub epsilon: f64,
-    /// groups: also join firms that guarantee each other.
-    #[arg(long)]
-    pub join_guarantees: bool,
-    /// groups: also join firms with the same legal representative.
-    #[arg(long)]
-    pub join_legal_rep: bool,
+    #[command(flatten)]
+    pub ownership: crate::params::ownership::OwnershipArgs,
+    #[command(flatten)]
+    pub groups: crate::params::ownership::GroupArgs,
+    #[command(flatten)]
+    pub contagion: crate::params::contagion::ContagionArgs,
     /// debtrank, cascade: the firm column that absorbs losses.
     #[arg(long, value_enum, default_value_t = BufferColumn::RegisteredCapital)]
     pub buffer_column: BufferColumn,
-    /// debtrank, cascade: share of supply volume a supplier loses when its customer defaults.
-    #[arg(long, default_value_t = ekg_algorithms::contagion::impact::DEFAULT_SUPPLY_LOSS_RATE)]
-    pub supply_loss_rate: f64,
-    /// debtrank, cascade: share of its registered capital a customer loses when a supplier it
-    /// depends on entirely fails (scaled by its dependence share on that supplier).
-    #[arg(long, default_value_t = ekg_algorithms::contagion::impact::DEFAULT_SUPPLY_DISRUPTION_RATE)]
-    pub supply_disruption_rate: f64,
     /// debtrank: shock the firms of this industry (instead of the defaulted firms).
     #[arg(long)]
     pub shock_industry: Option<String>,
@@ -179,12 +152,6 @@ pub struct RunArgs {
     /// debtrank: initial distress of shocked firms in an industry or region scenario.
     #[arg(long, default_value_t = 1.0)]
     pub psi: f64,
-    /// debtrank: systemic importance for this many firms, largest exposure first.
-    #[arg(long, default_value_t = ekg_algorithms::contagion::debtrank::DEFAULT_TOP_K)]
-    pub top_k: usize,
-    /// cascade: Monte Carlo runs.
-    #[arg(long, default_value_t = ekg_algorithms::contagion::cascade::DEFAULT_RUNS)]
-    pub runs: u32,
     #[command(flatten)]
     pub rings: crate::params::rings::RingArgs,
     /// rings: a generator truth/ folder; recall and precision per kind go into the summary.

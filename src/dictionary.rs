@@ -208,17 +208,210 @@ pub const REJECTS: TableDoc = TableDoc {
     ],
 };
 
+/// `ekg run ALGO` for a graph algorithm: one row per node of the projection.
+const fn per_node(file: &'static str, about: &'static str, columns: &'static [Column]) -> TableDoc {
+    TableDoc { file, about, columns }
+}
+
+const NODE: Column = c("node_id", Text, "the entity");
+const KIND: Column = c("kind", Text, "firm, person, account or loan");
+const COMMUNITY: Column = c("community", U32, "its community, 0 = the largest");
+const COMPONENT: Column = c("component", U32, "its component, 0 = the largest (ties: the one with the smallest member)");
+
+pub const PAGERANK: TableDoc = per_node(
+    "pagerank.parquet",
+    "ekg run pagerank: PageRank of every node of the projection.",
+    &[NODE, KIND, c("pagerank", F64, "its PageRank; the column sums to 1")],
+);
+pub const PPR: TableDoc = per_node(
+    "ppr.parquet",
+    "ekg run ppr: PageRank personalised to the seeds (default: the defaulted firms).",
+    &[NODE, KIND, c("ppr", F64, "its personalised PageRank; the column sums to 1")],
+);
+pub const WCC: TableDoc = per_node("wcc.parquet", "ekg run wcc: weakly connected components.", &[NODE, KIND, COMPONENT]);
+pub const SCC: TableDoc = per_node("scc.parquet", "ekg run scc: strongly connected components.", &[NODE, KIND, COMPONENT]);
+pub const LPA: TableDoc =
+    per_node("lpa.parquet", "ekg run lpa: communities by label propagation (Graphalytics CDLP).", &[NODE, KIND, COMMUNITY]);
+pub const LOUVAIN: TableDoc = per_node("louvain.parquet", "ekg run louvain: communities by Louvain modularity.", &[NODE, KIND, COMMUNITY]);
+pub const LEIDEN: TableDoc =
+    per_node("leiden.parquet", "ekg run leiden: connected communities by Leiden modularity.", &[NODE, KIND, COMMUNITY]);
+pub const TRIANGLES: TableDoc = per_node(
+    "triangles.parquet",
+    "ekg run triangles: triangles in the simple undirected view.",
+    &[
+        NODE,
+        KIND,
+        c("triangles", U64, "triangles through the node"),
+        c("clustering", F64, "local clustering coefficient (0 below degree 2)"),
+    ],
+);
+pub const KCORE: TableDoc = per_node(
+    "kcore.parquet",
+    "ekg run kcore: core numbers in the simple undirected view.",
+    &[NODE, KIND, c("core", U32, "the largest k such that the node is in the k-core")],
+);
+
+pub const OWNERSHIP: TableDoc = TableDoc {
+    file: "ownership.parquet",
+    about: "ekg run ownership: each firm's beneficial owners and actual controller.",
+    columns: &[
+        c("node_id", Text, "the firm"),
+        c("ubo_count", U32, "persons with integrated ownership at or above the UBO threshold"),
+        c("top_ubo_id", Text, "the person of largest integrated ownership, null when none"),
+        c("top_ubo_share", F64, "that person's integrated ownership (through every holding path)"),
+        c("controller_id", Text, "the actual controller: majority chain, else the clear largest owner; null when none"),
+        c("controller_kind", Text, "firm or person"),
+        c("control_basis", Text, "majority | largest_owner | none"),
+        c("control_path", Text, "the holding chain from the controller to the firm (ids joined by >; … for an elided stretch)"),
+    ],
+};
+
+pub const OWNERSHIP_UBO: TableDoc = TableDoc {
+    file: "ownership_ubo.parquet",
+    about: "ekg run ownership: one row per (firm, beneficial owner).",
+    columns: &[
+        c("firm_id", Text, "the firm"),
+        c("person_id", Text, "the beneficial owner"),
+        c("share", F64, "integrated ownership: the sum over every holding path of the products of its shares"),
+        c("path", Text, "the strongest holding path, person first, firm last (ids joined by >)"),
+    ],
+};
+
+pub const GUARANTEES: TableDoc = TableDoc {
+    file: "guarantees.parquet",
+    about: "ekg run guarantees: every firm and every person who guarantees or is guaranteed.",
+    columns: &[
+        c("node_id", Text, "the entity"),
+        c("kind", Text, "firm or person"),
+        c("circle_id", U32, "its guarantee circle (guarantee_circles.parquet), null when in none"),
+        c("mutual_pairs", U32, "entities it guarantees that guarantee it back"),
+        c("chain_depth", U32, "longest guarantee chain ending at it, in links between circles (each circle one step)"),
+        c("direct_liability", F64, "Σ amount it guarantees"),
+        c("transitive_liability", F64, "Σ amount of every guarantee given by it or by anyone it guarantees, down the chain, each once"),
+        c("exposed_to_default", Bool, "someone it guarantees, directly or down the chain (or a fellow circle member), defaulted"),
+        c("defaulted", Bool, "it defaulted"),
+    ],
+};
+
+pub const GUARANTEE_CIRCLES: TableDoc = TableDoc {
+    file: "guarantee_circles.parquet",
+    about: "ekg run guarantees: circles of entities that guarantee each other round (strongly connected, 2 or more).",
+    columns: &[
+        c("circle_id", U32, "0 = the largest"),
+        c("size", U32, "members"),
+        c("members", TextList, "the members"),
+        c("total_amount", F64, "Σ amount of the guarantees inside the circle"),
+        c("defaulted_count", U32, "members that defaulted"),
+        c("defaulted_members", TextList, "those members"),
+    ],
+};
+
+pub const DEBTRANK: TableDoc = TableDoc {
+    file: "debtrank.parquet",
+    about: "ekg run debtrank: distress after the shock spreads over the loss network (Battiston et al. 2012).",
+    columns: &[
+        c("node_id", Text, "the firm"),
+        c("distress", F64, "its distress at the end, 0 (untouched) to 1 (default)"),
+        c("systemic_debtrank", F64, "the DebtRank its own default would cause, for the --top-k largest exposures, else null"),
+    ],
+};
+
+pub const CASCADE: TableDoc = TableDoc {
+    file: "cascade.parquet",
+    about: "ekg run cascade: Monte Carlo default cascades over the loss network.",
+    columns: &[
+        c("node_id", Text, "the firm"),
+        c("pd", F64, "its own default probability (1 when defaulted, 0 when unknown)"),
+        c("cascade_pd", F64, "default probability with contagion: pd + the share of runs in which it defaulted by contagion only"),
+        c("ci_low", F64, "lower end of the 95% Wilson interval of cascade_pd"),
+        c("ci_high", F64, "upper end of the 95% Wilson interval of cascade_pd"),
+        c("lift", F64, "cascade_pd / pd, null when pd is 0"),
+        c("contagion_runs", U32, "runs in which it defaulted only through contagion"),
+    ],
+};
+
 /// Every documented table.
-pub const ALL: [&TableDoc; 9] = [&FLAGS, &RINGS, &RING_EDGES, &RING_NODES, &CASES, &COMMUNITIES, &GROUPS, &PROSPECTS, &REJECTS];
+pub const ALL: [&TableDoc; 24] = [
+    &FLAGS,
+    &RINGS,
+    &RING_EDGES,
+    &RING_NODES,
+    &CASES,
+    &COMMUNITIES,
+    &GROUPS,
+    &PROSPECTS,
+    &REJECTS,
+    &PAGERANK,
+    &PPR,
+    &WCC,
+    &SCC,
+    &LPA,
+    &LOUVAIN,
+    &LEIDEN,
+    &TRIANGLES,
+    &KCORE,
+    &OWNERSHIP,
+    &OWNERSHIP_UBO,
+    &GUARANTEES,
+    &GUARANTEE_CIRCLES,
+    &DEBTRANK,
+    &CASCADE,
+];
+
+/// The contract of the table written as `file`.
+pub fn by_file(file: &str) -> Option<&'static TableDoc> {
+    ALL.iter().copied().find(|d| d.file == file)
+}
 
 /// The tables of `names` as one Markdown data dictionary.
 pub fn markdown(files: &[&str]) -> String {
-    let mut out = String::from("# Tables\n\nEvery table in this folder besides features.parquet (see features.md).\n");
-    for doc in ALL.iter().filter(|d| files.contains(&d.file)) {
+    let docs: Vec<&TableDoc> = ALL.iter().copied().filter(|d| files.contains(&d.file)).collect();
+    render("# Tables\n\nEvery table in this folder besides features.parquet (see features.md).\n", &docs)
+}
+
+/// Every output table, as `TABLES.md` at the top of the repository holds it (checked by a test).
+#[cfg(test)]
+pub fn markdown_all() -> String {
+    render(
+        "# Output tables\n\nEvery table ekg writes for others to read: its columns in order, their types and meanings. \
+         Generated from `src/dictionary.rs` (the tables carry the same meanings as Parquet field metadata); \
+         `features.parquet` is documented by the `features.md` each `ekg score` writes.\n",
+        &ALL,
+    )
+}
+
+fn render(header: &str, docs: &[&TableDoc]) -> String {
+    let mut out = String::from(header);
+    for doc in docs {
         out += &format!("\n## {}\n\n{}\n\n| column | type | meaning |\n|---|---|---|\n", doc.file, doc.about);
         for col in doc.columns {
-            out += &format!("| `{}` | {} | {} |\n", col.name, col.kind.as_str(), col.meaning);
+            // A bare | would end the Markdown cell.
+            out += &format!("| `{}` | {} | {} |\n", col.name, col.kind.as_str(), col.meaning.replace('|', "\\|"));
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    /// TABLES.md is the contract as the code holds it; `EKG_UPDATE_TABLES=1 cargo test` rewrites it.
+    #[test]
+    fn tables_md_is_the_contract() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("TABLES.md");
+        let expected = super::markdown_all();
+        if std::env::var_os("EKG_UPDATE_TABLES").is_some() {
+            std::fs::write(&path, &expected).expect("write TABLES.md");
+        }
+        let found = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(found == expected, "TABLES.md differs from src/dictionary.rs: run EKG_UPDATE_TABLES=1 cargo test tables_md");
+    }
+
+    #[test]
+    fn every_table_is_documented_once() {
+        let mut files: Vec<&str> = super::ALL.iter().map(|d| d.file).collect();
+        files.sort_unstable();
+        files.dedup();
+        assert_eq!(files.len(), super::ALL.len());
+        assert!(super::ALL.iter().all(|d| !d.columns.is_empty() && d.columns.iter().all(|c| c.meaning.len() > 3)));
+    }
 }

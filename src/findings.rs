@@ -6,13 +6,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Result;
-use ekg_algorithms::rings::detect::{detect, Detector};
+use ekg_algorithms::rings::detect::{detect, Detector, RingSearch};
 use ekg_algorithms::rings::{Evidence, EvidenceKind, Ring, RingKind};
 use ekg_schema::{Graph, NodeId, TS_NULL};
 use serde_json::{json, Value};
 
 use crate::cases::Review;
-use crate::params::rings::RingArgs;
 use crate::progress::Phase;
 use crate::table::Table;
 
@@ -25,9 +24,9 @@ pub struct Found {
 }
 
 /// Runs the detectors, one progress phase each.
-pub fn find_rings(graph: &Graph, args: &RingArgs, quiet: bool) -> Found {
+pub fn find_rings(graph: &Graph, search: &RingSearch, quiet: bool) -> Found {
     let mut phase: Option<Phase> = None;
-    let detection = detect(graph, &args.search(), &mut |d: Detector| {
+    let detection = detect(graph, search, &mut |d: Detector| {
         if let Some(p) = phase.take() {
             p.finish();
         }

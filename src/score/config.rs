@@ -8,6 +8,11 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::exit::{coded, USAGE};
+pub use crate::params::communities::CommunityAlgorithm;
+use crate::params::communities::CommunityArgs;
+use crate::params::contagion::ContagionArgs;
+use crate::params::ownership::{GroupArgs, OwnershipArgs};
+use crate::params::pagerank::PageRankArgs;
 use crate::params::rings::RingArgs;
 
 /// An analysis the job can run (`analyses` in score.toml, by these names).
@@ -47,18 +52,6 @@ impl Analysis {
     ];
 }
 
-/// How the risk network's communities are found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CommunityAlgorithm {
-    /// The fastest modularity method here (the default).
-    Louvain,
-    /// Connected communities; several times slower.
-    Leiden,
-    /// Graphalytics CDLP label propagation: parallel, no resolution.
-    Lpa,
-}
-
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScoreConfig {
@@ -66,11 +59,11 @@ pub struct ScoreConfig {
     pub analyses: Vec<Analysis>,
     /// Seed for every randomised stage (communities, cascades).
     pub seed: u64,
-    pub pagerank: PageRankSection,
-    pub communities: CommunitySection,
-    pub ownership: OwnershipSection,
-    pub groups: GroupSection,
-    pub contagion: ContagionSection,
+    pub pagerank: PageRankArgs,
+    pub communities: CommunityArgs,
+    pub ownership: OwnershipArgs,
+    pub groups: GroupArgs,
+    pub contagion: ContagionArgs,
     /// The ring detectors' parameters, as `ekg run rings` takes them.
     pub rings: RingArgs,
     pub flags: FlagSection,
@@ -100,60 +93,6 @@ pub const DEFAULT_CORE_TOP: usize = 10;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct PageRankSection {
-    pub damping: f64,
-    pub max_iterations: u32,
-    pub tolerance: f64,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CommunitySection {
-    /// louvain (default: the fastest modularity method here), leiden (connected communities,
-    /// several times slower) or lpa (Graphalytics CDLP, parallel, no resolution).
-    pub algorithm: CommunityAlgorithm,
-    pub resolution: f64,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct OwnershipSection {
-    pub epsilon: f64,
-    pub ubo_threshold: f64,
-    pub control_threshold: f64,
-    pub control_margin: f64,
-}
-
-impl OwnershipSection {
-    pub fn config(&self) -> ekg_algorithms::ownership::OwnershipConfig {
-        ekg_algorithms::ownership::OwnershipConfig {
-            epsilon: self.epsilon,
-            ubo_threshold: self.ubo_threshold,
-            fallback_threshold: self.control_threshold,
-            fallback_margin: self.control_margin,
-            ..Default::default()
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct GroupSection {
-    pub join_guarantees: bool,
-    pub join_legal_rep: bool,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ContagionSection {
-    pub supply_loss_rate: f64,
-    pub supply_disruption_rate: f64,
-    pub runs: u32,
-    pub top_k: usize,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
 pub struct FlagSection {
     /// Contagion flag: cascade lift at least this ...
     pub contagion_lift: f64,
@@ -174,56 +113,14 @@ impl Default for ScoreConfig {
         ScoreConfig {
             analyses: Analysis::ALL.to_vec(),
             seed: ekg_algorithms::DEFAULT_SEED,
-            pagerank: PageRankSection::default(),
-            communities: CommunitySection::default(),
-            ownership: OwnershipSection::default(),
-            groups: GroupSection::default(),
-            contagion: ContagionSection::default(),
+            pagerank: PageRankArgs::default(),
+            communities: CommunityArgs::default(),
+            ownership: OwnershipArgs::default(),
+            groups: GroupArgs::default(),
+            contagion: ContagionArgs::default(),
             rings: RingArgs::default(),
             flags: FlagSection::default(),
             prospects: ProspectsSection::default(),
-        }
-    }
-}
-
-impl Default for PageRankSection {
-    fn default() -> Self {
-        use ekg_algorithms::centrality::pagerank as pr;
-        PageRankSection { damping: pr::DEFAULT_DAMPING, max_iterations: pr::DEFAULT_MAX_ITERATIONS, tolerance: pr::DEFAULT_TOLERANCE }
-    }
-}
-
-impl Default for CommunitySection {
-    fn default() -> Self {
-        CommunitySection { algorithm: CommunityAlgorithm::Louvain, resolution: ekg_algorithms::community::louvain::DEFAULT_RESOLUTION }
-    }
-}
-
-impl Default for OwnershipSection {
-    fn default() -> Self {
-        use ekg_algorithms::ownership::control as c;
-        OwnershipSection {
-            epsilon: c::DEFAULT_EPSILON,
-            ubo_threshold: c::DEFAULT_UBO_THRESHOLD,
-            control_threshold: c::DEFAULT_FALLBACK_THRESHOLD,
-            control_margin: c::DEFAULT_FALLBACK_MARGIN,
-        }
-    }
-}
-
-impl Default for GroupSection {
-    fn default() -> Self {
-        GroupSection { join_guarantees: true, join_legal_rep: false }
-    }
-}
-
-impl Default for ContagionSection {
-    fn default() -> Self {
-        ContagionSection {
-            supply_loss_rate: ekg_algorithms::contagion::impact::DEFAULT_SUPPLY_LOSS_RATE,
-            supply_disruption_rate: ekg_algorithms::contagion::impact::DEFAULT_SUPPLY_DISRUPTION_RATE,
-            runs: ekg_algorithms::contagion::cascade::DEFAULT_RUNS,
-            top_k: ekg_algorithms::contagion::debtrank::DEFAULT_TOP_K,
         }
     }
 }
@@ -241,54 +138,52 @@ impl Default for FlagSection {
     }
 }
 
-/// What each score.toml key means (the ring keys take theirs from `ekg run rings --help`).
-const MEANINGS: [(&str, &str); 26] = [
+/// What each score.toml key outside the analysis parameters means (those take theirs from the
+/// matching `ekg run` flag's help, `crate::params`).
+const MEANINGS: [(&str, &str); 11] = [
     ("analyses", "analyses to run, in dependency order; features of the others are null"),
     ("seed", "seed of every randomised stage (communities, cascades)"),
-    ("pagerank.damping", "PageRank damping factor"),
-    ("pagerank.max_iterations", "PageRank iteration limit"),
-    ("pagerank.tolerance", "PageRank stops when the L1 change is below tolerance × nodes"),
     ("communities.algorithm", "louvain (the fastest), leiden (connected communities, slower) or lpa (Graphalytics CDLP)"),
-    ("communities.resolution", "modularity resolution γ (larger: smaller communities)"),
-    ("ownership.epsilon", "residual ownership at or below this is not propagated further"),
-    ("ownership.ubo_threshold", "persons with at least this integrated ownership are beneficial owners"),
-    ("ownership.control_threshold", "without majority control, the largest owner controls from this share (with control_margin)"),
-    ("ownership.control_margin", "without majority control, the largest owner must lead the next by this margin"),
-    ("groups.join_guarantees", "group customers also join firms that guarantee each other"),
-    ("groups.join_legal_rep", "group customers also join firms with the same legal representative"),
-    ("contagion.supply_loss_rate", "share of supply volume a supplier loses when its customer defaults"),
-    (
-        "contagion.supply_disruption_rate",
-        "share of its capital a customer loses when a supplier it depends on entirely fails (times its dependence share)",
-    ),
-    ("contagion.runs", "Monte Carlo cascade runs"),
-    ("contagion.top_k", "systemic DebtRank for this many firms, largest exposure first"),
     ("flags.contagion_lift", "contagion flag: cascade lift at least this (and contagion_probability)"),
     ("flags.contagion_probability", "contagion flag: contagion-inclusive default probability at least this (and contagion_lift)"),
     ("flags.defaulted_controlled", "controller flag: controls at least this many defaulted firms"),
     ("flags.review_capacity", "cases a team reviews a day, per lead kind (cases.parquet in_capacity)"),
     ("flags.min_ring_score", "a ring flags its members and may lead a case from this score, by kind"),
-    ("rings", "the ring detectors' parameters, as `ekg run rings` takes them"),
     ("prospects.core_top", "white list: the core enterprises are the firms of highest supply-chain PageRank, this many"),
     ("prospects.hops", "white list: supply links from a core"),
     ("prospects.max_capital", "white list: small and micro firms only, registered capital at most this"),
 ];
 
+/// `section.key` → the help of the `ekg run` flag that sets it, without its "algorithms: " prefix.
+fn flag_meanings<A: clap::Args>(section: &str) -> Vec<(String, String)> {
+    A::augment_args(clap::Command::new("params"))
+        .get_arguments()
+        .filter_map(|a| {
+            let help = a.get_help()?.to_string();
+            let meaning = match help.split_once(": ") {
+                Some((prefix, rest)) if prefix.chars().all(|c| c.is_ascii_lowercase() || c == ',' || c == ' ') => rest.to_string(),
+                _ => help,
+            };
+            Some((format!("{section}.{}", a.get_id()), meaning))
+        })
+        .collect()
+}
+
 impl ScoreConfig {
     /// The configuration as score.toml, each key under a comment saying what it means.
     pub fn documented(&self) -> Result<String> {
-        use clap::{Args, Command};
         let table: toml::Table = toml::Table::try_from(self).context("cannot render the configuration")?;
-        let rings_help: Vec<(String, String)> = RingArgs::augment_args(Command::new("rings"))
-            .get_arguments()
-            .filter_map(|a| Some((a.get_id().as_str().to_string(), a.get_help()?.to_string().trim_start_matches("rings: ").to_string())))
-            .collect();
+        let mut meanings: Vec<(String, String)> = MEANINGS.iter().map(|(k, m)| (k.to_string(), m.to_string())).collect();
+        meanings.extend(flag_meanings::<PageRankArgs>("pagerank"));
+        meanings.extend(flag_meanings::<CommunityArgs>("communities"));
+        meanings.extend(flag_meanings::<OwnershipArgs>("ownership"));
+        meanings.extend(flag_meanings::<GroupArgs>("groups"));
+        meanings.extend(flag_meanings::<ContagionArgs>("contagion"));
+        meanings.extend(flag_meanings::<RingArgs>("rings"));
+        meanings.push(("rings".into(), "the ring detectors' parameters, as `ekg run rings` takes them".into()));
         let meaning = |section: &str, key: &str| -> String {
             let path = if section.is_empty() { key.to_string() } else { format!("{section}.{key}") };
-            if section == "rings" {
-                return rings_help.iter().find(|(k, _)| k == key).map(|(_, h)| h.clone()).unwrap_or_default();
-            }
-            MEANINGS.iter().find(|(k, _)| *k == path).map(|(_, m)| m.to_string()).unwrap_or_default()
+            meanings.iter().find(|(k, _)| *k == path).map(|(_, m)| m.clone()).unwrap_or_default()
         };
         let mut out = String::from("# score.toml: every key, its value here and what it means\n");
         let (sections, scalars): (Vec<_>, Vec<_>) = table.iter().partition(|(_, v)| v.is_table());
@@ -330,23 +225,14 @@ impl ScoreConfig {
                 return Err(coded(USAGE, format!("config: flags.min_ring_score: unknown ring kind '{kind}'")));
             }
         }
-        self.rings.validate().map_err(|e| coded(USAGE, format!("config: {e}")))?;
-        self.ownership.config().validate().map_err(|e| coded(USAGE, format!("config: {e}")))?;
-        let unit = |name: &str, x: f64| -> Result<()> {
-            if (0.0..=1.0).contains(&x) {
-                Ok(())
-            } else {
-                Err(coded(USAGE, format!("config: {name} {x} must be in [0, 1]")))
-            }
-        };
-        unit("pagerank.damping", self.pagerank.damping)?;
-        unit("ownership.ubo_threshold", self.ownership.ubo_threshold)?;
-        unit("contagion.supply_loss_rate", self.contagion.supply_loss_rate)?;
-        unit("contagion.supply_disruption_rate", self.contagion.supply_disruption_rate)?;
-        if self.contagion.runs == 0 || self.communities.resolution <= 0.0 {
-            return Err(coded(USAGE, "config: contagion.runs ≥ 1, communities.resolution > 0"));
-        }
-        Ok(())
+        let checks = [
+            self.rings.validate(),
+            self.ownership.config().map(drop),
+            self.pagerank.config().map(drop),
+            self.communities.validate(),
+            self.contagion.validate(),
+        ];
+        checks.into_iter().collect::<Result<(), String>>().map_err(|e| coded(USAGE, format!("config: {e}")))
     }
 
     pub fn enabled(&self, analysis: Analysis) -> bool {

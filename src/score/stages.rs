@@ -6,15 +6,15 @@
 use anyhow::Result;
 use ekg_algorithms::centrality::pagerank::{page_rank, personalized_page_rank, PageRankConfig};
 use ekg_algorithms::community::leiden::leiden;
-use ekg_algorithms::community::louvain::{louvain, LouvainConfig};
-use ekg_algorithms::community::lpa::{label_propagation, LabelPropagationConfig};
+use ekg_algorithms::community::louvain::louvain;
+use ekg_algorithms::community::lpa::label_propagation;
 use ekg_algorithms::components::dense_by_size;
 use ekg_algorithms::components::wcc::weakly_connected_components;
 use ekg_algorithms::contagion::{
     cascade_lift, debt_rank, default_cascade, economic_weights, firm_pd, guarantee_network, largest_exposures, systemic_importance,
-    CascadeConfig, CascadeResult, GuaranteeResult, ImpactConfig, ImpactNetwork,
+    CascadeResult, GuaranteeResult, ImpactNetwork,
 };
-use ekg_algorithms::ownership::{control_links, group_customers, ownership, HoldingNetwork, OwnershipResult, NONE};
+use ekg_algorithms::ownership::{graph_groups, ownership, HoldingNetwork, OwnershipResult, NONE};
 use ekg_algorithms::rings::Ring;
 use ekg_algorithms::structure::kcore::core_numbers;
 use ekg_algorithms::structure::triangles::triangles;
@@ -94,14 +94,8 @@ impl<'g> Scoring<'g> {
         let risk_defaulted = risk.nodes.iter().map(|&v| graph.is_defaulted(v)).collect();
         let guarantee_projection =
             Projection::new(graph, &ProjectionConfig { relations: vec![Relation::Guarantee], undirected: false, weighted: true });
-        let impact = (config.enabled(Analysis::Debtrank) || config.enabled(Analysis::Cascade)).then(|| {
-            let impact_config = ImpactConfig {
-                supply_loss_rate: config.contagion.supply_loss_rate,
-                supply_disruption_rate: config.contagion.supply_disruption_rate,
-                ..ImpactConfig::default()
-            };
-            ImpactNetwork::from_graph(graph, &graph.firms.registered_capital, &impact_config)
-        });
+        let impact = (config.enabled(Analysis::Debtrank) || config.enabled(Analysis::Cascade))
+            .then(|| ImpactNetwork::from_graph(graph, &graph.firms.registered_capital, &config.contagion.impact()));
         Scoring {
             graph,
             config,
@@ -131,9 +125,9 @@ impl<'g> Scoring<'g> {
         self.graph.node_count()
     }
 
-    fn pagerank_config(&self) -> PageRankConfig {
-        let p = &self.config.pagerank;
-        PageRankConfig { damping: p.damping, max_iterations: p.max_iterations, tolerance: p.tolerance }
+    /// Checked with the whole configuration before any stage runs.
+    fn pagerank_config(&self) -> Result<PageRankConfig> {
+        self.config.pagerank.config().map_err(anyhow::Error::msg)
     }
 }
 
@@ -165,7 +159,7 @@ fn size(s: &mut Scoring) -> Result<u64> {
 
 fn pagerank(s: &mut Scoring) -> Result<u64> {
     let projection = Projection::new(s.graph, &ProjectionConfig { relations: vec![Relation::Transfer], undirected: false, weighted: true });
-    let result = page_rank(&projection, &s.pagerank_config());
+    let result = page_rank(&projection, &s.pagerank_config()?);
     let mut values = scatter(&projection, &result.scores, s.n(), 0.0);
     roll_up(&mut values, &s.owner);
     s.features.f64(
@@ -181,7 +175,7 @@ fn ppr(s: &mut Scoring) -> Result<u64> {
     let values = if seeds.is_empty() {
         vec![f64::NAN; s.n()]
     } else {
-        scatter(&s.risk, &personalized_page_rank(&s.risk, &seeds, &s.pagerank_config()).scores, s.n(), f64::NAN)
+        scatter(&s.risk, &personalized_page_rank(&s.risk, &seeds, &s.pagerank_config()?).scores, s.n(), f64::NAN)
     };
     s.features.f64(
         "ppr",
@@ -207,10 +201,10 @@ fn components(s: &mut Scoring) -> Result<u64> {
 fn communities(s: &mut Scoring) -> Result<u64> {
     let (graph, risk, n) = (s.graph, &s.risk, s.n());
     let section = &s.config.communities;
-    let louvain_config = LouvainConfig { resolution: section.resolution, seed: s.config.seed, ..LouvainConfig::default() };
+    let louvain_config = section.louvain(s.config.seed);
     let community_of: Vec<u32> = match section.algorithm {
         CommunityAlgorithm::Leiden => leiden(risk, &louvain_config).community,
-        CommunityAlgorithm::Lpa => dense_by_size(&label_propagation(risk, &LabelPropagationConfig::default()).labels).0,
+        CommunityAlgorithm::Lpa => dense_by_size(&label_propagation(risk, &section.label_propagation()).labels).0,
         CommunityAlgorithm::Louvain => louvain(risk, &louvain_config).community,
     };
     let count = community_of.iter().max().map_or(0, |m| m + 1) as usize;
@@ -261,7 +255,8 @@ fn structure(s: &mut Scoring) -> Result<u64> {
 
 fn ownership_stage(s: &mut Scoring) -> Result<u64> {
     let (graph, n) = (s.graph, s.n());
-    let r = ownership(&HoldingNetwork::from_graph(graph), &s.config.ownership.config());
+    let config = s.config.ownership.config().map_err(anyhow::Error::msg)?;
+    let r = ownership(&HoldingNetwork::from_graph(graph), &config);
     let f = &mut s.features;
     f.u32(
         "ubo_count",
@@ -310,15 +305,7 @@ fn social(s: &mut Scoring) -> Result<u64> {
 fn groups(s: &mut Scoring) -> Result<u64> {
     let (graph, n) = (s.graph, s.n());
     let Some(owned) = s.owned.as_ref() else { return Ok(0) };
-    let mut links = control_links(owned);
-    if s.config.groups.join_guarantees {
-        links.extend(ekg_algorithms::ownership::mutual_guarantees(graph));
-    }
-    if s.config.groups.join_legal_rep {
-        links.extend(ekg_algorithms::ownership::legal_rep_links(graph));
-    }
-    let firm_count = graph.kind_count(NodeKind::Firm) as u32;
-    let r = group_customers(firm_count, graph.kind_range(NodeKind::Person).end, &links, &graph.firms.exposure);
+    let r = graph_groups(graph, owned, s.config.groups.links()).groups;
     let f = &mut s.features;
     f.u32(
         "group_id",
@@ -391,7 +378,7 @@ fn debtrank(s: &mut Scoring) -> Result<u64> {
 fn cascade(s: &mut Scoring) -> Result<u64> {
     let n = s.n();
     let Some(net) = s.impact.as_ref() else { return Ok(0) };
-    let r = default_cascade(net, &s.pd, &CascadeConfig { runs: s.config.contagion.runs, seed: s.config.seed });
+    let r = default_cascade(net, &s.pd, &s.config.contagion.cascade(s.config.seed));
     s.features.f64(
         "cascade_pd",
         "Firms: default probability including contagion (Monte Carlo cascades).",
@@ -405,7 +392,7 @@ fn cascade(s: &mut Scoring) -> Result<u64> {
 
 fn rings(s: &mut Scoring) -> Result<u64> {
     let n = s.n();
-    let Found { rings, notes, .. } = find_rings(s.graph, &s.config.rings, true);
+    let Found { rings, notes, .. } = find_rings(s.graph, &s.config.rings.search(), true);
     s.ring_notes = notes;
     let mut count = vec![0.0f64; n];
     let mut best = vec![f64::NAN; n];

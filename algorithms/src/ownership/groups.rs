@@ -210,6 +210,48 @@ pub fn group_customers(firms: u32, nodes: u32, links: &[GroupLink], exposure: &[
     GroupResult { group, size, exposure: group_exposure, anchor, parent, parent_link }
 }
 
+/// The links besides control that join firms into one group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupLinks {
+    /// Firms that guarantee each other (on by default: a lender aggregates them, as CBIRC's
+    /// group-customer rules ask).
+    pub mutual_guarantees: bool,
+    /// Firms with the same legal representative (off by default: nominee representatives would
+    /// merge unrelated firms).
+    pub legal_rep: bool,
+}
+
+impl Default for GroupLinks {
+    fn default() -> Self {
+        GroupLinks { mutual_guarantees: true, legal_rep: false }
+    }
+}
+
+/// A graph's group customers from its ownership analysis, joined by control and the chosen links.
+pub struct GraphGroups {
+    pub groups: GroupResult,
+    /// Links from control alone.
+    pub control_links: usize,
+    /// Every link, control and the chosen others.
+    pub links: usize,
+}
+
+/// Groups the graph's firms by control (`owned`) and the links `with` adds.
+pub fn graph_groups(graph: &ekg_schema::Graph, owned: &OwnershipResult, with: GroupLinks) -> GraphGroups {
+    let mut links = control_links(owned);
+    let control = links.len();
+    if with.mutual_guarantees {
+        links.extend(mutual_guarantees(graph));
+    }
+    if with.legal_rep {
+        links.extend(legal_rep_links(graph));
+    }
+    let firms = graph.kind_count(ekg_schema::NodeKind::Firm) as u32;
+    let nodes = graph.kind_range(ekg_schema::NodeKind::Person).end;
+    let groups = group_customers(firms, nodes, &links, &graph.firms.exposure);
+    GraphGroups { groups, control_links: control, links: links.len() }
+}
+
 /// Pairs of nodes that guarantee each other, from guarantor → borrower lists.
 pub fn mutual_guarantee_links(guarantees: &[(u32, u32)]) -> Vec<GroupLink> {
     let mut pairs: Vec<(u32, u32)> = guarantees.iter().copied().filter(|(a, b)| a != b).collect();

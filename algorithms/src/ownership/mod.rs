@@ -13,7 +13,8 @@ pub mod social;
 
 pub use control::{ownership, ControlBasis, OwnershipConfig, OwnershipResult, UboTable};
 pub use groups::{
-    control_links, group_customers, legal_rep_links, mutual_guarantee_links, mutual_guarantees, GroupLink, GroupResult, LinkKind,
+    control_links, graph_groups, group_customers, legal_rep_links, mutual_guarantee_links, mutual_guarantees, GraphGroups, GroupLink,
+    GroupLinks, GroupResult, LinkKind,
 };
 
 use ekg_schema::{Graph, NodeId, NodeKind, Relation};

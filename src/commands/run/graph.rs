@@ -5,10 +5,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use ekg_algorithms::centrality::pagerank::{page_rank, personalized_page_rank, PageRankConfig, DEFAULT_MAX_ITERATIONS};
+use ekg_algorithms::centrality::pagerank::{page_rank, personalized_page_rank};
 use ekg_algorithms::community::leiden::leiden;
-use ekg_algorithms::community::louvain::{louvain, LouvainConfig};
-use ekg_algorithms::community::lpa::{label_propagation, LabelPropagationConfig};
+use ekg_algorithms::community::louvain::louvain;
+use ekg_algorithms::community::lpa::label_propagation;
 use ekg_algorithms::components::dense_by_size;
 use ekg_algorithms::components::scc::strongly_connected_components;
 use ekg_algorithms::components::wcc::weakly_connected_components;
@@ -18,8 +18,9 @@ use ekg_algorithms::{Projection, ProjectionConfig};
 use ekg_schema::{Graph, NodeId, NodeKind};
 use serde_json::json;
 
-use crate::cli::{Algorithm, RunArgs};
-use crate::exit::{coded, DATA, USAGE};
+use super::job::GraphAlgorithm;
+use crate::cli::RunArgs;
+use crate::exit::{coded, DATA};
 use crate::input::open_graph_shown;
 use crate::progress::Phase;
 use crate::table::Table;
@@ -31,35 +32,27 @@ enum Column {
     U64(&'static str, Vec<u64>),
 }
 
-/// Runs a graph algorithm (not rings, not a risk analysis) on a projection.
-pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
-    let relations = crate::cli::relations_or_all(&args.relations);
-    let pr_config = PageRankConfig {
-        damping: args.damping,
-        max_iterations: args.max_iter.unwrap_or(DEFAULT_MAX_ITERATIONS),
-        tolerance: args.tolerance,
-    };
-    pr_config.validate().map_err(|e| coded(USAGE, e))?;
+/// Runs a graph algorithm on a projection.
+pub fn run(args: &RunArgs, algorithm: &GraphAlgorithm, config: &ProjectionConfig, quiet: bool) -> Result<()> {
     let _out = super::target::claim_out(args)?;
     let phase = Phase::start(quiet, "opening graph");
     let graph = open_graph_shown(&args.graph, &args.load)?;
     phase.finish();
-    let config = ProjectionConfig { relations: relations.clone(), undirected: args.undirected, weighted: args.weighted };
     let phase = Phase::start(quiet, "projecting");
-    let projection = Projection::new(&graph, &config);
+    let projection = Projection::new(&graph, config);
     let project_time = phase.finish();
     let name = super::target::algorithm_name(args.algorithm);
     let phase = Phase::start(quiet, name);
     let started = Instant::now();
     let mut summary = json!({});
-    let columns = match args.algorithm {
-        Algorithm::Pagerank | Algorithm::Ppr => {
-            let result = if args.algorithm == Algorithm::Pagerank {
-                page_rank(&projection, &pr_config)
-            } else {
+    let columns = match algorithm {
+        GraphAlgorithm::PageRank(pr_config) | GraphAlgorithm::Ppr(pr_config) => {
+            let result = if let GraphAlgorithm::Ppr(_) = algorithm {
                 let seeds = seeds(&graph, &projection, args.seeds.as_deref())?;
                 summary["seeds"] = json!(seeds.len());
-                personalized_page_rank(&projection, &seeds, &pr_config)
+                personalized_page_rank(&projection, &seeds, pr_config)
+            } else {
+                page_rank(&projection, pr_config)
             };
             summary["iterations"] = json!(result.iterations);
             summary["converged"] = json!(result.converged);
@@ -67,10 +60,10 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
             summary["damping"] = json!(pr_config.damping);
             summary["tolerance"] = json!(pr_config.tolerance);
             summary["max_iterations"] = json!(pr_config.max_iterations);
-            vec![Column::F64(if args.algorithm == Algorithm::Pagerank { "pagerank" } else { "ppr" }, result.scores)]
+            vec![Column::F64(name, result.scores)]
         }
-        Algorithm::Wcc | Algorithm::Scc => {
-            let result = if args.algorithm == Algorithm::Wcc {
+        GraphAlgorithm::Wcc | GraphAlgorithm::Scc => {
+            let result = if let GraphAlgorithm::Wcc = algorithm {
                 weakly_connected_components(&projection)
             } else {
                 strongly_connected_components(&projection)
@@ -79,41 +72,33 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
             summary["largest_component"] = json!(result.sizes.first().copied().unwrap_or(0));
             vec![Column::U32("component", result.component)]
         }
-        Algorithm::Lpa => {
-            let config =
-                LabelPropagationConfig { max_iterations: args.max_iter.unwrap_or(ekg_algorithms::community::lpa::DEFAULT_ITERATIONS) };
-            let result = label_propagation(&projection, &config);
+        GraphAlgorithm::Lpa(config) => {
+            let result = label_propagation(&projection, config);
             let (community, sizes) = dense_by_size(&result.labels);
             summary["iterations"] = json!(result.iterations);
             summary["converged"] = json!(result.converged);
             summary["communities"] = json!(sizes.len());
             vec![Column::U32("community", community)]
         }
-        Algorithm::Louvain | Algorithm::Leiden => {
-            if !(args.resolution > 0.0 && args.resolution.is_finite()) {
-                return Err(coded(USAGE, format!("--resolution {} must be > 0", args.resolution)));
-            }
-            let config = LouvainConfig { resolution: args.resolution, seed: args.seed, ..LouvainConfig::default() };
-            let result = if args.algorithm == Algorithm::Louvain { louvain(&projection, &config) } else { leiden(&projection, &config) };
+        GraphAlgorithm::Louvain(config) | GraphAlgorithm::Leiden(config) => {
+            let result =
+                if let GraphAlgorithm::Louvain(_) = algorithm { louvain(&projection, config) } else { leiden(&projection, config) };
             summary["modularity"] = json!(result.modularity);
             summary["levels"] = json!(result.levels);
             summary["communities"] = json!(result.community.iter().max().map_or(0, |m| m + 1));
-            summary["resolution"] = json!(args.resolution);
-            summary["seed"] = json!(args.seed);
+            summary["resolution"] = json!(config.resolution);
+            summary["seed"] = json!(config.seed);
             vec![Column::U32("community", result.community)]
         }
-        Algorithm::Triangles => {
+        GraphAlgorithm::Triangles => {
             let result = triangles(&projection);
             summary["triangles"] = json!(result.total);
             vec![Column::U64("triangles", result.triangles), Column::F64("clustering", result.clustering)]
         }
-        Algorithm::Kcore => {
+        GraphAlgorithm::Kcore => {
             let result = core_numbers(&projection);
             summary["max_core"] = json!(result.max_core);
             vec![Column::U32("core", result.core)]
-        }
-        Algorithm::Ownership | Algorithm::Groups | Algorithm::Guarantees | Algorithm::Debtrank | Algorithm::Cascade | Algorithm::Rings => {
-            unreachable!("dispatched above")
         }
     };
     let algorithm_time = started.elapsed();
@@ -121,9 +106,9 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     let path = args.out.join(format!("{name}.parquet"));
     write_atomically(&path, &graph, &projection, &columns)?;
     summary["algorithm"] = json!(name);
-    summary["relations"] = json!(relations.iter().map(|r| r.as_str()).collect::<Vec<_>>());
-    summary["undirected"] = json!(args.undirected);
-    summary["weighted"] = json!(args.weighted);
+    summary["relations"] = json!(super::job::relation_names(&config.relations));
+    summary["undirected"] = json!(config.undirected);
+    summary["weighted"] = json!(config.weighted);
     summary["nodes"] = json!(projection.node_count());
     summary["edges"] = json!(projection.edge_count());
     summary["projection_seconds"] = json!(project_time.as_secs_f64());
@@ -211,6 +196,8 @@ fn write_atomically(path: &Path, graph: &Graph, projection: &Projection, columns
             Column::U64(name, values) => table.u64(name, values.iter().copied()),
         };
     }
-    table.write(path)?;
+    let file = path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+    let doc = crate::dictionary::by_file(file).ok_or_else(|| anyhow::anyhow!("internal error: {file} has no contract"))?;
+    table.documented(doc)?.write(path)?;
     Ok(())
 }

@@ -1,20 +1,21 @@
-//! `ekg run ALGO`: one analysis alone, its tables into `--out`.
+//! `ekg run ALGO`: one analysis alone, its tables into `--out`. The flags are checked once
+//! ([`job::Analysis::check`]); each runner takes the checked configuration of its analysis.
 
 mod graph;
+mod job;
 mod rings;
 mod risk;
 mod target;
 
 use anyhow::Result;
 
-use crate::cli::{Algorithm, RunArgs};
+use crate::cli::RunArgs;
+use job::Analysis;
 
 pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
-    if args.algorithm == Algorithm::Rings {
-        rings::run(args, quiet)
-    } else if risk::is_risk(args.algorithm) {
-        risk::run(args, quiet)
-    } else {
-        graph::run(args, quiet)
+    match &Analysis::check(args)? {
+        Analysis::Rings(search) => rings::run(args, search, quiet),
+        Analysis::Graph { algorithm, projection } => graph::run(args, algorithm, projection, quiet),
+        risk => risk::run(args, risk, quiet),
     }
 }

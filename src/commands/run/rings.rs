@@ -6,24 +6,24 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use ekg_algorithms::rings::detect::RingSearch;
 use ekg_algorithms::rings::{recovery, Ring, RingKind};
 use ekg_schema::Graph;
 use serde_json::{json, Value};
 
 use crate::cases::Review;
 use crate::cli::RunArgs;
-use crate::exit::{coded, DATA, USAGE};
+use crate::exit::{coded, DATA};
 use crate::findings::{find_rings, write_rings, Found};
 use crate::input::open_graph_shown;
 use crate::progress::Phase;
 
-pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
-    args.rings.validate().map_err(|e| coded(USAGE, e))?;
+pub fn run(args: &RunArgs, search: &RingSearch, quiet: bool) -> Result<()> {
     let _out = super::target::claim_out(args)?;
     let phase = Phase::start(quiet, "opening graph");
     let graph = open_graph_shown(&args.graph, &args.load)?;
     phase.finish();
-    let Found { rings, seconds: timings, notes } = find_rings(&graph, &args.rings, quiet);
+    let Found { rings, seconds: timings, notes } = find_rings(&graph, search, quiet);
     let owner = ekg_algorithms::ownership::account_owner(&graph);
     let thresholds = crate::cases::default_min_ring_score();
     let review = crate::cases::queue(&rings, &owner, &thresholds, args.capacity);
@@ -37,7 +37,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     }
     let mut summary = json!({
         "algorithm": "rings",
-        "detectors": args.rings.search().detectors.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+        "detectors": search.detectors.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
         "rings": rings.len(),
         "by_kind": by_kind,
         "seconds_by_detector": timings,

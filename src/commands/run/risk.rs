@@ -10,41 +10,22 @@ use ekg_algorithms::contagion::{
     debt_rank, default_cascade, economic_weights, guarantee_network, systemic_importance, CascadeConfig, ImpactConfig, ImpactNetwork,
 };
 use ekg_algorithms::ownership::{
-    control_links, group_customers, ownership, ControlBasis, GroupResult, HoldingNetwork, OwnershipConfig, OwnershipResult, NONE,
+    graph_groups, ownership, ControlBasis, GraphGroups, GroupLinks, GroupResult, HoldingNetwork, OwnershipConfig, OwnershipResult, NONE,
 };
 use ekg_algorithms::{Projection, ProjectionConfig};
 use ekg_schema::{Graph, NodeId, NodeKind, Relation};
 use serde_json::{json, Value};
 
-use crate::cli::{Algorithm, BufferColumn, RunArgs};
-use crate::exit::{coded, DATA, USAGE};
+use super::job::{Analysis, Shock};
+use crate::cli::{BufferColumn, RunArgs};
+use crate::dictionary;
+use crate::exit::{coded, DATA};
 use crate::input::open_graph_shown;
 use crate::progress::Phase;
 use crate::table::Table;
 
-pub fn is_risk(algorithm: Algorithm) -> bool {
-    matches!(algorithm, Algorithm::Ownership | Algorithm::Groups | Algorithm::Guarantees | Algorithm::Debtrank | Algorithm::Cascade)
-}
-
-pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
-    let ownership_config = OwnershipConfig {
-        epsilon: args.epsilon,
-        ubo_threshold: args.ubo_threshold,
-        fallback_threshold: args.control_threshold,
-        fallback_margin: args.control_margin,
-        ..OwnershipConfig::default()
-    };
-    ownership_config.validate().map_err(|e| coded(USAGE, e))?;
-    if !((0.0..=1.0).contains(&args.supply_loss_rate)
-        && (0.0..=1.0).contains(&args.supply_disruption_rate)
-        && args.psi > 0.0
-        && args.psi <= 1.0)
-    {
-        return Err(coded(USAGE, "--supply-loss-rate must be in [0, 1] and --psi in (0, 1]"));
-    }
-    if args.runs == 0 || args.runs == u32::MAX {
-        return Err(coded(USAGE, "--runs must be between 1 and 4294967294"));
-    }
+/// Runs one of the risk analyses (ownership, groups, guarantees, DebtRank, cascade).
+pub fn run(args: &RunArgs, analysis: &Analysis, quiet: bool) -> Result<()> {
     let _out = super::target::claim_out(args)?;
     let phase = Phase::start(quiet, "opening graph");
     let graph = open_graph_shown(&args.graph, &args.load)?;
@@ -52,13 +33,13 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     let started = Instant::now();
     let name = super::target::algorithm_name(args.algorithm);
     let phase = Phase::start(quiet, name);
-    let mut summary = match args.algorithm {
-        Algorithm::Ownership => run_ownership(&graph, &ownership_config, &args.out)?,
-        Algorithm::Groups => run_groups(&graph, &ownership_config, args)?,
-        Algorithm::Guarantees => run_guarantees(&graph, &args.out)?,
-        Algorithm::Debtrank => run_debtrank(&graph, args)?,
-        Algorithm::Cascade => run_cascade(&graph, args)?,
-        _ => unreachable!("is_risk guards the dispatch"),
+    let mut summary = match analysis {
+        Analysis::Ownership(config) => run_ownership(&graph, config, &args.out)?,
+        Analysis::Groups(config, links) => run_groups(&graph, config, *links, &args.out)?,
+        Analysis::Guarantees => run_guarantees(&graph, &args.out)?,
+        Analysis::DebtRank { impact, shock, top_k } => run_debtrank(&graph, impact, shock, *top_k, args)?,
+        Analysis::Cascade { impact, cascade } => run_cascade(&graph, impact, cascade, args)?,
+        Analysis::Graph { .. } | Analysis::Rings(_) => return Err(anyhow::anyhow!("internal error: {name} is not a risk analysis")),
     };
     phase.finish();
     summary["algorithm"] = json!(name);
@@ -158,6 +139,7 @@ fn write_ownership(graph: &Graph, r: &OwnershipResult, path: &Path, ubo_path: &P
         .utf8_opt("controller_kind", r.controller.iter().map(|&v| (v != NONE).then(|| graph.kind(NodeId(v)).as_str())))
         .utf8("control_basis", r.basis.iter().map(|b| b.as_str()))
         .utf8_opt("control_path", (0..n).map(|f| path_text(graph, r.control_paths.get(f))))
+        .documented(&dictionary::OWNERSHIP)?
         .write(path)?;
     let u = &r.ubos;
     Table::new()
@@ -165,36 +147,26 @@ fn write_ownership(graph: &Graph, r: &OwnershipResult, path: &Path, ubo_path: &P
         .utf8("person_id", u.person.iter().map(|&p| graph.external_id(NodeId(p))))
         .f64("share", &u.share)
         .utf8_opt("path", (0..u.firm.len()).map(|i| path_text(graph, u.paths.get(i))))
+        .documented(&dictionary::OWNERSHIP_UBO)?
         .write(ubo_path)?;
     Ok(())
 }
 
-fn run_groups(graph: &Graph, config: &OwnershipConfig, args: &RunArgs) -> Result<Value> {
-    let net = HoldingNetwork::from_graph(graph);
-    let owned = ownership(&net, config);
-    let mut links = control_links(&owned);
-    let control = links.len();
-    if args.join_guarantees {
-        links.extend(ekg_algorithms::ownership::mutual_guarantees(graph));
-    }
-    if args.join_legal_rep {
-        links.extend(ekg_algorithms::ownership::legal_rep_links(graph));
-    }
-    let firm_count = graph.kind_count(NodeKind::Firm) as u32;
-    let nodes = graph.kind_range(NodeKind::Person).end;
-    let r = group_customers(firm_count, nodes, &links, &graph.firms.exposure);
-    let path = args.out.join("groups.parquet");
+fn run_groups(graph: &Graph, config: &OwnershipConfig, links: GroupLinks, out: &Path) -> Result<Value> {
+    let owned = ownership(&HoldingNetwork::from_graph(graph), config);
+    let GraphGroups { groups: r, control_links, links: link_count } = graph_groups(graph, &owned, links);
+    let path = out.join("groups.parquet");
     write_groups(graph, &r, &path)?;
     let multi: Vec<u32> = r.size.iter().copied().filter(|&s| s > 1).collect();
     Ok(json!({
-        "firms": firm_count,
+        "firms": graph.kind_count(NodeKind::Firm),
         "groups_of_two_or_more": multi.len(),
         "firms_in_such_groups": multi.iter().map(|&s| s as u64).sum::<u64>(),
         "largest_group": r.size.first().copied().unwrap_or(0),
-        "control_links": control,
-        "links": links.len(),
-        "join_guarantees": args.join_guarantees,
-        "join_legal_rep": args.join_legal_rep,
+        "control_links": control_links,
+        "links": link_count,
+        "join_guarantees": links.mutual_guarantees,
+        "join_legal_rep": links.legal_rep,
         "outputs": [path],
     }))
 }
@@ -228,6 +200,7 @@ fn run_guarantees(graph: &Graph, out: &Path) -> Result<Value> {
         .f64("transitive_liability", &rows.iter().map(|&v| r.transitive_liability[v as usize]).collect::<Vec<_>>())
         .bool("exposed_to_default", rows.iter().map(|&v| r.exposed_to_default[v as usize]))
         .bool("defaulted", rows.iter().map(|&v| defaulted[v as usize]))
+        .documented(&dictionary::GUARANTEES)?
         .write(&path)?;
     let circles_path = out.join("guarantee_circles.parquet");
     Table::new()
@@ -237,6 +210,7 @@ fn run_guarantees(graph: &Graph, out: &Path) -> Result<Value> {
         .f64("total_amount", &r.circles.iter().map(|c| c.total_amount).collect::<Vec<_>>())
         .u32("defaulted_count", r.circles.iter().map(|c| c.defaulted.len() as u32))
         .utf8_list("defaulted_members", r.circles.iter().map(|c| c.defaulted.iter().map(|&v| id(v)).collect::<Vec<_>>()))
+        .documented(&dictionary::GUARANTEE_CIRCLES)?
         .write(&circles_path)?;
     Ok(json!({
         "entities": rows.len(),
@@ -251,24 +225,6 @@ fn run_guarantees(graph: &Graph, out: &Path) -> Result<Value> {
     }))
 }
 
-/// The impact network of the chosen relations (default: guarantees, shareholdings, supply links).
-fn impact_network(graph: &Graph, args: &RunArgs) -> Result<(ImpactNetwork, Vec<Relation>)> {
-    let allowed = [Relation::Guarantee, Relation::Shareholding, Relation::Supply];
-    let relations = if args.relations.is_empty() { allowed.to_vec() } else { crate::cli::relations_or_all(&args.relations) };
-    if let Some(bad) = relations.iter().find(|r| !allowed.contains(r)) {
-        return Err(coded(
-            USAGE,
-            format!("--relations: {bad} carries no loss between firms (use guarantees, shareholdings, supply_links)"),
-        ));
-    }
-    let config = ImpactConfig {
-        relations: relations.clone(),
-        supply_loss_rate: args.supply_loss_rate,
-        supply_disruption_rate: args.supply_disruption_rate,
-    };
-    Ok((ImpactNetwork::from_graph(graph, buffer(graph, args.buffer_column), &config), relations))
-}
-
 fn buffer(graph: &Graph, column: BufferColumn) -> &[f64] {
     match column {
         BufferColumn::RegisteredCapital => &graph.firms.registered_capital,
@@ -276,25 +232,25 @@ fn buffer(graph: &Graph, column: BufferColumn) -> &[f64] {
     }
 }
 
-fn run_debtrank(graph: &Graph, args: &RunArgs) -> Result<Value> {
-    let (net, relations) = impact_network(graph, args)?;
+fn run_debtrank(graph: &Graph, impact: &ImpactConfig, scenario: &Shock, top_k: usize, args: &RunArgs) -> Result<Value> {
+    let net = ImpactNetwork::from_graph(graph, buffer(graph, args.buffer_column), impact);
     let value = economic_weights(&graph.firms.exposure, &graph.firms.registered_capital);
-    let scenario_by_attributes = args.shock_industry.is_some() || args.shock_region.is_some();
-    let shock: Vec<(u32, f64)> = if scenario_by_attributes {
-        let matches = |dict: &ekg_schema::strings::Dict, f: u32, want: &Option<String>| {
-            want.as_deref().is_none_or(|w| dict.get(f as usize) == Some(w))
-        };
-        firms(graph)
-            .filter(|&f| matches(&graph.firms.industry, f, &args.shock_industry) && matches(&graph.firms.region, f, &args.shock_region))
-            .map(|f| (f, args.psi))
-            .collect()
-    } else {
-        firms(graph).filter(|&f| graph.is_defaulted(NodeId(f))).map(|f| (f, 1.0)).collect()
+    let shock: Vec<(u32, f64)> = match scenario {
+        Shock::Scenario { industry, region, psi } => {
+            let matches = |dict: &ekg_schema::strings::Dict, f: u32, want: &Option<String>| {
+                want.as_deref().is_none_or(|w| dict.get(f as usize) == Some(w))
+            };
+            firms(graph)
+                .filter(|&f| matches(&graph.firms.industry, f, industry) && matches(&graph.firms.region, f, region))
+                .map(|f| (f, *psi))
+                .collect()
+        }
+        Shock::Defaulted => firms(graph).filter(|&f| graph.is_defaulted(NodeId(f))).map(|f| (f, 1.0)).collect(),
     };
     if shock.is_empty() {
         return Err(coded(
             DATA,
-            if scenario_by_attributes {
+            if matches!(scenario, Shock::Scenario { .. }) {
                 "debtrank: no firm matches --shock-industry/--shock-region"
             } else {
                 "debtrank: no defaulted firm to shock (pass --shock-industry or --shock-region)"
@@ -303,7 +259,7 @@ fn run_debtrank(graph: &Graph, args: &RunArgs) -> Result<Value> {
     }
     let result = debt_rank(&net, &value, &shock);
     // Systemic importance of the top-K firms by exposure (ties: smaller id).
-    let top = ekg_algorithms::contagion::largest_exposures(&graph.firms.exposure, graph.kind_count(NodeKind::Firm), args.top_k);
+    let top = ekg_algorithms::contagion::largest_exposures(&graph.firms.exposure, graph.kind_count(NodeKind::Firm), top_k);
     let importance = systemic_importance(&net, &value, &top);
     let n = graph.kind_count(NodeKind::Firm);
     let mut distress = vec![0.0; n];
@@ -319,6 +275,7 @@ fn run_debtrank(graph: &Graph, args: &RunArgs) -> Result<Value> {
         .utf8("node_id", firms(graph).map(|f| graph.external_id(NodeId(f))))
         .f64("distress", &distress)
         .f64_nan_null("systemic_debtrank", systemic.iter().copied())
+        .documented(&dictionary::DEBTRANK)?
         .write(&path)?;
     let most = top.iter().zip(&importance).max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(a.0)));
     Ok(json!({
@@ -329,23 +286,25 @@ fn run_debtrank(graph: &Graph, args: &RunArgs) -> Result<Value> {
         "rounds": result.rounds,
         "impact_links": net.edge_count(),
         "unbuffered_firms": net.unbuffered,
-        "relations": relations.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-        "supply_loss_rate": args.supply_loss_rate,
-        "supply_disruption_rate": args.supply_disruption_rate,
-        "scenario": if scenario_by_attributes { json!({"industry": args.shock_industry, "region": args.shock_region, "psi": args.psi}) } else { json!("defaulted firms") },
+        "relations": super::job::relation_names(&impact.relations),
+        "supply_loss_rate": impact.supply_loss_rate,
+        "supply_disruption_rate": impact.supply_disruption_rate,
+        "scenario": match scenario {
+            Shock::Scenario { industry, region, psi } => json!({"industry": industry, "region": region, "psi": psi}),
+            Shock::Defaulted => json!("defaulted firms"),
+        },
         "top_k": top.len(),
         "most_systemic": most.map(|(&f, &x)| json!({"firm": graph.external_id(NodeId(f)), "debtrank": x})),
         "outputs": [path],
     }))
 }
 
-fn run_cascade(graph: &Graph, args: &RunArgs) -> Result<Value> {
-    let (net, relations) = impact_network(graph, args)?;
+fn run_cascade(graph: &Graph, impact: &ImpactConfig, config: &CascadeConfig, args: &RunArgs) -> Result<Value> {
+    let net = ImpactNetwork::from_graph(graph, buffer(graph, args.buffer_column), impact);
     let raw: &[f64] = &graph.firms.pd;
     let pd = ekg_algorithms::contagion::firm_pd(graph);
     let missing_pd = firms(graph).filter(|&f| raw.get(f as usize).is_none_or(|x| !x.is_finite())).count();
-    let config = CascadeConfig { runs: args.runs, seed: args.seed };
-    let r = default_cascade(&net, &pd, &config);
+    let r = default_cascade(&net, &pd, config);
     let path = args.out.join("cascade.parquet");
     let lift = ekg_algorithms::contagion::cascade_lift(&r.probability, &pd);
     Table::new()
@@ -356,6 +315,7 @@ fn run_cascade(graph: &Graph, args: &RunArgs) -> Result<Value> {
         .f64("ci_high", &r.high)
         .f64_nan_null("lift", lift.iter().copied())
         .u32("contagion_runs", r.contagion_runs.iter().copied())
+        .documented(&dictionary::CASCADE)?
         .write(&path)?;
     let baseline: f64 = pd.iter().sum();
     Ok(json!({
@@ -366,7 +326,7 @@ fn run_cascade(graph: &Graph, args: &RunArgs) -> Result<Value> {
         "firms_with_contagion_risk": r.contagion_runs.iter().filter(|&&c| c > 0).count(),
         "firms_without_pd": missing_pd,
         "impact_links": net.edge_count(),
-        "relations": relations.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "relations": super::job::relation_names(&impact.relations),
         "outputs": [path],
     }))
 }
