@@ -60,6 +60,9 @@ pub enum Command {
     Neighborhood(NeighborhoodArgs),
     /// Small and micro firms around core enterprises, ranked for lending, with reasons.
     Prospects(ProspectsArgs),
+    /// The investigator's workbench: a local web view of a scored graph (alerts, entities, rings
+    /// drawn, neighbourhoods, paths) and its JSON API.
+    Serve(ServeArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -237,6 +240,32 @@ pub struct ShowArgs {
     pub json: bool,
 }
 
+/// `ekg path` and the workbench: hops searched by default (ownership and guarantee chains of
+/// interest are rarely longer) and shortest paths listed.
+pub const DEFAULT_MAX_HOPS: usize = 6;
+pub const DEFAULT_MAX_PATHS: usize = 5;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Snapshot file or dataset folder.
+    pub graph: PathBuf,
+    /// An `ekg score` output folder: alerts, rings, features (without it: entities, paths and
+    /// neighbourhoods only).
+    #[arg(long)]
+    pub scores: Option<PathBuf>,
+    /// Port to listen on (0: any free port, printed at start).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on; anything but a loopback address needs --token-file.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// A file holding the access token (16 characters or more) every request must carry.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum ShowWhat {
     /// Attributes, ownership and control, top counterparties; with --scores also features,
@@ -256,10 +285,10 @@ pub struct PathArgs {
     /// Relations to follow (either direction), comma-separated; default: all.
     #[arg(long, value_delimiter = ',', value_parser = parse_relation)]
     pub relations: Vec<Relation>,
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = DEFAULT_MAX_HOPS)]
     pub max_hops: usize,
     /// Shortest paths listed at most.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = DEFAULT_MAX_PATHS)]
     pub max_paths: usize,
     #[command(flatten)]
     pub load: LoadArgs,
@@ -464,7 +493,7 @@ pub struct DemoArgs {
     pub out: Option<PathBuf>,
 }
 
-fn parse_relation(name: &str) -> Result<Relation, String> {
+pub fn parse_relation(name: &str) -> Result<Relation, String> {
     Relation::parse(name).ok_or_else(|| {
         let known: Vec<&str> = Relation::ALL.iter().map(|r| r.as_str()).collect();
         format!("unknown relation '{name}' (known: {})", known.join(", "))

@@ -17,6 +17,7 @@ mod pii;
 mod progress;
 mod query;
 mod score;
+mod serve;
 mod table;
 mod tables;
 mod whitelist;

@@ -26,5 +26,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Path(args) => crate::query::path::run(&args),
         Command::Neighborhood(args) => crate::query::neighborhood::run(&args),
         Command::Prospects(args) => prospects::run(&args, quiet),
+        Command::Serve(args) => crate::serve::run(&args, quiet),
     }
 }

@@ -21,11 +21,11 @@ use crate::output::{OutputKind, Target};
 /// Feature columns carried onto nodes.
 const NODE_FEATURES: [&str; 7] = ["pagerank", "ppr", "community", "group_id", "ring_count", "max_ring_score", "cascade_pd"];
 
-struct Subgraph {
-    nodes: Vec<u32>,
+pub struct Subgraph {
+    pub nodes: Vec<u32>,
     /// (source, target, relation, edge)
-    edges: Vec<(u32, u32, Relation, usize)>,
-    truncated: bool,
+    pub edges: Vec<(u32, u32, Relation, usize)>,
+    pub truncated: bool,
 }
 
 pub fn run(args: &NeighborhoodArgs) -> Result<()> {
@@ -61,7 +61,7 @@ pub fn run(args: &NeighborhoodArgs) -> Result<()> {
     Ok(())
 }
 
-fn collect(graph: &Graph, relations: &[Relation], centre: u32, depth: usize, max_nodes: usize) -> Subgraph {
+pub fn collect(graph: &Graph, relations: &[Relation], centre: u32, depth: usize, max_nodes: usize) -> Subgraph {
     let mut seen: HashMap<u32, usize> = HashMap::from([(centre, 0)]);
     let mut order = vec![centre];
     let mut head = 0;

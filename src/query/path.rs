@@ -52,7 +52,7 @@ pub fn run(args: &PathArgs) -> Result<()> {
     Ok(())
 }
 
-fn describe(graph: &Graph, start: u32, path: &[Hop]) -> Value {
+pub fn describe(graph: &Graph, start: u32, path: &[Hop]) -> Value {
     let mut at = start;
     let hops: Vec<Value> = path
         .iter()

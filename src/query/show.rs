@@ -89,7 +89,9 @@ fn scores_dir(scores: Option<&Path>) -> Result<Option<&Path>> {
     }
 }
 
-fn node(graph: &Graph, id: &str, scores: Option<&Path>) -> Result<Value> {
+/// An entity: who it is, its ownership and control (firms), top counterparties and, with
+/// `scores`, its features, flags and rings.
+pub fn node(graph: &Graph, id: &str, scores: Option<&Path>) -> Result<Value> {
     let v = resolve(graph, id)?;
     let kind = graph.kind(v);
     // The entity asked about is shown as asked (never masked); its outputs' id beside it when
@@ -105,24 +107,30 @@ fn node(graph: &Graph, id: &str, scores: Option<&Path>) -> Result<Value> {
     }
     out["counterparties"] = counterparties(graph, v.0);
     if let Some(dir) = scores_dir(scores)? {
-        if let Some(batch) = read_row(&dir.join("features.parquet"), v.index())? {
-            let schema = batch.schema();
-            let row_id = schema.index_of("node_id").ok().and_then(|i| cell(&batch, i, 0));
-            if row_id.as_deref() != Some(graph.external_id(v)) {
-                return Err(coded(DATA, format!("{}: features do not belong to this graph (row {} is {:?})", dir.display(), v.0, row_id)));
-            }
-            let mut features = serde_json::Map::new();
-            for (i, field) in schema.fields().iter().enumerate().skip(4) {
-                if let Some(text) = cell(&batch, i, 0) {
-                    features.insert(field.name().clone(), json!(text));
-                }
-            }
+        if let Some(features) = features_of(dir, graph, v)? {
             out["features"] = Value::Object(features);
         }
         out["flags"] = flags_of(dir, graph.external_id(v))?;
         out["rings"] = rings_of(dir, graph, v.0)?;
     }
     Ok(out)
+}
+
+/// A node's features (non-null, as text) from a score folder; None when the folder has no row for it.
+pub fn features_of(dir: &Path, graph: &Graph, v: NodeId) -> Result<Option<serde_json::Map<String, Value>>> {
+    let Some(batch) = read_row(&dir.join("features.parquet"), v.index())? else { return Ok(None) };
+    let schema = batch.schema();
+    let row_id = schema.index_of("node_id").ok().and_then(|i| cell(&batch, i, 0));
+    if row_id.as_deref() != Some(graph.external_id(v)) {
+        return Err(coded(DATA, format!("{}: features do not belong to this graph (row {} is {:?})", dir.display(), v.0, row_id)));
+    }
+    let mut features = serde_json::Map::new();
+    for (i, field) in schema.fields().iter().enumerate().skip(4) {
+        if let Some(text) = cell(&batch, i, 0) {
+            features.insert(field.name().clone(), json!(text));
+        }
+    }
+    Ok(Some(features))
 }
 
 fn attributes(graph: &Graph, v: NodeId) -> Value {
@@ -208,15 +216,24 @@ fn ownership_of(graph: &Graph, firm: u32) -> Value {
     json!({"controller": controller, "basis": r.basis.first().map(|b| b.as_str()), "control_path": (!path.is_empty()).then(|| path.join(">")), "ubos": ubos})
 }
 
-/// Top counterparties per relation and direction, by amount (or count without amounts);
+/// The counterparties of one relation in one direction: how many in all, the top ones.
+pub struct Counterparties {
+    pub relation: Relation,
+    pub outgoing: bool,
+    pub total: usize,
+    /// (counterparty, edges, amount), largest amount first (then most edges, then id).
+    pub top: Vec<(u32, u64, f64)>,
+}
+
+/// Top `limit` counterparties per relation and direction, by amount (or count without amounts);
 /// accounts an entity owns count as the entity.
-fn counterparties(graph: &Graph, v: u32) -> Value {
+pub fn counterparty_lists(graph: &Graph, v: u32, limit: usize) -> Vec<Counterparties> {
     let mut sources = vec![v];
     if matches!(graph.kind(NodeId(v)), NodeKind::Firm | NodeKind::Person) {
         sources.extend_from_slice(graph.relation(Relation::AccountOwner).forward.neighbor_ids(NodeId(v)));
     }
     let relations = [Relation::Shareholding, Relation::Officer, Relation::Transfer, Relation::Guarantee, Relation::Supply];
-    let mut out = serde_json::Map::new();
+    let mut out = Vec::new();
     for relation in relations {
         // (direction, counterparty) → (edges, amount)
         let mut totals: BTreeMap<(bool, u32), (u64, f64)> = BTreeMap::new();
@@ -235,14 +252,21 @@ fn counterparties(graph: &Graph, v: u32) -> Value {
                 continue;
             }
             list.sort_by(|a, b| b.2.total_cmp(&a.2).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
-            let shown: Vec<Value> = list
-                .iter()
-                .take(TOP)
-                .map(|&(c, n, a)| json!({"id": graph.external_id(NodeId(c)), "edges": n, "amount": format!("{a:.2}")}))
-                .collect();
-            let direction = if outgoing { "out" } else { "in" };
-            out.insert(format!("{}_{direction} ({} in all)", relation.as_str(), list.len()), Value::Array(shown));
+            let total = list.len();
+            list.truncate(limit);
+            out.push(Counterparties { relation, outgoing, total, top: list });
         }
+    }
+    out
+}
+
+fn counterparties(graph: &Graph, v: u32) -> Value {
+    let mut out = serde_json::Map::new();
+    for c in counterparty_lists(graph, v, TOP) {
+        let shown: Vec<Value> =
+            c.top.iter().map(|&(p, n, a)| json!({"id": graph.external_id(NodeId(p)), "edges": n, "amount": format!("{a:.2}")})).collect();
+        let direction = if c.outgoing { "out" } else { "in" };
+        out.insert(format!("{}_{direction} ({} in all)", c.relation.as_str(), c.total), Value::Array(shown));
     }
     Value::Object(out)
 }
@@ -305,7 +329,7 @@ fn rings_of(dir: &Path, graph: &Graph, v: u32) -> Result<Value> {
 }
 
 /// What a ring kind's score means.
-fn score_meaning(kind: &str) -> &'static str {
+pub fn score_meaning(kind: &str) -> &'static str {
     match kind {
         "shared_identifier" => "strong-pair evidence per member beyond the first; each shared value weighs 1/ln(1 + holders)",
         "fund_cycle" => "amount consistency × speed (1 − span/window) × length weight, best instance",
@@ -322,7 +346,8 @@ fn score_meaning(kind: &str) -> &'static str {
     }
 }
 
-fn ring(graph: &Graph, ring_id: u64, scores: Option<&Path>) -> Result<Value> {
+/// A ring: members with roles, evidence in time order, score and why, and its case.
+pub fn ring(graph: &Graph, ring_id: u64, scores: Option<&Path>) -> Result<Value> {
     let Some(dir) = scores_dir(scores)? else {
         return Err(coded(crate::exit::USAGE, "show ring needs --scores DIR (an ekg score or ekg run rings output)"));
     };

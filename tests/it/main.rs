@@ -8,6 +8,7 @@ mod query;
 mod risk;
 mod safety;
 mod score;
+mod serve;
 
 use std::path::Path;
 use std::process::{Command, Output};
