@@ -45,7 +45,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Show what a graph holds: entities by kind, relations, degrees and memory footprint.
     Info(InfoArgs),
-    /// Run the demo on the bundled sample data (no arguments needed).
+    /// The nightly job on the bundled sample data into ekg-demo/, what it found, and what to run
+    /// next (no arguments needed).
     Demo(DemoArgs),
     /// Run one graph algorithm and write one row per node to OUT/ALGO.parquet.
     Run(Box<RunArgs>),
@@ -488,7 +489,8 @@ pub struct DemoArgs {
     /// Dataset folder (default: the bundled sample-data/).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Where to write the demo's snapshot (default: a temporary folder).
+    /// The score folder to write (default: ekg-demo in the current folder; kept, and refused if
+    /// something in it is not ekg's).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

@@ -31,11 +31,22 @@ fn sample() -> String {
 }
 
 #[test]
-fn demo_runs_on_the_bundled_sample_data() {
-    let out = ekg(&["demo"]);
+fn demo_runs_the_nightly_job_on_the_sample_data_and_says_what_it_found() {
+    let dir = tempfile::tempdir().expect("temp");
+    let out = Command::new(env!("CARGO_BIN_EXE_ekg")).arg("demo").arg("--quiet").current_dir(dir.path()).output().expect("ekg runs");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("no data problems") && stdout.contains("firm              10000"), "{stdout}");
+    for expected in ["Found", "flags: high", "Top flags", "Top rings", "Largest group customer", "ekg show ring", "ekg serve"] {
+        assert!(stdout.contains(expected), "{expected} missing from:\n{stdout}");
+    }
+    assert!(dir.path().join("ekg-demo/manifest.json").is_file(), "the demo keeps its score folder");
+    // A folder it did not write is refused and left alone.
+    let foreign = tempfile::tempdir().expect("temp");
+    std::fs::create_dir(foreign.path().join("ekg-demo")).expect("mkdir");
+    std::fs::write(foreign.path().join("ekg-demo/notes.txt"), "mine").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_ekg")).arg("demo").arg("--quiet").current_dir(foreign.path()).output().expect("ekg runs");
+    assert_eq!(out.status.code(), Some(73), "{}", text(&out.stderr));
+    assert!(foreign.path().join("ekg-demo/notes.txt").is_file());
 }
 
 #[test]
