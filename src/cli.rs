@@ -61,6 +61,8 @@ pub enum Command {
     Neighborhood(NeighborhoodArgs),
     /// Small and micro firms around core enterprises, ranked for lending, with reasons.
     Prospects(ProspectsArgs),
+    /// The whole graph for a graph database: Neo4j admin-import CSVs or a Kùzu-loadable folder.
+    Export(ExportArgs),
     /// The investigator's workbench: a local web view of a scored graph (alerts, entities, rings
     /// drawn, neighbourhoods, paths) and its JSON API.
     Serve(ServeArgs),
@@ -241,6 +243,37 @@ pub struct ShowArgs {
     pub json: bool,
 }
 
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// neo4j-admin import CSVs and import.sh.
+    Neo4j,
+    /// Parquet per node and relationship table, schema.cypher and copy.cypher.
+    Kuzu,
+}
+
+impl ExportFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Neo4j => "neo4j",
+            ExportFormat::Kuzu => "kuzu",
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Snapshot file or dataset folder.
+    pub graph: PathBuf,
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Folder to write (replaced atomically, only if ekg export wrote it or it is empty).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace the output even if ekg did not write it (refused by default, exit 73).
+    #[arg(long)]
+    pub force: bool,
+}
+
 /// `ekg path` and the workbench: hops searched by default (ownership and guarantee chains of
 /// interest are rarely longer) and shortest paths listed.
 pub const DEFAULT_MAX_HOPS: usize = 6;
@@ -300,9 +333,15 @@ pub struct PathArgs {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SubgraphFormat {
+    /// GraphML with typed attributes (Gephi, Cytoscape, networkx).
     Graphml,
+    /// GEXF 1.3 with typed attributes (Gephi).
     Gexf,
+    /// ekg's own JSON: nodes and edges with typed attributes.
     Json,
+    /// The cytoscape.js elements format (Cytoscape, cytoscape.js, networkx's cytoscape_graph).
+    Cytoscape,
+    /// Graphviz, nodes shaped and coloured by kind.
     Dot,
 }
 

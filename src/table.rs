@@ -94,6 +94,15 @@ impl Table {
         self.push(name, true, Arc::new(b.finish()))
     }
 
+    /// Days since the epoch as a date column; `None` is null.
+    pub fn date_opt(self, name: &str, values: impl IntoIterator<Item = Option<i32>>) -> Table {
+        let mut b = arrow_array::builder::Date32Builder::new();
+        for v in values {
+            b.append_option(v);
+        }
+        self.push(name, true, Arc::new(b.finish()))
+    }
+
     pub fn u64_opt(self, name: &str, values: impl IntoIterator<Item = Option<u64>>) -> Table {
         let mut b = UInt64Builder::new();
         for v in values {

@@ -2,6 +2,7 @@
 
 pub mod build;
 mod demo;
+mod export;
 mod generate;
 mod info;
 mod prospects;
@@ -27,5 +28,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Neighborhood(args) => crate::query::neighborhood::run(&args),
         Command::Prospects(args) => prospects::run(&args, quiet),
         Command::Serve(args) => crate::serve::run(&args, quiet),
+        Command::Export(args) => export::run(&args, quiet),
     }
 }

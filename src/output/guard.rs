@@ -13,6 +13,8 @@ use crate::exit::{coded, CANT_CREATE};
 
 /// The marker file `ekg generate` leaves in a dataset folder it writes.
 pub const DATASET_MARKER: &str = ".ekg-dataset";
+/// The marker file `ekg export` leaves in the folder it writes.
+pub const EXPORT_MARKER: &str = ".ekg-export";
 
 /// What kind of output a path is about to receive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +29,8 @@ pub enum OutputKind {
     Parquet,
     /// `ekg neighborhood --out`: GraphML, GEXF, JSON or DOT.
     Export,
+    /// `ekg export --out`: a graph-database load folder with [`EXPORT_MARKER`].
+    GraphDbDir,
     /// `rejects.csv` beside a snapshot.
     Rejects,
     /// `ekg run --out`: a folder that receives tables beside others; never replaced whole, each
@@ -36,7 +40,7 @@ pub enum OutputKind {
 
 impl OutputKind {
     fn is_dir(self) -> bool {
-        matches!(self, OutputKind::ScoreDir | OutputKind::DatasetDir)
+        matches!(self, OutputKind::ScoreDir | OutputKind::DatasetDir | OutputKind::GraphDbDir)
     }
 
     fn describe(self) -> &'static str {
@@ -47,6 +51,7 @@ impl OutputKind {
             OutputKind::Parquet => "a Parquet table written by ekg",
             OutputKind::Export => "a graph export written by ekg",
             OutputKind::Rejects => "a rejects list written by ekg",
+            OutputKind::GraphDbDir => "a graph-database export written by ekg export",
             OutputKind::TableDir => "a folder",
         }
     }
@@ -81,6 +86,7 @@ pub fn check_replaceable(target: &Path, kind: OutputKind, force: bool) -> Result
         }
         let ours = match kind {
             OutputKind::ScoreDir => is_score_manifest(&target.join("manifest.json")),
+            OutputKind::GraphDbDir => target.join(EXPORT_MARKER).is_file(),
             _ => target.join(DATASET_MARKER).is_file(),
         };
         if !ours {
@@ -102,7 +108,7 @@ pub fn check_replaceable(target: &Path, kind: OutputKind, force: bool) -> Result
         OutputKind::Parquet => is_ekg_parquet(target),
         OutputKind::Export => head_contains(target, &["written by ekg", "<creator>ekg</creator>", "\"generator\":\"ekg\""]),
         OutputKind::Rejects => head_contains(target, &["table,file,row,column,rule,reason"]),
-        OutputKind::ScoreDir | OutputKind::DatasetDir | OutputKind::TableDir => false,
+        OutputKind::ScoreDir | OutputKind::DatasetDir | OutputKind::TableDir | OutputKind::GraphDbDir => false,
     };
     if ours {
         Ok(())
@@ -130,6 +136,9 @@ fn belongs_in(kind: OutputKind, entry: &Path) -> bool {
         OutputKind::DatasetDir => {
             (is_file && (file_name.ends_with(".parquet") || file_name == "README.md" || file_name == DATASET_MARKER))
                 || (entry.is_dir() && file_name == "truth")
+        }
+        OutputKind::GraphDbDir => {
+            is_file && [".csv", ".parquet", ".cypher", ".sh"].iter().any(|ext| file_name.ends_with(ext)) || file_name == EXPORT_MARKER
         }
         _ => false,
     }

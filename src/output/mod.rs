@@ -13,7 +13,7 @@ pub mod cleanup;
 pub mod guard;
 mod lock;
 
-pub use guard::{OutputKind, DATASET_MARKER};
+pub use guard::{OutputKind, DATASET_MARKER, EXPORT_MARKER};
 use lock::OutputLock;
 
 use crate::exit::{coded, CANT_CREATE, IO};

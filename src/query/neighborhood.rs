@@ -1,6 +1,7 @@
-//! `ekg neighborhood ID --hops K`: the subgraph around an entity for Gephi (GEXF, GraphML),
-//! Cytoscape (GraphML, JSON) or Graphviz (DOT), with node attributes, key scores and flag counts
-//! when `--scores` is given, and edge attributes. The file is written atomically.
+//! `ekg neighborhood ID --hops K`: the subgraph around an entity for Gephi (GEXF 1.3, GraphML),
+//! Cytoscape (GraphML, cytoscape.js JSON) or Graphviz (DOT), with node attributes, key scores and
+//! flag counts when `--scores` is given, and edge attributes, typed (numbers as long or double,
+//! booleans) so that tools can size and rank by them. The file is written atomically.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -42,6 +43,7 @@ pub fn run(args: &NeighborhoodArgs) -> Result<()> {
     }
     let text = match args.format {
         SubgraphFormat::Json => json(&graph, &sub, &attributes),
+        SubgraphFormat::Cytoscape => cytoscape(&graph, &sub, &attributes),
         SubgraphFormat::Dot => dot(&graph, &sub, &attributes),
         SubgraphFormat::Graphml => graphml(&graph, &sub, &attributes),
         SubgraphFormat::Gexf => gexf(&graph, &sub, &attributes),
@@ -194,14 +196,106 @@ fn xml(text: &str) -> String {
     out
 }
 
-fn attribute_keys(attributes: &BTreeMap<u32, Vec<(String, String)>>) -> Vec<String> {
-    let mut keys: Vec<String> = attributes.values().flatten().map(|(k, _)| k.clone()).collect();
-    keys.sort();
-    keys.dedup();
-    keys
+/// An attribute's type, inferred from its values, so that Gephi and networkx read numbers as
+/// numbers: every value an integer → long; every value a number → double; every value true or
+/// false → boolean; else string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AttrType {
+    Long,
+    Double,
+    Boolean,
+    Text,
+}
+
+impl AttrType {
+    fn infer<'a>(values: impl Iterator<Item = &'a str>) -> AttrType {
+        let (mut long, mut double, mut boolean, mut any) = (true, true, true, false);
+        for v in values {
+            any = true;
+            long &= v.parse::<i64>().is_ok();
+            double &= v.parse::<f64>().is_ok_and(f64::is_finite);
+            boolean &= v == "true" || v == "false";
+        }
+        match (any, long, double, boolean) {
+            (false, ..) => AttrType::Text,
+            (_, true, ..) => AttrType::Long,
+            (_, _, true, _) => AttrType::Double,
+            (_, _, _, true) => AttrType::Boolean,
+            _ => AttrType::Text,
+        }
+    }
+
+    /// The name GraphML and GEXF both use.
+    fn as_str(self) -> &'static str {
+        match self {
+            AttrType::Long => "long",
+            AttrType::Double => "double",
+            AttrType::Boolean => "boolean",
+            AttrType::Text => "string",
+        }
+    }
+
+    fn json(self, text: &str) -> serde_json::Value {
+        let parsed = match self {
+            AttrType::Long => text.parse::<i64>().ok().map(serde_json::Value::from),
+            AttrType::Double => text.parse::<f64>().ok().map(serde_json::Value::from),
+            AttrType::Boolean => Some(serde_json::Value::Bool(text == "true")),
+            AttrType::Text => None,
+        };
+        parsed.unwrap_or_else(|| serde_json::Value::from(text))
+    }
+}
+
+/// Every node and edge attribute of a subgraph with its type; edges carry `relation` first.
+struct Schema {
+    nodes: Vec<(String, AttrType)>,
+    edges: Vec<(&'static str, AttrType)>,
+    /// Per edge of the subgraph: its attributes as text.
+    edge_values: Vec<Vec<(&'static str, String)>>,
+}
+
+impl Schema {
+    fn of(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String, String)>>) -> Schema {
+        let mut node_keys: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (k, v) in attributes.values().flatten() {
+            node_keys.entry(k.as_str()).or_default().push(v.as_str());
+        }
+        let nodes = node_keys.into_iter().map(|(k, values)| (k.to_string(), AttrType::infer(values.into_iter()))).collect();
+        let edge_values: Vec<Vec<(&'static str, String)>> = sub
+            .edges
+            .iter()
+            .map(|&(_, _, r, e)| {
+                let mut attrs = vec![("relation", r.as_str().to_string())];
+                attrs.extend(edge_attributes(graph, r, e));
+                attrs
+            })
+            .collect();
+        let mut edge_keys: BTreeMap<&'static str, Vec<&str>> = BTreeMap::new();
+        for (k, v) in edge_values.iter().flatten() {
+            edge_keys.entry(k).or_default().push(v.as_str());
+        }
+        let mut edges: Vec<(&'static str, AttrType)> =
+            edge_keys.into_iter().map(|(k, values)| (k, AttrType::infer(values.into_iter()))).collect();
+        edges.sort_by_key(|(k, _)| *k != "relation");
+        Schema { nodes, edges, edge_values }
+    }
+
+    fn node_type(&self, key: &str) -> AttrType {
+        self.nodes.iter().find(|(k, _)| k == key).map_or(AttrType::Text, |(_, t)| *t)
+    }
+
+    fn edge_type(&self, key: &str) -> AttrType {
+        self.edges.iter().find(|(k, _)| *k == key).map_or(AttrType::Text, |(_, t)| *t)
+    }
+}
+
+/// A node's label: its name where it has one, else its id.
+fn label<'a>(graph: &'a Graph, v: u32, attributes: &'a BTreeMap<u32, Vec<(String, String)>>) -> &'a str {
+    attributes.get(&v).into_iter().flatten().find(|(k, _)| k == "name").map_or_else(|| graph.external_id(NodeId(v)), |(_, x)| x.as_str())
 }
 
 fn json(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String, String)>>) -> String {
+    let schema = Schema::of(graph, sub, attributes);
     let nodes: Vec<serde_json::Value> = sub
         .nodes
         .iter()
@@ -209,7 +303,7 @@ fn json(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String, S
             let mut o = serde_json::Map::new();
             o.insert("id".into(), graph.external_id(NodeId(v)).into());
             for (k, x) in attributes.get(&v).into_iter().flatten() {
-                o.insert(k.clone(), x.clone().into());
+                o.insert(k.clone(), schema.node_type(k).json(x));
             }
             serde_json::Value::Object(o)
         })
@@ -217,13 +311,13 @@ fn json(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String, S
     let edges: Vec<serde_json::Value> = sub
         .edges
         .iter()
-        .map(|&(s, t, r, e)| {
+        .zip(&schema.edge_values)
+        .map(|(&(s, t, _, _), values)| {
             let mut o = serde_json::Map::new();
             o.insert("source".into(), graph.external_id(NodeId(s)).into());
             o.insert("target".into(), graph.external_id(NodeId(t)).into());
-            o.insert("relation".into(), r.as_str().into());
-            for (k, x) in edge_attributes(graph, r, e) {
-                o.insert(k.into(), x.into());
+            for (k, x) in values {
+                o.insert((*k).into(), schema.edge_type(k).json(x));
             }
             serde_json::Value::Object(o)
         })
@@ -233,15 +327,79 @@ fn json(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String, S
     format!("{{\"generator\":\"ekg\",{}", &body[1..])
 }
 
+/// The cytoscape.js elements format (`cy.json()`), which networkx's `cytoscape_graph` also reads:
+/// nodes carry `id`, `value` (the same) and `name` (the label); edges `source`, `target`, `key`.
+fn cytoscape(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String, String)>>) -> String {
+    let schema = Schema::of(graph, sub, attributes);
+    let nodes: Vec<serde_json::Value> = sub
+        .nodes
+        .iter()
+        .map(|&v| {
+            let id = graph.external_id(NodeId(v));
+            let mut data = serde_json::Map::new();
+            for (k, x) in attributes.get(&v).into_iter().flatten() {
+                data.insert(k.clone(), schema.node_type(k).json(x));
+            }
+            data.insert("id".into(), id.into());
+            data.insert("value".into(), id.into());
+            data.insert("name".into(), label(graph, v, attributes).into());
+            serde_json::json!({ "data": data })
+        })
+        .collect();
+    let edges: Vec<serde_json::Value> = sub
+        .edges
+        .iter()
+        .zip(&schema.edge_values)
+        .enumerate()
+        .map(|(i, (&(s, t, _, _), values))| {
+            let mut data = serde_json::Map::new();
+            for (k, x) in values {
+                data.insert((*k).into(), schema.edge_type(k).json(x));
+            }
+            data.insert("id".into(), format!("e{i}").into());
+            data.insert("source".into(), graph.external_id(NodeId(s)).into());
+            data.insert("target".into(), graph.external_id(NodeId(t)).into());
+            data.insert("key".into(), i.into());
+            serde_json::json!({ "data": data })
+        })
+        .collect();
+    let body = serde_json::json!({
+        "data": {"name": "ekg neighborhood", "truncated": sub.truncated},
+        "directed": true,
+        "multigraph": true,
+        "elements": {"nodes": nodes, "edges": edges},
+    })
+    .to_string();
+    format!("{{\"generator\":\"ekg\",{}", &body[1..])
+}
+
+/// Graphviz shape and colour of each kind, as the workbench draws them.
+fn kind_style(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "firm" => ("box", "#1f5fbf"),
+        "person" => ("ellipse", "#2e7d32"),
+        "account" => ("note", "#ef6c00"),
+        "loan" => ("diamond", "#6a1b9a"),
+        _ => ("ellipse", "#777777"),
+    }
+}
+
 fn dot(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String, String)>>) -> String {
     // Graphviz reads a newline as \n; other control characters are dropped.
     let quote = |s: &str| {
         let clean: String = s.chars().filter(|c| !c.is_control() || *c == '\n').collect();
         format!("\"{}\"", clean.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n"))
     };
-    let mut out = String::from("// written by ekg\ndigraph neighborhood {\n");
+    let mut out = String::from("// written by ekg\ndigraph neighborhood {\n  node [style=filled, fontcolor=white, fontsize=10];\n");
     for &v in &sub.nodes {
-        let attrs: Vec<String> = attributes.get(&v).into_iter().flatten().map(|(k, x)| format!("{k}={}", quote(x))).collect();
+        let (shape, colour) = kind_style(graph.kind(NodeId(v)).as_str());
+        let mut attrs =
+            vec![format!("label={}", quote(label(graph, v, attributes))), format!("shape={shape}"), format!("fillcolor=\"{colour}\"")];
+        let defaulted = attributes.get(&v).into_iter().flatten().any(|(k, x)| k == "defaulted" && x == "true");
+        if defaulted {
+            attrs.push("color=\"#c62828\", penwidth=3".into());
+        }
+        attrs.extend(attributes.get(&v).into_iter().flatten().filter(|(k, _)| k != "name").map(|(k, x)| format!("{k}={}", quote(x))));
         let _ = writeln!(out, "  {} [{}];", quote(graph.external_id(NodeId(v))), attrs.join(", "));
     }
     for &(s, t, r, e) in &sub.edges {
@@ -254,24 +412,16 @@ fn dot(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String, St
     out
 }
 
-fn edge_keys(graph: &Graph, sub: &Subgraph) -> Vec<&'static str> {
-    let mut keys: Vec<&'static str> =
-        sub.edges.iter().flat_map(|&(_, _, r, e)| edge_attributes(graph, r, e).into_iter().map(|(k, _)| k)).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    keys
-}
-
 fn graphml(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String, String)>>) -> String {
+    let schema = Schema::of(graph, sub, attributes);
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- written by ekg -->\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">\n",
     );
-    for k in attribute_keys(attributes) {
-        let _ = writeln!(out, "  <key id=\"n_{0}\" for=\"node\" attr.name=\"{0}\" attr.type=\"string\"/>", xml(&k));
+    for (k, t) in &schema.nodes {
+        let _ = writeln!(out, "  <key id=\"n_{0}\" for=\"node\" attr.name=\"{0}\" attr.type=\"{1}\"/>", xml(k), t.as_str());
     }
-    let _ = writeln!(out, "  <key id=\"e_relation\" for=\"edge\" attr.name=\"relation\" attr.type=\"string\"/>");
-    for k in edge_keys(graph, sub) {
-        let _ = writeln!(out, "  <key id=\"e_{0}\" for=\"edge\" attr.name=\"{0}\" attr.type=\"string\"/>", k);
+    for (k, t) in &schema.edges {
+        let _ = writeln!(out, "  <key id=\"e_{k}\" for=\"edge\" attr.name=\"{k}\" attr.type=\"{}\"/>", t.as_str());
     }
     out.push_str("  <graph id=\"neighborhood\" edgedefault=\"directed\">\n");
     for &v in &sub.nodes {
@@ -281,16 +431,15 @@ fn graphml(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String
         }
         out.push_str("    </node>\n");
     }
-    for (i, &(s, t, r, e)) in sub.edges.iter().enumerate() {
+    for (i, (&(s, t, _, _), values)) in sub.edges.iter().zip(&schema.edge_values).enumerate() {
         let _ = writeln!(
             out,
             "    <edge id=\"e{i}\" source=\"{}\" target=\"{}\">",
             xml(graph.external_id(NodeId(s))),
             xml(graph.external_id(NodeId(t)))
         );
-        let _ = writeln!(out, "      <data key=\"e_relation\">{}</data>", r.as_str());
-        for (k, x) in edge_attributes(graph, r, e) {
-            let _ = writeln!(out, "      <data key=\"e_{k}\">{}</data>", xml(&x));
+        for (k, x) in values {
+            let _ = writeln!(out, "      <data key=\"e_{k}\">{}</data>", xml(x));
         }
         out.push_str("    </edge>\n");
     }
@@ -298,42 +447,41 @@ fn graphml(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String
     out
 }
 
+/// GEXF 1.3 (gexf.net/1.3), typed attributes, the name as label.
 fn gexf(graph: &Graph, sub: &Subgraph, attributes: &BTreeMap<u32, Vec<(String, String)>>) -> String {
-    let keys = attribute_keys(attributes);
-    let edge_keys = edge_keys(graph, sub);
+    let schema = Schema::of(graph, sub, attributes);
     let mut out = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gexf xmlns=\"http://www.gexf.net/1.2draft\" version=\"1.2\">\n  <meta>\n    <creator>ekg</creator>\n  </meta>\n  <graph defaultedgetype=\"directed\">\n    <attributes class=\"node\">\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gexf xmlns=\"http://gexf.net/1.3\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"http://gexf.net/1.3 http://gexf.net/1.3/gexf.xsd\" version=\"1.3\">\n  <meta>\n    <creator>ekg</creator>\n  </meta>\n  <graph mode=\"static\" defaultedgetype=\"directed\">\n    <attributes class=\"node\">\n",
     );
-    for (i, k) in keys.iter().enumerate() {
-        let _ = writeln!(out, "      <attribute id=\"{i}\" title=\"{}\" type=\"string\"/>", xml(k));
+    for (i, (k, t)) in schema.nodes.iter().enumerate() {
+        let _ = writeln!(out, "      <attribute id=\"{i}\" title=\"{}\" type=\"{}\"/>", xml(k), t.as_str());
     }
-    out.push_str("    </attributes>\n    <attributes class=\"edge\">\n      <attribute id=\"0\" title=\"relation\" type=\"string\"/>\n");
-    for (i, k) in edge_keys.iter().enumerate() {
-        let _ = writeln!(out, "      <attribute id=\"{}\" title=\"{k}\" type=\"string\"/>", i + 1);
+    out.push_str("    </attributes>\n    <attributes class=\"edge\">\n");
+    for (i, (k, t)) in schema.edges.iter().enumerate() {
+        let _ = writeln!(out, "      <attribute id=\"{i}\" title=\"{k}\" type=\"{}\"/>", t.as_str());
     }
     out.push_str("    </attributes>\n    <nodes>\n");
     for &v in &sub.nodes {
         let id = xml(graph.external_id(NodeId(v)));
-        let _ = writeln!(out, "      <node id=\"{id}\" label=\"{id}\">\n        <attvalues>");
+        let _ = writeln!(out, "      <node id=\"{id}\" label=\"{}\">\n        <attvalues>", xml(label(graph, v, attributes)));
         for (k, x) in attributes.get(&v).into_iter().flatten() {
-            if let Some(i) = keys.iter().position(|key| key == k) {
+            if let Some(i) = schema.nodes.iter().position(|(key, _)| key == k) {
                 let _ = writeln!(out, "          <attvalue for=\"{i}\" value=\"{}\"/>", xml(x));
             }
         }
         out.push_str("        </attvalues>\n      </node>\n");
     }
     out.push_str("    </nodes>\n    <edges>\n");
-    for (i, &(s, t, r, e)) in sub.edges.iter().enumerate() {
+    for (i, (&(s, t, _, _), values)) in sub.edges.iter().zip(&schema.edge_values).enumerate() {
         let _ = writeln!(
             out,
             "      <edge id=\"{i}\" source=\"{}\" target=\"{}\">\n        <attvalues>",
             xml(graph.external_id(NodeId(s))),
             xml(graph.external_id(NodeId(t)))
         );
-        let _ = writeln!(out, "          <attvalue for=\"0\" value=\"{}\"/>", r.as_str());
-        for (k, x) in edge_attributes(graph, r, e) {
-            if let Some(j) = edge_keys.iter().position(|key| *key == k) {
-                let _ = writeln!(out, "          <attvalue for=\"{}\" value=\"{}\"/>", j + 1, xml(&x));
+        for (k, x) in values {
+            if let Some(j) = schema.edges.iter().position(|(key, _)| key == k) {
+                let _ = writeln!(out, "          <attvalue for=\"{j}\" value=\"{}\"/>", xml(x));
             }
         }
         out.push_str("        </attvalues>\n      </edge>\n");

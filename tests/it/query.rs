@@ -84,7 +84,7 @@ fn path_finds_the_shortest_route_and_neighborhood_exports_every_format() {
             assert_eq!(w[0]["to"], w[1]["from"]);
         }
     }
-    for format in ["graphml", "gexf", "json", "dot"] {
+    for format in ["graphml", "gexf", "json", "cytoscape", "dot"] {
         let out = dir.path().join(format!("n.{format}"));
         let result = ekg(&[
             "neighborhood",
@@ -108,9 +108,20 @@ fn path_finds_the_shortest_route_and_neighborhood_exports_every_format() {
                 assert!(v["nodes"].as_array().is_some_and(|n| n.iter().any(|x| x["id"] == cycle[1].as_str())));
                 assert!(v["edges"].as_array().is_some_and(|e| !e.is_empty()));
             }
-            "dot" => assert!(body.contains("digraph neighborhood {") && body.trim_end().ends_with('}')),
+            "cytoscape" => {
+                let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+                let nodes = v["elements"]["nodes"].as_array().cloned().unwrap_or_default();
+                assert!(nodes.iter().any(|n| n["data"]["id"] == cycle[1].as_str() && n["data"]["value"] == cycle[1].as_str()));
+                // Typed: numbers stay numbers for Cytoscape's mappers.
+                assert!(nodes
+                    .iter()
+                    .all(|n| n["data"]["pagerank"].is_number() && n["data"]["defaulted"].is_boolean() || n["data"]["kind"] != "firm"));
+            }
+            "dot" => assert!(body.contains("digraph neighborhood {") && body.contains("shape=box") && body.trim_end().ends_with('}')),
             other => {
                 let root = if other == "gexf" { "gexf" } else { "graphml" };
+                assert!(other != "gexf" || body.contains("xmlns=\"http://gexf.net/1.3\" ") && body.contains("version=\"1.3\""));
+                assert!(body.contains("type=\"double\""), "{other}: no typed attribute");
                 assert!(body.contains(&format!("<{root} ")) && body.trim_end().ends_with(&format!("</{root}>")));
                 assert_eq!(body.matches("<node ").count(), body.matches("</node>").count());
                 // XML 1.0 allows no control character but tab, newline and carriage return.
@@ -273,4 +284,37 @@ fn pseudonymized_snapshots_hold_no_raw_person_ids_or_identifiers_and_keep_rings(
         short.to_str().unwrap_or_default(),
     ]);
     assert_eq!(refused.status.code(), Some(2));
+}
+
+#[test]
+fn export_writes_neo4j_and_kuzu_folders_and_replaces_only_its_own() {
+    let dir = tempfile::tempdir().expect("temp");
+    for (format, files) in
+        [("neo4j", ["Firm.csv", "transfers_Account_Account.csv", "import.sh"]), ("kuzu", ["Firm.parquet", "schema.cypher", "copy.cypher"])]
+    {
+        let out = dir.path().join(format);
+        let out_arg = out.to_str().unwrap_or_default();
+        for _ in 0..2 {
+            let result = ekg(&["export", &sample(), "--format", format, "--out", out_arg]);
+            assert!(result.status.success(), "{format}: {}", text(&result.stderr));
+        }
+        for file in files {
+            assert!(out.join(file).is_file(), "{format}: {file} missing");
+        }
+    }
+    let schema = std::fs::read_to_string(dir.path().join("kuzu/schema.cypher")).expect("schema");
+    assert!(
+        schema.contains("CREATE NODE TABLE Firm(id STRING PRIMARY KEY")
+            && schema.contains("CREATE REL TABLE transfers_Account_Account(FROM Account TO Account")
+    );
+    let firms = std::fs::read_to_string(dir.path().join("neo4j/Firm.csv")).expect("firms");
+    assert!(firms.starts_with("id:ID,name,") && firms.lines().next().is_some_and(|h| h.ends_with(":LABEL") && h.contains("pd:double")));
+    // Persons appear by pseudonym, as in every output.
+    let persons = std::fs::read_to_string(dir.path().join("neo4j/Person.csv")).expect("persons");
+    assert!(persons.lines().skip(1).all(|l| l.starts_with("p:")), "{}", persons.lines().nth(1).unwrap_or_default());
+    let foreign = dir.path().join("mine");
+    std::fs::create_dir(&foreign).expect("mkdir");
+    std::fs::write(foreign.join("notes.txt"), "mine").expect("write");
+    let result = ekg(&["export", &sample(), "--format", "kuzu", "--out", foreign.to_str().unwrap_or_default()]);
+    assert_eq!(result.status.code(), Some(73), "{}", text(&result.stderr));
 }
