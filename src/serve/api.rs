@@ -177,7 +177,7 @@ pub async fn search(State(bench): Bench, Query(q): Query<SearchQuery>) -> Answer
                 "name": bench.name(v),
                 "kind": bench.graph.kind(NodeId(v)).as_str(),
                 "match": how,
-                "flags": bench.alerts.iter().filter(|a| a.node == Some(v)).count(),
+                "flags": bench.alerts_of(v).count(),
             })
         })
         .collect();
@@ -212,9 +212,7 @@ pub async fn node(State(bench): Bench, Path(id): Path<String>) -> Answer {
         graph.relation(Relation::AccountOwner).forward.neighbor_ids(NodeId(v)).iter().map(|&a| graph.external_id(NodeId(a)).to_string()),
     );
     let flags: Vec<Value> = bench
-        .alerts
-        .iter()
-        .filter(|a| a.node == Some(v))
+        .alerts_of(v)
         .map(|a| json!({"flag": a.flag, "severity": a.severity, "reason": a.reason, "ring_id": a.ring_id}))
         .collect();
     out["flags"] = Value::Array(flags);
@@ -313,7 +311,7 @@ fn node_elements(bench: &Workbench, nodes: &[u32], centre: &[u32]) -> Vec<Value>
                 "label": bench.label(v),
                 "kind": bench.graph.kind(NodeId(v)).as_str(),
                 "defaulted": bench.defaulted(v),
-                "flags": bench.alerts.iter().filter(|a| a.node == Some(v)).count(),
+                "flags": bench.alerts_of(v).count(),
                 "centre": centre.contains(&v),
             }})
         })

@@ -40,6 +40,8 @@ pub struct Workbench {
     pub rings: Vec<RingRow>,
     /// Member id → positions in `rings`.
     pub rings_of: HashMap<String, Vec<usize>>,
+    /// Node → positions in `alerts`: a page never scans the whole queue for one entity.
+    pub alerts_of: HashMap<u32, Vec<usize>>,
     /// Feature column → its description (features.parquet field metadata).
     pub feature_docs: BTreeMap<String, String>,
     /// Firm names, lower-cased, sorted, with their node: prefix search by binary search.
@@ -80,6 +82,7 @@ impl Workbench {
             alerts: Vec::new(),
             rings: Vec::new(),
             rings_of: HashMap::new(),
+            alerts_of: HashMap::new(),
             feature_docs: BTreeMap::new(),
             names,
             ids,
@@ -96,6 +99,11 @@ impl Workbench {
                     .then(a.node_id.cmp(&b.node_id))
                     .then(a.flag.cmp(&b.flag))
             });
+            for (i, alert) in bench.alerts.iter().enumerate() {
+                if let Some(v) = alert.node {
+                    bench.alerts_of.entry(v).or_default().push(i);
+                }
+            }
             for (i, ring) in bench.rings.iter().enumerate() {
                 for m in &ring.members {
                     bench.rings_of.entry(m.clone()).or_default().push(i);
@@ -104,6 +112,11 @@ impl Workbench {
             bench.feature_docs = feature_docs(&dir.join("features.parquet"))?;
         }
         Ok(bench)
+    }
+
+    /// The entity's flags, most severe first.
+    pub fn alerts_of(&self, v: u32) -> impl Iterator<Item = &Alert> {
+        self.alerts_of.get(&v).into_iter().flatten().map(|&i| &self.alerts[i])
     }
 
     pub fn name(&self, v: u32) -> Option<&str> {
