@@ -11,8 +11,8 @@ use ekg_algorithms::community::lpa::label_propagation;
 use ekg_algorithms::components::dense_by_size;
 use ekg_algorithms::components::wcc::weakly_connected_components;
 use ekg_algorithms::contagion::{
-    cascade_lift, debt_rank, default_cascade, economic_weights, firm_pd, guarantee_network, largest_exposures, systemic_importance,
-    CascadeResult, GuaranteeResult, ImpactNetwork,
+    cascade_lift, debt_rank_by_channel, default_cascade, economic_weights, firm_pd, guarantee_network, largest_exposures,
+    systemic_importance, CascadeResult, Channel, GuaranteeResult, ImpactNetwork,
 };
 use ekg_algorithms::ownership::{graph_groups, ownership, HoldingNetwork, OwnershipResult, NONE};
 use ekg_algorithms::rings::Ring;
@@ -355,10 +355,16 @@ fn debtrank(s: &mut Scoring) -> Result<u64> {
     let firm_count = graph.kind_count(NodeKind::Firm);
     let value = economic_weights(&graph.firms.exposure, &graph.firms.registered_capital);
     let shock: Vec<(u32, f64)> = (0..firm_count as u32).filter(|&f| graph.is_defaulted(NodeId(f))).map(|f| (f, 1.0)).collect();
-    let result = debt_rank(net, &value, &shock);
+    let (result, by_channel) = debt_rank_by_channel(net, &value, &shock);
     let mut distress = vec![0.0; firm_count];
     for &(f, h) in &result.distress {
         distress[f as usize] = h;
+    }
+    // Where each distressed firm's stress came from, as shares of what it received.
+    let mut shares = vec![[f64::NAN; 4]; firm_count];
+    for &(f, received) in &by_channel {
+        let total: f64 = received.iter().sum();
+        shares[f as usize] = received.map(|x| x / total);
     }
     let top = largest_exposures(&graph.firms.exposure, firm_count, s.config.contagion.top_k);
     let mut systemic = vec![f64::NAN; firm_count];
@@ -372,6 +378,19 @@ fn debtrank(s: &mut Scoring) -> Result<u64> {
         pad_f64(distress, n),
     );
     s.features.f64("systemic_debtrank", "Firms: DebtRank of the firm's own default, for the largest exposures.", pad_f64(systemic, n));
+    for channel in Channel::ALL {
+        let meaning = match channel {
+            Channel::Guarantee => "through guarantees it gave",
+            Channel::Equity => "through its holdings in defaulted firms",
+            Channel::Downstream => "downstream: from customers that defaulted (unpaid receivables)",
+            Channel::Upstream => "upstream: from suppliers it depends on that failed",
+        };
+        s.features.f64(
+            &format!("stress_{}_share", channel.as_str()),
+            &format!("Firms: share of the DebtRank stress it received {meaning}; null when it received none."),
+            pad_f64(shares.iter().map(|x| x[channel as usize]).collect(), n),
+        );
+    }
     Ok(result.distress.len() as u64)
 }
 

@@ -188,7 +188,7 @@ pub async fn search(State(bench): Bench, Query(q): Query<SearchQuery>) -> Answer
 fn theme(feature: &str) -> &'static str {
     const THEMES: [(&str, &[&str]); 8] = [
         ("Rings", &["ring_", "max_ring"]),
-        ("Contagion", &["debtrank", "systemic_", "cascade_"]),
+        ("Contagion", &["debtrank", "systemic_", "cascade_", "stress_"]),
         ("Guarantees", &["in_guarantee", "guarantee_chain", "contingent_", "guarantees_defaulted"]),
         ("Group", &["group_"]),
         ("Ownership and control", &["ubo_", "top_ubo", "controller_", "control_", "officer_", "firms_", "owned_", "run_firms", "network_"]),
@@ -211,10 +211,8 @@ pub async fn node(State(bench): Bench, Path(id): Path<String>) -> Answer {
     ids.extend(
         graph.relation(Relation::AccountOwner).forward.neighbor_ids(NodeId(v)).iter().map(|&a| graph.external_id(NodeId(a)).to_string()),
     );
-    let flags: Vec<Value> = bench
-        .alerts_of(v)
-        .map(|a| json!({"flag": a.flag, "severity": a.severity, "reason": a.reason, "ring_id": a.ring_id}))
-        .collect();
+    let flags: Vec<Value> =
+        bench.alerts_of(v).map(|a| json!({"flag": a.flag, "severity": a.severity, "reason": a.reason, "ring_id": a.ring_id})).collect();
     out["flags"] = Value::Array(flags);
     let mut rings: Vec<usize> = ids.iter().filter_map(|i| bench.rings_of.get(i)).flatten().copied().collect();
     rings.sort_unstable();

@@ -164,9 +164,9 @@ impl Workbench {
         }
     }
 
-    /// Entities matching `query`: the exact id, then firm and loan ids starting with it, then firm names starting with it, then names
-    /// containing it, then names within a small edit distance (Jaro–Winkler ≥ 0.85), at most
-    /// `limit`, each with how it matched.
+    /// Entities matching `query`: the exact id, then firm and loan ids starting with it, then firm
+    /// names starting with it, then names containing it, and when none of these matched, names
+    /// within a small edit distance (Jaro–Winkler ≥ 0.85); at most `limit`, each with how it matched.
     pub fn search(&self, query: &str, limit: usize) -> Vec<(u32, &'static str)> {
         let q = query.trim();
         let mut found: Vec<(u32, &'static str)> = Vec::new();
@@ -201,7 +201,9 @@ impl Workbench {
                 }
             }
         }
-        if found.len() < limit && lower.chars().count() >= 3 {
+        // Similar names only when nothing else matched and the query reads as a name: the scan
+        // compares every firm name.
+        if found.is_empty() && lower.chars().count() >= 3 && lower.chars().any(char::is_alphabetic) {
             let mut close: Vec<(f64, u32)> = self
                 .names
                 .iter()

@@ -22,6 +22,32 @@ pub const DEFAULT_SUPPLY_LOSS_RATE: f64 = 0.25;
 /// where 0.3 would triple them).
 pub const DEFAULT_SUPPLY_DISRUPTION_RATE: f64 = 0.1;
 
+/// How a loss reaches a firm; `ImpactNetwork::channels` splits each link's loss by these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// It guaranteed the defaulting firm's debt.
+    Guarantee = 0,
+    /// It holds shares in the defaulting firm.
+    Equity = 1,
+    /// Downstream: a customer of it defaulted (unpaid receivables).
+    Downstream = 2,
+    /// Upstream: a supplier it depends on failed (disrupted supply).
+    Upstream = 3,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 4] = [Channel::Guarantee, Channel::Equity, Channel::Downstream, Channel::Upstream];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Guarantee => "guarantee",
+            Channel::Equity => "equity",
+            Channel::Downstream => "downstream",
+            Channel::Upstream => "upstream",
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ImpactConfig {
     /// Any of guarantees, shareholdings and supply links.
@@ -50,25 +76,37 @@ pub struct ImpactNetwork {
     pub weights: Vec<f64>,
     /// Firms hit by some loss whose buffer is unknown or ≤ 0.
     pub unbuffered: u32,
+    /// Per link: the share of its loss that came through each [`Channel`] (indexed by it).
+    pub channels: Vec<[f32; 4]>,
 }
 
 impl ImpactNetwork {
-    /// From (defaulting i, losing j, loss) triples and buffers `C`.
-    pub fn from_losses(firms: u32, mut losses: Vec<(u32, u32, f64)>, buffer: &[f64]) -> ImpactNetwork {
-        losses.retain(|&(i, j, l)| i < firms && j < firms && i != j && l.is_finite() && l > 0.0);
-        losses.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.total_cmp(&b.2)));
+    /// From (defaulting i, losing j, loss) triples and buffers `C`, every loss counted as a
+    /// guarantee's.
+    pub fn from_losses(firms: u32, losses: Vec<(u32, u32, f64)>, buffer: &[f64]) -> ImpactNetwork {
+        ImpactNetwork::from_channel_losses(firms, losses.into_iter().map(|(i, j, l)| (i, j, l, Channel::Guarantee)).collect(), buffer)
+    }
+
+    /// From (defaulting i, losing j, loss, channel) and buffers `C`.
+    pub fn from_channel_losses(firms: u32, mut losses: Vec<(u32, u32, f64, Channel)>, buffer: &[f64]) -> ImpactNetwork {
+        losses.retain(|&(i, j, l, _)| i < firms && j < firms && i != j && l.is_finite() && l > 0.0);
+        losses.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.total_cmp(&b.2)).then((a.3 as u8).cmp(&(b.3 as u8))));
         let mut offsets = vec![0u64; firms as usize + 1];
         let mut targets = Vec::new();
         let mut weights = Vec::new();
+        let mut channels = Vec::new();
         let mut unbuffered_flag = vec![false; firms as usize];
         let mut k = 0;
         while k < losses.len() {
             let (i, j) = (losses[k].0, losses[k].1);
             let mut loss = 0.0;
+            let mut by_channel = [0.0f64; 4];
             while k < losses.len() && losses[k].0 == i && losses[k].1 == j {
                 loss += losses[k].2;
+                by_channel[losses[k].3 as usize] += losses[k].2;
                 k += 1;
             }
+            channels.push(by_channel.map(|x| (x / loss) as f32));
             let c = buffer.get(j as usize).copied().unwrap_or(f64::NAN);
             let w = if c.is_finite() && c > 0.0 {
                 (loss / c).min(1.0)
@@ -84,7 +122,7 @@ impl ImpactNetwork {
             offsets[i + 1] += offsets[i];
         }
         let unbuffered = unbuffered_flag.iter().filter(|&&b| b).count() as u32;
-        ImpactNetwork { firms, offsets, targets, weights, unbuffered }
+        ImpactNetwork { firms, offsets, targets, weights, unbuffered, channels }
     }
 
     /// The network of `graph`'s firms; `buffer` per firm (e.g. registered capital).
@@ -120,21 +158,21 @@ impl ImpactNetwork {
                     }
                     match relation {
                         // guarantor src loses the amount when borrower dst defaults.
-                        Relation::Guarantee => losses.push((dst.0, src.0, x)),
+                        Relation::Guarantee => losses.push((dst.0, src.0, x, Channel::Guarantee)),
                         // holder src loses share × C_dst when dst defaults.
                         Relation::Shareholding => {
                             let c = buffer.get(dst.index()).copied().unwrap_or(f64::NAN);
                             if c.is_finite() {
-                                losses.push((dst.0, src.0, x * c));
+                                losses.push((dst.0, src.0, x * c, Channel::Equity));
                             }
                         }
                         // supplier src loses receivables when customer dst defaults; customer dst
                         // loses by its dependence on src when src fails.
                         Relation::Supply => {
-                            losses.push((dst.0, src.0, config.supply_loss_rate * x));
+                            losses.push((dst.0, src.0, config.supply_loss_rate * x, Channel::Downstream));
                             let (c, bought) = (buffer.get(dst.index()).copied().unwrap_or(f64::NAN), purchases[dst.index()]);
                             if config.supply_disruption_rate > 0.0 && x > 0.0 && bought > 0.0 && c.is_finite() && c > 0.0 {
-                                losses.push((src.0, dst.0, config.supply_disruption_rate * (x / bought) * c));
+                                losses.push((src.0, dst.0, config.supply_disruption_rate * (x / bought) * c, Channel::Upstream));
                             }
                         }
                         _ => {}
@@ -142,7 +180,7 @@ impl ImpactNetwork {
                 }
             }
         }
-        ImpactNetwork::from_losses(firms, losses, buffer)
+        ImpactNetwork::from_channel_losses(firms, losses, buffer)
     }
 
     #[inline]

@@ -9,9 +9,9 @@ pub mod impact;
 
 pub use cascade::{default_cascade, CascadeConfig, CascadeResult};
 pub use chain::{strongest_chain, Chain, ImpactSources};
-pub use debtrank::{debt_rank, economic_weights, systemic_importance, DebtRankResult};
+pub use debtrank::{debt_rank, debt_rank_by_channel, economic_weights, systemic_importance, DebtRankResult};
 pub use guarantees::{guarantee_network, Circle, GuaranteeResult};
-pub use impact::{ImpactConfig, ImpactNetwork};
+pub use impact::{Channel, ImpactConfig, ImpactNetwork};
 
 /// Per firm (firms are ids `0..firms`): the probability of default contagion starts from. A firm
 /// already in default defaults with certainty; an unknown pd counts as 0.
