@@ -13,11 +13,12 @@
 //! | [`components`] | weakly and strongly connected components |
 //! | [`community`] | label propagation (Graphalytics CDLP), Louvain, Leiden |
 //! | [`structure`] | triangles and local clustering, core numbers |
-//! | [`ownership`] | integrated ownership, UBOs, control chains and actual controllers, group customers, the owner's social capital |
+//! | [`ownership`] | integrated ownership, UBOs, control chains and actual controllers, group customers, the owner's social capital and officer tenure |
 //! | [`contagion`] | guarantee network, DebtRank, Monte Carlo default cascades |
 //! | [`rings`] | shared-identifier rings, fund cycles, AML flow typologies (fans scored against chance), dense blocks (FRAUDAR), loan diversion, guarantee circles; cases merging the parts of one structure; all detectors behind one call |
 //! | [`supply_chain`] | firms around core enterprises: upstream, downstream or cluster, with the chain |
 //! | [`sme`] | firm size by China's 2011 SME classification standard |
+//! | [`segments`] | behaviour segments from a year of monthly flows (deterministic k-means++) |
 
 pub mod centrality;
 pub mod community;
@@ -30,6 +31,7 @@ pub mod pool;
 pub mod projection;
 pub mod reduce;
 pub mod rings;
+pub mod segments;
 pub mod sme;
 pub mod structure;
 pub mod supply_chain;

@@ -37,9 +37,10 @@ pub struct Stage {
 
 /// The analyses in dependency order: ownership before groups and flags, the guarantee network and
 /// cascades before flags, rings before ring flags; flags (and the review queue of the rings) last.
-pub const PLAN: [Stage; 17] = [
+pub const PLAN: [Stage; 18] = [
     Stage { name: "flows", enabled: |_| true, run: flows },
     Stage { name: "size", enabled: |_| true, run: size },
+    Stage { name: "segments", enabled: |_| true, run: segments },
     Stage { name: "pagerank", enabled: |c| c.enabled(Analysis::Pagerank), run: pagerank },
     Stage { name: "ppr", enabled: |c| c.enabled(Analysis::Ppr), run: ppr },
     Stage { name: "components", enabled: |c| c.enabled(Analysis::Components), run: components },
@@ -155,6 +156,59 @@ fn size(s: &mut Scoring) -> Result<u64> {
         pad_text(sizes.iter().map(|z| Some(z.basis.clone())).collect(), n),
     );
     Ok(sizes.iter().filter(|z| z.class.is_some()).count() as u64)
+}
+
+/// Behaviour segments from the year's money flows, and the default rates of each firm's
+/// behaviour segment and of its industry and region.
+fn segments(s: &mut Scoring) -> Result<u64> {
+    use ekg_algorithms::segments::{default_rates, profiles, segment, DEFAULT_SEGMENTS};
+    let (graph, n) = (s.graph, s.n());
+    let firms = graph.kind_count(NodeKind::Firm);
+    let defaulted: Vec<bool> = (0..firms as u32).map(|f| graph.is_defaulted(NodeId(f))).collect();
+    let found = segment(&profiles(graph, s.as_of, &s.owner), DEFAULT_SEGMENTS, s.config.seed);
+    let rates = default_rates(&found, &defaulted);
+    s.features.u32(
+        "behaviour_segment",
+        "Firms: behaviour segment (k-means over the year's monthly in- and outflow levels, inflow volatility, seasonality, counterparty concentration and growth); 0 = the largest; null without transfers in the year.",
+        pad(found.segment.clone(), n),
+    );
+    s.features.f64(
+        "segment_default_rate",
+        "Firms: share of the other firms of its behaviour segment that defaulted (the firm itself left out).",
+        pad_f64(rates, n),
+    );
+    s.features.f64(
+        "segment_deviation",
+        "Firms: distance from its behaviour segment's centre, in standard deviations of the profile.",
+        pad_f64(found.deviation.clone(), n),
+    );
+    // Industry × region: the segment a lender's portfolio reports use.
+    let key = |f: usize| (graph.firms.industry.get(f), graph.firms.region.get(f));
+    // (firms, defaulted) per cell.
+    let mut cells = std::collections::BTreeMap::new();
+    for (f, &bad) in defaulted.iter().enumerate() {
+        let cell: &mut (u32, u32) = cells.entry(key(f)).or_default();
+        cell.0 += 1;
+        cell.1 += u32::from(bad);
+    }
+    s.features.f64(
+        "industry_region_default_rate",
+        "Firms: share of the other firms of its industry and region that defaulted (the firm itself left out).",
+        pad_f64(
+            (0..firms)
+                .map(|f| {
+                    let (all, bad) = cells[&key(f)];
+                    if all > 1 {
+                        f64::from(bad - u32::from(defaulted[f])) / f64::from(all - 1)
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect(),
+            n,
+        ),
+    );
+    Ok(found.sizes.len() as u64)
 }
 
 fn pagerank(s: &mut Scoring) -> Result<u64> {
@@ -299,6 +353,13 @@ fn social(s: &mut Scoring) -> Result<u64> {
         pad(r.officer_other_firms.iter().map(|&c| Some(c)).collect(), n),
     );
     f.f64("officer_defaulted_share", "Firms: share of those firms that defaulted.", pad_f64(r.officer_defaulted_share.clone(), n));
+    let tenure = ekg_algorithms::ownership::social::officer_tenure(s.graph, s.as_of);
+    f.f64(
+        "legal_rep_tenure_years",
+        "Firms: years since its legal representative took office (a recent change is a warning sign); null where unknown.",
+        pad_f64(tenure.legal_rep_years, n),
+    );
+    f.f64("officer_mean_tenure_years", "Firms: mean years in office of its officers with a known start.", pad_f64(tenure.mean_years, n));
     Ok(r.controller_other_firms.iter().filter(|c| c.is_some_and(|c| c > 0)).count() as u64)
 }
 
@@ -430,6 +491,15 @@ fn rings(s: &mut Scoring) -> Result<u64> {
     }
     s.features.u32("ring_count", "Rings the entity (or an account it owns) is in.", count.iter().map(|&c| Some(c as u32)).collect());
     s.features.f64("max_ring_score", "Highest score among those rings (comparable within a ring kind).", best);
+    if let Some(owned) = s.owned.as_ref() {
+        let firms = s.graph.kind_count(NodeKind::Firm);
+        let controller_rings = owned.controller[..firms].iter().map(|&c| (c != NONE).then(|| count[c as usize] as u32)).collect();
+        s.features.u32(
+            "controller_ring_count",
+            "Firms: rings its actual controller is in; null without a controller.",
+            pad(controller_rings, n),
+        );
+    }
     s.rings = rings;
     Ok(s.rings.len() as u64)
 }

@@ -186,7 +186,7 @@ pub async fn search(State(bench): Bench, Query(q): Query<SearchQuery>) -> Answer
 
 /// Which theme a feature belongs to on the entity page.
 fn theme(feature: &str) -> &'static str {
-    const THEMES: [(&str, &[&str]); 8] = [
+    const THEMES: [(&str, &[&str]); 9] = [
         ("Rings", &["ring_", "max_ring"]),
         ("Contagion", &["debtrank", "systemic_", "cascade_", "stress_"]),
         ("Guarantees", &["in_guarantee", "guarantee_chain", "contingent_", "guarantees_defaulted"]),
@@ -194,6 +194,7 @@ fn theme(feature: &str) -> &'static str {
         ("Ownership and control", &["ubo_", "top_ubo", "controller_", "control_", "officer_", "firms_", "owned_", "run_firms", "network_"]),
         ("Position in the network", &["pagerank", "ppr", "component", "community", "core", "triangles", "clustering", "defaulted_share"]),
         ("Size", &["size_"]),
+        ("Segments", &["behaviour_", "segment_", "industry_region"]),
         ("Relations and money", &[""]),
     ];
     THEMES.iter().find(|(_, prefixes)| prefixes.iter().any(|p| feature.starts_with(p))).map_or("Other", |(t, _)| t)

@@ -169,3 +169,44 @@ pub fn network_exposure(graph: &Graph) -> NetworkExposure {
     }
     out
 }
+
+/// How long a firm's officers have held office at the as-of instant, in years; NaN where unknown.
+pub struct OfficerTenure {
+    /// Per firm: since its legal representative took office (the most recent, if several).
+    pub legal_rep_years: Vec<f64>,
+    /// Per firm: mean over its officers with a known start.
+    pub mean_years: Vec<f64>,
+}
+
+/// Officer tenure at `as_of` (µs) from the officer links' `valid_from` dates. A recent change of
+/// legal representative is a known warning sign in small-firm lending.
+pub fn officer_tenure(graph: &Graph, as_of: i64) -> OfficerTenure {
+    let firms = graph.kind_count(NodeKind::Firm);
+    let store = graph.relation(Relation::Officer);
+    let roles = store.attr("role").and_then(|c| c.as_u8()).unwrap_or(&[]);
+    let from = store.attr("valid_from").and_then(|c| c.as_i32()).unwrap_or(&[]);
+    let today = as_of.div_euclid(ekg_schema::MICROS_PER_DAY);
+    let years = |e: usize| -> Option<f64> {
+        let d = from.get(e).copied().filter(|&d| d != ekg_schema::DATE_NULL)?;
+        Some((today - i64::from(d)).max(0) as f64 / 365.25)
+    };
+    let mut legal_rep_years = vec![f64::NAN; firms];
+    let mut mean_years = vec![f64::NAN; firms];
+    for f in 0..firms as u32 {
+        let (mut sum, mut known) = (0.0, 0u32);
+        for i in store.reverse.range(NodeId(f)) {
+            let e = store.reverse_edge[i] as usize;
+            let Some(y) = years(e) else { continue };
+            sum += y;
+            known += 1;
+            if roles.get(e) == Some(&(ekg_schema::OfficerRole::LegalRep as u8)) {
+                let current = &mut legal_rep_years[f as usize];
+                *current = if current.is_nan() { y } else { current.min(y) };
+            }
+        }
+        if known > 0 {
+            mean_years[f as usize] = sum / f64::from(known);
+        }
+    }
+    OfficerTenure { legal_rep_years, mean_years }
+}

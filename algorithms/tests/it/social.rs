@@ -73,3 +73,38 @@ fn a_persons_exposure_runs_through_the_people_they_do_business_with() {
     assert_eq!((e.firms[5], e.defaulted_share[5]), (Some(1), 0.0));
     assert_eq!(e.firms[0], None, "firms have no person-level exposure");
 }
+
+#[test]
+fn tenure_counts_from_the_latest_legal_representative() {
+    use ekg_algorithms::ownership::social::officer_tenure;
+    use ekg_schema::OfficerRole;
+    // f0's officers: p0 legal representative since 2020-01-01, p1 director since 2024-01-01, p2
+    // legal representative since 2025-01-01 (the current one); f1 has an officer without a date.
+    let mut b = GraphBuilder::new();
+    for f in 0..2u32 {
+        b.add_node(NodeKind::Firm, &format!("f{f}")).expect("node").expect("new");
+        b.push_firm(&FirmRow { registered_capital: 1.0, ..FirmRow::default() });
+    }
+    for p in 0..3 {
+        b.add_node(NodeKind::Person, &format!("p{p}")).expect("node").expect("new");
+    }
+    let officers = b.edges_mut(Relation::Officer);
+    for (p, f, role, from) in [
+        (2, 0, OfficerRole::LegalRep, 18_262),
+        (3, 0, OfficerRole::Director, 19_723),
+        (4, 0, OfficerRole::LegalRep, 20_089),
+        (2, 1, OfficerRole::Director, ekg_schema::DATE_NULL),
+    ] {
+        officers.src.push(NodeId(p));
+        officers.dst.push(NodeId(f));
+        officers.u8_attr_mut(0).push(role as u8);
+        officers.i32_attr_mut(1).push(from);
+        officers.i32_attr_mut(2).push(ekg_schema::DATE_NULL);
+    }
+    let g = b.finish().expect("graph");
+    let as_of = 20_454 * ekg_schema::MICROS_PER_DAY; // 2026-01-01
+    let t = officer_tenure(&g, as_of);
+    assert!((t.legal_rep_years[0] - 365.0 / 365.25).abs() < 1e-12);
+    assert!((t.mean_years[0] - (2192.0 + 731.0 + 365.0) / 3.0 / 365.25).abs() < 1e-12);
+    assert!(t.legal_rep_years[1].is_nan() && t.mean_years[1].is_nan());
+}

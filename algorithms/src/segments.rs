@@ -1,0 +1,323 @@
+//! Behaviour segments: firms grouped by how money moves through their accounts over the twelve
+//! months before the as-of instant, for segment-level default rates and each firm's deviation
+//! from its segment.
+//!
+//! A firm's profile (its own and its accounts' transfers, in 30-day months counted back from the
+//! as-of instant):
+//! - `inflow_level`, `outflow_level`: ln(1 + mean monthly amount received / paid);
+//! - `inflow_volatility`: coefficient of variation of the monthly amounts received;
+//! - `seasonality`: ln(busiest month's flow / mean monthly flow), 0 for an even year;
+//! - `concentration`: Herfindahl index of its payments over counterparties (of its receipts when
+//!   it paid nothing), 1 for a single counterparty;
+//! - `growth`: ln((1 + mean flow of the last 3 months) / (1 + mean flow of the 9 before)).
+//!
+//! Firms with no transfer in the year have no profile and no segment. The profiles are
+//! standardised (z-scores), then k-means (Lloyd's iterations from a k-means++ start drawn with
+//! [`crate::hash::unit`] from the seed) groups them; segments are numbered by size, 0 the largest
+//! (ties: smallest first member). The same input and seed give the same segments.
+//!
+//! # Complexity
+//! Profiles O(transfers) in parallel over firms; k-means O(iterations × firms × k × 6), the
+//! assignment in parallel, the centroid sums sequential in firm order (exact and deterministic).
+
+use rayon::prelude::*;
+
+use ekg_schema::{Graph, NodeId, NodeKind, Relation, MICROS_PER_DAY, TS_NULL};
+
+pub const MONTHS: usize = 12;
+pub const DIMENSIONS: [&str; 6] = ["inflow_level", "outflow_level", "inflow_volatility", "seasonality", "concentration", "growth"];
+pub const DEFAULT_SEGMENTS: usize = 6;
+pub const MAX_ITERATIONS: usize = 100;
+
+pub type Profile = [f64; 6];
+
+/// Each firm's behaviour profile, None when it moved no money in the year before `as_of`.
+/// `owner[account]` is the account's owner (see `ownership::account_owner`).
+pub fn profiles(graph: &Graph, as_of: i64, owner: &[u32]) -> Vec<Option<Profile>> {
+    let store = graph.relation(Relation::Transfer);
+    let amount = store.f64_attr("amount").unwrap_or(&[]);
+    let ts = store.attr("ts").and_then(|c| c.as_i64()).unwrap_or(&[]);
+    let owners = graph.relation(Relation::AccountOwner);
+    let month_of = |e: usize| -> Option<usize> {
+        let t = ts.get(e).copied().filter(|&t| t != TS_NULL && t <= as_of)?;
+        let m = ((as_of - t) / (30 * MICROS_PER_DAY)) as usize;
+        (m < MONTHS).then_some(m)
+    };
+    let who = |v: u32| -> u32 { owner.get(v as usize).copied().filter(|&o| o != u32::MAX).unwrap_or(v) };
+    graph
+        .kind_range(NodeKind::Firm)
+        .into_par_iter()
+        .map(|f| {
+            let mut sources = vec![f];
+            sources.extend_from_slice(owners.forward.neighbor_ids(NodeId(f)));
+            let (mut inflow, mut outflow) = ([0.0f64; MONTHS], [0.0f64; MONTHS]);
+            let mut paid: Vec<(u32, f64)> = Vec::new();
+            let mut received: Vec<(u32, f64)> = Vec::new();
+            for &a in &sources {
+                let a = NodeId(a);
+                for (e, t) in store.forward.range(a).zip(store.forward.neighbor_ids(a)) {
+                    let x = amount.get(e).copied().filter(|x| x.is_finite() && *x > 0.0).unwrap_or(0.0);
+                    if let Some(m) = month_of(e) {
+                        outflow[m] += x;
+                        paid.push((who(*t), x));
+                    }
+                }
+                for (i, s) in store.reverse.range(a).zip(store.reverse.neighbor_ids(a)) {
+                    let e = store.reverse_edge[i] as usize;
+                    let x = amount.get(e).copied().filter(|x| x.is_finite() && *x > 0.0).unwrap_or(0.0);
+                    if let Some(m) = month_of(e) {
+                        inflow[m] += x;
+                        received.push((who(*s), x));
+                    }
+                }
+            }
+            profile(&inflow, &outflow, if paid.is_empty() { received } else { paid })
+        })
+        .collect()
+}
+
+fn mean(x: &[f64]) -> f64 {
+    x.iter().sum::<f64>() / x.len() as f64
+}
+
+/// The profile of one firm's monthly flows and (counterparty, amount) payments.
+fn profile(inflow: &[f64; MONTHS], outflow: &[f64; MONTHS], mut payments: Vec<(u32, f64)>) -> Option<Profile> {
+    let flow: Vec<f64> = inflow.iter().zip(outflow).map(|(a, b)| a + b).collect();
+    let mean_flow = mean(&flow);
+    if mean_flow <= 0.0 {
+        return None;
+    }
+    let mean_in = mean(inflow);
+    let volatility =
+        if mean_in > 0.0 { (inflow.iter().map(|x| (x - mean_in).powi(2)).sum::<f64>() / MONTHS as f64).sqrt() / mean_in } else { 0.0 };
+    let busiest = flow.iter().copied().fold(0.0, f64::max);
+    payments.sort_by_key(|p| p.0);
+    let total: f64 = payments.iter().map(|p| p.1).sum();
+    let mut hhi = 0.0;
+    let mut k = 0;
+    while k < payments.len() {
+        let mut x = 0.0;
+        let c = payments[k].0;
+        while k < payments.len() && payments[k].0 == c {
+            x += payments[k].1;
+            k += 1;
+        }
+        if total > 0.0 {
+            hhi += (x / total).powi(2);
+        }
+    }
+    // Month 0 is the most recent.
+    let growth = ((1.0 + mean(&flow[..3])) / (1.0 + mean(&flow[3..]))).ln();
+    Some([mean_in.ln_1p(), mean(outflow).ln_1p(), volatility, (busiest / mean_flow).ln(), hhi, growth])
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segments {
+    /// Per input row: its segment, None where the row had no profile.
+    pub segment: Vec<Option<u32>>,
+    /// Per segment: its centroid in standardised units, and its size.
+    pub centroids: Vec<Profile>,
+    pub sizes: Vec<u32>,
+    /// Per input row: distance to its segment's centroid in standardised units (NaN without one).
+    pub deviation: Vec<f64>,
+    pub iterations: usize,
+}
+
+/// k-means over the rows that have a profile, at most `k` segments.
+pub fn segment(profiles: &[Option<Profile>], k: usize, seed: u64) -> Segments {
+    let rows: Vec<(usize, Profile)> = profiles.iter().enumerate().filter_map(|(i, p)| p.map(|p| (i, p))).collect();
+    let n = profiles.len();
+    if rows.is_empty() || k == 0 {
+        return Segments { segment: vec![None; n], centroids: Vec::new(), sizes: Vec::new(), deviation: vec![f64::NAN; n], iterations: 0 };
+    }
+    // Standardise each dimension (a constant one contributes nothing).
+    let mut centre = [0.0; 6];
+    let mut scale = [0.0; 6];
+    for d in 0..6 {
+        let m = rows.iter().map(|r| r.1[d]).sum::<f64>() / rows.len() as f64;
+        let sd = (rows.iter().map(|r| (r.1[d] - m).powi(2)).sum::<f64>() / rows.len() as f64).sqrt();
+        centre[d] = m;
+        scale[d] = if sd > 0.0 { sd } else { 1.0 };
+    }
+    let points: Vec<Profile> = rows.iter().map(|r| std::array::from_fn(|d| (r.1[d] - centre[d]) / scale[d])).collect();
+    let mut centroids = plus_plus(&points, k.min(points.len()), seed);
+    let mut assignment = vec![0u32; points.len()];
+    let mut iterations = 0;
+    loop {
+        iterations += 1;
+        let next: Vec<u32> = points.par_iter().map(|p| nearest(p, &centroids).0).collect();
+        let changed = next != assignment;
+        assignment = next;
+        let mut sums = vec![[0.0; 6]; centroids.len()];
+        let mut counts = vec![0u32; centroids.len()];
+        for (p, &c) in points.iter().zip(&assignment) {
+            counts[c as usize] += 1;
+            for d in 0..6 {
+                sums[c as usize][d] += p[d];
+            }
+        }
+        for (c, (sum, &count)) in sums.iter().zip(&counts).enumerate() {
+            if count > 0 {
+                centroids[c] = sum.map(|x| x / count as f64);
+            }
+        }
+        if (!changed && iterations > 1) || iterations >= MAX_ITERATIONS {
+            break;
+        }
+    }
+    // Number by size (0 = largest), ties by first member; empty segments dropped.
+    let mut sizes = vec![0u32; centroids.len()];
+    let mut first = vec![usize::MAX; centroids.len()];
+    for (i, &c) in assignment.iter().enumerate() {
+        sizes[c as usize] += 1;
+        first[c as usize] = first[c as usize].min(i);
+    }
+    let mut order: Vec<usize> = (0..centroids.len()).filter(|&c| sizes[c] > 0).collect();
+    order.sort_by_key(|&c| (std::cmp::Reverse(sizes[c]), first[c]));
+    let mut rank = vec![u32::MAX; centroids.len()];
+    for (r, &c) in order.iter().enumerate() {
+        rank[c] = r as u32;
+    }
+    let mut segment = vec![None; n];
+    let mut deviation = vec![f64::NAN; n];
+    for ((row, _), (p, &c)) in rows.iter().zip(points.iter().zip(&assignment)) {
+        segment[*row] = Some(rank[c as usize]);
+        deviation[*row] = distance(p, &centroids[c as usize]).sqrt();
+    }
+    Segments {
+        segment,
+        centroids: order.iter().map(|&c| centroids[c]).collect(),
+        sizes: order.iter().map(|&c| sizes[c]).collect(),
+        deviation,
+        iterations,
+    }
+}
+
+fn distance(a: &Profile, b: &Profile) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum()
+}
+
+fn nearest(p: &Profile, centroids: &[Profile]) -> (u32, f64) {
+    let mut best = (0u32, f64::INFINITY);
+    for (c, centroid) in centroids.iter().enumerate() {
+        let d = distance(p, centroid);
+        if d < best.1 {
+            best = (c as u32, d);
+        }
+    }
+    best
+}
+
+/// k-means++ (Arthur and Vassilvitskii 2007): each next centre drawn with probability
+/// proportional to the squared distance to the nearest centre so far.
+fn plus_plus(points: &[Profile], k: usize, seed: u64) -> Vec<Profile> {
+    let first = (crate::hash::unit(seed, 7, 0, 0) * points.len() as f64) as usize;
+    let mut centroids = vec![points[first.min(points.len() - 1)]];
+    let mut d2: Vec<f64> = points.iter().map(|p| distance(p, &centroids[0])).collect();
+    for c in 1..k {
+        let total: f64 = d2.iter().sum();
+        if total <= 0.0 {
+            break;
+        }
+        let mut target = crate::hash::unit(seed, 7, c as u64, 0) * total;
+        let mut pick = points.len() - 1;
+        for (i, &d) in d2.iter().enumerate() {
+            if target < d {
+                pick = i;
+                break;
+            }
+            target -= d;
+        }
+        centroids.push(points[pick]);
+        for (i, p) in points.iter().enumerate() {
+            d2[i] = d2[i].min(distance(p, &centroids[c]));
+        }
+    }
+    centroids
+}
+
+/// Per segment, the share of its firms (rows with `defaulted`) that defaulted.
+/// Per row: the default rate of the rest of its segment (leave-one-out, so a firm's own label
+/// never feeds its own feature); NaN without a segment or when it is alone in it.
+pub fn default_rates(segments: &Segments, defaulted: &[bool]) -> Vec<f64> {
+    let mut bad = vec![0u32; segments.sizes.len()];
+    for (s, &d) in segments.segment.iter().zip(defaulted) {
+        if let (Some(s), true) = (s, d) {
+            bad[*s as usize] += 1;
+        }
+    }
+    segments
+        .segment
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let Some(s) = s else { return f64::NAN };
+            let own = u32::from(defaulted.get(i).copied().unwrap_or(false));
+            let others = segments.sizes[*s as usize] - 1;
+            if others == 0 {
+                f64::NAN
+            } else {
+                f64::from(bad[*s as usize] - own) / f64::from(others)
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(level: f64, volatility: f64) -> Option<Profile> {
+        Some([level, level, volatility, 0.1, 0.5, 0.0])
+    }
+
+    #[test]
+    fn separated_groups_are_found_whatever_the_seed() {
+        // Three tight groups of different sizes and one firm without activity.
+        let mut profiles = Vec::new();
+        for i in 0..30 {
+            profiles.push(point(10.0 + (i % 3) as f64 * 0.01, 0.2));
+        }
+        for i in 0..20 {
+            profiles.push(point(5.0 + (i % 2) as f64 * 0.01, 1.5));
+        }
+        for _ in 0..10 {
+            profiles.push(point(15.0, 3.0));
+        }
+        profiles.push(None);
+        for seed in [1, 2, 42] {
+            let s = segment(&profiles, 3, seed);
+            assert_eq!(s.sizes, vec![30, 20, 10], "seed {seed}");
+            assert!(s.segment[..30].iter().all(|&x| x == Some(0)));
+            assert!(s.segment[30..50].iter().all(|&x| x == Some(1)));
+            assert!(s.segment[50..60].iter().all(|&x| x == Some(2)));
+            assert_eq!(s.segment[60], None);
+            assert!(s.deviation[60].is_nan() && s.deviation[..60].iter().all(|d| *d < 0.1));
+        }
+        let defaulted: Vec<bool> = (0..61).map(|i| i < 3 || i == 59).collect();
+        let rates = default_rates(&segment(&profiles, 3, 1), &defaulted);
+        // Segment 0 has 3 defaults in 30: a defaulted member sees 2 of the other 29.
+        assert_eq!(rates[0], 2.0 / 29.0);
+        assert_eq!(rates[3], 3.0 / 29.0);
+        assert_eq!(rates[30], 0.0);
+        assert_eq!(rates[59], 0.0);
+        assert_eq!(rates[50], 1.0 / 9.0);
+        assert!(rates[60].is_nan());
+    }
+
+    #[test]
+    fn a_profile_by_hand() {
+        // 1,200 received evenly, 600 paid in the latest month to one counterparty.
+        let inflow = [100.0; MONTHS];
+        let mut outflow = [0.0; MONTHS];
+        outflow[0] = 600.0;
+        let p = profile(&inflow, &outflow, vec![(7, 600.0)]).expect("active");
+        assert!((p[0] - 101f64.ln()).abs() < 1e-12);
+        assert!((p[1] - 51f64.ln()).abs() < 1e-12);
+        assert_eq!(p[2], 0.0);
+        assert!((p[3] - (700.0 / 150.0f64).ln()).abs() < 1e-12);
+        assert_eq!(p[4], 1.0);
+        assert!((p[5] - ((1.0 + 300.0) / 101.0f64).ln()).abs() < 1e-12);
+        assert_eq!(profile(&[0.0; MONTHS], &[0.0; MONTHS], Vec::new()), None);
+    }
+}
