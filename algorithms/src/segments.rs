@@ -306,6 +306,28 @@ mod tests {
     }
 
     #[test]
+    fn reordering_the_firms_moves_no_firm_between_segments() {
+        let mut profiles = Vec::new();
+        // Unequal sizes: equal-sized segments are numbered by where they first occur (left open).
+        for i in 0..40 {
+            profiles.push(point(4.0 + (i % 4) as f64 * 0.02, 0.3 + (i % 3) as f64 * 0.01));
+            if i < 25 {
+                profiles.push(point(12.0 + (i % 5) as f64 * 0.02, 2.0));
+            }
+        }
+        profiles.push(None);
+        let original = segment(&profiles, 2, 7);
+        // A fixed permutation (a stride coprime with the length) of the rows.
+        let n = profiles.len();
+        let order: Vec<usize> = (0..n).map(|i| (i * 37 + 11) % n).collect();
+        let moved = segment(&order.iter().map(|&i| profiles[i]).collect::<Vec<_>>(), 2, 7);
+        for (k, &i) in order.iter().enumerate() {
+            assert_eq!(moved.segment[k], original.segment[i], "row {i}");
+        }
+        assert_eq!(moved.sizes, original.sizes);
+    }
+
+    #[test]
     fn a_profile_by_hand() {
         // 1,200 received evenly, 600 paid in the latest month to one counterparty.
         let inflow = [100.0; MONTHS];

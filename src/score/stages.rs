@@ -167,10 +167,11 @@ fn segments(s: &mut Scoring) -> Result<u64> {
     let defaulted: Vec<bool> = (0..firms as u32).map(|f| graph.is_defaulted(NodeId(f))).collect();
     let found = segment(&profiles(graph, s.as_of, &s.owner), DEFAULT_SEGMENTS, s.config.seed);
     let rates = default_rates(&found, &defaulted);
+    let segment_count = found.sizes.len() as u64;
     s.features.u32(
         "behaviour_segment",
         "Firms: behaviour segment (k-means over the year's monthly in- and outflow levels, inflow volatility, seasonality, counterparty concentration and growth); 0 = the largest; null without transfers in the year.",
-        pad(found.segment.clone(), n),
+        pad(found.segment, n),
     );
     s.features.f64(
         "segment_default_rate",
@@ -180,7 +181,7 @@ fn segments(s: &mut Scoring) -> Result<u64> {
     s.features.f64(
         "segment_deviation",
         "Firms: distance from its behaviour segment's centre, in standard deviations of the profile.",
-        pad_f64(found.deviation.clone(), n),
+        pad_f64(found.deviation, n),
     );
     // Industry × region: the segment a lender's portfolio reports use.
     let key = |f: usize| (graph.firms.industry.get(f), graph.firms.region.get(f));
@@ -208,7 +209,7 @@ fn segments(s: &mut Scoring) -> Result<u64> {
             n,
         ),
     );
-    Ok(found.sizes.len() as u64)
+    Ok(segment_count)
 }
 
 fn pagerank(s: &mut Scoring) -> Result<u64> {
