@@ -100,7 +100,14 @@ pub fn queue(rings: &[Ring], owner: &[u32], min_score: &BTreeMap<String, f64>, c
 }
 
 /// `cases.parquet`: one row per case, the queue's columns and the case's rings and entities.
-pub fn write(graph: &Graph, rings: &[Ring], queue: &[QueuedCase], explanations: &[String], path: &Path) -> Result<usize> {
+pub fn write(
+    graph: &Graph,
+    rings: &[Ring],
+    ring_ids: &[String],
+    queue: &[QueuedCase],
+    explanations: &[String],
+    path: &Path,
+) -> Result<usize> {
     let kinds = |q: &QueuedCase| {
         let mut k: Vec<RingKind> = q.case.rings.iter().map(|&i| rings[i as usize].kind).collect();
         k.sort();
@@ -122,10 +129,10 @@ pub fn write(graph: &Graph, rings: &[Ring], queue: &[QueuedCase], explanations: 
         .utf8_opt("lead_kind", queue.iter().map(|q| q.lead.map(|i| rings[i as usize].kind.as_str())))
         .u32_opt("rank", queue.iter().map(|q| q.rank))
         .bool("in_capacity", queue.iter().map(|q| q.in_capacity))
-        .u64_opt("lead_ring_id", queue.iter().map(|q| q.lead.map(u64::from)))
+        .utf8_opt("lead_ring_id", queue.iter().map(|q| q.lead.map(|i| ring_ids[i as usize].as_str())))
         .f64("lead_score", &queue.iter().map(|q| q.lead.map_or(f64::NAN, |i| rings[i as usize].score)).collect::<Vec<_>>())
         .utf8("ring_kinds", kind_lists.iter().map(String::as_str))
-        .u64_list("ring_ids", queue.iter().map(|q| q.case.rings.iter().map(|&i| u64::from(i))))
+        .utf8_list("ring_ids", queue.iter().map(|q| q.case.rings.iter().map(|&i| ring_ids[i as usize].as_str())))
         .u32("size", queue.iter().map(|q| q.case.entities.len() as u32))
         .utf8_list("entities", queue.iter().map(|q| q.case.entities.iter().map(|&e| graph.external_id(NodeId(e))).collect::<Vec<_>>()))
         .utf8_opt("explanation", queue.iter().map(explanation).collect::<Vec<_>>().iter().map(|e| e.as_deref()))

@@ -306,7 +306,7 @@ pub enum ShowWhat {
     /// flags with reasons and rings.
     Node { id: String },
     /// A ring's members with their roles, its evidence in time order, its score and why.
-    Ring { ring_id: u64 },
+    Ring { ring_id: String },
 }
 
 #[derive(Args, Debug)]

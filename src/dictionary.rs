@@ -15,7 +15,6 @@ pub enum Type {
     /// µs since the epoch, UTC.
     Timestamp,
     TextList,
-    U64List,
 }
 
 impl Type {
@@ -28,7 +27,6 @@ impl Type {
             Type::Bool => "bool",
             Type::Timestamp => "timestamp (µs, UTC)",
             Type::TextList => "list of text",
-            Type::U64List => "list of u64",
         }
     }
 
@@ -43,7 +41,6 @@ impl Type {
             | (Type::Bool, D::Boolean) => true,
             (Type::Timestamp, D::Timestamp(arrow_schema::TimeUnit::Microsecond, _)) => true,
             (Type::TextList, D::List(item)) => item.data_type() == &D::Utf8,
-            (Type::U64List, D::List(item)) => item.data_type() == &D::UInt64,
             _ => false,
         }
     }
@@ -75,7 +72,7 @@ pub const FLAGS: TableDoc = TableDoc {
         c("flag", Text, "the flag: a ring kind, contagion_risk, guarantees_defaulted, controls_defaulted_firms"),
         c("severity", Text, "high | medium | low"),
         c("reason", Text, "the fact in a sentence, with its numbers"),
-        c("ring_id", U64, "the ring behind a ring flag (rings.parquet), else null"),
+        c("ring_id", Text, "the ring behind a ring flag (rings.parquet), else null"),
         c("path", Text, "the evidence path of a contagion or guarantee flag (ids joined by >), else null"),
     ],
 };
@@ -84,7 +81,7 @@ pub const RINGS: TableDoc = TableDoc {
     file: "rings.parquet",
     about: "One row per ring a detector found, highest score first within a kind.",
     columns: &[
-        c("ring_id", U64, "row number, the id flags and ring_edges refer to"),
+        c("ring_id", Text, "stable id: the same kind and members give the same id on every night: a hash of both, 13 base32 characters (-2, -3 for repeats)"),
         c("case_id", U64, "the review-queue case holding the ring (cases.parquet)"),
         c(
             "kind",
@@ -105,7 +102,7 @@ pub const RING_EDGES: TableDoc = TableDoc {
     file: "ring_edges.parquet",
     about: "The evidence of every ring: one row per edge, in time order within a ring.",
     columns: &[
-        c("ring_id", U64, "the ring (rings.parquet)"),
+        c("ring_id", Text, "the ring (rings.parquet)"),
         c("src_id", Text, "source entity"),
         c("dst_id", Text, "target entity"),
         c("relation", Text, "transfer, shared_identifier, shared_legal_rep, guarantee, disbursement"),
@@ -139,10 +136,10 @@ pub const CASES: TableDoc = TableDoc {
         ),
         c("rank", U32, "position in the lead kind's queue, 0 first; null when not queued"),
         c("in_capacity", Bool, "within a day's capacity of the lead kind's team"),
-        c("lead_ring_id", U64, "the leading ring (rings.parquet)"),
+        c("lead_ring_id", Text, "the leading ring (rings.parquet)"),
         c("lead_score", F64, "the leading ring's score"),
         c("ring_kinds", Text, "kinds of all its rings, comma-separated"),
-        c("ring_ids", U64List, "all its rings"),
+        c("ring_ids", TextList, "all its rings"),
         c("size", U32, "entities involved (accounts counted as their owners)"),
         c("entities", TextList, "the entities involved"),
         c("explanation", Text, "the leading ring's explanation and how many rings the structure has"),

@@ -1,6 +1,6 @@
 //! Ring findings as `ekg run rings` and `ekg score` both produce them: the detectors run with
 //! progress, their times and notes as JSON, and the tables `rings.parquet`, `ring_edges.parquet`,
-//! `ring_nodes.parquet` and the review queue's `cases.parquet`.
+//! `ring_nodes.parquet` and the review queue's `cases.parquet`; and the rings' stable ids.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,6 +46,63 @@ pub fn find_rings(graph: &Graph, search: &RingSearch, quiet: bool) -> Found {
     Found { rings: detection.rings, seconds, notes }
 }
 
+/// Crockford's base32: no I, L, O or U, so an id read aloud or retyped is not misread.
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/// Fixed for ever: changing it renames every ring a bank has on file.
+const RING_ID_SEED: u64 = u64::from_le_bytes(*b"ekg_ring");
+/// 64 bits in base32: 13 characters.
+const RING_ID_LEN: usize = 13;
+
+/// Each ring's id: a keyed 64-bit hash (XXH3) of its kind and its members' external ids in
+/// sorted order, printed in 13 base32 characters. The same ring has the same id on any night, any
+/// thread count and any input order; a ring whose members change gets a new id. Rings of one kind
+/// with the same members (two cycles through the same accounts) take `-2`, `-3`, ... in the
+/// canonical ring order.
+pub fn ring_ids(graph: &Graph, rings: &[Ring]) -> Vec<String> {
+    let mut seen: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+    rings
+        .iter()
+        .map(|r| {
+            let hash = ring_hash(r.kind.as_str(), r.members.iter().map(|&m| graph.external_id(NodeId(m))));
+            let occurrence = seen.entry(hash).or_insert(0);
+            *occurrence += 1;
+            let id = encode_ring_hash(hash);
+            if *occurrence == 1 {
+                id
+            } else {
+                format!("{id}-{occurrence}")
+            }
+        })
+        .collect()
+}
+
+/// The hash behind a ring id: kind and sorted member ids, each ended by a NUL (ids cannot hold one).
+pub fn ring_hash<'a>(kind: &str, members: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut members: Vec<&str> = members.into_iter().collect();
+    members.sort_unstable();
+    let mut bytes = Vec::with_capacity(kind.len() + 1 + members.iter().map(|m| m.len() + 1).sum::<usize>());
+    for part in std::iter::once(kind).chain(members) {
+        bytes.extend_from_slice(part.as_bytes());
+        bytes.push(0);
+    }
+    xxhash_rust::xxh3::xxh3_64_with_seed(&bytes, RING_ID_SEED)
+}
+
+fn encode_ring_hash(hash: u64) -> String {
+    (0..RING_ID_LEN).rev().map(|k| CROCKFORD[((hash >> (k * 5)) & 31) as usize] as char).collect()
+}
+
+/// Whether `text` has the shape of a ring id (13 base32 characters, an optional `-N`).
+pub fn is_ring_id(text: &str) -> bool {
+    let (head, tail) = text.split_once('-').unwrap_or((text, "1"));
+    head.len() == RING_ID_LEN
+        && head.bytes().all(|b| CROCKFORD.contains(&b))
+        && !tail.is_empty()
+        && tail.bytes().all(|b| b.is_ascii_digit())
+        // The first character holds the hash's top 4 bits only.
+        && head.as_bytes()[0] <= b'F'
+}
+
 fn identifier_text(graph: &Graph, e: &Evidence) -> Option<String> {
     match e.kind {
         EvidenceKind::SharedIdentifier => {
@@ -60,15 +117,15 @@ fn identifier_text(graph: &Graph, e: &Evidence) -> Option<String> {
 
 /// `rings.parquet`, `ring_edges.parquet`, `ring_nodes.parquet` and the review queue's
 /// `cases.parquet`; returns the paths written.
-pub fn write_rings(graph: &Graph, rings: &[Ring], review: &Review, out: &Path) -> Result<Vec<String>> {
+pub fn write_rings(graph: &Graph, rings: &[Ring], ring_ids: &[String], review: &Review, out: &Path) -> Result<Vec<String>> {
     let id = |v: u32| graph.external_id(NodeId(v));
     let opt_ts = |t: i64| (t != TS_NULL).then_some(t);
     let rings_path = out.join("rings.parquet");
     let explanations: Vec<String> = rings.iter().map(|r| crate::explain::explain(graph, r)).collect();
     let cases_path = out.join("cases.parquet");
-    crate::cases::write(graph, rings, &review.cases, &explanations, &cases_path)?;
+    crate::cases::write(graph, rings, ring_ids, &review.cases, &explanations, &cases_path)?;
     Table::new()
-        .u64("ring_id", 0..rings.len() as u64)
+        .utf8("ring_id", ring_ids.iter().map(String::as_str))
         .u64("case_id", review.case_of.iter().map(|&c| u64::from(c)))
         .utf8("kind", rings.iter().map(|r| r.kind.as_str()))
         .f64("score", &rings.iter().map(|r| r.score).collect::<Vec<_>>())
@@ -80,10 +137,11 @@ pub fn write_rings(graph: &Graph, rings: &[Ring], review: &Review, out: &Path) -
         .utf8("explanation", explanations.iter().map(String::as_str))
         .documented(&crate::dictionary::RINGS)?
         .write(&rings_path)?;
-    let edges: Vec<(u64, &Evidence)> = rings.iter().enumerate().flat_map(|(i, r)| r.evidence.iter().map(move |e| (i as u64, e))).collect();
+    let edges: Vec<(&str, &Evidence)> =
+        rings.iter().zip(ring_ids).flat_map(|(r, ring)| r.evidence.iter().map(move |e| (ring.as_str(), e))).collect();
     let edges_path = out.join("ring_edges.parquet");
     Table::new()
-        .u64("ring_id", edges.iter().map(|x| x.0))
+        .utf8("ring_id", edges.iter().map(|x| x.0))
         .utf8("src_id", edges.iter().map(|x| id(x.1.src)))
         .utf8("dst_id", edges.iter().map(|x| id(x.1.dst)))
         .utf8("relation", edges.iter().map(|x| x.1.kind.as_str()))
@@ -126,4 +184,36 @@ pub fn write_rings(graph: &Graph, rings: &[Ring], review: &Review, out: &Path) -
         .documented(&crate::dictionary::RING_NODES)?
         .write(&nodes_path)?;
     Ok([rings_path, edges_path, nodes_path, cases_path].iter().map(|p| p.display().to_string()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_ids_depend_on_kind_and_member_set_only() {
+        let a = ring_hash("fund_cycle", ["A1", "A2", "A3"]);
+        assert_eq!(a, ring_hash("fund_cycle", ["A3", "A1", "A2"]), "member order does not matter");
+        assert_ne!(a, ring_hash("fan_in", ["A1", "A2", "A3"]), "the kind does");
+        assert_ne!(a, ring_hash("fund_cycle", ["A1", "A2", "A3", "A4"]), "a new member does");
+        // NUL separators: ("A1","A23") and ("A12","A3") are different rings.
+        assert_ne!(ring_hash("fund_cycle", ["A1", "A23"]), ring_hash("fund_cycle", ["A12", "A3"]));
+        let id = encode_ring_hash(a);
+        assert_eq!(id.len(), RING_ID_LEN);
+        assert!(is_ring_id(&id) && is_ring_id(&format!("{id}-2")), "{id}");
+        assert_eq!(encode_ring_hash(0), "0000000000000");
+        assert_eq!(encode_ring_hash(u64::MAX), "FZZZZZZZZZZZZ");
+        for bad in ["", "12", "0000000000000-", "000000000000I", "G000000000000", "0000000000000-x", "00000000000000"] {
+            assert!(!is_ring_id(bad), "{bad}");
+        }
+    }
+
+    /// The id of a known ring is fixed for ever: it is what a bank has on file. The value is the
+    /// Python `xxhash` package's (PyPI, the C reference implementation) on the same bytes:
+    /// `xxh3_64_intdigest(b"shared_identifier\0F000001\0F000002\0", int.from_bytes(b"ekg_ring", "little"))`
+    /// in Crockford base32.
+    #[test]
+    fn the_ring_id_function_never_changes() {
+        assert_eq!(encode_ring_hash(ring_hash("shared_identifier", ["F000001", "F000002"])), "FDPJ4W7P0BHF4");
+    }
 }

@@ -103,14 +103,6 @@ impl Table {
         self.push(name, true, Arc::new(b.finish()))
     }
 
-    pub fn u64_opt(self, name: &str, values: impl IntoIterator<Item = Option<u64>>) -> Table {
-        let mut b = UInt64Builder::new();
-        for v in values {
-            b.append_option(v);
-        }
-        self.push(name, true, Arc::new(b.finish()))
-    }
-
     pub fn bool(self, name: &str, values: impl IntoIterator<Item = bool>) -> Table {
         let mut b = BooleanBuilder::new();
         for v in values {
@@ -136,13 +128,6 @@ impl Table {
             b.append(true);
         }
         self.push_list(name, DataType::Utf8, Arc::new(b.finish()))
-    }
-
-    pub fn u64_list<L: IntoIterator<Item = u64>>(self, name: &str, lists: impl IntoIterator<Item = L>) -> Table {
-        let array = arrow_array::ListArray::from_iter_primitive::<arrow_array::types::UInt64Type, _, _>(
-            lists.into_iter().map(|list| Some(list.into_iter().map(Some).collect::<Vec<_>>())),
-        );
-        self.push_list(name, DataType::UInt64, Arc::new(array))
     }
 
     /// A list column: the lists themselves never null, stated in the schema.

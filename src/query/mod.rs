@@ -93,6 +93,22 @@ pub fn read_row(path: &Path, row: usize) -> Result<Option<RecordBatch>> {
     reader.next().transpose().with_context(|| format!("cannot read {}", path.display()))
 }
 
+/// The first row whose text column `column` equals `key`, as a one-row batch.
+pub fn find_row(path: &Path, column: &str, key: &str) -> Result<Option<RecordBatch>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::Array;
+    for batch in read_all(path)? {
+        let index = batch.schema().index_of(column).with_context(|| format!("{}: no column {column}", path.display()))?;
+        let Some(values) = batch.column(index).as_string_opt::<i32>() else {
+            anyhow::bail!("{}: column {column} is not text", path.display());
+        };
+        if let Some(row) = (0..batch.num_rows()).find(|&row| values.is_valid(row) && values.value(row) == key) {
+            return Ok(Some(batch.slice(row, 1)));
+        }
+    }
+    Ok(None)
+}
+
 /// Every batch of a Parquet file.
 pub fn read_all(path: &Path) -> Result<Vec<RecordBatch>> {
     let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;

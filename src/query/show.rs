@@ -5,7 +5,6 @@ use std::path::Path;
 
 use anyhow::Result;
 use arrow_array::cast::AsArray;
-use arrow_array::types::UInt64Type;
 use ekg_algorithms::ownership::{ownership, HoldingNetwork, OwnershipConfig, NONE};
 use ekg_schema::{Graph, NodeId, NodeKind, Relation, BOOL_TRUE, DATE_NULL};
 use serde_json::{json, Value};
@@ -24,7 +23,7 @@ pub fn run(args: &ShowArgs) -> Result<()> {
     let graph = open_graph_shown(&args.graph, &args.load)?;
     let value = match &args.what {
         ShowWhat::Node { id } => node(&graph, id, args.scores.as_deref())?,
-        ShowWhat::Ring { ring_id } => ring(&graph, *ring_id, args.scores.as_deref())?,
+        ShowWhat::Ring { ring_id } => ring(&graph, ring_id, args.scores.as_deref())?,
     };
     if args.json {
         println!("{value}");
@@ -347,12 +346,12 @@ pub fn score_meaning(kind: &str) -> &'static str {
 }
 
 /// A ring: members with roles, evidence in time order, score and why, and its case.
-pub fn ring(graph: &Graph, ring_id: u64, scores: Option<&Path>) -> Result<Value> {
+pub fn ring(graph: &Graph, ring_id: &str, scores: Option<&Path>) -> Result<Value> {
     let Some(dir) = scores_dir(scores)? else {
         return Err(coded(crate::exit::USAGE, "show ring needs --scores DIR (an ekg score or ekg run rings output)"));
     };
     let rings = dir.join("rings.parquet");
-    let Some(batch) = read_row(&rings, ring_id as usize)? else {
+    let Some(batch) = super::find_row(&rings, "ring_id", ring_id)? else {
         return Err(coded(DATA, format!("{}: no ring {ring_id}", rings.display())));
     };
     let schema = batch.schema();
@@ -377,7 +376,7 @@ pub fn ring(graph: &Graph, ring_id: u64, scores: Option<&Path>) -> Result<Value>
     for b in read_all(&dir.join("ring_edges.parquet"))? {
         let s = b.schema();
         let Ok(ring_col) = s.index_of("ring_id") else { continue };
-        let ids = b.column(ring_col).as_primitive::<UInt64Type>();
+        let Some(ids) = b.column(ring_col).as_string_opt::<i32>() else { continue };
         for row in 0..b.num_rows() {
             if ids.value(row) != ring_id {
                 continue;
@@ -434,10 +433,12 @@ fn case(path: &Path, case_id: u64) -> Result<Value> {
     };
     let schema = batch.schema();
     let get = |name: &str| schema.index_of(name).ok().and_then(|i| cell(&batch, i, 0));
-    let rings: Vec<u64> = schema
+    let rings: Vec<String> = schema
         .index_of("ring_ids")
         .ok()
-        .map(|i| batch.column(i).as_list::<i32>().value(0).as_primitive::<UInt64Type>().values().to_vec())
+        .and_then(|i| {
+            batch.column(i).as_list::<i32>().value(0).as_string_opt::<i32>().map(|l| l.iter().flatten().map(str::to_string).collect())
+        })
         .unwrap_or_default();
     Ok(json!({
         "case_id": case_id,

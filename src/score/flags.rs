@@ -37,7 +37,7 @@ pub struct Flag {
     pub flag: &'static str,
     pub severity: Severity,
     pub reason: String,
-    pub ring_id: Option<u64>,
+    pub ring_id: Option<String>,
     pub path: Option<String>,
 }
 
@@ -61,7 +61,7 @@ fn ring_phrase(kind: RingKind) -> &'static str {
 
 /// Flags from rings: each member once per kind (its best ring), and the owner of a member
 /// account too.
-pub fn ring_flags(graph: &Graph, rings: &[Ring], owner: &[u32], config: &FlagSection, flags: &mut Vec<Flag>) {
+pub fn ring_flags(graph: &Graph, rings: &[Ring], ring_ids: &[String], owner: &[u32], config: &FlagSection, flags: &mut Vec<Flag>) {
     // (node, kind) → best ring index.
     let mut best: std::collections::BTreeMap<(u32, RingKind), usize> = std::collections::BTreeMap::new();
     for (i, r) in rings.iter().enumerate() {
@@ -93,16 +93,17 @@ pub fn ring_flags(graph: &Graph, rings: &[Ring], owner: &[u32], config: &FlagSec
         let more = r.members.len().saturating_sub(1 + others.len());
         let via = if r.members.contains(&node) { String::new() } else { " through its account".to_string() };
         let reason = format!(
-            "{}{via} {} {}{} (ring {i}, {} members, score {:.3}): {}",
+            "{}{via} {} {}{} (ring {}, {} members, score {:.3}): {}",
             id(graph, node),
             ring_phrase(kind),
             others.join(", "),
             if more > 0 { format!(" and {more} more") } else { String::new() },
+            ring_ids[i],
             r.members.len(),
             r.score,
             crate::explain::explain(graph, r)
         );
-        flags.push(Flag { node, flag: kind.as_str(), severity, reason, ring_id: Some(i as u64), path: None });
+        flags.push(Flag { node, flag: kind.as_str(), severity, reason, ring_id: Some(ring_ids[i].clone()), path: None });
     }
 }
 

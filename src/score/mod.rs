@@ -160,7 +160,7 @@ fn write_tables(scoring: &mut Scoring, dir: &std::path::Path) -> Result<Vec<Stri
     add("features.md");
     flags_table(graph, &scoring.flags).documented(&crate::dictionary::FLAGS)?.write(&dir.join("flags.parquet"))?;
     add("flags.parquet");
-    for path in write_rings(graph, &scoring.rings, &scoring.review, dir)? {
+    for path in write_rings(graph, &scoring.rings, &scoring.ring_ids, &scoring.review, dir)? {
         add(&std::path::Path::new(&path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(path));
     }
     if let Some((nodes, community)) = &scoring.communities {
@@ -252,7 +252,7 @@ fn flags_table(graph: &Graph, flags: &[Flag]) -> Table {
         .utf8("flag", flags.iter().map(|f| f.flag))
         .utf8("severity", flags.iter().map(|f| f.severity.as_str()))
         .utf8("reason", flags.iter().map(|f| f.reason.as_str()))
-        .u64_opt("ring_id", flags.iter().map(|f| f.ring_id))
+        .utf8_opt("ring_id", flags.iter().map(|f| f.ring_id.as_deref()))
         .utf8_opt("path", flags.iter().map(|f| f.path.as_deref()))
 }
 

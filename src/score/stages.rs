@@ -81,6 +81,8 @@ pub struct Scoring<'g> {
     pub communities: Option<(Vec<u32>, Vec<u32>)>,
     pub groups_table: Option<Table>,
     pub rings: Vec<Ring>,
+    /// Each ring's stable id (`findings::ring_ids`).
+    pub ring_ids: Vec<String>,
     /// The detectors' notes (identifiers skipped as too common, truncated cycle searches, ...).
     pub ring_notes: serde_json::Map<String, serde_json::Value>,
     pub flags: Vec<Flag>,
@@ -115,6 +117,7 @@ impl<'g> Scoring<'g> {
             communities: None,
             groups_table: None,
             rings: Vec::new(),
+            ring_ids: Vec::new(),
             ring_notes: serde_json::Map::new(),
             flags: Vec::new(),
             review: crate::cases::Review::default(),
@@ -501,6 +504,7 @@ fn rings(s: &mut Scoring) -> Result<u64> {
             pad(controller_rings, n),
         );
     }
+    s.ring_ids = crate::findings::ring_ids(s.graph, &rings);
     s.rings = rings;
     Ok(s.rings.len() as u64)
 }
@@ -516,7 +520,7 @@ fn persons(s: &mut Scoring) -> Result<u64> {
 fn flag_stage(s: &mut Scoring) -> Result<u64> {
     let (graph, config) = (s.graph, &s.config.flags);
     let mut out: Vec<Flag> = Vec::new();
-    flags::ring_flags(graph, &s.rings, &s.owner, config, &mut out);
+    flags::ring_flags(graph, &s.rings, &s.ring_ids, &s.owner, config, &mut out);
     if let Some(g) = &s.guarantees {
         flags::guarantee_flags(graph, &s.guarantee_projection, g, &mut out);
     }

@@ -256,11 +256,14 @@ pub async fn node(State(bench): Bench, Path(id): Path<String>) -> Answer {
 
 /// A ring: members with roles, evidence in time order, the score in words, and its drawing.
 pub async fn ring(State(bench): Bench, Path(ring_id): Path<String>) -> Answer {
-    let ring_id: u64 = ring_id.trim().parse().map_err(|_| ApiError::bad_request(format!("'{ring_id}' is not a ring id (a number)")))?;
+    let ring_id = ring_id.trim();
+    if !crate::findings::is_ring_id(ring_id) {
+        return Err(ApiError::bad_request(format!("'{ring_id}' is not a ring id (13 base32 characters, as rings.parquet prints them)")));
+    }
     let Some(dir) = &bench.scores else {
         return Err(ApiError::not_found("no rings: ekg serve was started without --scores"));
     };
-    if bench.rings.binary_search_by_key(&ring_id, |r| r.ring_id).is_err() {
+    if bench.rings.binary_search_by(|r| r.ring_id.as_str().cmp(ring_id)).is_err() {
         return Err(ApiError::not_found(format!("no ring {ring_id} in {}", dir.display())));
     }
     let graph = &bench.graph;

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use arrow_array::cast::AsArray;
-use arrow_array::types::UInt64Type;
 use ekg_schema::{Graph, NodeId, NodeKind, Relation};
 
 use crate::query::{cell, read_all};
@@ -19,12 +18,12 @@ pub struct Alert {
     pub flag: String,
     pub severity: String,
     pub reason: String,
-    pub ring_id: Option<u64>,
+    pub ring_id: Option<String>,
 }
 
 /// One row of rings.parquet, without its evidence.
 pub struct RingRow {
-    pub ring_id: u64,
+    pub ring_id: String,
     pub case_id: Option<u64>,
     pub kind: String,
     pub score: f64,
@@ -90,8 +89,8 @@ impl Workbench {
         if let Some(dir) = scores {
             bench.alerts = read_alerts(&bench.graph, &dir.join("flags.parquet"))?;
             bench.rings = read_rings(&dir.join("rings.parquet"))?;
-            let score_of: HashMap<u64, f64> = bench.rings.iter().map(|r| (r.ring_id, r.score)).collect();
-            let ring_score = |a: &Alert| a.ring_id.and_then(|r| score_of.get(&r).copied()).unwrap_or(0.0);
+            let score_of: HashMap<&str, f64> = bench.rings.iter().map(|r| (r.ring_id.as_str(), r.score)).collect();
+            let ring_score = |a: &Alert| a.ring_id.as_deref().and_then(|r| score_of.get(r).copied()).unwrap_or(0.0);
             bench.alerts.sort_by(|a, b| {
                 severity_rank(&a.severity)
                     .cmp(&severity_rank(&b.severity))
@@ -248,7 +247,7 @@ fn read_alerts(graph: &Graph, path: &Path) -> Result<Vec<Alert>> {
                 flag: cell(&batch, flag, row).unwrap_or_default(),
                 severity: cell(&batch, severity, row).unwrap_or_default(),
                 reason: cell(&batch, reason, row).unwrap_or_default(),
-                ring_id: ring.and_then(|c| cell(&batch, c, row)).and_then(|r| r.parse().ok()),
+                ring_id: ring.and_then(|c| cell(&batch, c, row)),
             });
         }
     }
@@ -266,12 +265,14 @@ fn read_rings(path: &Path) -> Result<Vec<RingRow>> {
         let (Some(ring), Some(kind), Some(score), Some(members)) = (col("ring_id"), col("kind"), col("score"), col("members")) else {
             anyhow::bail!("{}: not an ekg rings table", path.display());
         };
-        let ids = batch.column(ring).as_primitive::<UInt64Type>();
+        let Some(ids) = batch.column(ring).as_string_opt::<i32>() else {
+            anyhow::bail!("{}: ring_id is not text (a table from an older ekg?)", path.display());
+        };
         let lists = batch.column(members).as_list::<i32>();
         for row in 0..batch.num_rows() {
             let list = lists.value(row);
             out.push(RingRow {
-                ring_id: ids.value(row),
+                ring_id: ids.value(row).to_string(),
                 case_id: col("case_id").and_then(|c| cell(&batch, c, row)).and_then(|c| c.parse().ok()),
                 kind: cell(&batch, kind, row).unwrap_or_default(),
                 score: cell(&batch, score, row).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN),
@@ -280,7 +281,7 @@ fn read_rings(path: &Path) -> Result<Vec<RingRow>> {
             });
         }
     }
-    out.sort_by_key(|r| r.ring_id);
+    out.sort_by(|a, b| a.ring_id.cmp(&b.ring_id));
     Ok(out)
 }
 

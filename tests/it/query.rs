@@ -39,17 +39,17 @@ fn show_node_and_ring_explain_a_flagged_ring_member() {
     let node = json(&["show", "node", &member, "--graph", g, "--scores", s, "--json"]);
     assert_eq!(node["kind"], "firm");
     assert!(node["flags"].as_array().is_some_and(|f| f.iter().any(|x| x["flag"] == "shared_identifier")));
-    let ring_id: u64 = node["rings"][0]["ring_id"].as_str().and_then(|r| r.parse().ok()).expect("a ring");
+    let ring_id = node["rings"][0]["ring_id"].as_str().expect("a ring").to_string();
     assert!(node["features"]["ring_count"].as_str().is_some_and(|c| c != "0"));
     assert!(node["ownership"]["ubos"].is_array());
     // The ring: its members include the firm, evidence in time order, and why it scores.
-    let ring = json(&["show", "ring", &ring_id.to_string(), "--graph", g, "--scores", s, "--json"]);
+    let ring = json(&["show", "ring", &ring_id, "--graph", g, "--scores", s, "--json"]);
     assert!(ring["members"].as_array().is_some_and(|m| m.iter().any(|x| x["id"] == member.as_str())));
     assert!(ring["evidence"].as_array().is_some_and(|e| !e.is_empty()));
     assert!(ring["why"].as_str().is_some_and(|w| !w.is_empty()));
     // Its case in the review queue lists it among the structure's rings.
-    let rings_of_case: Vec<u64> = ring["case"]["rings"].as_array().into_iter().flatten().filter_map(|r| r.as_u64()).collect();
-    assert!(rings_of_case.contains(&ring_id), "{}", ring["case"]);
+    let rings_of_case: Vec<&str> = ring["case"]["rings"].as_array().into_iter().flatten().filter_map(|r| r.as_str()).collect();
+    assert!(rings_of_case.contains(&ring_id.as_str()), "{}", ring["case"]);
     assert!(ring["case"]["lead_kind"].is_string() && ring["case"]["explanation"].is_string(), "{}", ring["case"]);
     // Text output names the firm; an unknown id is a data error.
     let text_out = ekg(&["show", "node", &member, "--graph", g]);

@@ -185,12 +185,12 @@ fn rings_recover_the_planted_truth_identically_across_thread_counts() {
     assert!(case_of.iter().all(|c| (*c as usize) < case_ids.len()), "every ring's case is a row of cases.parquet");
     // Evidence in time order within each ring.
     let edges = dir.path().join("ring_edges.parquet");
-    let ring_ids = super::read_parquet_column_u64(&edges, "ring_id");
+    let ring_ids = read_parquet_column_str(&edges, "ring_id");
     let ts = super::read_parquet_column_ts_opt(&edges, "ts");
     for i in 1..ring_ids.len() {
         if ring_ids[i] == ring_ids[i - 1] {
             if let (Some(a), Some(b)) = (ts[i - 1], ts[i]) {
-                assert!(a <= b, "ring {} evidence out of order", ring_ids[i]);
+                assert!(a <= b, "ring {:?} evidence out of order", ring_ids[i]);
             }
         }
     }

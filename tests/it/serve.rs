@@ -108,7 +108,7 @@ fn every_route_answers_and_bad_requests_say_why() {
     let rings = ok(&server, "/api/rings?limit=10");
     let scores: Vec<f64> = rings["items"].as_array().into_iter().flatten().filter_map(|r| r["score"].as_f64()).collect();
     assert!(!scores.is_empty() && scores.windows(2).all(|w| w[0] >= w[1]));
-    let ring_id = rings["items"][0]["ring_id"].as_u64().unwrap_or_default();
+    let ring_id = rings["items"][0]["ring_id"].as_str().unwrap_or_default().to_string();
     let ring = ok(&server, &format!("/api/ring/{ring_id}"));
     assert_eq!(ring["members"].as_array().map(Vec::len), ring["elements"]["nodes"].as_array().map(Vec::len));
     assert_eq!(ring["evidence"].as_array().map(Vec::len), ring["elements"]["edges"].as_array().map(Vec::len));
@@ -155,7 +155,7 @@ fn every_route_answers_and_bad_requests_say_why() {
 
     // Errors.
     assert!(error_of(&server, "/api/node/NO-SUCH-FIRM", 404).contains("no entity"));
-    assert!(error_of(&server, "/api/ring/999999", 404).contains("no ring"));
+    assert!(error_of(&server, "/api/ring/0000000000000", 404).contains("no ring"));
     error_of(&server, "/api/ring/abc", 400);
     error_of(&server, &format!("/api/neighborhood?id={firm}&hops=9"), 400);
     error_of(&server, &format!("/api/neighborhood?id={firm}&relations=bogus"), 400);

@@ -16,7 +16,7 @@ function esc(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
 const nodeLink = (id, label) => `<a href="/node/${encodeURIComponent(id)}" data-link>${esc(label ?? id)}</a>`;
-const ringLink = (id) => `<a href="/ring/${id}" data-link>ring ${id}</a>`;
+const ringLink = (id) => `<a href="/ring/${encodeURIComponent(id)}" data-link>ring ${esc(id)}</a>`;
 const badge = (severity) => `<span class="badge ${esc(severity)}">${esc(severity)}</span>`;
 const money = (x) => (x === null || x === undefined || x === "" || isNaN(Number(x)) ? "" : MONEY.format(Number(x)));
 
