@@ -221,6 +221,11 @@ pub struct ScoreArgs {
     /// that ekg did not write.
     #[arg(long)]
     pub force: bool,
+    /// The previous night's output folder: rings and flags continue (first_seen, nights_seen,
+    /// previous_ring_id), communities and groups keep their ids, and changes.parquet says what is
+    /// new, changed or gone. Its as-of must be earlier than tonight's.
+    #[arg(long, value_name = "DIR")]
+    pub previous: Option<PathBuf>,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,

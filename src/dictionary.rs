@@ -64,6 +64,10 @@ const fn c(name: &'static str, kind: Type, meaning: &'static str) -> Column {
 
 use Type::*;
 
+/// The version of this contract, recorded in every manifest. Raised when a column changes type or
+/// meaning, so that `ekg score --previous` refuses a folder it would misread.
+pub const OUTPUT_CONTRACT: u32 = 2;
+
 pub const FLAGS: TableDoc = TableDoc {
     file: "flags.parquet",
     about: "One row per (entity, flag): what an investigator should look at and why.",
@@ -74,6 +78,8 @@ pub const FLAGS: TableDoc = TableDoc {
         c("reason", Text, "the fact in a sentence, with its numbers"),
         c("ring_id", Text, "the ring behind a ring flag (rings.parquet), else null"),
         c("path", Text, "the evidence path of a contagion or guarantee flag (ids joined by >), else null"),
+        c("first_seen", Timestamp, "the as-of of the first night the entity had this flag (with --previous; else tonight's)"),
+        c("nights_seen", U32, "nights with this flag, tonight included (with --previous; else 1)"),
     ],
 };
 
@@ -95,6 +101,30 @@ pub const RINGS: TableDoc = TableDoc {
         c("last_ts", Timestamp, "the latest timed evidence, null when untimed"),
         c("total_amount", F64, "money in motion in the evidence, null when the kind has none"),
         c("explanation", Text, "the ring's facts in a sentence, with its numbers"),
+        c("first_seen", Timestamp, "the as-of of the first night this ring, or the ring it continues, was found (with --previous; else tonight's)"),
+        c("nights_seen", U32, "nights this ring or the ring it continues was found, tonight included"),
+        c(
+            "previous_ring_id",
+            Text,
+            "the previous night's ring it continues when its members changed (same kind, Jaccard ≥ 0.5, best match), else null",
+        ),
+    ],
+};
+
+pub const CHANGES: TableDoc = TableDoc {
+    file: "changes.parquet",
+    about: "With --previous: what changed since the previous night, per ring, flag, community and group customer (groups of one firm on both nights left out).",
+    columns: &[
+        c("subject", Text, "ring | flag | community | group"),
+        c("subject_id", Text, "the ring id, the flag's kind, the community or group id"),
+        c("node_id", Text, "the flagged entity of a flag row, else null"),
+        c("change", Text, "new | changed | gone | unchanged"),
+        c(
+            "previous_id",
+            Text,
+            "what it continues: the previous ring id, the previous community or group id (the same id, carried), a flag's previous ring; null when new",
+        ),
+        c("what", Text, "what changed, in a sentence: \"2 new members\", \"score 3.100 → 6.400\", \"now includes a defaulted firm (F12)\""),
     ],
 };
 
@@ -152,7 +182,7 @@ pub const COMMUNITIES: TableDoc = TableDoc {
     columns: &[
         c("node_id", Text, "the entity"),
         c("kind", Text, "firm, person, account or loan"),
-        c("community", U32, "its community, 0 = the largest"),
+        c("community", U32, "its community: with --previous the id of the previous night's community it overlaps most (new ones above every earlier id), else 0 = the largest"),
     ],
 };
 
@@ -161,7 +191,7 @@ pub const GROUPS: TableDoc = TableDoc {
     about: "Group customers: firms under one control (and mutual guarantees when configured).",
     columns: &[
         c("node_id", Text, "the firm"),
-        c("group_id", U32, "its group, 0 = the largest"),
+        c("group_id", U32, "its group: with --previous the id of the previous night's group it overlaps most (new ones above every earlier id), else 0 = the largest"),
         c("group_size", U32, "firms in the group"),
         c("group_exposure", F64, "Σ exposure of the group's firms"),
         c("anchor_id", Text, "the group's anchor: the member with the most links (ties: the first)"),
@@ -328,9 +358,10 @@ pub const CASCADE: TableDoc = TableDoc {
 };
 
 /// Every documented table.
-pub const ALL: [&TableDoc; 24] = [
+pub const ALL: [&TableDoc; 25] = [
     &FLAGS,
     &RINGS,
+    &CHANGES,
     &RING_EDGES,
     &RING_NODES,
     &CASES,

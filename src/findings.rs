@@ -117,7 +117,15 @@ fn identifier_text(graph: &Graph, e: &Evidence) -> Option<String> {
 
 /// `rings.parquet`, `ring_edges.parquet`, `ring_nodes.parquet` and the review queue's
 /// `cases.parquet`; returns the paths written.
-pub fn write_rings(graph: &Graph, rings: &[Ring], ring_ids: &[String], review: &Review, out: &Path) -> Result<Vec<String>> {
+/// `history`: when each ring was first seen (`ekg score`); `None` leaves those columns null.
+pub fn write_rings(
+    graph: &Graph,
+    rings: &[Ring],
+    ring_ids: &[String],
+    history: Option<&crate::score::previous::RingHistory>,
+    review: &Review,
+    out: &Path,
+) -> Result<Vec<String>> {
     let id = |v: u32| graph.external_id(NodeId(v));
     let opt_ts = |t: i64| (t != TS_NULL).then_some(t);
     let rings_path = out.join("rings.parquet");
@@ -135,6 +143,9 @@ pub fn write_rings(graph: &Graph, rings: &[Ring], ring_ids: &[String], review: &
         .timestamp_opt("last_ts", rings.iter().map(|r| opt_ts(r.last_ts())))
         .f64_nan_null("total_amount", rings.iter().map(|r| r.total_amount))
         .utf8("explanation", explanations.iter().map(String::as_str))
+        .timestamp_opt("first_seen", (0..rings.len()).map(|i| history.map(|h| h.first_seen[i])))
+        .u32_opt("nights_seen", (0..rings.len()).map(|i| history.map(|h| h.nights_seen[i])))
+        .utf8_opt("previous_ring_id", (0..rings.len()).map(|i| history.and_then(|h| h.previous_id[i].as_deref())))
         .documented(&crate::dictionary::RINGS)?
         .write(&rings_path)?;
     let edges: Vec<(&str, &Evidence)> =

@@ -26,10 +26,12 @@ fn reason(graph: &Graph, r: &GroupResult, firm: u32) -> Option<String> {
     Some(parts.join("; "))
 }
 
-pub fn groups(graph: &Graph, r: &GroupResult) -> anyhow::Result<Table> {
+/// `groups.parquet`; `shown[g]` is the id group `g` is written as (carried from the previous
+/// night, or `g`).
+pub fn groups(graph: &Graph, r: &GroupResult, shown: &[u32]) -> anyhow::Result<Table> {
     Table::new()
         .utf8("node_id", graph.kind_range(NodeKind::Firm).map(|f| graph.external_id(NodeId(f))))
-        .u32("group_id", r.group.iter().copied())
+        .u32("group_id", r.group.iter().map(|&g| shown[g as usize]))
         .u32("group_size", r.group.iter().map(|&g| r.size[g as usize]))
         .f64("group_exposure", &r.group.iter().map(|&g| r.exposure[g as usize]).collect::<Vec<_>>())
         .utf8("anchor_id", r.group.iter().map(|&g| graph.external_id(NodeId(r.anchor[g as usize]))))

@@ -19,11 +19,13 @@
 //! | [`supply_chain`] | firms around core enterprises: upstream, downstream or cluster, with the chain |
 //! | [`sme`] | firm size by China's 2011 SME classification standard |
 //! | [`segments`] | behaviour segments from a year of monthly flows (deterministic k-means++) |
+//! | [`continuity`] | night-to-night ids: tonight's communities and groups take last night's ids by member overlap |
 
 pub mod centrality;
 pub mod community;
 pub mod components;
 pub mod contagion;
+pub mod continuity;
 pub mod hash;
 pub mod locality;
 pub mod ownership;

@@ -37,6 +37,7 @@ pub fn run(args: &DemoArgs, quiet: bool) -> Result<()> {
         on_error: OnErrorArg::Fail,
         memory_limit: None,
         force: false,
+        previous: None,
         json: false,
     };
     crate::score::run(&score, quiet)?;

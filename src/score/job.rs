@@ -26,6 +26,8 @@ pub struct ScoreJob {
     pub json: bool,
     /// The manifest this job replays.
     pub replay_of: Option<PathBuf>,
+    /// The previous night's output folder (`--previous`).
+    pub previous: Option<PathBuf>,
 }
 
 fn name_of<T: ValueEnum>(value: T) -> String {
@@ -52,6 +54,7 @@ impl ScoreJob {
             force: args.force,
             json: args.json,
             replay_of: None,
+            previous: args.previous.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
         })
     }
 
@@ -103,6 +106,7 @@ impl ScoreJob {
             force: args.force,
             json: args.json,
             replay_of: Some(manifest.to_path_buf()),
+            previous: args.previous.clone().or_else(|| text_of("previous").map(PathBuf::from)),
         })
     }
 
@@ -119,6 +123,7 @@ impl ScoreJob {
             "on_error": name_of(self.on_error),
             "memory_limit": self.memory_limit,
             "replay_of": self.replay_of.as_deref().map(absolute),
+            "previous": self.previous.as_deref().map(absolute),
         })
     }
 }

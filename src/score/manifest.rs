@@ -99,6 +99,7 @@ pub fn write(dir: &Path, c: &Context) -> Result<()> {
         .collect::<Result<_>>()?;
     let manifest = json!({
         "ekg_version": env!("CARGO_PKG_VERSION"),
+        "output_contract": crate::dictionary::OUTPUT_CONTRACT,
         "git_revision": option_env!("EKG_GIT_REVISION").unwrap_or("unknown"),
         "created_at": chrono::Utc::now().to_rfc3339(),
         "invocation": c.invocation,

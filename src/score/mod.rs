@@ -7,6 +7,7 @@ pub mod features;
 pub mod flags;
 mod job;
 mod manifest;
+pub mod previous;
 mod stages;
 
 use std::time::Instant;
@@ -101,16 +102,29 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         );
     }
     let mut scoring = Scoring::new(&graph, config, as_of);
+    if let Some(dir) = &job.previous {
+        scoring.previous = Some(stages.run("previous", || {
+            let previous = previous::Previous::read(dir, &graph, as_of)?;
+            let rows = (previous.rings.len() + previous.flags.len()) as u64;
+            Ok((previous, rows))
+        })?);
+    }
     let plan: Vec<&Stage> = PLAN.iter().filter(|stage| (stage.enabled)(config)).collect();
     for (k, stage) in plan.iter().enumerate() {
         stages.run_numbered(stage.name, k + 1, plan.len(), || Ok(((), (stage.run)(&mut scoring)?)))?;
     }
 
+    let continuity = stages.run("continuity", || {
+        let continuity = Continuity::of(&mut scoring);
+        let rows = scoring.changes.len() as u64;
+        Ok((continuity, rows))
+    })?;
+
     // Write everything into a staged folder; the manifest last; then move it into place.
     let staged = target.stage_dir()?;
     let dir = staged.path().to_path_buf();
     let outputs = stages.run("write", || {
-        let outputs = write_tables(&mut scoring, &dir)?;
+        let outputs = write_tables(&mut scoring, &continuity, &dir)?;
         let rows = outputs.len() as u64;
         Ok((outputs, rows))
     })?;
@@ -130,6 +144,13 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         summary["prospects"] = json!({"rows": list.rows.len(), "excluded": list.excluded});
     }
     summary["pii"] = pii.describe();
+    if let Some(p) = &scoring.previous {
+        summary["previous"] = json!({
+            "dir": p.dir.display().to_string(),
+            "as_of": chrono::DateTime::from_timestamp_micros(p.as_of).map(|t| t.to_rfc3339()),
+            "changes": change_counts(&scoring.changes),
+        });
+    }
     manifest::write(
         &dir,
         &manifest::Context {
@@ -149,8 +170,54 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
+/// Tonight's rings and flags against the previous night's (first night: all new).
+struct Continuity {
+    rings: previous::RingHistory,
+    flag_first_seen: Vec<i64>,
+    flag_nights: Vec<u32>,
+}
+
+impl Continuity {
+    /// Compares, and adds the ring and flag rows to `scoring.changes`.
+    fn of(scoring: &mut Scoring) -> Continuity {
+        let (graph, as_of) = (scoring.graph, scoring.as_of);
+        let Some(before) = &scoring.previous else {
+            return Continuity {
+                rings: previous::RingHistory::first_night(scoring.rings.len(), as_of),
+                flag_first_seen: vec![as_of; scoring.flags.len()],
+                flag_nights: vec![1; scoring.flags.len()],
+            };
+        };
+        let facts = previous::ring_facts(graph, &scoring.rings, &scoring.ring_ids, &scoring.owner, before.as_of);
+        let (rings, ring_changes) = previous::compare_rings(&facts, &before.rings, as_of);
+        let flag_facts: Vec<previous::FlagFacts> = scoring
+            .flags
+            .iter()
+            .map(|f| previous::FlagFacts {
+                node_id: graph.external_id(NodeId(f.node)),
+                flag: f.flag,
+                severity: f.severity.as_str(),
+                ring_id: f.ring_id.as_deref(),
+            })
+            .collect();
+        let (flag_first_seen, flag_nights, flag_changes) = previous::compare_flags(&flag_facts, &before.flags, as_of);
+        scoring.changes.extend(ring_changes);
+        scoring.changes.extend(flag_changes);
+        Continuity { rings, flag_first_seen, flag_nights }
+    }
+}
+
+/// Changes per subject and kind of change, for the summary.
+fn change_counts(changes: &[previous::Change]) -> Value {
+    let mut counts: std::collections::BTreeMap<&str, std::collections::BTreeMap<&str, u64>> = std::collections::BTreeMap::new();
+    for c in changes {
+        *counts.entry(c.subject).or_default().entry(c.change).or_default() += 1;
+    }
+    json!(counts)
+}
+
 /// Every table of the job into `dir`; returns the file names written.
-fn write_tables(scoring: &mut Scoring, dir: &std::path::Path) -> Result<Vec<String>> {
+fn write_tables(scoring: &mut Scoring, continuity: &Continuity, dir: &std::path::Path) -> Result<Vec<String>> {
     let graph = scoring.graph;
     let mut outputs: Vec<String> = Vec::new();
     let mut add = |name: &str| outputs.push(name.to_string());
@@ -158,9 +225,26 @@ fn write_tables(scoring: &mut Scoring, dir: &std::path::Path) -> Result<Vec<Stri
     add("features.parquet");
     std::fs::write(dir.join("features.md"), scoring.features.dictionary()).context("cannot write features.md")?;
     add("features.md");
-    flags_table(graph, &scoring.flags).documented(&crate::dictionary::FLAGS)?.write(&dir.join("flags.parquet"))?;
+    flags_table(graph, &scoring.flags)
+        .timestamp_opt("first_seen", continuity.flag_first_seen.iter().map(|&t| Some(t)))
+        .u32_opt("nights_seen", continuity.flag_nights.iter().map(|&n| Some(n)))
+        .documented(&crate::dictionary::FLAGS)?
+        .write(&dir.join("flags.parquet"))?;
     add("flags.parquet");
-    for path in write_rings(graph, &scoring.rings, &scoring.ring_ids, &scoring.review, dir)? {
+    if scoring.previous.is_some() {
+        let changes = &scoring.changes;
+        Table::new()
+            .utf8("subject", changes.iter().map(|c| c.subject))
+            .utf8("subject_id", changes.iter().map(|c| c.subject_id.as_str()))
+            .utf8_opt("node_id", changes.iter().map(|c| c.node_id.as_deref()))
+            .utf8("change", changes.iter().map(|c| c.change))
+            .utf8_opt("previous_id", changes.iter().map(|c| c.previous_id.as_deref()))
+            .utf8("what", changes.iter().map(|c| c.what.as_str()))
+            .documented(&crate::dictionary::CHANGES)?
+            .write(&dir.join("changes.parquet"))?;
+        add("changes.parquet");
+    }
+    for path in write_rings(graph, &scoring.rings, &scoring.ring_ids, Some(&continuity.rings), &scoring.review, dir)? {
         add(&std::path::Path::new(&path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(path));
     }
     if let Some((nodes, community)) = &scoring.communities {

@@ -14,6 +14,7 @@ use ekg_algorithms::contagion::{
     cascade_lift, debt_rank_by_channel, default_cascade, economic_weights, firm_pd, guarantee_network, largest_exposures,
     systemic_importance, CascadeResult, Channel, GuaranteeResult, ImpactNetwork,
 };
+use ekg_algorithms::continuity::carry_labels;
 use ekg_algorithms::ownership::{graph_groups, ownership, HoldingNetwork, OwnershipResult, NONE};
 use ekg_algorithms::rings::Ring;
 use ekg_algorithms::structure::kcore::core_numbers;
@@ -89,6 +90,10 @@ pub struct Scoring<'g> {
     pub review: crate::cases::Review,
     /// The white list and what it left out.
     pub prospects: Option<crate::whitelist::WhiteList>,
+    /// The previous night's outputs (`--previous`).
+    pub previous: Option<super::previous::Previous>,
+    /// Rows of changes.parquet so far (communities and groups; rings and flags at the end).
+    pub changes: Vec<super::previous::Change>,
 }
 
 impl<'g> Scoring<'g> {
@@ -121,6 +126,8 @@ impl<'g> Scoring<'g> {
             ring_notes: serde_json::Map::new(),
             flags: Vec::new(),
             review: crate::cases::Review::default(),
+            previous: None,
+            changes: Vec::new(),
             prospects: None,
         }
     }
@@ -274,19 +281,29 @@ fn communities(s: &mut Scoring) -> Result<u64> {
             defaulted[c as usize] += s.risk_defaulted[v] as u32;
         }
     }
+    // With --previous, each community shows the id of last night's it overlaps most.
+    let shown: Vec<u32> = match s.previous.as_ref().and_then(|p| p.communities.as_ref()) {
+        Some(before) => {
+            let previous_of: Vec<u32> = risk.nodes.iter().map(|v| before.of_node[v.index()]).collect();
+            let carried = carry_labels(&community_of, &previous_of, count, &before.ids());
+            s.changes.extend(super::previous::label_changes("community", &carried, &size, before, false));
+            carried.id
+        }
+        None => (0..count as u32).collect(),
+    };
     let (mut community, mut community_size, mut share) = (vec![None; n], vec![None; n], vec![f64::NAN; n]);
     for (v, &c) in community_of.iter().enumerate() {
         let node = risk.nodes[v].index();
-        community[node] = Some(c);
+        community[node] = Some(shown[c as usize]);
         community_size[node] = Some(size[c as usize]);
         if firms[c as usize] > 0 {
             share[node] = defaulted[c as usize] as f64 / firms[c as usize] as f64;
         }
     }
-    s.communities = Some((risk.nodes.iter().map(|v| v.0).collect(), community_of));
+    s.communities = Some((risk.nodes.iter().map(|v| v.0).collect(), community_of.iter().map(|&c| shown[c as usize]).collect()));
     s.features.u32(
         "community",
-        "Community of the risk network (communities.algorithm, default Louvain modularity); 0 = the largest.",
+        "Community of the risk network (communities.algorithm, default Louvain modularity); 0 = the largest, or with --previous the id of the previous night's community it overlaps most.",
         community,
     );
     s.features.u32("community_size", "Nodes in the community.", community_size);
@@ -371,11 +388,21 @@ fn groups(s: &mut Scoring) -> Result<u64> {
     let (graph, n) = (s.graph, s.n());
     let Some(owned) = s.owned.as_ref() else { return Ok(0) };
     let r = graph_groups(graph, owned, s.config.groups.links()).groups;
+    // With --previous, each group shows the id of last night's it overlaps most.
+    let shown: Vec<u32> = match s.previous.as_ref().and_then(|p| p.groups.as_ref()) {
+        Some(before) => {
+            let previous_of: Vec<u32> = graph.kind_range(NodeKind::Firm).map(|f| before.of_node[f as usize]).collect();
+            let carried = carry_labels(&r.group, &previous_of, r.size.len(), &before.ids());
+            s.changes.extend(super::previous::label_changes("group", &carried, &r.size, before, true));
+            carried.id
+        }
+        None => (0..r.size.len() as u32).collect(),
+    };
     let f = &mut s.features;
     f.u32(
         "group_id",
-        "Firms: group customer id (control, mutual guarantees); 0 = the largest.",
-        pad(r.group.iter().map(|&g| Some(g)).collect(), n),
+        "Firms: group customer id (control, mutual guarantees); 0 = the largest, or with --previous the id of the previous night's group it overlaps most.",
+        pad(r.group.iter().map(|&g| Some(shown[g as usize])).collect(), n),
     );
     f.u32("group_size", "Firms: firms in the group.", pad(r.group.iter().map(|&g| Some(r.size[g as usize])).collect(), n));
     f.f64(
@@ -383,7 +410,7 @@ fn groups(s: &mut Scoring) -> Result<u64> {
         "Firms: Σ exposure of the group's firms.",
         pad_f64(r.group.iter().map(|&g| r.exposure[g as usize]).collect(), n),
     );
-    s.groups_table = Some(crate::tables::groups(graph, &r)?);
+    s.groups_table = Some(crate::tables::groups(graph, &r, &shown)?);
     Ok(r.size.iter().filter(|&&size| size > 1).count() as u64)
 }
 

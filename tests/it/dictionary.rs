@@ -25,10 +25,24 @@ fn every_table_has_its_documented_columns_with_their_meanings() {
     assert!(result.status.success(), "{}", text(&result.stderr));
     let dictionary = std::fs::read_to_string(out.join("tables.md")).expect("tables.md");
     let documented = [
-        ("flags.parquet", vec!["node_id", "flag", "severity", "reason", "ring_id", "path"]),
+        ("flags.parquet", vec!["node_id", "flag", "severity", "reason", "ring_id", "path", "first_seen", "nights_seen"]),
         (
             "rings.parquet",
-            vec!["ring_id", "case_id", "kind", "score", "size", "members", "first_ts", "last_ts", "total_amount", "explanation"],
+            vec![
+                "ring_id",
+                "case_id",
+                "kind",
+                "score",
+                "size",
+                "members",
+                "first_ts",
+                "last_ts",
+                "total_amount",
+                "explanation",
+                "first_seen",
+                "nights_seen",
+                "previous_ring_id",
+            ],
         ),
         ("ring_edges.parquet", vec!["ring_id", "src_id", "dst_id", "relation", "amount", "ts", "identifier"]),
         ("ring_nodes.parquet", vec!["node_id", "kind", "ring_count", "max_ring_score", "ring_kinds"]),

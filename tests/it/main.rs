@@ -2,6 +2,7 @@
 
 mod architecture;
 mod as_of;
+mod continuity;
 mod dictionary;
 mod metamorphic;
 mod query;

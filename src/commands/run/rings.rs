@@ -28,7 +28,7 @@ pub fn run(args: &RunArgs, search: &RingSearch, quiet: bool) -> Result<()> {
     let thresholds = crate::cases::default_min_ring_score();
     let review = crate::cases::queue(&rings, &owner, &thresholds, args.capacity);
     let ids = crate::findings::ring_ids(&graph, &rings);
-    let written = write_rings(&graph, &rings, &ids, &review, &args.out)?;
+    let written = write_rings(&graph, &rings, &ids, None, &review, &args.out)?;
     let mut by_kind = serde_json::Map::new();
     for kind in RingKind::ALL {
         let count = rings.iter().filter(|r| r.kind == kind).count();

@@ -172,7 +172,7 @@ fn run_groups(graph: &Graph, config: &OwnershipConfig, links: GroupLinks, out: &
 }
 
 fn write_groups(graph: &Graph, r: &GroupResult, path: &Path) -> Result<()> {
-    crate::tables::groups(graph, r)?.write(path)?;
+    crate::tables::groups(graph, r, &(0..r.size.len() as u32).collect::<Vec<_>>())?.write(path)?;
     Ok(())
 }
 
