@@ -388,6 +388,10 @@ pub struct ProspectsArgs {
     /// Or the N firms with the highest weighted supply-chain PageRank.
     #[arg(long)]
     pub core_top: Option<usize>,
+    /// Or one industrial cluster (`cluster_id` of clusters.parquet, default score settings): its
+    /// core, and its members at any distance in the cluster.
+    #[arg(long, conflicts_with_all = ["core", "core_top"])]
+    pub cluster: Option<u32>,
     /// Supply links from a core.
     #[arg(long, default_value_t = crate::whitelist::DEFAULT_HOPS)]
     pub hops: u32,

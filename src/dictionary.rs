@@ -218,6 +218,27 @@ pub const PROSPECTS: TableDoc = TableDoc {
         c("flags", U32, "low and medium flags in --scores"),
         c("score", F64, "ln(1 + supply_volume) × (1 + tenure years / 5) × (1 − percentile) / (1 + flags) / hops"),
         c("reason", Text, "why it ranks where it does"),
+        c("cluster_id", U32, "its industrial cluster (clusters.parquet), null when in none"),
+    ],
+};
+
+pub const CLUSTERS: TableDoc = TableDoc {
+    file: "clusters.parquet",
+    about:
+        "Industrial clusters: Louvain communities of the supply links between firms of one region, with at least 3 firms; largest first.",
+    columns: &[
+        c("cluster_id", U32, "0 = the largest"),
+        c("region", Text, "the region of all its firms"),
+        c("core_id", Text, "the core: the member with the most supply links inside the cluster (then volume, then smallest id)"),
+        c("core_name", Text, "the core's name"),
+        c("size", U32, "member firms"),
+        c("links", U32, "supply links inside the cluster"),
+        c("industries", Text, "its industries, most members first, with counts"),
+        c("defaulted", U32, "members that defaulted (as of the run)"),
+        c("default_rate", F64, "defaulted / size"),
+        c("borrowers", U32, "members with at least one loan"),
+        c("penetration", F64, "borrowers / size: how much of the cluster already borrows"),
+        c("members", TextList, "member firm ids, ascending by internal id"),
     ],
 };
 
@@ -358,7 +379,7 @@ pub const CASCADE: TableDoc = TableDoc {
 };
 
 /// Every documented table.
-pub const ALL: [&TableDoc; 25] = [
+pub const ALL: [&TableDoc; 26] = [
     &FLAGS,
     &RINGS,
     &CHANGES,
@@ -368,6 +389,7 @@ pub const ALL: [&TableDoc; 25] = [
     &COMMUNITIES,
     &GROUPS,
     &PROSPECTS,
+    &CLUSTERS,
     &REJECTS,
     &PAGERANK,
     &PPR,

@@ -30,6 +30,8 @@ pub struct WhiteListParams {
     pub hops: u32,
     pub max_capital: f64,
     pub limit: Option<usize>,
+    /// Only these firms (ascending), e.g. one industrial cluster's members.
+    pub only: Option<Vec<u32>>,
 }
 
 pub struct Prospect {
@@ -126,6 +128,9 @@ pub fn white_list(graph: &Graph, params: &WhiteListParams, flags: &HashMap<u32, 
     let mut excluded: BTreeMap<&'static str, u64> = BTreeMap::new();
     for c in chain_members(graph, &params.cores, params.hops) {
         let f = c.firm;
+        if params.only.as_ref().is_some_and(|only| only.binary_search(&f).is_err()) {
+            continue;
+        }
         let size = firm_size(graph, f, params.max_capital);
         let reason_out = if graph.is_defaulted(NodeId(f)) {
             Some("defaulted")
@@ -177,8 +182,8 @@ pub fn white_list(graph: &Graph, params: &WhiteListParams, flags: &HashMap<u32, 
     WhiteList { rows, excluded }
 }
 
-/// `prospects.parquet`.
-pub fn table(graph: &Graph, list: &WhiteList) -> Result<Table> {
+/// `prospects.parquet`; `cluster_of`: each firm's industrial cluster (`NONE` outside), when known.
+pub fn table(graph: &Graph, list: &WhiteList, cluster_of: Option<&[u32]>) -> Result<Table> {
     let id = |v: u32| graph.external_id(NodeId(v));
     let rows = &list.rows;
     Table::new()
@@ -197,7 +202,44 @@ pub fn table(graph: &Graph, list: &WhiteList) -> Result<Table> {
         .u32("flags", rows.iter().map(|r| r.flags))
         .f64("score", &rows.iter().map(|r| r.score).collect::<Vec<_>>())
         .utf8("reason", rows.iter().map(|r| r.reason.as_str()))
+        .u32_opt(
+            "cluster_id",
+            rows.iter()
+                .map(|r| cluster_of.and_then(|c| c.get(r.c.firm as usize).copied()).filter(|&c| c != ekg_algorithms::ownership::NONE)),
+        )
         .documented(&crate::dictionary::PROSPECTS)
+}
+
+/// `clusters.parquet`.
+pub fn clusters_table(graph: &Graph, found: &ekg_algorithms::clusters::IndustrialClusters) -> Result<Table> {
+    let id = |v: u32| graph.external_id(NodeId(v));
+    let clusters = &found.clusters;
+    let industries: Vec<String> = clusters
+        .iter()
+        .map(|c| {
+            let mut count: BTreeMap<&str, u32> = BTreeMap::new();
+            for &f in &c.members {
+                *count.entry(graph.firms.industry.get(f as usize).filter(|i| !i.is_empty()).unwrap_or("unknown")).or_default() += 1;
+            }
+            let mut by_size: Vec<(&str, u32)> = count.into_iter().collect();
+            by_size.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            by_size.iter().map(|(industry, n)| format!("{industry} {n}")).collect::<Vec<_>>().join(", ")
+        })
+        .collect();
+    Table::new()
+        .u32("cluster_id", 0..clusters.len() as u32)
+        .utf8("region", clusters.iter().map(|c| graph.firms.region.values().get(c.region as usize)))
+        .utf8("core_id", clusters.iter().map(|c| id(c.core)))
+        .utf8("core_name", clusters.iter().map(|c| graph.firms.name.get(c.core as usize)))
+        .u32("size", clusters.iter().map(|c| c.members.len() as u32))
+        .u32("links", clusters.iter().map(|c| c.links))
+        .utf8("industries", industries.iter().map(String::as_str))
+        .u32("defaulted", clusters.iter().map(|c| c.defaulted))
+        .f64("default_rate", &clusters.iter().map(|c| c.default_rate()).collect::<Vec<_>>())
+        .u32("borrowers", clusters.iter().map(|c| c.borrowers))
+        .f64("penetration", &clusters.iter().map(|c| c.penetration()).collect::<Vec<_>>())
+        .utf8_list("members", clusters.iter().map(|c| c.members.iter().map(|&m| id(m)).collect::<Vec<_>>()))
+        .documented(&crate::dictionary::CLUSTERS)
 }
 
 /// The `n` firms of highest weighted supply-chain PageRank: the core enterprises.

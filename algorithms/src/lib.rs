@@ -16,12 +16,14 @@
 //! | [`ownership`] | integrated ownership, UBOs, control chains and actual controllers, group customers, the owner's social capital and officer tenure |
 //! | [`contagion`] | guarantee network, DebtRank, Monte Carlo default cascades |
 //! | [`rings`] | shared-identifier rings, fund cycles, AML flow typologies (fans scored against chance), dense blocks (FRAUDAR), loan diversion, guarantee circles; cases merging the parts of one structure; all detectors behind one call |
+//! | [`clusters`] | industrial clusters: same-region supply communities with their core, default rate and penetration |
 //! | [`supply_chain`] | firms around core enterprises: upstream, downstream or cluster, with the chain |
 //! | [`sme`] | firm size by China's 2011 SME classification standard |
 //! | [`segments`] | behaviour segments from a year of monthly flows (deterministic k-means++) |
 //! | [`continuity`] | night-to-night ids: tonight's communities and groups take last night's ids by member overlap |
 
 pub mod centrality;
+pub mod clusters;
 pub mod community;
 pub mod components;
 pub mod contagion;

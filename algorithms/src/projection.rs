@@ -144,32 +144,32 @@ impl Projection {
         Projection { nodes, out_offsets, out_targets, out_weights, in_offsets, in_sources, in_weights, undirected: config.undirected }
     }
 
-    /// A projection straight from edge lists over `0..n` (tests, benchmarks, other front ends).
+    /// A projection straight from edge lists over `0..n` (industrial clusters, tests, benchmarks,
+    /// other front ends). Lists are sorted by neighbour, then weight; built by sorting, with no
+    /// per-node allocation.
     pub fn from_edges(n: usize, edges: &[(u32, u32, f64)], undirected: bool, weighted: bool) -> Projection {
-        let mut out: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
-        let mut inn: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
-        for &(s, d, w) in edges {
-            out[s as usize].push((d, w));
-            if undirected {
-                out[d as usize].push((s, w));
-            } else {
-                inn[d as usize].push((s, w));
+        use rayon::prelude::*;
+        let finish = |mut arcs: Vec<(u32, u32, f64)>| {
+            arcs.par_sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(a.2.total_cmp(&b.2)));
+            let mut offsets = vec![0u64; n + 1];
+            for &(s, _, _) in &arcs {
+                offsets[s as usize + 1] += 1;
             }
-        }
-        let finish = |lists: &mut Vec<Vec<(u32, f64)>>| {
-            let mut offsets = vec![0u64];
-            let (mut targets, mut weights) = (Vec::new(), Vec::new());
-            for l in lists.iter_mut() {
-                l.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-                targets.extend(l.iter().map(|e| e.0));
-                weights.extend(l.iter().map(|e| e.1));
-                offsets.push(targets.len() as u64);
+            for v in 0..n {
+                offsets[v + 1] += offsets[v];
             }
-            (offsets, targets, weighted.then_some(weights))
+            let targets: Vec<u32> = arcs.iter().map(|a| a.1).collect();
+            let weights: Option<Vec<f64>> = weighted.then(|| arcs.iter().map(|a| a.2).collect());
+            (offsets, targets, weights)
         };
-        let (out_offsets, out_targets, out_weights) = finish(&mut out);
-        let (in_offsets, in_sources, in_weights) =
-            if undirected { (out_offsets.clone(), out_targets.clone(), out_weights.clone()) } else { finish(&mut inn) };
+        let forward: Vec<(u32, u32, f64)> =
+            if undirected { edges.iter().flat_map(|&(s, d, w)| [(s, d, w), (d, s, w)]).collect() } else { edges.to_vec() };
+        let (out_offsets, out_targets, out_weights) = finish(forward);
+        let (in_offsets, in_sources, in_weights) = if undirected {
+            (out_offsets.clone(), out_targets.clone(), out_weights.clone())
+        } else {
+            finish(edges.iter().map(|&(s, d, w)| (d, s, w)).collect())
+        };
         Projection {
             nodes: (0..n as u32).map(NodeId).collect(),
             out_offsets,

@@ -19,21 +19,52 @@ pub fn run(args: &ProspectsArgs, quiet: bool) -> Result<()> {
     let _out = Target::claim(&args.out, OutputKind::Parquet, args.force)?;
     let graph = open_graph_shown(&args.graph, &args.load)?;
     let _ = quiet;
-    let cores = if !args.core.is_empty() {
+    let config = crate::score::config::ScoreConfig::default();
+    let clusters = ekg_algorithms::clusters::industrial_clusters(
+        &graph,
+        &ekg_algorithms::clusters::ClusterConfig {
+            louvain: config.communities.louvain(config.seed),
+            ..ekg_algorithms::clusters::ClusterConfig::default()
+        },
+    );
+    let cluster = match args.cluster {
+        Some(k) => Some(clusters.clusters.get(k as usize).ok_or_else(|| {
+            coded(
+                crate::exit::DATA,
+                format!(
+                    "no industrial cluster {k}: the graph has {} (0 to {})",
+                    clusters.clusters.len(),
+                    clusters.clusters.len().saturating_sub(1)
+                ),
+            )
+        })?),
+        None => None,
+    };
+    let cores = if let Some(c) = cluster {
+        vec![c.core]
+    } else if !args.core.is_empty() {
         args.core.iter().map(|id| resolve(&graph, id).map(|v| v.0)).collect::<Result<Vec<u32>>>()?
     } else if let Some(n) = args.core_top {
         top_cores(&graph, n)
     } else {
-        return Err(coded(USAGE, "prospects: give --core ID[,ID…] or --core-top N"));
+        return Err(coded(USAGE, "prospects: give --core ID[,ID…], --core-top N or --cluster K"));
     };
     let flags = flag_counts(&graph, args.scores.as_deref())?;
-    let params = WhiteListParams { cores: cores.clone(), hops: args.hops, max_capital: args.max_capital, limit: args.limit };
+    let params = WhiteListParams {
+        cores: cores.clone(),
+        // Every member of a cluster is reachable from its core within the cluster's size.
+        hops: cluster.map_or(args.hops, |c| args.hops.max(c.members.len() as u32)),
+        max_capital: args.max_capital,
+        limit: args.limit,
+        only: cluster.map(|c| c.members.clone()),
+    };
     let list = white_list(&graph, &params, &flags);
-    let written = table(&graph, &list)?.write(&args.out)?;
+    let written = table(&graph, &list, Some(&clusters.cluster_of))?.write(&args.out)?;
     let id = |v: u32| graph.external_id(NodeId(v));
     let summary = json!({
         "cores": cores.iter().map(|&c| id(c)).collect::<Vec<_>>(),
-        "hops": args.hops,
+        "hops": params.hops,
+        "cluster": args.cluster,
         "prospects": written,
         "excluded": list.excluded,
         "out": args.out,

@@ -30,13 +30,15 @@ pub enum Analysis {
     Debtrank,
     Cascade,
     Rings,
+    /// Industrial clusters (clusters.parquet): same-region supply communities around a core.
+    Clusters,
     /// The acquisition white list (prospects.parquet), after the flags.
     Prospects,
 }
 
 impl Analysis {
     /// In dependency order.
-    pub const ALL: [Analysis; 12] = [
+    pub const ALL: [Analysis; 13] = [
         Analysis::Pagerank,
         Analysis::Ppr,
         Analysis::Components,
@@ -48,6 +50,7 @@ impl Analysis {
         Analysis::Debtrank,
         Analysis::Cascade,
         Analysis::Rings,
+        Analysis::Clusters,
         Analysis::Prospects,
     ];
 }

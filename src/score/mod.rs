@@ -260,8 +260,13 @@ fn write_tables(scoring: &mut Scoring, continuity: &Continuity, dir: &std::path:
         t.write(&dir.join("groups.parquet"))?;
         add("groups.parquet");
     }
+    if let Some(found) = &scoring.clusters {
+        crate::whitelist::clusters_table(graph, found)?.write(&dir.join("clusters.parquet"))?;
+        outputs.push("clusters.parquet".to_string());
+    }
     if let Some(list) = &scoring.prospects {
-        crate::whitelist::table(graph, list)?.write(&dir.join("prospects.parquet"))?;
+        crate::whitelist::table(graph, list, scoring.clusters.as_ref().map(|c| c.cluster_of.as_slice()))?
+            .write(&dir.join("prospects.parquet"))?;
         outputs.push("prospects.parquet".to_string());
     }
     let files: Vec<&str> = outputs.iter().map(String::as_str).collect();

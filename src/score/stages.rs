@@ -38,7 +38,7 @@ pub struct Stage {
 
 /// The analyses in dependency order: ownership before groups and flags, the guarantee network and
 /// cascades before flags, rings before ring flags; flags (and the review queue of the rings) last.
-pub const PLAN: [Stage; 18] = [
+pub const PLAN: [Stage; 19] = [
     Stage { name: "flows", enabled: |_| true, run: flows },
     Stage { name: "size", enabled: |_| true, run: size },
     Stage { name: "segments", enabled: |_| true, run: segments },
@@ -56,6 +56,7 @@ pub const PLAN: [Stage; 18] = [
     Stage { name: "rings", enabled: |c| c.enabled(Analysis::Rings), run: rings },
     Stage { name: "persons", enabled: |_| true, run: persons },
     Stage { name: "flags", enabled: |_| true, run: flag_stage },
+    Stage { name: "clusters", enabled: |c| c.enabled(Analysis::Clusters), run: clusters },
     Stage { name: "prospects", enabled: |c| c.enabled(Analysis::Prospects), run: prospects },
 ];
 
@@ -88,6 +89,8 @@ pub struct Scoring<'g> {
     pub ring_notes: serde_json::Map<String, serde_json::Value>,
     pub flags: Vec<Flag>,
     pub review: crate::cases::Review,
+    /// Industrial clusters, for clusters.parquet and the white list.
+    pub clusters: Option<ekg_algorithms::clusters::IndustrialClusters>,
     /// The white list and what it left out.
     pub prospects: Option<crate::whitelist::WhiteList>,
     /// The previous night's outputs (`--previous`).
@@ -128,6 +131,7 @@ impl<'g> Scoring<'g> {
             review: crate::cases::Review::default(),
             previous: None,
             changes: Vec::new(),
+            clusters: None,
             prospects: None,
         }
     }
@@ -565,6 +569,55 @@ fn flag_stage(s: &mut Scoring) -> Result<u64> {
 
 /// The acquisition white list around the top supply-chain cores, this run's flags excluding or
 /// lowering firms.
+fn clusters(s: &mut Scoring) -> Result<u64> {
+    use ekg_algorithms::clusters::{industrial_clusters, ClusterConfig};
+    let (graph, n) = (s.graph, s.n());
+    let config = ClusterConfig { louvain: s.config.communities.louvain(s.config.seed), ..ClusterConfig::default() };
+    let found = industrial_clusters(graph, &config);
+    let of = |f: usize| found.cluster_of.get(f).copied().filter(|&c| c != NONE).map(|c| &found.clusters[c as usize]);
+    let firms = graph.kind_count(NodeKind::Firm);
+    let f = &mut s.features;
+    f.u32(
+        "industrial_cluster",
+        "Firms: industrial cluster (clusters.parquet): a Louvain community of supply links within one region; null when in none.",
+        pad(found.cluster_of.iter().map(|&c| (c != NONE).then_some(c)).collect(), n),
+    );
+    f.u32(
+        "industrial_cluster_size",
+        "Firms: firms in its industrial cluster.",
+        pad((0..firms).map(|v| of(v).map(|c| c.members.len() as u32)).collect(), n),
+    );
+    // Leave-one-out: a firm's own default is not a feature of it.
+    f.f64(
+        "industrial_cluster_default_rate",
+        "Firms: share of the other firms of its industrial cluster that defaulted (reads default labels; the firm itself left out).",
+        pad_f64(
+            (0..firms)
+                .map(|v| {
+                    of(v).map_or(f64::NAN, |c| {
+                        let own = u32::from(graph.is_defaulted(NodeId(v as u32)));
+                        c.defaulted.saturating_sub(own) as f64 / c.members.len().saturating_sub(1).max(1) as f64
+                    })
+                })
+                .collect(),
+            n,
+        ),
+    );
+    f.f64(
+        "industrial_cluster_penetration",
+        "Firms: share of its industrial cluster's firms that already borrow.",
+        pad_f64((0..firms).map(|v| of(v).map_or(f64::NAN, |c| c.penetration())).collect(), n),
+    );
+    f.bool(
+        "industrial_cluster_core",
+        "Firms: the core of its industrial cluster (most supply links inside it).",
+        pad_bool((0..firms).map(|v| of(v).map(|c| c.core == v as u32)).collect(), n),
+    );
+    let rows = found.clusters.len() as u64;
+    s.clusters = Some(found);
+    Ok(rows)
+}
+
 fn prospects(s: &mut Scoring) -> Result<u64> {
     let section = &s.config.prospects;
     let mut flags: std::collections::HashMap<u32, (u32, u32)> = std::collections::HashMap::new();
@@ -578,6 +631,7 @@ fn prospects(s: &mut Scoring) -> Result<u64> {
         hops: section.hops,
         max_capital: section.max_capital,
         limit: None,
+        only: None,
     };
     let list = crate::whitelist::white_list(s.graph, &params, &flags);
     let rows = list.rows.len() as u64;
@@ -610,6 +664,11 @@ fn pad(mut values: Vec<Option<u32>>, n: usize) -> Vec<Option<u32>> {
 
 fn pad_f64(mut values: Vec<f64>, n: usize) -> Vec<f64> {
     values.resize(n, f64::NAN);
+    values
+}
+
+fn pad_bool(mut values: Vec<Option<bool>>, n: usize) -> Vec<Option<bool>> {
+    values.resize(n, None);
     values
 }
 

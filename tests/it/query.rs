@@ -219,6 +219,14 @@ fn prospects_rank_the_supply_chain_without_defaulted_or_flagged_firms() {
     assert!(explicit["prospects"].as_u64().unwrap_or(0) > 0);
     let none = ekg(&["prospects", "--graph", g, "--out", out.to_str().unwrap_or_default()]);
     assert_eq!(none.status.code(), Some(2));
+    // One industrial cluster: only its members, around its core.
+    let by_cluster = json(&["prospects", "--graph", g, "--cluster", "1", "--out", out.to_str().unwrap_or_default(), "--json", "--force"]);
+    assert!(by_cluster["prospects"].as_u64().unwrap_or(0) > 10, "{by_cluster}");
+    let clusters = super::read_parquet_column_u32_opt(&out, "cluster_id");
+    assert!(clusters.iter().all(|&c| c == Some(1)), "{clusters:?}");
+    assert_eq!(read_parquet_column_str(&out, "core_id").into_iter().collect::<std::collections::BTreeSet<_>>().len(), 1);
+    let missing = ekg(&["prospects", "--graph", g, "--cluster", "100000", "--out", out.to_str().unwrap_or_default(), "--force"]);
+    assert_eq!(missing.status.code(), Some(65), "{}", text(&missing.stderr));
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Integration tests of ekg-algorithms against independent references.
 
+mod clusters;
 mod communities;
 mod contagion;
 mod degenerate;
