@@ -14,7 +14,8 @@
 //! Firms with no transfer in the year have no profile and no segment. The profiles are
 //! standardised (z-scores), then k-means (Lloyd's iterations from a k-means++ start drawn with
 //! [`crate::hash::unit`] from the seed) groups them; segments are numbered by size, 0 the largest
-//! (ties: smallest first member). The same input and seed give the same segments.
+//! (ties: by centroid value). Firms are taken in the order of their profiles' values, so the same
+//! profiles and seed give the same segments whatever the firms' ids or input order.
 //!
 //! # Complexity
 //! Profiles O(transfers) in parallel over firms; k-means O(iterations × firms × k × 6), the
@@ -123,9 +124,17 @@ pub struct Segments {
     pub iterations: usize,
 }
 
+/// Profiles in a total order of their values (rows with equal profiles are interchangeable).
+fn by_value(a: &Profile, b: &Profile) -> std::cmp::Ordering {
+    a.iter().zip(b).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+}
+
 /// k-means over the rows that have a profile, at most `k` segments.
 pub fn segment(profiles: &[Option<Profile>], k: usize, seed: u64) -> Segments {
-    let rows: Vec<(usize, Profile)> = profiles.iter().enumerate().filter_map(|(i, p)| p.map(|p| (i, p))).collect();
+    // Work in the order of the profiles' values, not of the rows: every sum, the k-means++ draws
+    // and the numbering are then the same whatever the firms' ids or input order.
+    let mut rows: Vec<(usize, Profile)> = profiles.iter().enumerate().filter_map(|(i, p)| p.map(|p| (i, p))).collect();
+    rows.par_sort_by(|a, b| by_value(&a.1, &b.1).then(a.0.cmp(&b.0)));
     let n = profiles.len();
     if rows.is_empty() || k == 0 {
         return Segments { segment: vec![None; n], centroids: Vec::new(), sizes: Vec::new(), deviation: vec![f64::NAN; n], iterations: 0 };
@@ -165,15 +174,13 @@ pub fn segment(profiles: &[Option<Profile>], k: usize, seed: u64) -> Segments {
             break;
         }
     }
-    // Number by size (0 = largest), ties by first member; empty segments dropped.
+    // Number by size (0 = largest), ties by centroid value; empty segments dropped.
     let mut sizes = vec![0u32; centroids.len()];
-    let mut first = vec![usize::MAX; centroids.len()];
-    for (i, &c) in assignment.iter().enumerate() {
+    for &c in &assignment {
         sizes[c as usize] += 1;
-        first[c as usize] = first[c as usize].min(i);
     }
     let mut order: Vec<usize> = (0..centroids.len()).filter(|&c| sizes[c] > 0).collect();
-    order.sort_by_key(|&c| (std::cmp::Reverse(sizes[c]), first[c]));
+    order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(by_value(&centroids[a], &centroids[b])));
     let mut rank = vec![u32::MAX; centroids.len()];
     for (r, &c) in order.iter().enumerate() {
         rank[c] = r as u32;
@@ -308,23 +315,27 @@ mod tests {
     #[test]
     fn reordering_the_firms_moves_no_firm_between_segments() {
         let mut profiles = Vec::new();
-        // Unequal sizes: equal-sized segments are numbered by where they first occur (left open).
+        // Two segments of equal size: their numbers must not depend on which occurs first.
         for i in 0..40 {
             profiles.push(point(4.0 + (i % 4) as f64 * 0.02, 0.3 + (i % 3) as f64 * 0.01));
-            if i < 25 {
-                profiles.push(point(12.0 + (i % 5) as f64 * 0.02, 2.0));
-            }
+            profiles.push(point(12.0 + (i % 5) as f64 * 0.02, 2.0));
         }
         profiles.push(None);
         let original = segment(&profiles, 2, 7);
-        // A fixed permutation (a stride coprime with the length) of the rows.
+        assert_eq!(original.sizes, vec![40, 40]);
+        // A fixed permutation (a stride coprime with the length), and the reverse, in which the
+        // other segment occurs first.
         let n = profiles.len();
-        let order: Vec<usize> = (0..n).map(|i| (i * 37 + 11) % n).collect();
-        let moved = segment(&order.iter().map(|&i| profiles[i]).collect::<Vec<_>>(), 2, 7);
-        for (k, &i) in order.iter().enumerate() {
-            assert_eq!(moved.segment[k], original.segment[i], "row {i}");
+        let stride: Vec<usize> = (0..n).map(|i| (i * 37 + 11) % n).collect();
+        let reverse: Vec<usize> = (0..n).rev().collect();
+        for order in [stride, reverse] {
+            let moved = segment(&order.iter().map(|&i| profiles[i]).collect::<Vec<_>>(), 2, 7);
+            for (k, &i) in order.iter().enumerate() {
+                assert_eq!(moved.segment[k], original.segment[i], "row {i}");
+                assert_eq!(moved.deviation[k].to_bits(), original.deviation[i].to_bits(), "row {i}");
+            }
+            assert_eq!(moved.sizes, original.sizes);
         }
-        assert_eq!(moved.sizes, original.sizes);
     }
 
     #[test]
