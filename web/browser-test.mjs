@@ -22,7 +22,9 @@ function check(condition, message) {
   console.log(`ok - ${message}`);
 }
 
-execFileSync(ekg, ["score", join(root, "sample-data"), "--out", join(work, "scores"), "--quiet"], { stdio: "inherit" });
+// Two nights: the queue then says what is new since the first.
+execFileSync(ekg, ["score", join(root, "sample-data"), "--out", join(work, "before"), "--as-of", "2025-06-30", "--quiet"], { stdio: "inherit" });
+execFileSync(ekg, ["score", join(root, "sample-data"), "--out", join(work, "scores"), "--previous", join(work, "before"), "--quiet"], { stdio: "inherit" });
 const server = spawn(ekg, ["serve", join(root, "sample-data"), "--scores", join(work, "scores"), "--port", "0", "--quiet"]);
 const url = await new Promise((resolve, reject) => {
   let seen = "";
@@ -59,7 +61,18 @@ try {
   await page.waitForFunction(() => location.search.includes("kind=fund_cycle"));
   await page.waitForSelector("#alerts tbody tr");
   const kinds = await page.locator("#alerts tbody tr td:nth-child(3)").allTextContents();
-  check(kinds.length > 0 && kinds.every((k) => k === "fund_cycle"), `the kind filter keeps ${kinds.length} fund_cycle flags only`);
+  check(kinds.length > 0 && kinds.every((k) => k.split(" ")[0] === "fund_cycle"), `the kind filter keeps ${kinds.length} fund_cycle flags only`);
+
+  // What is new since the previous night.
+  await page.goto(url);
+  await page.waitForSelector("select[data-facet='change']");
+  await page.selectOption("select[data-facet='change']", "new");
+  await page.waitForFunction(() => location.search.includes("change=new"));
+  await page.waitForSelector("#alerts tbody tr");
+  const fresh = await page.locator("#alerts tbody tr").count();
+  const badges = await page.locator("#alerts tbody tr .badge.new").count();
+  check(fresh > 0 && badges === fresh, `'since last night: new' keeps ${fresh} new flags, each marked new`);
+  await page.screenshot({ path: join(shots, "alerts-new.png") });
 
   // Search by name → entity page.
   const ringId = await page.locator("#alerts tbody tr td:nth-child(5) a").first().textContent();

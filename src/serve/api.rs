@@ -78,6 +78,8 @@ pub struct AlertQuery {
     severity: Option<String>,
     region: Option<String>,
     industry: Option<String>,
+    /// new, changed or unchanged since the previous night.
+    change: Option<String>,
     limit: Option<usize>,
     offset: Option<usize>,
 }
@@ -101,13 +103,18 @@ pub async fn alerts(State(bench): Bench, Query(q): Query<AlertQuery>) -> Answer 
         if !(wanted(&q.kind, Some(&a.flag))
             && wanted(&q.severity, Some(&a.severity))
             && wanted(&q.region, region)
-            && wanted(&q.industry, industry))
+            && wanted(&q.industry, industry)
+            && wanted(&q.change, a.change.as_deref()))
         {
             continue;
         }
-        for (facet, value) in
-            [("kind", Some(a.flag.as_str())), ("severity", Some(a.severity.as_str())), ("region", region), ("industry", industry)]
-        {
+        for (facet, value) in [
+            ("kind", Some(a.flag.as_str())),
+            ("severity", Some(a.severity.as_str())),
+            ("region", region),
+            ("industry", industry),
+            ("change", a.change.as_deref()),
+        ] {
             if let Some(value) = value {
                 *counts.entry(facet).or_default().entry(value.to_string()).or_default() += 1;
             }
@@ -122,6 +129,7 @@ pub async fn alerts(State(bench): Bench, Query(q): Query<AlertQuery>) -> Answer 
                 "severity": a.severity,
                 "reason": a.reason,
                 "ring_id": a.ring_id,
+                "change": a.change,
                 "region": region,
                 "industry": industry,
             }));

@@ -19,6 +19,8 @@ pub struct Alert {
     pub severity: String,
     pub reason: String,
     pub ring_id: Option<String>,
+    /// Since the previous night (`ekg score --previous`): new, changed or unchanged.
+    pub change: Option<String>,
 }
 
 /// One row of rings.parquet, without its evidence.
@@ -88,6 +90,7 @@ impl Workbench {
         };
         if let Some(dir) = scores {
             bench.alerts = read_alerts(&bench.graph, &dir.join("flags.parquet"))?;
+            mark_changes(&mut bench.alerts, &dir.join("changes.parquet"))?;
             bench.rings = read_rings(&dir.join("rings.parquet"))?;
             let score_of: HashMap<&str, f64> = bench.rings.iter().map(|r| (r.ring_id.as_str(), r.score)).collect();
             let ring_score = |a: &Alert| a.ring_id.as_deref().and_then(|r| score_of.get(r).copied()).unwrap_or(0.0);
@@ -248,10 +251,48 @@ fn read_alerts(graph: &Graph, path: &Path) -> Result<Vec<Alert>> {
                 severity: cell(&batch, severity, row).unwrap_or_default(),
                 reason: cell(&batch, reason, row).unwrap_or_default(),
                 ring_id: ring.and_then(|c| cell(&batch, c, row)),
+                change: None,
             });
         }
     }
     Ok(out)
+}
+
+/// Each alert's change since the previous night, from changes.parquet when the scores have one:
+/// flag rows match by (entity, flag, occurrence), as `ekg score --previous` made them.
+fn mark_changes(alerts: &mut [Alert], path: &Path) -> Result<()> {
+    if !path.is_file() {
+        return Ok(());
+    }
+    let mut change_of: HashMap<(String, String, u32), String> = HashMap::new();
+    let mut seen: HashMap<(String, String), u32> = HashMap::new();
+    for batch in read_all(path)? {
+        let schema = batch.schema();
+        let col = |name: &str| schema.index_of(name).ok();
+        let (Some(subject), Some(id), Some(node), Some(change)) = (col("subject"), col("subject_id"), col("node_id"), col("change")) else {
+            anyhow::bail!("{}: not an ekg changes table", path.display());
+        };
+        for row in 0..batch.num_rows() {
+            let (Some("flag"), Some(flag), Some(node), Some(change)) =
+                (cell(&batch, subject, row).as_deref(), cell(&batch, id, row), cell(&batch, node, row), cell(&batch, change, row))
+            else {
+                continue;
+            };
+            if change == "gone" {
+                continue;
+            }
+            let k = seen.entry((node.clone(), flag.clone())).or_insert(0);
+            *k += 1;
+            change_of.insert((node, flag, *k), change);
+        }
+    }
+    let mut seen: HashMap<(String, String), u32> = HashMap::new();
+    for a in alerts.iter_mut() {
+        let k = seen.entry((a.node_id.clone(), a.flag.clone())).or_insert(0);
+        *k += 1;
+        a.change = change_of.remove(&(a.node_id.clone(), a.flag.clone(), *k));
+    }
+    Ok(())
 }
 
 fn read_rings(path: &Path) -> Result<Vec<RingRow>> {

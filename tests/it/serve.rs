@@ -188,3 +188,25 @@ fn a_token_guards_every_route_and_a_public_bind_needs_one() {
     assert!(head.contains("ekg_token=") && head.contains("HttpOnly"), "{head}");
     assert_eq!(get_with(&server, "/api/meta", &format!("Cookie: ekg_token={token}\r\n")).0, 200);
 }
+
+/// Scores made with `--previous`: the queue says what is new since the previous night and
+/// filters on it.
+#[test]
+fn the_queue_shows_what_is_new_since_the_previous_night() {
+    let dir = tempfile::tempdir().expect("temp");
+    let (before, tonight) = (dir.path().join("before"), dir.path().join("tonight"));
+    let result = ekg(&["score", &sample(), "--out", before.to_str().unwrap_or_default(), "--as-of", "2025-06-30"]);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    let result =
+        ekg(&["score", &sample(), "--out", tonight.to_str().unwrap_or_default(), "--previous", before.to_str().unwrap_or_default()]);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    let server = serve(&["--scores", tonight.to_str().unwrap_or_default()]);
+    let all = ok(&server, "/api/alerts?limit=1000");
+    let counts = all["counts"]["change"].as_object().cloned().unwrap_or_default();
+    let count = |c: &str| counts.get(c).and_then(Value::as_u64).unwrap_or(0);
+    assert!(count("new") > 0 && count("unchanged") > 0, "{counts:?}");
+    assert_eq!(counts.values().filter_map(Value::as_u64).sum::<u64>(), all["total"].as_u64().unwrap_or(0), "every alert has a change");
+    let new = ok(&server, "/api/alerts?change=new&limit=1000");
+    assert_eq!(new["total"].as_u64(), Some(count("new")));
+    assert!(new["items"].as_array().is_some_and(|items| !items.is_empty() && items.iter().all(|i| i["change"] == "new")));
+}

@@ -81,7 +81,7 @@ async function runSearch() {
 // ---- alert queue --------------------------------------------------------------------------
 async function alertsPage(params) {
   const query = new URLSearchParams();
-  for (const key of ["kind", "severity", "region", "industry"]) if (params.get(key)) query.set(key, params.get(key));
+  for (const key of ["kind", "severity", "region", "industry", "change"]) if (params.get(key)) query.set(key, params.get(key));
   const [alerts, rings, meta] = await Promise.all([api(`/api/alerts?${query}&limit=200`), api(`/api/rings?limit=25`), api("/api/meta")]);
   const facet = (name, label) => {
     const counts = alerts.counts[name] || {};
@@ -95,11 +95,11 @@ async function alertsPage(params) {
     <h1>Alert queue</h1>
     <p class="muted">${meta.scores ? `Scores from ${esc(meta.scores)}: ${meta.alerts} flags, ${meta.rings} rings.` : "Started without --scores: search an entity to explore the graph."}</p>
     <div>${kinds}</div>
-    <div class="filters">${facet("severity", "Severity")}${facet("region", "Region")}${facet("industry", "Industry")}
+    <div class="filters">${facet("severity", "Severity")}${facet("region", "Region")}${facet("industry", "Industry")}${alerts.counts.change ? facet("change", "Since last night") : ""}
       <span class="muted" id="alert-total">${alerts.total} flag(s)</span></div>
     <table id="alerts"><thead><tr><th>Severity</th><th>Entity</th><th>Flag</th><th>Why</th><th>Ring</th><th>Region</th><th>Industry</th></tr></thead><tbody>
     ${alerts.items.map((a) => `<tr><td>${badge(a.severity)}</td><td>${nodeLink(a.node_id, a.name ?? a.node_id)}<div class="muted">${esc(a.entity_kind)} ${esc(a.node_id)}</div></td>
-      <td>${esc(a.flag)}</td><td class="reason">${esc(a.reason)}</td><td>${a.ring_id !== null ? ringLink(a.ring_id) : ""}</td>
+      <td>${esc(a.flag)}${a.change === "new" || a.change === "changed" ? ` <span class="badge ${esc(a.change)}">${esc(a.change)}</span>` : ""}</td><td class="reason">${esc(a.reason)}</td><td>${a.ring_id !== null ? ringLink(a.ring_id) : ""}</td>
       <td>${esc(a.region)}</td><td>${esc(a.industry)}</td></tr>`).join("")}
     </tbody></table>
     <h2>Highest-scoring rings</h2>
