@@ -366,7 +366,7 @@ pub const DEBTRANK: TableDoc = TableDoc {
 
 pub const CASCADE: TableDoc = TableDoc {
     file: "cascade.parquet",
-    about: "ekg run cascade: Monte Carlo default cascades over the loss network.",
+    about: "Monte Carlo default cascades over the loss network, per firm (ekg run cascade; ekg score when the cascade stage runs).",
     columns: &[
         c("node_id", Text, "the firm"),
         c("pd", F64, "its own default probability (1 when defaulted, 0 when unknown)"),

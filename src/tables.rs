@@ -1,5 +1,6 @@
 //! Analysis tables written by both `ekg run` and `ekg score`, built in one place.
 
+use ekg_algorithms::contagion::{cascade_lift, CascadeResult};
 use ekg_algorithms::ownership::GroupResult;
 use ekg_schema::{Graph, NodeId, NodeKind};
 
@@ -37,4 +38,18 @@ pub fn groups(graph: &Graph, r: &GroupResult, shown: &[u32]) -> anyhow::Result<T
         .utf8("anchor_id", r.group.iter().map(|&g| graph.external_id(NodeId(r.anchor[g as usize]))))
         .utf8_opt("reason", graph.kind_range(NodeKind::Firm).map(|f| reason(graph, r, f)))
         .documented(&crate::dictionary::GROUPS)
+}
+
+/// `cascade.parquet`: each firm's cascade probability with its interval; `pd` per firm.
+pub fn cascade(graph: &Graph, pd: &[f64], r: &CascadeResult) -> anyhow::Result<Table> {
+    let lift = cascade_lift(&r.probability, pd);
+    Table::new()
+        .utf8("node_id", graph.kind_range(NodeKind::Firm).map(|f| graph.external_id(NodeId(f))))
+        .f64("pd", pd)
+        .f64("cascade_pd", &r.probability)
+        .f64("ci_low", &r.low)
+        .f64("ci_high", &r.high)
+        .f64_nan_null("lift", lift.iter().copied())
+        .u32("contagion_runs", r.contagion_runs.iter().copied())
+        .documented(&crate::dictionary::CASCADE)
 }

@@ -8,6 +8,7 @@ pub mod flags;
 mod job;
 mod manifest;
 pub mod previous;
+mod reuse;
 mod stages;
 
 use std::time::Instant;
@@ -144,6 +145,11 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         summary["prospects"] = json!({"rows": list.rows.len(), "excluded": list.excluded});
     }
     summary["pii"] = pii.describe();
+    summary["stage_inputs"] = json!(scoring.stage_inputs);
+    summary["reused"] = json!(scoring.reused);
+    // Exact bits: JSON's decimal need not read back to the same f64.
+    summary["debtrank_reuse"] =
+        json!({"rows": scoring.debtrank_rows, "total_bits": scoring.debtrank_total.map(|t| format!("{:016x}", t.to_bits()))});
     if let Some(p) = &scoring.previous {
         summary["previous"] = json!({
             "dir": p.dir.display().to_string(),
@@ -259,6 +265,10 @@ fn write_tables(scoring: &mut Scoring, continuity: &Continuity, dir: &std::path:
     if let Some(t) = scoring.groups_table.take() {
         t.write(&dir.join("groups.parquet"))?;
         add("groups.parquet");
+    }
+    if let Some(table) = scoring.cascade_table() {
+        table?.write(&dir.join("cascade.parquet"))?;
+        add("cascade.parquet");
     }
     if let Some(found) = &scoring.clusters {
         crate::whitelist::clusters_table(graph, found)?.write(&dir.join("clusters.parquet"))?;

@@ -60,6 +60,11 @@ impl Labels {
 pub struct Previous {
     pub dir: PathBuf,
     pub as_of: i64,
+    /// Fingerprints of the reusable stages' inputs that night (`reuse.rs`).
+    pub stage_inputs: BTreeMap<String, String>,
+    /// That night's DebtRank total and distressed firms, for a reused DebtRank stage.
+    pub debtrank_total: Option<f64>,
+    pub debtrank_rows: u64,
     pub rings: Vec<PreviousRing>,
     pub flags: Vec<PreviousFlag>,
     pub communities: Option<Labels>,
@@ -188,9 +193,21 @@ impl Previous {
                 ),
             ));
         }
+        let stage_inputs = manifest
+            .pointer("/summary/stage_inputs")
+            .and_then(Value::as_object)
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+            .unwrap_or_default();
         Ok(Previous {
             dir: dir.to_path_buf(),
             as_of: previous_as_of,
+            stage_inputs,
+            debtrank_total: manifest
+                .pointer("/summary/debtrank_reuse/total_bits")
+                .and_then(Value::as_str)
+                .and_then(|bits| u64::from_str_radix(bits, 16).ok())
+                .map(f64::from_bits),
+            debtrank_rows: manifest.pointer("/summary/debtrank_reuse/rows").and_then(Value::as_u64).unwrap_or(0),
             rings: read_rings(&dir.join("rings.parquet"), previous_as_of)?,
             flags: read_flags(&dir.join("flags.parquet"), previous_as_of)?,
             communities: read_labels(&dir.join("communities.parquet"), "community", graph)?,

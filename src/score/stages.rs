@@ -79,6 +79,8 @@ pub struct Scoring<'g> {
     guarantees: Option<GuaranteeResult>,
     cascade: Option<CascadeResult>,
     pub debtrank_total: Option<f64>,
+    /// Firms DebtRank distressed (the stage's rows), recorded for the next night's reuse.
+    pub debtrank_rows: u64,
     /// Risk-network nodes and their community, for communities.parquet.
     pub communities: Option<(Vec<u32>, Vec<u32>)>,
     pub groups_table: Option<Table>,
@@ -97,9 +99,18 @@ pub struct Scoring<'g> {
     pub previous: Option<super::previous::Previous>,
     /// Rows of changes.parquet so far (communities and groups; rings and flags at the end).
     pub changes: Vec<super::previous::Change>,
+    /// Fingerprints of the reusable stages' inputs (`reuse.rs`), for the manifest.
+    pub stage_inputs: std::collections::BTreeMap<&'static str, String>,
+    /// Stages whose results were taken from the previous night.
+    pub reused: Vec<&'static str>,
 }
 
 impl<'g> Scoring<'g> {
+    /// `cascade.parquet`, when the cascades ran.
+    pub fn cascade_table(&self) -> Option<Result<Table>> {
+        self.cascade.as_ref().map(|r| crate::tables::cascade(self.graph, &self.pd, r))
+    }
+
     pub fn new(graph: &'g Graph, config: &'g ScoreConfig, as_of: i64) -> Scoring<'g> {
         let risk = Projection::new(graph, &ProjectionConfig { relations: RISK_RELATIONS.to_vec(), undirected: true, weighted: false });
         let risk_defaulted = risk.nodes.iter().map(|&v| graph.is_defaulted(v)).collect();
@@ -131,6 +142,9 @@ impl<'g> Scoring<'g> {
             review: crate::cases::Review::default(),
             previous: None,
             changes: Vec::new(),
+            stage_inputs: std::collections::BTreeMap::new(),
+            debtrank_rows: 0,
+            reused: Vec::new(),
             clusters: None,
             prospects: None,
         }
@@ -445,35 +459,15 @@ fn guarantees(s: &mut Scoring) -> Result<u64> {
     Ok(rows)
 }
 
-fn debtrank(s: &mut Scoring) -> Result<u64> {
-    let (graph, n) = (s.graph, s.n());
-    let Some(net) = s.impact.as_ref() else { return Ok(0) };
-    let firm_count = graph.kind_count(NodeKind::Firm);
-    let value = economic_weights(&graph.firms.exposure, &graph.firms.registered_capital);
-    let shock: Vec<(u32, f64)> = (0..firm_count as u32).filter(|&f| graph.is_defaulted(NodeId(f))).map(|f| (f, 1.0)).collect();
-    let (result, by_channel) = debt_rank_by_channel(net, &value, &shock);
-    let mut distress = vec![0.0; firm_count];
-    for &(f, h) in &result.distress {
-        distress[f as usize] = h;
-    }
-    // Where each distressed firm's stress came from, as shares of what it received.
-    let mut shares = vec![[f64::NAN; 4]; firm_count];
-    for &(f, received) in &by_channel {
-        let total: f64 = received.iter().sum();
-        shares[f as usize] = received.map(|x| x / total);
-    }
-    let top = largest_exposures(&graph.firms.exposure, firm_count, s.config.contagion.top_k);
-    let mut systemic = vec![f64::NAN; firm_count];
-    for (&f, x) in top.iter().zip(systemic_importance(net, &value, &top)) {
-        systemic[f as usize] = x;
-    }
-    s.debtrank_total = Some(result.debtrank);
-    s.features.f64(
-        "debtrank_distress",
-        "Firms: DebtRank distress h when the defaulted firms default (Battiston et al. 2012).",
-        pad_f64(distress, n),
-    );
-    s.features.f64("systemic_debtrank", "Firms: DebtRank of the firm's own default, for the largest exposures.", pad_f64(systemic, n));
+/// DebtRank's feature columns: names and meanings, in the order `debtrank` computes them.
+fn debtrank_columns() -> Vec<(String, String)> {
+    let mut columns = vec![
+        (
+            "debtrank_distress".to_string(),
+            "Firms: DebtRank distress h when the defaulted firms default (Battiston et al. 2012).".to_string(),
+        ),
+        ("systemic_debtrank".to_string(), "Firms: DebtRank of the firm's own default, for the largest exposures.".to_string()),
+    ];
     for channel in Channel::ALL {
         let meaning = match channel {
             Channel::Guarantee => "through guarantees it gave",
@@ -481,19 +475,97 @@ fn debtrank(s: &mut Scoring) -> Result<u64> {
             Channel::Downstream => "downstream: from customers that defaulted (unpaid receivables)",
             Channel::Upstream => "upstream: from suppliers it depends on that failed",
         };
-        s.features.f64(
-            &format!("stress_{}_share", channel.as_str()),
-            &format!("Firms: share of the DebtRank stress it received {meaning}; null when it received none."),
-            pad_f64(shares.iter().map(|x| x[channel as usize]).collect(), n),
-        );
+        columns.push((
+            format!("stress_{}_share", channel.as_str()),
+            format!("Firms: share of the DebtRank stress it received {meaning}; null when it received none."),
+        ));
     }
-    Ok(result.distress.len() as u64)
+    columns
+}
+
+fn debtrank(s: &mut Scoring) -> Result<u64> {
+    let (graph, n) = (s.graph, s.n());
+    let Some(net) = s.impact.as_ref() else { return Ok(0) };
+    let firm_count = graph.kind_count(NodeKind::Firm);
+    let value = economic_weights(&graph.firms.exposure, &graph.firms.registered_capital);
+    let shock: Vec<(u32, f64)> = (0..firm_count as u32).filter(|&f| graph.is_defaulted(NodeId(f))).map(|f| (f, 1.0)).collect();
+    let shocked: Vec<u32> = shock.iter().map(|x| x.0).collect();
+    let fingerprint = super::reuse::Inputs::new("debtrank")
+        .firm_ids(graph)
+        .impact_network(net)
+        .f64s(&value)
+        .u32s(&shocked)
+        .text(&s.config.contagion.top_k.to_string())
+        .finish();
+    let names: Vec<(String, String)> = debtrank_columns();
+    let reused = match &s.previous {
+        Some(p) if p.stage_inputs.get("debtrank") == Some(&fingerprint) => {
+            let columns = super::reuse::read_firm_features(&p.dir, graph, &names.iter().map(|c| c.0.clone()).collect::<Vec<_>>())?;
+            columns.zip(p.debtrank_total).map(|(c, total)| (c, total, p.debtrank_rows))
+        }
+        _ => None,
+    };
+    s.stage_inputs.insert("debtrank", fingerprint);
+    let (columns, total, rows) = match reused {
+        Some(found) => {
+            s.reused.push("debtrank");
+            found
+        }
+        None => {
+            let (result, by_channel) = debt_rank_by_channel(net, &value, &shock);
+            let mut distress = vec![0.0; firm_count];
+            for &(f, h) in &result.distress {
+                distress[f as usize] = h;
+            }
+            // Where each distressed firm's stress came from, as shares of what it received.
+            let mut shares = vec![[f64::NAN; 4]; firm_count];
+            for &(f, received) in &by_channel {
+                let total: f64 = received.iter().sum();
+                shares[f as usize] = received.map(|x| x / total);
+            }
+            let top = largest_exposures(&graph.firms.exposure, firm_count, s.config.contagion.top_k);
+            let mut systemic = vec![f64::NAN; firm_count];
+            for (&f, x) in top.iter().zip(systemic_importance(net, &value, &top)) {
+                systemic[f as usize] = x;
+            }
+            let mut columns = vec![distress, systemic];
+            for channel in Channel::ALL {
+                columns.push(shares.iter().map(|x| x[channel as usize]).collect());
+            }
+            (columns, result.debtrank, result.distress.len() as u64)
+        }
+    };
+    s.debtrank_total = Some(total);
+    s.debtrank_rows = rows;
+    for ((name, meaning), column) in names.iter().zip(columns) {
+        s.features.f64(name, meaning, pad_f64(column, n));
+    }
+    Ok(rows)
 }
 
 fn cascade(s: &mut Scoring) -> Result<u64> {
     let n = s.n();
     let Some(net) = s.impact.as_ref() else { return Ok(0) };
-    let r = default_cascade(net, &s.pd, &s.config.contagion.cascade(s.config.seed));
+    let config = s.config.contagion.cascade(s.config.seed);
+    let fingerprint = super::reuse::Inputs::new("cascade")
+        .firm_ids(s.graph)
+        .impact_network(net)
+        .f64s(&s.pd)
+        .text(&serde_json::to_string(&s.config.contagion)?)
+        .text(&s.config.seed.to_string())
+        .finish();
+    let reused = match &s.previous {
+        Some(p) if p.stage_inputs.get("cascade") == Some(&fingerprint) => super::reuse::read_cascade(&p.dir, s.graph, config.runs)?,
+        _ => None,
+    };
+    s.stage_inputs.insert("cascade", fingerprint);
+    let r = match reused {
+        Some(r) => {
+            s.reused.push("cascade");
+            r
+        }
+        None => default_cascade(net, &s.pd, &config),
+    };
     s.features.f64(
         "cascade_pd",
         "Firms: default probability including contagion (Monte Carlo cascades).",

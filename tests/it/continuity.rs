@@ -185,3 +185,51 @@ fn a_previous_night_that_is_not_earlier_is_refused() {
     assert_eq!(result.status.code(), Some(66), "{}", text(&result.stderr));
     assert!(text(&result.stderr).contains("manifest.json"), "{}", text(&result.stderr));
 }
+
+fn manifest_summary(out: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(out.join("manifest.json")).expect("manifest");
+    serde_json::from_str::<serde_json::Value>(&text).expect("json")["summary"].clone()
+}
+
+/// A night on which only transfers changed: the cascades and DebtRank, which read none, come from
+/// the previous night, and every table is what a full run writes (the night-to-night columns of
+/// rings and flags aside).
+#[test]
+fn an_incremental_night_reuses_what_did_not_change_and_writes_what_a_full_run_writes() {
+    let dir = tempfile::tempdir().expect("temp");
+    let data = Path::new(&super::sample()).to_path_buf();
+    let (before, incremental, full) = (dir.path().join("before"), dir.path().join("incremental"), dir.path().join("full"));
+    score(&data, &before, "2025-06-30", None);
+    score(&data, &incremental, "2025-07-01", Some(&before));
+    score(&data, &full, "2025-07-01", None);
+    let reused = manifest_summary(&incremental)["reused"].clone();
+    assert_eq!(reused, serde_json::json!(["debtrank", "cascade"]), "nothing but transfers changed that day");
+    assert_eq!(manifest_summary(&full)["reused"], serde_json::json!([]));
+    let night_columns = ["first_seen", "nights_seen", "previous_ring_id"];
+    for entry in std::fs::read_dir(&full).expect("full").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".parquet") {
+            continue;
+        }
+        let (a, b) = (read_batches(&incremental.join(&name)), read_batches(&entry.path()));
+        assert_eq!(a.len(), b.len(), "{name}");
+        for (x, y) in a.iter().zip(&b) {
+            let schema = x.schema();
+            for (i, field) in schema.fields().iter().enumerate().filter(|(_, f)| !night_columns.contains(&f.name().as_str())) {
+                assert_eq!(x.column(i).as_ref(), y.column(i).as_ref(), "{name}.{}", field.name());
+            }
+        }
+    }
+    // A near miss: the next night one firm is sold, so the loss network changes and the cascades run again.
+    let changed = dir.path().join("changed");
+    std::fs::create_dir(&changed).expect("dir");
+    for entry in std::fs::read_dir(&data).expect("data").flatten().filter(|e| e.path().is_file()) {
+        std::fs::copy(entry.path(), changed.join(entry.file_name())).expect("copy");
+    }
+    let firms: Vec<String> = read_parquet_column_str(&data.join("firms.parquet"), "firm_id").into_iter().flatten().collect();
+    let sold = vec![(firms[1].clone(), firms[2].clone(), 1.0)];
+    rewrite_rows(&changed.join("shareholdings.parquet"), &sold.iter().map(|s| s.1.clone()).collect(), &sold);
+    let next = dir.path().join("next");
+    score(&changed, &next, "2025-07-02", Some(&incremental));
+    assert_eq!(manifest_summary(&next)["reused"], serde_json::json!([]), "a changed holding reuses nothing");
+}

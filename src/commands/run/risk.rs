@@ -306,17 +306,7 @@ fn run_cascade(graph: &Graph, impact: &ImpactConfig, config: &CascadeConfig, arg
     let missing_pd = firms(graph).filter(|&f| raw.get(f as usize).is_none_or(|x| !x.is_finite())).count();
     let r = default_cascade(&net, &pd, config);
     let path = args.out.join("cascade.parquet");
-    let lift = ekg_algorithms::contagion::cascade_lift(&r.probability, &pd);
-    Table::new()
-        .utf8("node_id", firms(graph).map(|f| graph.external_id(NodeId(f))))
-        .f64("pd", &pd)
-        .f64("cascade_pd", &r.probability)
-        .f64("ci_low", &r.low)
-        .f64("ci_high", &r.high)
-        .f64_nan_null("lift", lift.iter().copied())
-        .u32("contagion_runs", r.contagion_runs.iter().copied())
-        .documented(&dictionary::CASCADE)?
-        .write(&path)?;
+    crate::tables::cascade(graph, &pd, &r)?.write(&path)?;
     let baseline: f64 = pd.iter().sum();
     Ok(json!({
         "runs": r.runs,
