@@ -46,6 +46,21 @@ pub fn find_rings(graph: &Graph, search: &RingSearch, quiet: bool) -> Found {
     Found { rings: detection.rings, seconds, notes }
 }
 
+/// Tonight's rings, in their order: when each (or the ring it continues) was first seen, on how
+/// many nights, and the previous ring it continues under another id.
+pub struct RingHistory {
+    pub first_seen: Vec<i64>,
+    pub nights_seen: Vec<u32>,
+    pub previous_id: Vec<Option<String>>,
+}
+
+impl RingHistory {
+    /// The first night of every ring.
+    pub fn first_night(count: usize, as_of: i64) -> RingHistory {
+        RingHistory { first_seen: vec![as_of; count], nights_seen: vec![1; count], previous_id: vec![None; count] }
+    }
+}
+
 /// Crockford's base32: no I, L, O or U, so an id read aloud or retyped is not misread.
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// Fixed for ever: changing it renames every ring a bank has on file.
@@ -122,7 +137,7 @@ pub fn write_rings(
     graph: &Graph,
     rings: &[Ring],
     ring_ids: &[String],
-    history: Option<&crate::score::previous::RingHistory>,
+    history: Option<&RingHistory>,
     review: &Review,
     out: &Path,
 ) -> Result<Vec<String>> {

@@ -20,6 +20,7 @@ use ekg_schema::Graph;
 use serde_json::Value;
 
 use crate::exit::{coded, DATA, NO_INPUT};
+pub use crate::findings::RingHistory;
 use crate::query::read_all;
 
 /// A ring of last night's `rings.parquet`.
@@ -80,21 +81,6 @@ pub struct Change {
     pub change: &'static str,
     pub previous_id: Option<String>,
     pub what: String,
-}
-
-/// Tonight's rings, in their order: when each (or the ring it continues) was first seen, on how
-/// many nights, and the previous ring it continues under another id.
-pub struct RingHistory {
-    pub first_seen: Vec<i64>,
-    pub nights_seen: Vec<u32>,
-    pub previous_id: Vec<Option<String>>,
-}
-
-impl RingHistory {
-    /// The first night of every ring.
-    pub fn first_night(count: usize, as_of: i64) -> RingHistory {
-        RingHistory { first_seen: vec![as_of; count], nights_seen: vec![1; count], previous_id: vec![None; count] }
-    }
 }
 
 /// What a ring is tonight, for the comparison.
