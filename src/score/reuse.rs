@@ -144,7 +144,8 @@ pub fn read_firm_features(dir: &Path, graph: &Graph, names: &[String]) -> Result
     let firms = graph.kind_range(NodeKind::Firm);
     let mut columns: Vec<Vec<f64>> = vec![Vec::with_capacity(firms.len()); names.len()];
     let mut next = firms.start;
-    for batch in read_all(&path)? {
+    let wanted: Vec<&str> = std::iter::once("node_id").chain(names.iter().map(String::as_str)).collect();
+    for batch in crate::query::read_columns(&path, &wanted, firms.end as usize)? {
         let schema = batch.schema();
         let Some(ids) = schema.index_of("node_id").ok().and_then(|i| batch.column(i).as_string_opt::<i32>().cloned()) else {
             return Ok(None);
