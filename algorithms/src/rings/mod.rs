@@ -233,20 +233,9 @@ pub fn similar(a: f64, b: f64, tolerance: f64) -> bool {
     (a - b).abs() <= tolerance * a.max(b)
 }
 
-/// Jaccard similarity of two ascending id lists.
+/// Jaccard similarity of two ascending id lists; 0 for two empty lists (nothing matches nothing).
 pub fn jaccard(a: &[u32], b: &[u32]) -> f64 {
-    let (mut i, mut j, mut common) = (0, 0, 0usize);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                common += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
+    let common = crate::continuity::shared_count(a, b);
     let union = a.len() + b.len() - common;
     if union == 0 {
         0.0
