@@ -112,8 +112,7 @@ pub fn find_row(path: &Path, column: &str, key: &str) -> Result<Option<RecordBat
 /// The named columns of the first `limit` rows of a Parquet file (others are not decoded).
 pub fn read_columns(path: &Path, names: &[&str], limit: usize) -> Result<Vec<RecordBatch>> {
     let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).with_context(|| format!("{}: not a Parquet table", path.display()))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).with_context(|| format!("{}: not a Parquet table", path.display()))?;
     let mask = parquet::arrow::ProjectionMask::columns(builder.parquet_schema(), names.iter().copied());
     let reader = builder.with_projection(mask).with_limit(limit).build().with_context(|| format!("cannot read {}", path.display()))?;
     reader.collect::<std::result::Result<Vec<_>, _>>().with_context(|| format!("cannot read {}", path.display()))
