@@ -78,6 +78,8 @@ pub fn ring_flags(graph: &Graph, rings: &[Ring], ring_ids: &[String], owner: &[u
             }
         }
     }
+    // A ring's explanation walks its evidence: made once per ring, not once per flagged member.
+    let mut explained: Vec<Option<String>> = vec![None; rings.len()];
     for ((node, kind), i) in best {
         let r = &rings[i];
         let severity = match kind {
@@ -91,7 +93,7 @@ pub fn ring_flags(graph: &Graph, rings: &[Ring], ring_ids: &[String], owner: &[u
         };
         let others: Vec<&str> = r.members.iter().filter(|&&m| m != node).take(3).map(|&m| id(graph, m)).collect();
         let more = r.members.len().saturating_sub(1 + others.len());
-        let via = if r.members.contains(&node) { String::new() } else { " through its account".to_string() };
+        let via = if r.members.binary_search(&node).is_ok() { String::new() } else { " through its account".to_string() };
         let reason = format!(
             "{}{via} {} {}{} (ring {}, {} members, score {:.3}): {}",
             id(graph, node),
@@ -101,7 +103,7 @@ pub fn ring_flags(graph: &Graph, rings: &[Ring], ring_ids: &[String], owner: &[u
             ring_ids[i],
             r.members.len(),
             r.score,
-            crate::explain::explain(graph, r)
+            explained[i].get_or_insert_with(|| crate::explain::explain(graph, r))
         );
         flags.push(Flag { node, flag: kind.as_str(), severity, reason, ring_id: Some(ring_ids[i].clone()), path: None });
     }
@@ -165,36 +167,44 @@ pub fn contagion_flags(
     config: &FlagSection,
     flags: &mut Vec<Flag>,
 ) {
+    use rayon::prelude::*;
     let sources = impact.map(ImpactSources::new);
-    for (f, (&p, &base)) in cascade.probability.iter().zip(pd).enumerate() {
-        if base > 0.0 && p >= config.contagion_probability && p / base >= config.contagion_lift && base < 1.0 {
-            let chain = sources.as_ref().and_then(|s| strongest_chain(s, pd, f as u32, CHAIN_HOPS, CHAIN_VISITS));
-            let ids: Vec<&str> = chain.iter().flat_map(|c| c.firms.iter().map(|&x| id(graph, x))).collect();
-            let evidence = match &chain {
-                Some(c) => format!(
-                    "; strongest chain: {} (pd {:.3}) → {}, contributing {:.3}",
-                    ids[0],
-                    pd.get(c.firms[0] as usize).copied().unwrap_or(0.0),
-                    ids[1..].join(" → "),
-                    c.contribution
-                ),
-                None => String::new(),
-            };
-            flags.push(Flag {
-                node: f as u32,
-                flag: "contagion_risk",
-                severity: Severity::Medium,
-                reason: format!(
-                    "{}: default probability {p:.3} with contagion through guarantees, holdings and supply links, vs pd {base:.3} alone (lift {:.1}, 95% CI {:.3}–{:.3}){evidence}",
-                    id(graph, f as u32),
-                    p / base,
-                    cascade.low[f],
-                    cascade.high[f]
-                ),
-                ring_id: None,
-                path: chain.is_some().then(|| ids.join(">")),
-            });
-        }
+    let flagged: Vec<usize> = (0..cascade.probability.len().min(pd.len()))
+        .filter(|&f| {
+            let (p, base) = (cascade.probability[f], pd[f]);
+            base > 0.0 && p >= config.contagion_probability && p / base >= config.contagion_lift && base < 1.0
+        })
+        .collect();
+    // Each firm's strongest chain is a search of its own: found in parallel, kept in firm order.
+    let chains: Vec<Option<_>> =
+        flagged.par_iter().map(|&f| sources.as_ref().and_then(|s| strongest_chain(s, pd, f as u32, CHAIN_HOPS, CHAIN_VISITS))).collect();
+    for (&f, chain) in flagged.iter().zip(chains) {
+        let (p, base) = (cascade.probability[f], pd[f]);
+        let ids: Vec<&str> = chain.iter().flat_map(|c| c.firms.iter().map(|&x| id(graph, x))).collect();
+        let evidence = match &chain {
+            Some(c) => format!(
+                "; strongest chain: {} (pd {:.3}) → {}, contributing {:.3}",
+                ids[0],
+                pd.get(c.firms[0] as usize).copied().unwrap_or(0.0),
+                ids[1..].join(" → "),
+                c.contribution
+            ),
+            None => String::new(),
+        };
+        flags.push(Flag {
+            node: f as u32,
+            flag: "contagion_risk",
+            severity: Severity::Medium,
+            reason: format!(
+                "{}: default probability {p:.3} with contagion through guarantees, holdings and supply links, vs pd {base:.3} alone (lift {:.1}, 95% CI {:.3}–{:.3}){evidence}",
+                id(graph, f as u32),
+                p / base,
+                cascade.low[f],
+                cascade.high[f]
+            ),
+            ring_id: None,
+            path: chain.is_some().then(|| ids.join(">")),
+        });
     }
 }
 

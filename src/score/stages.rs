@@ -639,8 +639,7 @@ fn flag_stage(s: &mut Scoring) -> Result<u64> {
     Ok(s.flags.len() as u64)
 }
 
-/// The acquisition white list around the top supply-chain cores, this run's flags excluding or
-/// lowering firms.
+/// Industrial clusters (`clusters.parquet`) and their features on the firm rows.
 fn clusters(s: &mut Scoring) -> Result<u64> {
     use ekg_algorithms::clusters::{industrial_clusters, ClusterConfig};
     let (graph, n) = (s.graph, s.n());
@@ -690,6 +689,8 @@ fn clusters(s: &mut Scoring) -> Result<u64> {
     Ok(rows)
 }
 
+/// The acquisition white list around the top supply-chain cores, this run's flags excluding or
+/// lowering firms.
 fn prospects(s: &mut Scoring) -> Result<u64> {
     let section = &s.config.prospects;
     let mut flags: std::collections::HashMap<u32, (u32, u32)> = std::collections::HashMap::new();
