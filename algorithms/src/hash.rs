@@ -59,8 +59,19 @@ fn mix(mut z: u64) -> u64 {
 /// draw (node coin vs edge coin) so they never coincide.
 #[inline]
 pub fn unit(seed: u64, stream: u64, run: u64, item: u64) -> f64 {
-    let h = mix(mix(mix(seed ^ stream.wrapping_mul(0xd6e8_feb8_6659_fd93)) ^ run) ^ item);
-    (h >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    unit_in_run(run_key(seed, stream, run), item)
+}
+
+/// The part of [`unit`] fixed by (seed, stream, run): a loop drawing many items of one run
+/// computes it once and calls [`unit_in_run`], with the same draws as [`unit`].
+#[inline]
+pub fn run_key(seed: u64, stream: u64, run: u64) -> u64 {
+    mix(mix(seed ^ stream.wrapping_mul(0xd6e8_feb8_6659_fd93)) ^ run)
+}
+
+#[inline]
+pub fn unit_in_run(run_key: u64, item: u64) -> f64 {
+    (mix(run_key ^ item) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 #[cfg(test)]
@@ -76,5 +87,6 @@ mod tests {
         assert!((below as f64 / n as f64 - 0.1).abs() < 0.003);
         assert_eq!(unit(1, 2, 3, 4), unit(1, 2, 3, 4));
         assert_ne!(unit(1, 2, 3, 4), unit(1, 3, 3, 4));
+        assert_eq!(unit(9, 2, 5, 11), unit_in_run(run_key(9, 2, 5), 11));
     }
 }
