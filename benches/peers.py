@@ -29,6 +29,8 @@ import time
 
 import numpy as np
 
+from graphs import kronecker, orient, write_u32
+
 source = sys.argv[1] if len(sys.argv) > 1 else "20"
 edge_factor = int(sys.argv[2]) if len(sys.argv) > 2 else 16
 kernels = sys.argv[3].split(",") if len(sys.argv) > 3 else ["pagerank", "wcc", "scc", "lpa", "louvain", "leiden", "triangles", "kcore"]
@@ -37,34 +39,6 @@ runs = max(1, int(os.environ.get("RUNS", "1")))
 threads = os.cpu_count()
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
-
-
-def orient(src, dst):
-    """True where the bench binary flips edge (src, dst) to dst -> src for the SCC benchmark."""
-    with np.errstate(over="ignore"):
-        h = (src.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ dst.astype(np.uint64)
-        h = h * np.uint64(0xBF58476D1CE4E5B9)
-    return (h >> np.uint64(63)) == 1
-
-
-def kronecker(scale, edge_factor, seed=1):
-    rng = np.random.default_rng(seed)
-    n, m = 1 << scale, edge_factor << scale
-    a, b, c = 0.57, 0.19, 0.19
-    src = np.zeros(m, dtype=np.int64)
-    dst = np.zeros(m, dtype=np.int64)
-    for bit in range(scale):
-        r = rng.random(m)
-        src_bit = r > a + b
-        dst_bit = ((r > a) & (r <= a + b)) | (r > a + b + c)
-        src |= src_bit.astype(np.int64) << bit
-        dst |= dst_bit.astype(np.int64) << bit
-    perm = rng.permutation(n)  # Graph500 relabels vertices randomly
-    src, dst = perm[src], perm[dst]
-    keep = src != dst
-    lo, hi = np.minimum(src[keep], dst[keep]), np.maximum(src[keep], dst[keep])
-    pairs = np.unique(lo * n + hi)
-    return n, (pairs // n).astype(np.uint32), (pairs % n).astype(np.uint32)
 
 
 t = time.time()
@@ -81,7 +55,7 @@ else:
     scale = int(source)
     path = f"/tmp/kron{scale}.u32"
     n, src, dst = kronecker(scale, edge_factor)
-    np.stack([src, dst], axis=1).astype("<u4").tofile(path)
+    write_u32(path, src, dst)
     print(f"Kronecker scale {scale}: {n} nodes, {len(src)} undirected edges ({time.time() - t:.1f}s to generate)", flush=True)
 wanted = set(kernels)
 
