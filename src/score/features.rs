@@ -12,6 +12,9 @@ use crate::table::Table;
 
 pub use ekg_schema::MICROS_PER_DAY;
 
+/// Nodes per slice of `features.parquet` written at a time; row groups stay 2^20 rows.
+const WRITE_SLICE_ROWS: u32 = 1 << 18;
+
 /// One typed feature column, by node id; NaN / None are nulls.
 pub enum Values {
     F64(Vec<f64>),
@@ -60,27 +63,57 @@ impl Features {
     }
 
     /// The table: key columns first, then every feature in order, each described.
-    pub fn table(&self, graph: &Graph, as_of: i64) -> Table {
-        let n = graph.node_count() as u32;
+    /// The table's rows `rows` (node ids).
+    pub fn table(&self, graph: &Graph, as_of: i64, rows: std::ops::Range<u32>) -> Table {
+        let ids = || rows.clone();
+        let at = |v: u32| v as usize;
         let mut t = Table::new()
-            .utf8("node_id", (0..n).map(|v| graph.external_id(NodeId(v))))
+            .utf8("node_id", ids().map(|v| graph.external_id(NodeId(v))))
             .describe("Entity key: the external id of the firm, person, account or loan.")
-            .utf8("kind", (0..n).map(|v| graph.kind(NodeId(v)).as_str()))
+            .utf8("kind", ids().map(|v| graph.kind(NodeId(v)).as_str()))
             .describe("firm | person | account | loan.")
-            .timestamp_opt("as_of", (0..n).map(|_| Some(as_of)))
+            .timestamp_opt("as_of", ids().map(|_| Some(as_of)))
             .describe("The instant the graph was scored as of (UTC).")
-            .timestamp_opt("event_timestamp", (0..n).map(|_| Some(as_of)))
+            .timestamp_opt("event_timestamp", ids().map(|_| Some(as_of)))
             .describe("Feast's event timestamp: the same instant as as_of.");
         for f in &self.columns {
             t = match &f.values {
-                Values::F64(v) => t.f64_nan_null(&f.name, v.iter().copied()),
-                Values::U32(v) => t.u32_opt(&f.name, v.iter().copied()),
-                Values::Text(v) => t.utf8_opt(&f.name, v.iter().map(|x| x.as_deref())),
-                Values::Bool(v) => t.bool_opt(&f.name, v.iter().copied()),
+                Values::F64(v) => t.f64_nan_null(&f.name, ids().map(|i| v[at(i)])),
+                Values::U32(v) => t.u32_opt(&f.name, ids().map(|i| v[at(i)])),
+                Values::Text(v) => t.utf8_opt(&f.name, ids().map(|i| v[at(i)].as_deref())),
+                Values::Bool(v) => t.bool_opt(&f.name, ids().map(|i| v[at(i)])),
             }
             .describe(&f.description);
         }
         t
+    }
+
+    /// Writes `features.parquet` as `path` in slices of [`WRITE_SLICE_ROWS`] nodes, so the
+    /// Arrow copy of the table is one slice, not every feature of every node a second time
+    /// (2.5 GB at 1M firms); replaces any previous file atomically. Returns the row count.
+    pub fn write(&self, graph: &Graph, as_of: i64, path: &std::path::Path) -> anyhow::Result<usize> {
+        let n = graph.node_count() as u32;
+        let tmp = crate::output::TempFile::beside(path);
+        let mut sink: Option<crate::output::ParquetSink> = None;
+        let mut start = 0;
+        loop {
+            let end = (start + WRITE_SLICE_ROWS).min(n);
+            let batch = self.table(graph, as_of, start..end).into_batch()?;
+            let writer = match &mut sink {
+                Some(writer) => writer,
+                None => sink.insert(crate::output::ParquetSink::create(tmp.path(), batch.schema())?),
+            };
+            writer.write(&batch)?;
+            if end == n {
+                break;
+            }
+            start = end;
+        }
+        if let Some(writer) = sink {
+            writer.finish()?;
+        }
+        tmp.commit(path)?;
+        Ok(n as usize)
     }
 
     /// `features.md`: the data dictionary, with the default labels each column reads.

@@ -227,7 +227,7 @@ fn write_tables(scoring: &mut Scoring, continuity: &Continuity, dir: &std::path:
     let graph = scoring.graph;
     let mut outputs: Vec<String> = Vec::new();
     let mut add = |name: &str| outputs.push(name.to_string());
-    scoring.features.table(graph, scoring.as_of).write(&dir.join("features.parquet"))?;
+    scoring.features.write(graph, scoring.as_of, &dir.join("features.parquet"))?;
     add("features.parquet");
     std::fs::write(dir.join("features.md"), scoring.features.dictionary()).context("cannot write features.md")?;
     add("features.md");
