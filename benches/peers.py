@@ -1,14 +1,16 @@
-"""Side-by-side: ekg vs NetworKit vs igraph on one graph, ratios from one run.
+"""Side-by-side: ekg vs GAPBS, NetworKit and igraph on one graph, ratios from one run.
 
 Usage: python3 benches/peers.py [SCALE | GRAPH.ekg] [EDGE_FACTOR] [KERNELS]
 (defaults 20, 16 and pagerank,wcc,scc,lpa,louvain,leiden,triangles,kcore; the issue's size is
 scale 22). With GRAPH.ekg, the graph is that snapshot's simple undirected graph over every
 relation (the generated enterprise graph: `ekg generate` + `ekg build`), exported by the bench
-binary. PEERS=networkit skips igraph (single-threaded; Louvain/Leiden take minutes at scale 22).
+binary. PEERS (default gapbs,networkit,igraph) picks the peers: igraph is single-threaded and its
+Louvain/Leiden take minutes at scale 22; GAPBS (PageRank, WCC, triangles) is built outside the
+project tree from ../shared/peers/gapbs by gapbs.py, which also runs alternating pairs.
 RUNS=N (default 1) times every kernel of every tool N times and keeps the fastest (with the
 modularity of that run): on a virtual machine the first run after another process freed memory
 pays for memory the host has taken back, and the tool run first always does.
-Needs: pip install networkit==11.3 igraph numpy (PyPI). Builds the graph with the Graph500 R-MAT
+Needs: pip install networkit==11.3 igraph numpy pyarrow (PyPI). Builds the graph with the Graph500 R-MAT
 parameters (a=0.57, b=0.19, c=0.19) and a fixed seed, drops self-loops and duplicate edges, writes
 it as u32 pairs for ekg's bench binary (cargo bench --bench algorithms), then times each kernel:
 PageRank per iteration (20 iterations), connected components, strongly connected components
@@ -34,7 +36,7 @@ from graphs import kronecker, orient, write_u32
 source = sys.argv[1] if len(sys.argv) > 1 else "20"
 edge_factor = int(sys.argv[2]) if len(sys.argv) > 2 else 16
 kernels = sys.argv[3].split(",") if len(sys.argv) > 3 else ["pagerank", "wcc", "scc", "lpa", "louvain", "leiden", "triangles", "kcore"]
-peers = os.environ.get("PEERS", "networkit,igraph").split(",")
+peers = os.environ.get("PEERS", "gapbs,networkit,igraph").split(",")
 runs = max(1, int(os.environ.get("RUNS", "1")))
 threads = os.cpu_count()
 here = os.path.dirname(os.path.abspath(__file__))
@@ -59,7 +61,7 @@ else:
     print(f"Kronecker scale {scale}: {n} nodes, {len(src)} undirected edges ({time.time() - t:.1f}s to generate)", flush=True)
 wanted = set(kernels)
 
-results = {"ekg": {}, "networkit": {}, "igraph": {}}
+results = {"ekg": {}, "gapbs": {}, "networkit": {}, "igraph": {}}
 partial_path = "/tmp/peers-partial.json"
 
 
@@ -95,6 +97,19 @@ def fastest(make_and_run):
         if best is None or elapsed < best[0]:
             best = (elapsed, result)
     return best
+
+if "gapbs" in peers:
+    # GAPBS's trial times (its own set-up included, the graph's build not), PageRank per iteration
+    # of its 20 like ekg's; built outside the project tree (see gapbs.py).
+    import gapbs
+    from pathlib import Path
+
+    gapbs_bin = gapbs.build()
+    sg = gapbs.serialize(gapbs_bin, Path(path))
+    for kernel in ("pagerank", "wcc", "triangles"):
+        if kernel in wanted:
+            seconds = min(gapbs.gapbs_seconds(gapbs_bin, kernel, sg) for _ in range(runs))
+            record("gapbs", kernel, seconds / 20 if kernel == "pagerank" else seconds)
 
 import networkit as nk
 
@@ -162,17 +177,19 @@ for name, run in igraph_kernels if "igraph" in peers else []:
         record("igraph", f"{name}_modularity", ig_graph.modularity(result.membership))
 
 print(f"threads: {threads}")
-print(f"{'kernel':<12} {'ekg s':>10} {'NetworKit s':>12} {'ekg/NetworKit':>14} {'igraph s':>10} {'ekg/igraph':>11}")
+print(f"{'kernel':<12} {'ekg s':>10} {'GAPBS s':>10} {'ekg/GAPBS':>10} {'NetworKit s':>12} {'ekg/NetworKit':>14} {'igraph s':>10} {'ekg/igraph':>11}")
 for k in kernels:
     e, nkv = results["ekg"].get(k), results["networkit"].get(k)
     igv = results["igraph"].get(k)
     ratio_nk = f"{e / nkv:.2f}" if e and nkv else "-"
     ratio_ig = f"{e / igv:.3f}" if e and igv else "-"
+    gv = results["gapbs"].get(k)
+    ratio_g = f"{e / gv:.2f}" if e and gv else "-"
     label = k + (" /iter" if k == "pagerank" else "")
-    print(f"{label:<12} {e or 0:>10.3f} {nkv or 0:>12.3f} {ratio_nk:>14} {igv or 0:>10.3f} {ratio_ig:>11}")
+    print(f"{label:<12} {e or 0:>10.3f} {gv or 0:>10.3f} {ratio_g:>10} {nkv or 0:>12.3f} {ratio_nk:>14} {igv or 0:>10.3f} {ratio_ig:>11}")
     if k in ("louvain", "leiden"):
         q = [results[t].get(f"{k}_modularity") for t in ("ekg", "networkit", "igraph")]
-        print(f"{'  modularity':<12} {q[0] or 0:>10.4f} {q[1] or 0:>12.4f} {'':>14} {q[2] or 0:>10.4f}")
+        print(f"{'  modularity':<12} {q[0] or 0:>10.4f} {'':>10} {'':>10} {q[1] or 0:>12.4f} {'':>14} {q[2] or 0:>10.4f}")
 if "pagerank_full" in results["igraph"]:
     print("igraph pagerank (full run, PRPACK):", f"{results['igraph']['pagerank_full']:.3f}s")
 print(json.dumps(results))
