@@ -15,15 +15,15 @@
 //! segment of 256 runs by geometric jumps between successes, so a run costs its defaults, not
 //! one draw per firm.
 //!
-//! # Batches of runs
+//! # Segments simulated together
 //! The 256 runs of a segment are simulated together, one bit per run: a run's cascade is the set
 //! of firms reachable over its live links from its own defaults, so sweeping the firms with
 //! undelivered runs in ascending order, until none is left, finds every run's set with each
 //! firm's links read once per sweep instead of once per run. The draws are the same as run by
-//! run (a unit test holds the batched counts equal to a queue per run), so the batching changes
-//! the time, not one result. On the generated 1M-firm portfolio nine firms in ten default in some
-//! run of a batch, and a link's read of its target is a cache miss: batching cut the cascade from
-//! 92.7 to 18.8 s there (`ekg run cascade`, same outputs byte for byte).
+//! run (a unit test holds the counts equal to a queue per run), so this changes the time, not one
+//! result. On a large network most firms default in some run of a segment and each link's read
+//! of its target is a cache miss, so sharing the reads is what keeps the cascade near linear in
+//! the firms (`benches/README.md`).
 //!
 //! # Complexity
 //! O(runs × (own defaults + links out of defaulted firms) + firms × runs / 256) draws, and
@@ -113,15 +113,12 @@ fn own_default_runs(seed: u64, firm: u32, segment: u32, p: f64, mut emit: impl F
     }
 }
 
-/// Runs simulated together, one bit each: a firm's links are read once for every run of the
-/// batch that reaches it instead of once per run. That read is a cache miss per link once the
-/// network outgrows the cache, and it, not the draws, bounds the cascade; on the generated
-/// 300k-firm portfolio nine firms in ten default in some run of a 64-run batch.
-const WORDS: usize = 4;
-const BATCH: u32 = 64 * WORDS as u32;
-const _: () = assert!(SEGMENT.is_multiple_of(BATCH));
+/// A segment's runs are simulated together, one bit each: a firm's links are read once for
+/// every run of the segment that reaches it instead of once per run. That read is a cache miss
+/// per link once the network outgrows the cache, and it, not the draws, bounds the cascade.
+const WORDS: usize = (SEGMENT / 64) as usize;
 
-/// A firm's runs in the batch: those in which it has defaulted, and those whose default it has
+/// A firm's runs in the segment: those in which it has defaulted, and those whose default it has
 /// not yet passed on. In one cache line, since a link reads both of its target's.
 #[derive(Clone, Copy, Default)]
 #[repr(align(64))]
@@ -137,7 +134,7 @@ struct Runs {
 const FIRMS_AHEAD: usize = 4;
 const PREFETCH_AHEAD: usize = 16;
 
-/// One worker's state: per firm its [`Runs`] in the batch and its contagion count over all the
+/// One worker's state: per firm its [`Runs`] in the segment and its contagion count over all the
 /// worker's runs.
 struct Worker {
     runs: Vec<Runs>,
@@ -146,7 +143,7 @@ struct Worker {
     frontier: Vec<u32>,
     next: Vec<u32>,
     /// This segment's own defaults: (source, its runs as bits).
-    initial: Vec<(u32, [u64; (SEGMENT / 64) as usize])>,
+    initial: Vec<(u32, [u64; WORDS])>,
 }
 
 impl Worker {
@@ -161,23 +158,20 @@ impl Worker {
         }
     }
 
-    /// Runs `first..first + BATCH` (those below the total) from the sources' own defaults in
-    /// `batch` of the segment. A run's cascade is the set reachable over its live links, so the
+    /// The segment's runs `first..first + SEGMENT` (those below the total) from the sources' own
+    /// defaults in `initial`. A run's cascade is the set reachable over its live links, so the
     /// order firms are visited in does not change it: sweeps go in ascending firm order, for
     /// sequential reads of the network, until no run has a default left to pass on.
     /// `is_source`: bit per firm, set when its default hits some firm.
-    fn simulate_batch(&mut self, net: &ImpactNetwork, p: &impl Fn(u32) -> f64, is_source: &[u64], batch: usize, first: u32, seed: u64) {
-        let link_keys: [u64; BATCH as usize] = std::array::from_fn(|b| run_key(seed, LINK_STREAM, (first + b as u32) as u64));
-        let hit_keys: [u64; BATCH as usize] = std::array::from_fn(|b| run_key(seed, HIT_STREAM, (first + b as u32) as u64));
+    fn simulate_segment(&mut self, net: &ImpactNetwork, p: &impl Fn(u32) -> f64, is_source: &[u64], first: u32, seed: u64) {
+        let link_keys: [u64; SEGMENT as usize] = std::array::from_fn(|b| run_key(seed, LINK_STREAM, (first + b as u32) as u64));
+        let hit_keys: [u64; SEGMENT as usize] = std::array::from_fn(|b| run_key(seed, HIT_STREAM, (first + b as u32) as u64));
         let Worker { runs, contagion, touched, frontier, next, initial } = self;
         frontier.clear();
-        for (s, bits) in initial.iter() {
-            let own: [u64; WORDS] = std::array::from_fn(|w| bits[batch * WORDS + w]);
-            if own != [0; WORDS] {
-                runs[*s as usize] = Runs { defaulted: own, fresh: own };
-                frontier.push(*s);
-                touched.push(*s);
-            }
+        for &(s, own) in initial.iter() {
+            runs[s as usize] = Runs { defaulted: own, fresh: own };
+            frontier.push(s);
+            touched.push(s);
         }
         while !frontier.is_empty() {
             next.clear();
@@ -279,22 +273,17 @@ pub fn default_cascade(net: &ImpactNetwork, pd: &[f64], config: &CascadeConfig) 
                 let first = segment * SEGMENT;
                 w.initial.clear();
                 for &s in &sources {
-                    let mut bits = [0u64; (SEGMENT / 64) as usize];
+                    let mut bits = [0u64; WORDS];
                     own_default_runs(config.seed, s, segment, p(s), |k| {
                         if first + k < runs {
                             bits[(k / 64) as usize] |= 1 << (k % 64);
                         }
                     });
-                    if bits != [0; (SEGMENT / 64) as usize] {
+                    if bits != [0; WORDS] {
                         w.initial.push((s, bits));
                     }
                 }
-                for batch in 0..(SEGMENT / BATCH) as usize {
-                    let batch_first = first + batch as u32 * BATCH;
-                    if batch_first < runs {
-                        w.simulate_batch(net, &p, &is_source, batch, batch_first, config.seed);
-                    }
-                }
+                w.simulate_segment(net, &p, &is_source, first, config.seed);
                 w
             },
         )
@@ -377,7 +366,7 @@ mod tests {
     #[test]
     fn batched_sweeps_match_run_by_run_queues() {
         // Random networks with cycles, hubs, certain links (W = 1) and firms without pd; run
-        // counts that end inside a batch and inside a segment.
+        // counts that end inside a word of runs and inside a segment.
         for case in 0..40u64 {
             let n = 3 + (case % 37) as u32;
             let links = case * 7 % 90;
