@@ -283,14 +283,26 @@ pub(crate) fn fill_blocks(offsets: &[u64], targets: &mut [u32], fill: impl Fn(u3
     });
 }
 
-/// `targets` cut into jobs of consecutive lists `(start, end, their slots)`: up to 4096 nodes and
+/// `targets` cut into jobs of consecutive lists `(start, end, their slots)`, as [`block_ranges`].
+pub(crate) fn block_jobs<'a>(offsets: &[u64], mut targets: &'a mut [u32]) -> Vec<(usize, usize, &'a mut [u32])> {
+    let ranges = block_ranges(offsets);
+    let mut jobs = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        let (head, tail) = targets.split_at_mut((offsets[end] - offsets[start]) as usize);
+        jobs.push((start, end, head));
+        targets = tail;
+    }
+    jobs
+}
+
+/// The lists of `offsets` cut into jobs of consecutive lists `(start, end)`: up to 4096 lists and
 /// about 2¹⁶ slots each (one list may be longer). The slot bound keeps jobs even where the first
 /// nodes hold most arcs (lists renumbered by descending degree) and a job's slots in L2.
-pub(crate) fn block_jobs<'a>(offsets: &[u64], mut targets: &'a mut [u32]) -> Vec<(usize, usize, &'a mut [u32])> {
+pub(crate) fn block_ranges(offsets: &[u64]) -> Vec<(usize, usize)> {
     const NODES: usize = 4096;
     const SLOTS: u64 = 1 << 16;
     let n = offsets.len() - 1;
-    let mut jobs = Vec::with_capacity(n / NODES + 1);
+    let mut ranges = Vec::with_capacity(n / NODES + 1);
     let mut start = 0;
     while start < n {
         let mut end = (start + NODES).min(n);
@@ -299,12 +311,10 @@ pub(crate) fn block_jobs<'a>(offsets: &[u64], mut targets: &'a mut [u32]) -> Vec
             end = offsets[start + 1..=end].partition_point(|&o| o - offsets[start] <= SLOTS) + start + 1;
             end = end.min(start + NODES).max(start + 1);
         }
-        let (head, tail) = targets.split_at_mut((offsets[end] - offsets[start]) as usize);
-        jobs.push((start, end, head));
-        targets = tail;
+        ranges.push((start, end));
         start = end;
     }
-    jobs
+    ranges
 }
 
 #[cfg(test)]
