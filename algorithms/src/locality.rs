@@ -57,7 +57,7 @@ const RENAME_PREFETCH_DISTANCE: usize = 32;
 
 /// The in-lists of `graph` renumbered by `order` and cut by source: segment `s` holds, for each
 /// target with a source among new ids `s·len .. (s+1)·len`, those sources (as offsets from
-/// `s·len`, ascending) and their weights. This is CSR segmenting (Zhang et al., "Making caches
+/// `s·len`, in list order) and their weights. This is CSR segmenting (Zhang et al., "Making caches
 /// work for graph analytics", IEEE BigData 2017): a pull that sweeps one segment at a time reads
 /// only `len` entries of the value array, which stay in the core's private L2 however large the
 /// graph, instead of gathering at random over all of it. With nodes in descending-degree order
@@ -80,6 +80,59 @@ pub struct InSegment {
     pub jobs: Vec<usize>,
 }
 
+/// One list's arcs grouped by segment, in list order within each segment.
+#[derive(Default)]
+struct Grouped {
+    sources: Vec<u32>,
+    weights: Vec<f64>,
+    cursors: Vec<usize>,
+    keys: Vec<u64>,
+}
+
+impl Grouped {
+    /// Groups `sources` (and their `weights`) by segment `source >> shift`: a counting sort over
+    /// the segments the list spans, or a sort where the list is shorter than that span.
+    fn fill(&mut self, sources: &[u32], weights: Option<&[f64]>, shift: u32) {
+        self.sources.clear();
+        self.weights.clear();
+        let (low, high) = sources.iter().fold((u32::MAX, 0), |(low, high), &u| (low.min(u), high.max(u)));
+        let first = (low >> shift) as usize;
+        let span = ((high >> shift) as usize + 1).saturating_sub(first);
+        if span <= 1 {
+            self.sources.extend_from_slice(sources);
+            self.weights.extend_from_slice(weights.unwrap_or_default());
+        } else if span > sources.len() {
+            self.keys.clear();
+            self.keys.extend(sources.iter().enumerate().map(|(k, &u)| ((u >> shift) as u64) << 32 | k as u64));
+            self.keys.sort_unstable();
+            self.sources.extend(self.keys.iter().map(|&key| sources[key as u32 as usize]));
+            if let Some(w) = weights {
+                self.weights.extend(self.keys.iter().map(|&key| w[key as u32 as usize]));
+            }
+        } else {
+            self.cursors.clear();
+            self.cursors.resize(span, 0);
+            for &u in sources {
+                self.cursors[(u >> shift) as usize - first] += 1;
+            }
+            let mut total = 0;
+            for cursor in &mut self.cursors {
+                (*cursor, total) = (total, total + *cursor);
+            }
+            self.sources.resize(sources.len(), 0);
+            self.weights.resize(weights.map_or(0, <[f64]>::len), 0.0);
+            for (k, &u) in sources.iter().enumerate() {
+                let slot = &mut self.cursors[(u >> shift) as usize - first];
+                self.sources[*slot] = u;
+                if let Some(w) = weights {
+                    self.weights[*slot] = w[k];
+                }
+                *slot += 1;
+            }
+        }
+    }
+}
+
 /// One block of targets' share of every segment, before the segments are put together.
 #[derive(Default)]
 struct SegmentPart {
@@ -91,12 +144,15 @@ struct SegmentPart {
 
 impl SegmentedInLists {
     /// # Complexity
-    /// O(m log d) work (each list sorted), parallel over blocks of targets; memory
+    /// O(n + m) work (a list spanning more segments than it has arcs is sorted instead), parallel
+    /// over blocks of targets; memory
     /// 4m (+ 8m weighted) for the lists and 12 bytes per (target, segment) entry, twice over
     /// while the segments are put together.
+    /// `segment_len` is rounded up to a power of two.
     pub fn new(graph: &Projection, order: &NodeOrder, segment_len: usize) -> SegmentedInLists {
         let n = order.order.len();
-        let segment_len = segment_len.max(1);
+        let segment_len = segment_len.max(1).next_power_of_two();
+        let shift = segment_len.trailing_zeros();
         let segment_count = n.div_ceil(segment_len).max(1);
         let weighted = graph.in_weights.is_some();
         let degrees: Vec<u64> =
@@ -104,8 +160,7 @@ impl SegmentedInLists {
         let offsets = prefix_offsets(&degrees);
         drop(degrees);
         let blocks = block_ranges(&offsets);
-        // Each block sorts its targets' renamed sources and deals them out by segment; a list
-        // sorted by new id holds each segment's sources as one run, in a fixed order.
+        // Each block groups its targets' renamed sources by segment and deals them out.
         let parts: Vec<Vec<SegmentPart>> = blocks
             .par_iter()
             .map(|&(start, end)| {
@@ -122,36 +177,23 @@ impl SegmentedInLists {
                     }
                     renamed[k] = order.rank[renamed[k] as usize];
                 }
-                let (mut weights, mut keys) = (Vec::new(), Vec::new());
+                let mut grouped = Grouped::default();
                 for new in start..end {
-                    let old = order.order[new];
+                    let old = order.order[new] as usize;
                     let (lo, hi) = ((offsets[new] - offsets[start]) as usize, (offsets[new + 1] - offsets[start]) as usize);
-                    let sources = &mut renamed[lo..hi];
-                    if let Some(w) = &graph.in_weights {
-                        // Parallel arcs keep their order, so their weights do.
-                        keys.clear();
-                        keys.extend(sources.iter().enumerate().map(|(k, &u)| (u as u64) << 32 | k as u64));
-                        keys.sort_unstable();
-                        let first_weight = graph.in_offsets[old as usize] as usize;
-                        weights.clear();
-                        weights.extend(keys.iter().map(|&key| w[first_weight + (key as u32) as usize]));
-                        for (u, key) in sources.iter_mut().zip(&keys) {
-                            *u = (key >> 32) as u32;
-                        }
-                    } else {
-                        sources.sort_unstable();
-                    }
+                    let weights = graph.in_weights.as_ref().map(|w| &w[graph.in_offsets[old] as usize..graph.in_offsets[old + 1] as usize]);
+                    grouped.fill(&renamed[lo..hi], weights, shift);
                     let mut first = 0;
-                    while first < sources.len() {
-                        let segment = sources[first] as usize / segment_len;
-                        let base = (segment * segment_len) as u32;
-                        let end = first + sources[first..].partition_point(|&u| ((u - base) as usize) < segment_len);
+                    while first < grouped.sources.len() {
+                        let segment = (grouped.sources[first] >> shift) as usize;
+                        let base = (segment as u32) << shift;
+                        let end = first + grouped.sources[first..].partition_point(|&u| (u - base) >> shift == 0);
                         let part = &mut parts[segment];
                         part.targets.push(new as u32);
                         part.lengths.push((end - first) as u32);
-                        part.sources.extend(sources[first..end].iter().map(|&u| u - base));
+                        part.sources.extend(grouped.sources[first..end].iter().map(|&u| u - base));
                         if weighted {
-                            part.weights.extend_from_slice(&weights[first..end]);
+                            part.weights.extend_from_slice(&grouped.weights[first..end]);
                         }
                         first = end;
                     }
@@ -224,7 +266,8 @@ mod tests {
         let o = NodeOrder::by_descending(|v| g.in_neighbors(v).len() as u64, 5);
         for segment_len in 1..=6 {
             let lists = SegmentedInLists::new(&g, &o, segment_len);
-            assert_eq!(lists.segments.len(), 5usize.div_ceil(segment_len));
+            assert_eq!(lists.segment_len, segment_len.next_power_of_two());
+            assert_eq!(lists.segments.len(), 5usize.div_ceil(lists.segment_len));
             let mut found: Vec<Vec<(u32, f64)>> = vec![Vec::new(); 5];
             for (s, segment) in lists.segments.iter().enumerate() {
                 assert!(segment.targets.windows(2).all(|w| w[0] < w[1]));
@@ -235,8 +278,8 @@ mod tests {
                     let (lo, hi) = (segment.offsets[e] as usize, segment.offsets[e + 1] as usize);
                     assert!(hi > lo, "an entry has at least one source");
                     for (&source, &weight) in segment.sources[lo..hi].iter().zip(&weights[lo..hi]) {
-                        assert!((source as usize) < segment_len);
-                        found[target as usize].push((o.order[s * segment_len + source as usize], weight));
+                        assert!((source as usize) < lists.segment_len);
+                        found[target as usize].push((o.order[s * lists.segment_len + source as usize], weight));
                     }
                 }
             }
@@ -249,8 +292,8 @@ mod tests {
                     .enumerate()
                     .map(|(k, &u)| (u, g.in_weights.as_deref().unwrap_or_default()[lo + k]))
                     .collect();
-                // Sorted by new source id; parallel arcs keep their order.
-                expected.sort_by_key(|&(u, _)| o.rank[u as usize]);
+                // Grouped by segment, in list order within each.
+                expected.sort_by_key(|&(u, _)| o.rank[u as usize] as usize / lists.segment_len);
                 assert_eq!(found[new as usize], expected, "target {new}, segments of {segment_len}");
             }
         }

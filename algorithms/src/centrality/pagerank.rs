@@ -10,7 +10,7 @@
 //!
 //! On large graphs the iteration runs on in-lists renumbered by descending out-degree and cut by
 //! source into segments whose contributions fit in L2 (see [`crate::locality`]); the sums then
-//! run over each node's sources segment by segment, ascending, still a fixed order. There the
+//! run over each node's sources segment by segment, still a fixed order. There the
 //! contributions are also gathered as f32 (see [`run_in_order`]): scores within about 4e-7
 //! relative of the all-f64 iteration.
 //!
@@ -147,7 +147,7 @@ impl Contribution for f32 {
 /// nodes whose contribution is read most often share cache lines; see [`crate::locality`]) and
 /// cut by source into segments whose contributions fit in L2, swept one after another; the
 /// scores are mapped back. Same fixed point: a node's sum runs over its sources segment by
-/// segment, ascending, still in a fixed order.
+/// segment, still in a fixed order.
 /// With `narrow`, contributions are gathered as f32 (ranks and sums stay f64): the random reads
 /// of an iteration then touch half the bytes (GAP's reference PageRank keeps its scores in float
 /// throughout). Each rounding is relative and below 2⁻²⁴, so every score stays within about
