@@ -10,6 +10,8 @@
 //! # Complexity
 //! O(firms + officer links · log) : per-person totals first, then one pass over firms.
 
+use rayon::prelude::*;
+
 use ekg_schema::{Graph, NodeId, NodeKind, Relation};
 
 use super::NONE;
@@ -112,7 +114,8 @@ pub struct NetworkExposure {
     pub defaulted_share: Vec<f64>,
 }
 
-/// O(Σ over firms of (its officers and person holders)²) after per-person totals: firms have few.
+/// O(Σ over firms of (its officers and person holders)²) after per-person totals (firms have
+/// few), parallel over persons.
 pub fn network_exposure(graph: &Graph) -> NetworkExposure {
     let n = graph.node_count();
     let persons = graph.kind_range(NodeKind::Person);
@@ -139,29 +142,39 @@ pub fn network_exposure(graph: &Graph) -> NetworkExposure {
         people.dedup();
         people
     };
-    let (mut total, mut total_defaulted) = (vec![0u32; n], vec![0u32; n]);
-    for p in persons.clone() {
-        let firms = firms_of(p);
-        total[p as usize] = firms.len() as u32;
-        total_defaulted[p as usize] = firms.iter().filter(|&&f| defaulted(f)).count() as u32;
-    }
-    let mut out = NetworkExposure { firms: vec![None; n], defaulted_share: vec![f64::NAN; n] };
-    for p in persons.clone() {
-        // Co-persons with how many of p's firms (and defaulted ones) they share.
-        let mut shared: Vec<(u32, u32, u32)> = Vec::new();
-        for f in firms_of(p) {
-            for q in persons_of(f).into_iter().filter(|&q| q != p) {
-                shared.push((q, 1, u32::from(defaulted(f))));
+    // Per person: distinct firms and defaulted among them.
+    let totals: Vec<(u32, u32)> = persons
+        .clone()
+        .into_par_iter()
+        .map(|p| {
+            let firms = firms_of(p);
+            (firms.len() as u32, firms.iter().filter(|&&f| defaulted(f)).count() as u32)
+        })
+        .collect();
+    let exposure: Vec<(u32, u32)> = persons
+        .clone()
+        .into_par_iter()
+        .map(|p| {
+            // Co-persons with how many of p's firms (and defaulted ones) they share.
+            let mut shared: Vec<(u32, u32, u32)> = Vec::new();
+            for f in firms_of(p) {
+                for q in persons_of(f).into_iter().filter(|&q| q != p) {
+                    shared.push((q, 1, u32::from(defaulted(f))));
+                }
             }
-        }
-        shared.sort_unstable();
-        let (mut firms, mut defaulted_firms) = (0u32, 0u32);
-        for group in shared.chunk_by(|a, b| a.0 == b.0) {
-            let q = group[0].0 as usize;
-            let (common, common_defaulted) = group.iter().fold((0, 0), |acc, x| (acc.0 + x.1, acc.1 + x.2));
-            firms += total[q].saturating_sub(common);
-            defaulted_firms += total_defaulted[q].saturating_sub(common_defaulted);
-        }
+            shared.sort_unstable();
+            let (mut firms, mut defaulted_firms) = (0u32, 0u32);
+            for group in shared.chunk_by(|a, b| a.0 == b.0) {
+                let (total, total_defaulted) = totals[(group[0].0 - persons.start) as usize];
+                let (common, common_defaulted) = group.iter().fold((0, 0), |acc, x| (acc.0 + x.1, acc.1 + x.2));
+                firms += total.saturating_sub(common);
+                defaulted_firms += total_defaulted.saturating_sub(common_defaulted);
+            }
+            (firms, defaulted_firms)
+        })
+        .collect();
+    let mut out = NetworkExposure { firms: vec![None; n], defaulted_share: vec![f64::NAN; n] };
+    for (p, (firms, defaulted_firms)) in persons.zip(exposure) {
         out.firms[p as usize] = Some(firms);
         if firms > 0 {
             out.defaulted_share[p as usize] = defaulted_firms as f64 / firms as f64;
