@@ -11,6 +11,7 @@
 
 import json
 import re
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -37,14 +38,15 @@ def last_json_line(path):
 
 def peers_plot():
     gapbs_file = newest("gapbs-kron22-*.txt")
-    ratios = {}  # peer -> {kernel: ekg / peer}, each from the newest run that timed that peer
-    used = {}
+    ratios = {}  # peer -> {kernel: ekg / peer}, each from the newest run that timed that kernel
+    used = set()
     for path in sorted(RESULTS.glob("peers-kron22-*.txt")):
         r = last_json_line(path)
         for peer in ("networkit", "igraph"):
             found = {k: r["ekg"][k] / t for k, t in r.get(peer, {}).items() if t and r["ekg"].get(k) and not k.endswith("_modularity")}
             if found:
-                ratios[peer], used[peer] = found, path
+                ratios.setdefault(peer, {}).update(found)
+                used.add(path)
     if gapbs_file:
         r = last_json_line(gapbs_file)
         for kernel, pairs in r["pairs"].items():
@@ -61,8 +63,8 @@ def peers_plot():
     ax.set_yscale("log")
     ax.set_xticks(range(len(kernels)), kernels)
     ax.set_ylabel("ekg time / peer time (below 1: ekg faster)")
-    sources = ", ".join(sorted({f.name for f in [*used.values(), gapbs_file] if f}))
-    ax.set_title(f"Kronecker scale 22, 2 threads ({sources})", fontsize=9)
+    sources = ", ".join(sorted({f.name for f in [*used, gapbs_file] if f}))
+    ax.set_title("Kronecker scale 22, 2 threads\n" + textwrap.fill(sources, 110, break_on_hyphens=False), fontsize=8)
     ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     fig.savefig(PLOTS / "peers.png", dpi=110)
