@@ -38,6 +38,9 @@ const NULL_CODE: u32 = u32::MAX;
 pub struct Feature {
     pub name: String,
     pub description: String,
+    /// `values` hold nodes `start..start + len`, from the first to the last with a value; nodes
+    /// outside are null. Most features apply to one kind of node, and a kind's ids are consecutive.
+    pub start: usize,
     pub values: Values,
 }
 
@@ -50,6 +53,25 @@ impl Feature {
             Values::Bool(_) => "bool",
         }
     }
+
+    fn len(&self) -> usize {
+        match &self.values {
+            Values::F64(v) => v.len(),
+            Values::U32(v) => v.len(),
+            Values::Text { codes, .. } => codes.len(),
+            Values::Bool(v) => v.len(),
+        }
+    }
+}
+
+/// Cuts `values` to the span from their first to their last non-null one; returns its start.
+fn keep_span<T>(values: &mut Vec<T>, is_null: impl Fn(&T) -> bool) -> usize {
+    let end = values.iter().rposition(|x| !is_null(x)).map_or(0, |last| last + 1);
+    values.truncate(end);
+    let start = values.iter().position(|x| !is_null(x)).unwrap_or(0);
+    values.drain(..start);
+    values.shrink_to_fit();
+    start
 }
 
 #[derive(Default)]
@@ -58,15 +80,22 @@ pub struct Features {
 }
 
 impl Features {
-    pub fn f64(&mut self, name: &str, description: &str, values: Vec<f64>) {
-        self.columns.push(Feature { name: name.into(), description: description.into(), values: Values::F64(values) });
+    fn push(&mut self, name: &str, description: &str, start: usize, values: Values) {
+        self.columns.push(Feature { name: name.into(), description: description.into(), start, values });
     }
 
-    pub fn u32(&mut self, name: &str, description: &str, values: Vec<Option<u32>>) {
-        self.columns.push(Feature { name: name.into(), description: description.into(), values: Values::U32(values.into()) });
+    pub fn f64(&mut self, name: &str, description: &str, mut values: Vec<f64>) {
+        let start = keep_span(&mut values, |x| x.is_nan());
+        self.push(name, description, start, Values::F64(values));
     }
 
-    pub fn text(&mut self, name: &str, description: &str, values: Vec<Option<String>>) {
+    pub fn u32(&mut self, name: &str, description: &str, mut values: Vec<Option<u32>>) {
+        let start = keep_span(&mut values, Option::is_none);
+        self.push(name, description, start, Values::U32(values.into()));
+    }
+
+    pub fn text(&mut self, name: &str, description: &str, mut values: Vec<Option<String>>) {
+        let start = keep_span(&mut values, Option::is_none);
         // Codes in order of first appearance: deterministic, and no sort of the dictionary.
         let mut dictionary: Vec<String> = Vec::new();
         let mut code_of: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
@@ -80,18 +109,18 @@ impl Features {
                 }),
             })
             .collect();
-        self.columns.push(Feature { name: name.into(), description: description.into(), values: Values::Text { codes, dictionary } });
+        self.push(name, description, start, Values::Text { codes, dictionary });
     }
 
-    pub fn bool(&mut self, name: &str, description: &str, values: Vec<Option<bool>>) {
-        self.columns.push(Feature { name: name.into(), description: description.into(), values: Values::Bool(values) });
+    pub fn bool(&mut self, name: &str, description: &str, mut values: Vec<Option<bool>>) {
+        let start = keep_span(&mut values, Option::is_none);
+        self.push(name, description, start, Values::Bool(values));
     }
 
     /// The table: key columns first, then every feature in order, each described.
     /// The table's rows `rows` (node ids).
     pub fn table(&self, graph: &Graph, as_of: i64, rows: std::ops::Range<u32>) -> Table {
         let ids = || rows.clone();
-        let at = |v: u32| v as usize;
         let mut t = Table::new()
             .utf8("node_id", ids().map(|v| graph.external_id(NodeId(v))))
             .describe("Entity key: the external id of the firm, person, account or loan.")
@@ -102,13 +131,16 @@ impl Features {
             .timestamp_opt("event_timestamp", ids().map(|_| Some(as_of)))
             .describe("Feast's event timestamp: the same instant as as_of.");
         for f in &self.columns {
+            // Node v's place in the column's values, if it has one.
+            let (start, len) = (f.start, f.len());
+            let at = |v: u32| (v as usize).checked_sub(start).filter(|&k| k < len);
             t = match &f.values {
-                Values::F64(v) => t.f64_nan_null(&f.name, ids().map(|i| v[at(i)])),
-                Values::U32(v) => t.u32_opt(&f.name, ids().map(|i| v.is_valid(at(i)).then(|| v.value(at(i))))),
+                Values::F64(x) => t.f64_nan_null(&f.name, ids().map(|v| at(v).map_or(f64::NAN, |k| x[k]))),
+                Values::U32(x) => t.u32_opt(&f.name, ids().map(|v| at(v).filter(|&k| x.is_valid(k)).map(|k| x.value(k)))),
                 Values::Text { codes, dictionary } => {
-                    t.utf8_opt(&f.name, ids().map(|i| dictionary.get(codes[at(i)] as usize).map(String::as_str)))
+                    t.utf8_opt(&f.name, ids().map(|v| at(v).and_then(|k| dictionary.get(codes[k] as usize)).map(String::as_str)))
                 }
-                Values::Bool(v) => t.bool_opt(&f.name, ids().map(|i| v[at(i)])),
+                Values::Bool(x) => t.bool_opt(&f.name, ids().map(|v| at(v).and_then(|k| x[k]))),
             }
             .describe(&f.description);
         }
@@ -384,4 +416,35 @@ pub fn person_features(graph: &Graph, features: &mut Features) {
     features.u32("owned_firms_defaulted", "Persons: firms they hold that defaulted.", owned_defaulted);
     features.u32("run_firms_defaulted", "Persons: firms they run that defaulted.", run_defaulted);
     features.f64("owned_firms_mean_pd", "Persons: mean pd of the firms they hold (the owner's risk).", owned_pd);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_column_keeps_the_span_of_its_values() {
+        let mut values = vec![f64::NAN, 1.0, f64::NAN, 2.0, f64::NAN];
+        assert_eq!(keep_span(&mut values, |x| x.is_nan()), 1);
+        assert_eq!(values.len(), 3);
+        assert_eq!((values[0], values[2]), (1.0, 2.0));
+        let mut all_null: Vec<Option<u32>> = vec![None; 4];
+        assert_eq!(keep_span(&mut all_null, Option::is_none), 0);
+        assert!(all_null.is_empty());
+        let mut full = vec![Some(3u32), Some(4)];
+        assert_eq!(keep_span(&mut full, Option::is_none), 0);
+        assert_eq!(full, vec![Some(3), Some(4)]);
+    }
+
+    #[test]
+    fn text_columns_are_coded_in_order_of_first_appearance() {
+        let mut features = Features::default();
+        let values = [None, Some("b"), Some("a"), None, Some("b"), None];
+        features.text("t", "", values.iter().map(|v| v.map(str::to_string)).collect());
+        let f = &features.columns[0];
+        assert_eq!((f.start, f.len()), (1, 4));
+        let Values::Text { codes, dictionary } = &f.values else { panic!("a text column") };
+        assert_eq!(dictionary, &["b", "a"]);
+        assert_eq!(codes, &[0, 1, NULL_CODE, 0]);
+    }
 }
