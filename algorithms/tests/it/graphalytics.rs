@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use ekg_algorithms::centrality::pagerank::{page_rank, PageRankConfig};
+use ekg_algorithms::centrality::pagerank::{page_rank, page_rank_segmented, PageRankConfig};
 use ekg_algorithms::community::lpa::{label_propagation, LabelPropagationConfig};
 use ekg_algorithms::components::wcc::weakly_connected_components;
 use ekg_algorithms::structure::triangles::triangles;
@@ -46,15 +46,19 @@ fn expected(path: &str) -> BTreeMap<u64, f64> {
         .collect()
 }
 
+/// The plain iteration, and the segmented one large graphs get (segments of 1, 4 and 64 nodes).
 fn check_pagerank(input: &str, output: &str, undirected: bool, iterations: u32) {
     let (vertices, g) = load(input, undirected);
-    let r = page_rank(&g, &PageRankConfig { damping: 0.85, max_iterations: iterations, tolerance: 0.0 });
-    assert_eq!(r.iterations, iterations);
+    let config = PageRankConfig { damping: 0.85, max_iterations: iterations, tolerance: 0.0 };
     let want = expected(output);
     assert_eq!(want.len(), vertices.len());
-    for (i, v) in vertices.iter().enumerate() {
-        let (got, exp) = (r.scores[i], want[v]);
-        assert!(((got - exp) / exp).abs() < 1e-4, "{input}: vertex {v}: {got} vs {exp}");
+    let runs = [(0, page_rank(&g, &config))].into_iter().chain([1, 4, 64].map(|len| (len, page_rank_segmented(&g, &config, len))));
+    for (segment_len, r) in runs {
+        assert_eq!(r.iterations, iterations);
+        for (i, v) in vertices.iter().enumerate() {
+            let (got, exp) = (r.scores[i], want[v]);
+            assert!(((got - exp) / exp).abs() < 1e-4, "{input}, segments of {segment_len}: vertex {v}: {got} vs {exp}");
+        }
     }
 }
 
