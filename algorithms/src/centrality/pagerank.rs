@@ -22,10 +22,8 @@
 
 use rayon::prelude::*;
 
-use crate::locality::{huge_page_vec, prefetch, InSegment, NodeOrder, SegmentedInLists, REORDER_MIN_ARCS};
+use crate::locality::{huge_page_vec, InSegment, NodeOrder, SegmentedInLists, REORDER_MIN_ARCS};
 use crate::projection::Projection;
-
-const PREFETCH_DISTANCE: usize = 16;
 use crate::reduce::chunked_sum;
 
 pub const DEFAULT_DAMPING: f64 = 0.85;
@@ -206,17 +204,7 @@ impl Pull<'_> {
                 let (lo, hi) = (offsets[v] as usize, offsets[v + 1] as usize);
                 *x = match weights {
                     Some(w) => sources[lo..hi].iter().zip(&w[lo..hi]).map(|(&u, &wt)| contrib[u as usize].widen() * wt).sum(),
-                    None => {
-                        let mut sum = 0.0;
-                        for (k, &u) in sources[lo..hi].iter().enumerate() {
-                            // The source a few arcs ahead (possibly in the next list): its miss overlaps.
-                            if let Some(&ahead) = sources.get(lo + k + PREFETCH_DISTANCE) {
-                                prefetch(&contrib[ahead as usize]);
-                            }
-                            sum += contrib[u as usize].widen();
-                        }
-                        sum
-                    }
+                    None => sources[lo..hi].iter().map(|&u| contrib[u as usize].widen()).sum(),
                 };
             }),
             Pull::Segments(lists) => {
