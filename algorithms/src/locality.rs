@@ -68,7 +68,6 @@ pub struct SegmentedInLists {
 }
 
 /// One segment's lists: entry `e` is target `targets[e]` with sources `sources[offsets[e]..offsets[e + 1]]`.
-#[derive(Default)]
 pub struct InSegment {
     /// Ascending.
     pub targets: Vec<u32>,
@@ -143,12 +142,12 @@ struct SegmentPart {
 }
 
 impl SegmentedInLists {
+    /// `segment_len` is rounded up to a power of two.
+    ///
     /// # Complexity
     /// O(n + m) work (a list spanning more segments than it has arcs is sorted instead), parallel
-    /// over blocks of targets; memory
-    /// 4m (+ 8m weighted) for the lists and 12 bytes per (target, segment) entry, twice over
-    /// while the segments are put together.
-    /// `segment_len` is rounded up to a power of two.
+    /// over blocks of targets; memory 4m (+ 8m weighted) for the lists and 12 bytes per (target,
+    /// segment) entry, twice over while the segments are put together.
     pub fn new(graph: &Projection, order: &NodeOrder, segment_len: usize) -> SegmentedInLists {
         let n = order.order.len();
         let segment_len = segment_len.max(1).next_power_of_two();
