@@ -49,18 +49,31 @@ const WEIGHT_SCALE: f64 = 4_294_967_296.0;
 /// its rows gives the same block).
 pub fn peel(senders: usize, receivers: usize, edges: &[(u32, u32, f64)]) -> (Vec<u32>, Vec<u32>, f64) {
     let n = senders + receivers;
-    let mut adjacency: Vec<Vec<(u32, u64)>> = vec![Vec::new(); n];
+    // Both directions of every edge in one CSR, lists in edge order.
+    let mut start = vec![0usize; n + 1];
+    for &(s, r, _) in edges {
+        start[s as usize + 1] += 1;
+        start[senders + r as usize + 1] += 1;
+    }
+    for v in 0..n {
+        start[v + 1] += start[v];
+    }
+    let mut fill = start.clone();
+    let mut arcs = vec![(0u32, 0u64); 2 * edges.len()];
     let mut weight = vec![0u64; n];
     let mut total = 0u64;
     for &(s, r, w) in edges {
         let (a, b) = (s as usize, senders + r as usize);
         let w = (w.max(0.0) * WEIGHT_SCALE).round() as u64;
-        adjacency[a].push((b as u32, w));
-        adjacency[b].push((a as u32, w));
+        arcs[fill[a]] = (b as u32, w);
+        fill[a] += 1;
+        arcs[fill[b]] = (a as u32, w);
+        fill[b] += 1;
         weight[a] += w;
         weight[b] += w;
         total += w;
     }
+    let adjacency = |v: usize| &arcs[start[v]..start[v + 1]];
     let density = |total: u64, alive: usize| total as f64 / WEIGHT_SCALE / alive.max(1) as f64;
     let mut heap: BinaryHeap<Reverse<(u64, u32)>> = (0..n as u32).map(|v| Reverse((weight[v as usize], v))).collect();
     let mut removed = vec![false; n];
@@ -96,12 +109,12 @@ pub fn peel(senders: usize, receivers: usize, edges: &[(u32, u32, f64)]) -> (Vec
         // The batch's weights count an edge between two of its nodes twice; `total` once.
         let marked = &in_batch;
         let inside: u64 =
-            batch.iter().flat_map(|&x| adjacency[x as usize].iter().filter(move |&&(u, _)| marked[u as usize] && u < x)).map(|e| e.1).sum();
+            batch.iter().flat_map(|&x| adjacency(x as usize).iter().filter(move |&&(u, _)| marked[u as usize] && u < x)).map(|e| e.1).sum();
         total = total + inside - batch.iter().map(|&x| weight[x as usize]).sum::<u64>();
         for &x in &batch {
             order.push(x);
             alive -= 1;
-            for &(u, y) in &adjacency[x as usize] {
+            for &(u, y) in adjacency(x as usize) {
                 if !removed[u as usize] {
                     weight[u as usize] -= y;
                     heap.push(Reverse((weight[u as usize], u)));
@@ -124,21 +137,21 @@ pub fn peel(senders: usize, receivers: usize, edges: &[(u32, u32, f64)]) -> (Vec
 
 pub fn dense_blocks(t: &Transfers, config: &DenseConfig) -> Vec<Ring> {
     let n = t.node_count() as u32;
-    let in_degree = |v: u32| t.in_edges(v).count();
-    let column_weight = |r: u32| 1.0 / ((in_degree(r) + 5) as f64).ln();
+    let column_weight = |r: u32| 1.0 / ((t.in_degree(r) + 5) as f64).ln();
     let mut blocks: Vec<(Vec<u32>, Vec<u32>, f64)> = (0..n)
         .into_par_iter()
         .filter_map(|seed| {
             let mut receivers: Vec<u32> = t.out_ids(seed).to_vec();
             receivers.sort_unstable();
             receivers.dedup();
-            receivers.retain(|&r| r != seed && in_degree(r) <= config.max_receiver_degree);
+            receivers.retain(|&r| r != seed && t.in_degree(r) <= config.max_receiver_degree);
             if receivers.len() < config.min_side {
                 return None;
             }
+            // (sender, receiver's local id), sorted: senders take local ids in this order.
             let mut pairs: Vec<(u32, u32)> = Vec::new();
-            for &r in &receivers {
-                pairs.extend(t.in_edges_with_source(r).map(|(s, _)| (s, r)));
+            for (ri, &r) in receivers.iter().enumerate() {
+                pairs.extend(t.in_edges_with_source(r).map(|(s, _)| (s, ri as u32)));
                 if pairs.len() > config.max_local_edges {
                     return None;
                 }
@@ -150,14 +163,15 @@ pub fn dense_blocks(t: &Transfers, config: &DenseConfig) -> Vec<Ring> {
             if senders.len() < config.min_side {
                 return None;
             }
-            let sender_index: FastMap<u32, u32> = senders.iter().enumerate().map(|(i, &s)| (s, i as u32)).collect();
-            let receiver_index: FastMap<u32, u32> = receivers.iter().enumerate().map(|(i, &r)| (r, i as u32)).collect();
             let weights: Vec<f64> = receivers.iter().map(|&r| column_weight(r)).collect();
+            let mut sender_index = 0u32;
             let edges: Vec<(u32, u32, f64)> = pairs
                 .iter()
-                .map(|&(s, r)| {
-                    let ri = receiver_index[&r];
-                    (sender_index[&s], ri, weights[ri as usize])
+                .map(|&(s, ri)| {
+                    if senders[sender_index as usize] != s {
+                        sender_index += 1;
+                    }
+                    (sender_index, ri, weights[ri as usize])
                 })
                 .collect();
             let (s, r, density) = peel(senders.len(), receivers.len(), &edges);

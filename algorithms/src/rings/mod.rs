@@ -177,6 +177,12 @@ impl<'g> Transfers<'g> {
         self.store.reverse.range(NodeId(v)).map(|i| self.store.reverse_edge[i] as usize)
     }
 
+    /// Transfers entering `v`, counted from the reverse CSR's offsets.
+    #[inline]
+    pub fn in_degree(&self, v: u32) -> usize {
+        self.store.reverse.range(NodeId(v)).len()
+    }
+
     /// (source, forward edge id) of the edges entering `v`, in time order: the source comes from
     /// the reverse CSR, no search.
     #[inline]
