@@ -1,7 +1,7 @@
 //! Risk flags: one row per (node, flag), with a severity and a reason an investigator can act on,
 //! pointing to the evidence (a ring id, or a path of ids).
 
-use ekg_algorithms::contagion::{strongest_chain, CascadeResult, GuaranteeResult, ImpactNetwork, ImpactSources};
+use ekg_algorithms::contagion::{CascadeResult, GuaranteeResult, ImpactNetwork, ImpactSources, StrongestChains};
 use ekg_algorithms::ownership::{OwnershipResult, NONE};
 use ekg_algorithms::rings::{Ring, RingKind};
 use ekg_algorithms::Projection;
@@ -9,10 +9,8 @@ use ekg_schema::{Graph, NodeId};
 
 use super::config::FlagSection;
 
-/// The longest chain of impacts a contagion flag's evidence follows, and the most firms its search
-/// settles (a hub's neighbourhood stays bounded).
+/// The longest chain of impacts a contagion flag's evidence follows.
 const CHAIN_HOPS: usize = 4;
-const CHAIN_VISITS: usize = 10_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -169,6 +167,7 @@ pub fn contagion_flags(
 ) {
     use rayon::prelude::*;
     let sources = impact.map(ImpactSources::new);
+    let strongest = sources.as_ref().map(|s| StrongestChains::new(s, pd, CHAIN_HOPS));
     let flagged: Vec<usize> = (0..cascade.probability.len().min(pd.len()))
         .filter(|&f| {
             let (p, base) = (cascade.probability[f], pd[f]);
@@ -176,8 +175,7 @@ pub fn contagion_flags(
         })
         .collect();
     // Each firm's strongest chain is a search of its own: found in parallel, kept in firm order.
-    let chains: Vec<Option<_>> =
-        flagged.par_iter().map(|&f| sources.as_ref().and_then(|s| strongest_chain(s, pd, f as u32, CHAIN_HOPS, CHAIN_VISITS))).collect();
+    let chains: Vec<Option<_>> = flagged.par_iter().map(|&f| strongest.as_ref().and_then(|s| s.chain(f as u32))).collect();
     for (&f, chain) in flagged.iter().zip(chains) {
         let (p, base) = (cascade.probability[f], pd[f]);
         let ids: Vec<&str> = chain.iter().flat_map(|c| c.firms.iter().map(|&x| id(graph, x))).collect();

@@ -8,7 +8,7 @@ pub mod guarantees;
 pub mod impact;
 
 pub use cascade::{default_cascade, CascadeConfig, CascadeResult};
-pub use chain::{strongest_chain, Chain, ImpactSources};
+pub use chain::{Chain, ImpactSources, StrongestChains};
 pub use debtrank::{debt_rank, debt_rank_by_channel, economic_weights, systemic_importance, DebtRankResult};
 pub use guarantees::{guarantee_network, Circle, GuaranteeResult};
 pub use impact::{Channel, ImpactConfig, ImpactNetwork};
