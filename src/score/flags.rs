@@ -174,7 +174,7 @@ pub fn contagion_flags(
             base > 0.0 && p >= config.contagion_probability && p / base >= config.contagion_lift && base < 1.0
         })
         .collect();
-    // Each firm's strongest chain is a search of its own: found in parallel, kept in firm order.
+    // Chains of every firm are known; each flagged firm's is walked back in parallel, kept in firm order.
     let chains: Vec<Option<_>> = flagged.par_iter().map(|&f| strongest.as_ref().and_then(|s| s.chain(f as u32))).collect();
     for (&f, chain) in flagged.iter().zip(chains) {
         let (p, base) = (cascade.probability[f], pd[f]);
