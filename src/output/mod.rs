@@ -19,13 +19,25 @@ use lock::OutputLock;
 use crate::exit::{coded, CANT_CREATE, IO};
 use arrow_array::RecordBatch;
 use arrow_schema::Schema;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnWriter, ArrowRowGroupWriterFactory};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use rayon::prelude::*;
 
-/// Streams record batches into one Parquet file.
+/// Rows per row group of every table ekg writes.
+const ROW_GROUP_ROWS: usize = 1 << 20;
+
+/// Streams record batches into one Parquet file, encoding and compressing the columns of each
+/// batch in parallel (rayon): a column's chunk is appended in schema order, so the file is the
+/// one `ArrowWriter` writes from the same batches, whatever the thread count.
 pub struct ParquetSink {
-    writer: ArrowWriter<File>,
+    writer: SerializedFileWriter<File>,
+    factory: ArrowRowGroupWriterFactory,
+    schema: Arc<Schema>,
+    /// The row group being encoded, one writer per leaf column, and its rows so far.
+    group: Option<(Vec<ArrowColumnWriter>, usize)>,
     path: PathBuf,
 }
 
@@ -34,24 +46,70 @@ impl ParquetSink {
         let file = File::create(path).map_err(|e| coded(CANT_CREATE, format!("cannot create {}: {e}", path.display())))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
-            .set_max_row_group_row_count(Some(1 << 20))
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .set_created_by(format!("ekg {}", env!("CARGO_PKG_VERSION")))
             .build();
-        let writer =
-            ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| coded(IO, format!("cannot write {}: {e}", path.display())))?;
-        Ok(ParquetSink { writer, path: path.to_path_buf() })
+        let io = |e| write_error(path, e);
+        // Through ArrowWriter, so the footer carries the Arrow schema as it would.
+        let (writer, factory) =
+            ArrowWriter::try_new(file, schema.clone(), Some(props)).and_then(ArrowWriter::into_serialized_writer).map_err(io)?;
+        Ok(ParquetSink { writer, factory, schema, group: None, path: path.to_path_buf() })
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.writer.write(batch).map_err(|e| coded(IO, format!("cannot write {}: {e}", self.path.display())))
+        let mut at = 0;
+        while at < batch.num_rows() {
+            let (mut writers, rows) = match self.group.take() {
+                Some(group) => group,
+                None => (
+                    self.factory.create_column_writers(self.writer.flushed_row_groups().len()).map_err(|e| write_error(&self.path, e))?,
+                    0,
+                ),
+            };
+            let take = (batch.num_rows() - at).min(ROW_GROUP_ROWS - rows);
+            let piece = batch.slice(at, take);
+            let mut leaves = Vec::with_capacity(writers.len());
+            for (field, column) in self.schema.fields().iter().zip(piece.columns()) {
+                leaves.extend(compute_leaves(field, column).map_err(|e| write_error(&self.path, e))?);
+            }
+            writers
+                .par_iter_mut()
+                .zip(leaves.par_iter())
+                .try_for_each(|(w, leaf)| w.write(leaf))
+                .map_err(|e| write_error(&self.path, e))?;
+            at += take;
+            self.group = Some((writers, rows + take));
+            if rows + take == ROW_GROUP_ROWS {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the row group in progress: its column chunks are compressed in parallel, then
+    /// appended in order.
+    fn flush(&mut self) -> Result<()> {
+        let Some((writers, _)) = self.group.take() else { return Ok(()) };
+        let chunks =
+            writers.into_par_iter().map(ArrowColumnWriter::close).collect::<Result<Vec<_>, _>>().map_err(|e| write_error(&self.path, e))?;
+        let mut group = self.writer.next_row_group().map_err(|e| write_error(&self.path, e))?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut group).map_err(|e| write_error(&self.path, e))?;
+        }
+        group.close().map_err(|e| write_error(&self.path, e))?;
+        Ok(())
     }
 
     /// Finishes the footer and fsyncs the file.
-    pub fn finish(self) -> Result<()> {
-        let path = self.path;
-        let file = self.writer.into_inner().map_err(|e| coded(IO, format!("cannot write {}: {e}", path.display())))?;
-        file.sync_all().map_err(|e| coded(IO, format!("cannot write {}: {e}", path.display())))
+    pub fn finish(mut self) -> Result<()> {
+        self.flush()?;
+        let file = self.writer.into_inner().map_err(|e| write_error(&self.path, e))?;
+        file.sync_all().map_err(|e| write_error(&self.path, e))
     }
+}
+
+fn write_error(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
+    coded(IO, format!("cannot write {}: {e}", path.display()))
 }
 
 /// Writes one batch as a complete Parquet file.

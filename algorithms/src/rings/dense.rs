@@ -151,7 +151,7 @@ pub fn dense_blocks(t: &Transfers, config: &DenseConfig) -> Vec<Ring> {
             // (sender, receiver's local id), sorted: senders take local ids in this order.
             let mut pairs: Vec<(u32, u32)> = Vec::new();
             for (ri, &r) in receivers.iter().enumerate() {
-                pairs.extend(t.in_edges_with_source(r).map(|(s, _)| (s, ri as u32)));
+                pairs.extend(t.in_ids(r).iter().map(|&s| (s, ri as u32)));
                 if pairs.len() > config.max_local_edges {
                     return None;
                 }

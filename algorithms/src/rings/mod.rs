@@ -183,6 +183,12 @@ impl<'g> Transfers<'g> {
         self.store.reverse.range(NodeId(v)).len()
     }
 
+    /// Sources of the edges entering `v`, in time order.
+    #[inline]
+    pub fn in_ids(&self, v: u32) -> &[u32] {
+        self.store.reverse.neighbor_ids(NodeId(v))
+    }
+
     /// (source, forward edge id) of the edges entering `v`, in time order: the source comes from
     /// the reverse CSR, no search.
     #[inline]
