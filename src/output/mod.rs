@@ -38,11 +38,24 @@ pub struct ParquetSink {
     schema: Arc<Schema>,
     /// The row group being encoded, one writer per leaf column, and its rows so far.
     group: Option<(Vec<ArrowColumnWriter>, usize)>,
+    group_rows: usize,
     path: PathBuf,
 }
 
 impl ParquetSink {
     pub fn create(path: &Path, schema: Arc<Schema>) -> Result<Self> {
+        ParquetSink::with_row_groups_of(path, schema, ROW_GROUP_ROWS)
+    }
+
+    fn properties(group_rows: usize) -> WriterProperties {
+        WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(group_rows))
+            .set_created_by(format!("ekg {}", env!("CARGO_PKG_VERSION")))
+            .build()
+    }
+
+    fn with_row_groups_of(path: &Path, schema: Arc<Schema>, group_rows: usize) -> Result<Self> {
         let file = File::create(path).map_err(|e| coded(CANT_CREATE, format!("cannot create {}: {e}", path.display())))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
@@ -53,7 +66,7 @@ impl ParquetSink {
         // Through ArrowWriter, so the footer carries the Arrow schema as it would.
         let (writer, factory) =
             ArrowWriter::try_new(file, schema.clone(), Some(props)).and_then(ArrowWriter::into_serialized_writer).map_err(io)?;
-        Ok(ParquetSink { writer, factory, schema, group: None, path: path.to_path_buf() })
+        Ok(ParquetSink { writer, factory, schema, group: None, group_rows, path: path.to_path_buf() })
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
@@ -66,7 +79,7 @@ impl ParquetSink {
                     0,
                 ),
             };
-            let take = (batch.num_rows() - at).min(ROW_GROUP_ROWS - rows);
+            let take = (batch.num_rows() - at).min(self.group_rows - rows);
             let piece = batch.slice(at, take);
             let mut leaves = Vec::with_capacity(writers.len());
             for (field, column) in self.schema.fields().iter().zip(piece.columns()) {
@@ -79,7 +92,7 @@ impl ParquetSink {
                 .map_err(|e| write_error(&self.path, e))?;
             at += take;
             self.group = Some((writers, rows + take));
-            if rows + take == ROW_GROUP_ROWS {
+            if rows + take == self.group_rows {
                 self.flush()?;
             }
         }
@@ -288,5 +301,45 @@ impl Drop for StagedDir {
 fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{ArrayRef, Float64Array, StringArray, UInt32Array};
+    use arrow_schema::{DataType, Field};
+
+    #[test]
+    fn the_parallel_sink_writes_the_file_arrow_writer_writes() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::UInt32, false),
+            Field::new("score", DataType::Float64, true),
+            Field::new("name", DataType::Utf8, true),
+        ]));
+        let batch = |from: u32, rows: u32| {
+            let columns: Vec<ArrayRef> = vec![
+                Arc::new(UInt32Array::from_iter_values(from..from + rows)),
+                Arc::new(Float64Array::from_iter((from..from + rows).map(|i| (i % 7 != 0).then(|| i as f64 / 3.0)))),
+                Arc::new(StringArray::from_iter((from..from + rows).map(|i| (i % 5 != 0).then(|| format!("n{}", i % 97))))),
+            ];
+            RecordBatch::try_new(schema.clone(), columns).expect("a batch")
+        };
+        // Batches that cross row-group boundaries, fill one exactly, and leave a partial one.
+        let batches = [batch(0, 700), batch(700, 700), batch(1400, 600), batch(2000, 1), batch(2001, 2500)];
+        let dir = tempfile::tempdir().expect("a folder");
+        let (ours, theirs) = (dir.path().join("ours.parquet"), dir.path().join("theirs.parquet"));
+        let mut sink = ParquetSink::with_row_groups_of(&ours, schema.clone(), 1000).expect("a sink");
+        let mut writer = ArrowWriter::try_new(File::create(&theirs).expect("a file"), schema.clone(), Some(ParquetSink::properties(1000)))
+            .expect("a writer");
+        for b in &batches {
+            sink.write(b).expect("written");
+            writer.write(b).expect("written");
+        }
+        sink.finish().expect("finished");
+        writer.close().expect("closed");
+        let (ours, theirs) = (std::fs::read(ours).expect("read"), std::fs::read(theirs).expect("read"));
+        assert!(ours.len() > 10_000);
+        assert!(ours == theirs, "the files differ");
     }
 }
