@@ -57,11 +57,7 @@ impl ParquetSink {
 
     fn with_row_groups_of(path: &Path, schema: Arc<Schema>, group_rows: usize) -> Result<Self> {
         let file = File::create(path).map_err(|e| coded(CANT_CREATE, format!("cannot create {}: {e}", path.display())))?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_created_by(format!("ekg {}", env!("CARGO_PKG_VERSION")))
-            .build();
+        let props = ParquetSink::properties(group_rows);
         let io = |e| write_error(path, e);
         // Through ArrowWriter, so the footer carries the Arrow schema as it would.
         let (writer, factory) =
