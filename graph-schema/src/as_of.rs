@@ -91,6 +91,20 @@ impl Graph {
         if nothing_removed {
             return (self, report);
         }
+        let only_edges_removed = report.nodes_removed.iter().all(|&c| c == 0) && report.identifier_links_removed == 0;
+        if only_edges_removed {
+            // The usual night (later transfers in the input): ids, attributes and identifiers
+            // stay as they are, and only the relations that lost edges are rebuilt.
+            for (k, &relation) in Relation::ALL.iter().enumerate() {
+                if report.edges_removed[k] > 0 {
+                    let (src_kinds, dst_kinds) = relation.endpoint_kinds();
+                    let (src_start, dst_start) =
+                        (id_range(&self.kind_starts, src_kinds).start, id_range(&self.kind_starts, dst_kinds).start);
+                    self.relations[relation as usize] = remap_store(self.relation(relation), &keep_edges[k], &new_id, src_start, dst_start);
+                }
+            }
+            return (self, report);
+        }
         let graph = self.remapped(&new_id, &keep_edges, &link_keep);
         (graph, report)
     }
