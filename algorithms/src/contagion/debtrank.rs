@@ -39,31 +39,37 @@ pub struct DebtRankResult {
     pub rounds: u32,
 }
 
+/// A firm's distress and the stress it receives this round: together, because a link's target
+/// reads one and then the other, and the network is read in random order.
+#[derive(Clone, Copy, Default)]
+struct Level {
+    h: f64,
+    delta: f64,
+}
+
 /// Dense per-firm state, reused across runs by one worker: only touched entries are reset.
 pub struct Workspace {
-    h: Vec<f64>,
+    level: Vec<Level>,
     state: Vec<u8>,
-    delta: Vec<f64>,
     touched: Vec<u32>,
 }
 
 impl Workspace {
     pub fn new(firms: u32) -> Workspace {
         let n = firms as usize;
-        Workspace { h: vec![0.0; n], state: vec![SOUND; n], delta: vec![0.0; n], touched: Vec::new() }
+        Workspace { level: vec![Level::default(); n], state: vec![SOUND; n], touched: Vec::new() }
     }
 
     fn touch(&mut self, f: u32) {
-        if self.h[f as usize] == 0.0 && self.state[f as usize] == SOUND {
+        if self.level[f as usize].h == 0.0 && self.state[f as usize] == SOUND {
             self.touched.push(f);
         }
     }
 
     fn reset(&mut self) {
         for &f in &self.touched {
-            self.h[f as usize] = 0.0;
+            self.level[f as usize] = Level::default();
             self.state[f as usize] = SOUND;
-            self.delta[f as usize] = 0.0;
         }
         self.touched.clear();
     }
@@ -80,14 +86,14 @@ pub fn debt_rank(net: &ImpactNetwork, value: &[f64], shock: &[(u32, f64)]) -> De
 /// firm, firms that received nothing left out.
 pub fn debt_rank_by_channel(net: &ImpactNetwork, value: &[f64], shock: &[(u32, f64)]) -> (DebtRankResult, Vec<(u32, [f64; 4])>) {
     let mut received = vec![[0.0f64; 4]; net.firms as usize];
-    let result = run(net, value, shock, &mut Workspace::new(net.firms), Some(&mut received));
+    let result = run(net, value, shock, &mut Workspace::new(net.firms), Some(&mut received), true);
     let by_channel = received.into_iter().enumerate().filter(|(_, r)| r.iter().any(|&x| x > 0.0)).map(|(f, r)| (f as u32, r)).collect();
     (result, by_channel)
 }
 
 /// [`debt_rank`] in a reusable workspace.
 pub fn debt_rank_in(net: &ImpactNetwork, value: &[f64], shock: &[(u32, f64)], ws: &mut Workspace) -> DebtRankResult {
-    run(net, value, shock, ws, None)
+    run(net, value, shock, ws, None, true)
 }
 
 fn run(
@@ -96,13 +102,14 @@ fn run(
     shock: &[(u32, f64)],
     ws: &mut Workspace,
     mut received: Option<&mut Vec<[f64; 4]>>,
+    keep_distress: bool,
 ) -> DebtRankResult {
     ws.reset();
     let mut frontier: Vec<u32> = Vec::new();
     for &(f, psi) in shock {
         if f < net.firms && psi > 0.0 {
             ws.touch(f);
-            ws.h[f as usize] = (ws.h[f as usize] + psi).min(1.0);
+            ws.level[f as usize].h = (ws.level[f as usize].h + psi).min(1.0);
             if ws.state[f as usize] == SOUND {
                 ws.state[f as usize] = DISTRESSED;
                 frontier.push(f);
@@ -111,7 +118,7 @@ fn run(
     }
     frontier.sort_unstable();
     let v = |f: u32| value.get(f as usize).copied().filter(|x| x.is_finite()).unwrap_or(0.0);
-    let initial_value: f64 = frontier.iter().map(|&f| v(f) * ws.h[f as usize]).sum();
+    let initial_value: f64 = frontier.iter().map(|&f| v(f) * ws.level[f as usize].h).sum();
     let mut rounds = 0u32;
     let mut hit: Vec<u32> = Vec::new();
     while !frontier.is_empty() {
@@ -119,10 +126,10 @@ fn run(
         hit.clear();
         // Contributions add up in (frontier order, link order): fixed, so the sums are too.
         for &i in &frontier {
-            let h_i = ws.h[i as usize];
+            let h_i = ws.level[i as usize].h;
             let (targets, weights, start) = net.impacts(i);
             for (k, (&j, &w)) in targets.iter().zip(weights).enumerate() {
-                let d = &mut ws.delta[j as usize];
+                let d = &mut ws.level[j as usize].delta;
                 if *d == 0.0 {
                     hit.push(j);
                 }
@@ -139,12 +146,12 @@ fn run(
         }
         let mut next = Vec::new();
         for &j in &hit {
-            let sum = std::mem::take(&mut ws.delta[j as usize]);
+            let sum = std::mem::take(&mut ws.level[j as usize].delta);
             if sum == 0.0 {
                 continue;
             }
             ws.touch(j);
-            let h = &mut ws.h[j as usize];
+            let h = &mut ws.level[j as usize].h;
             *h = (*h + sum).min(1.0);
             if ws.state[j as usize] == SOUND && *h > 0.0 {
                 ws.state[j as usize] = DISTRESSED;
@@ -154,15 +161,19 @@ fn run(
         next.sort_unstable();
         frontier = next;
     }
-    let mut distress: Vec<(u32, f64)> = ws.touched.iter().map(|&f| (f, ws.h[f as usize])).filter(|x| x.1 > 0.0).collect();
-    distress.sort_by_key(|x| x.0);
-    let final_value: f64 = distress.iter().map(|&(f, h)| v(f) * h).sum();
+    // Summed in ascending firm order, as the distress list is: the same total for any order the
+    // firms were touched in.
+    ws.touched.sort_unstable();
+    let distressed = ws.touched.iter().map(|&f| (f, ws.level[f as usize].h)).filter(|x| x.1 > 0.0);
+    let final_value: f64 = distressed.clone().map(|(f, h)| v(f) * h).sum();
+    let distress = if keep_distress { distressed.collect() } else { Vec::new() };
     DebtRankResult { distress, debtrank: final_value - initial_value, initial_value, rounds }
 }
 
 /// Each firm's systemic importance: the DebtRank of its own default alone (h = 1), in parallel.
 pub fn systemic_importance(net: &ImpactNetwork, value: &[f64], firms: &[u32]) -> Vec<f64> {
-    firms.par_iter().map_init(|| Workspace::new(net.firms), |ws, &f| debt_rank_in(net, value, &[(f, 1.0)], ws).debtrank).collect()
+    // Only the total is kept: the distress list of a scenario reaching most firms is not built.
+    firms.par_iter().map_init(|| Workspace::new(net.firms), |ws, &f| run(net, value, &[(f, 1.0)], ws, None, false).debtrank).collect()
 }
 
 /// Economic weights: exposure shares, or capital shares when no firm has a known exposure.
