@@ -48,91 +48,138 @@ const WEIGHT_SCALE: f64 = 4_294_967_296.0;
 /// the block does not depend on how nodes happen to be numbered (renaming the input or shuffling
 /// its rows gives the same block).
 pub fn peel(senders: usize, receivers: usize, edges: &[(u32, u32, f64)]) -> (Vec<u32>, Vec<u32>, f64) {
-    let n = senders + receivers;
-    // Both directions of every edge in one CSR, lists in edge order.
-    let mut start = vec![0usize; n + 1];
-    for &(s, r, _) in edges {
-        start[s as usize + 1] += 1;
-        start[senders + r as usize + 1] += 1;
-    }
-    for v in 0..n {
-        start[v + 1] += start[v];
-    }
-    let mut fill = start.clone();
-    let mut arcs = vec![(0u32, 0u64); 2 * edges.len()];
-    let mut weight = vec![0u64; n];
-    let mut total = 0u64;
-    for &(s, r, w) in edges {
-        let (a, b) = (s as usize, senders + r as usize);
-        let w = (w.max(0.0) * WEIGHT_SCALE).round() as u64;
-        arcs[fill[a]] = (b as u32, w);
-        fill[a] += 1;
-        arcs[fill[b]] = (a as u32, w);
-        fill[b] += 1;
-        weight[a] += w;
-        weight[b] += w;
-        total += w;
-    }
-    let adjacency = |v: usize| &arcs[start[v]..start[v + 1]];
-    let density = |total: u64, alive: usize| total as f64 / WEIGHT_SCALE / alive.max(1) as f64;
-    let mut heap: BinaryHeap<Reverse<(u64, u32)>> = (0..n as u32).map(|v| Reverse((weight[v as usize], v))).collect();
-    let mut removed = vec![false; n];
-    let mut order = Vec::with_capacity(n);
-    let (mut best, mut best_at) = (density(total, n), 0);
-    let mut alive = n;
-    let mut batch = Vec::new();
-    let mut in_batch = vec![false; n];
-    while let Some(Reverse((w, v))) = heap.pop() {
-        if removed[v as usize] || w != weight[v as usize] {
-            continue;
+    Peeling::default().peel(senders, receivers, edges)
+}
+
+/// [`peel`]'s buffers, kept by a worker from one local graph to the next: a pass over millions of
+/// seeds would otherwise allocate a dozen vectors per seed.
+#[derive(Default)]
+struct Peeling {
+    start: Vec<usize>,
+    fill: Vec<usize>,
+    arcs: Vec<(u32, u64)>,
+    weight: Vec<u64>,
+    heap: BinaryHeap<Reverse<(u64, u32)>>,
+    removed: Vec<bool>,
+    order: Vec<u32>,
+    batch: Vec<u32>,
+    in_batch: Vec<bool>,
+}
+
+impl Peeling {
+    fn peel(&mut self, senders: usize, receivers: usize, edges: &[(u32, u32, f64)]) -> (Vec<u32>, Vec<u32>, f64) {
+        let n = senders + receivers;
+        let Peeling { start, fill, arcs, weight, heap, removed, order, batch, in_batch } = self;
+        // Both directions of every edge in one CSR, lists in edge order.
+        start.clear();
+        start.resize(n + 1, 0);
+        for &(s, r, _) in edges {
+            start[s as usize + 1] += 1;
+            start[senders + r as usize + 1] += 1;
         }
-        // Every live node at this least weight goes at once.
-        for &x in &batch {
-            in_batch[x as usize] = false;
+        for v in 0..n {
+            start[v + 1] += start[v];
         }
+        fill.clear();
+        fill.extend_from_slice(start);
+        arcs.clear();
+        arcs.resize(2 * edges.len(), (0, 0));
+        weight.clear();
+        weight.resize(n, 0);
+        let mut total = 0u64;
+        for &(s, r, w) in edges {
+            let (a, b) = (s as usize, senders + r as usize);
+            let w = (w.max(0.0) * WEIGHT_SCALE).round() as u64;
+            arcs[fill[a]] = (b as u32, w);
+            fill[a] += 1;
+            arcs[fill[b]] = (a as u32, w);
+            fill[b] += 1;
+            weight[a] += w;
+            weight[b] += w;
+            total += w;
+        }
+        let (start, arcs) = (&*start, &*arcs);
+        let adjacency = |v: usize| &arcs[start[v]..start[v + 1]];
+        let density = |total: u64, alive: usize| total as f64 / WEIGHT_SCALE / alive.max(1) as f64;
+        heap.clear();
+        heap.extend((0..n as u32).map(|v| Reverse((weight[v as usize], v))));
+        removed.clear();
+        removed.resize(n, false);
+        order.clear();
+        let (mut best, mut best_at) = (density(total, n), 0);
+        let mut alive = n;
         batch.clear();
-        batch.push(v);
-        in_batch[v as usize] = true;
-        while let Some(&Reverse((w2, u))) = heap.peek() {
-            if w2 != w {
-                break;
+        in_batch.clear();
+        in_batch.resize(n, false);
+        while let Some(Reverse((w, v))) = heap.pop() {
+            if removed[v as usize] || w != weight[v as usize] {
+                continue;
             }
-            heap.pop();
-            if !removed[u as usize] && weight[u as usize] == w && !in_batch[u as usize] {
-                batch.push(u);
-                in_batch[u as usize] = true;
+            // Every live node at this least weight goes at once.
+            for &x in batch.iter() {
+                in_batch[x as usize] = false;
             }
-        }
-        for &x in &batch {
-            removed[x as usize] = true;
-        }
-        // The batch's weights count an edge between two of its nodes twice; `total` once.
-        let marked = &in_batch;
-        let inside: u64 =
-            batch.iter().flat_map(|&x| adjacency(x as usize).iter().filter(move |&&(u, _)| marked[u as usize] && u < x)).map(|e| e.1).sum();
-        total = total + inside - batch.iter().map(|&x| weight[x as usize]).sum::<u64>();
-        for &x in &batch {
-            order.push(x);
-            alive -= 1;
-            for &(u, y) in adjacency(x as usize) {
-                if !removed[u as usize] {
-                    weight[u as usize] -= y;
-                    heap.push(Reverse((weight[u as usize], u)));
+            batch.clear();
+            batch.push(v);
+            in_batch[v as usize] = true;
+            while let Some(&Reverse((w2, u))) = heap.peek() {
+                if w2 != w {
+                    break;
+                }
+                heap.pop();
+                if !removed[u as usize] && weight[u as usize] == w && !in_batch[u as usize] {
+                    batch.push(u);
+                    in_batch[u as usize] = true;
                 }
             }
+            for &x in batch.iter() {
+                removed[x as usize] = true;
+            }
+            // The batch's weights count an edge between two of its nodes twice; `total` once.
+            let marked = &*in_batch;
+            let inside: u64 = batch
+                .iter()
+                .flat_map(|&x| adjacency(x as usize).iter().filter(move |&&(u, _)| marked[u as usize] && u < x))
+                .map(|e| e.1)
+                .sum();
+            total = total + inside - batch.iter().map(|&x| weight[x as usize]).sum::<u64>();
+            for &x in batch.iter() {
+                order.push(x);
+                alive -= 1;
+                for &(u, y) in adjacency(x as usize) {
+                    if !removed[u as usize] {
+                        weight[u as usize] -= y;
+                        heap.push(Reverse((weight[u as usize], u)));
+                    }
+                }
+            }
+            if alive > 0 && density(total, alive) > best {
+                best = density(total, alive);
+                best_at = order.len();
+            }
         }
-        if alive > 0 && density(total, alive) > best {
-            best = density(total, alive);
-            best_at = order.len();
+        // Every node is peeled by now; `removed` is reused to mark those after the best prefix.
+        let kept = removed;
+        kept.fill(true);
+        for &v in &order[..best_at] {
+            kept[v as usize] = false;
         }
+        let kept = &*kept;
+        let s = (0..senders as u32).filter(|&v| kept[v as usize]).collect();
+        let r = (0..receivers as u32).filter(|&v| kept[senders + v as usize]).collect();
+        (s, r, best)
     }
-    let mut kept = vec![true; n];
-    for &v in &order[..best_at] {
-        kept[v as usize] = false;
-    }
-    let s = (0..senders as u32).filter(|&v| kept[v as usize]).collect();
-    let r = (0..receivers as u32).filter(|&v| kept[senders + v as usize]).collect();
-    (s, r, best)
+}
+
+/// One worker's buffers for the seeds' local graphs.
+#[derive(Default)]
+struct Local {
+    receivers: Vec<u32>,
+    pairs: Vec<(u32, u32)>,
+    senders: Vec<u32>,
+    weights: Vec<f64>,
+    edges: Vec<(u32, u32, f64)>,
+    peeling: Peeling,
 }
 
 pub fn dense_blocks(t: &Transfers, config: &DenseConfig) -> Vec<Ring> {
@@ -140,8 +187,14 @@ pub fn dense_blocks(t: &Transfers, config: &DenseConfig) -> Vec<Ring> {
     let column_weight = |r: u32| 1.0 / ((t.in_degree(r) + 5) as f64).ln();
     let mut blocks: Vec<(Vec<u32>, Vec<u32>, f64)> = (0..n)
         .into_par_iter()
-        .filter_map(|seed| {
-            let mut receivers: Vec<u32> = t.out_ids(seed).to_vec();
+        .map_init(Local::default, |local, seed| {
+            // Fewer payments than a side needs: no block, and nothing allocated.
+            if t.out_ids(seed).len() < config.min_side {
+                return None;
+            }
+            let Local { receivers, pairs, senders, weights, edges, peeling } = local;
+            receivers.clear();
+            receivers.extend_from_slice(t.out_ids(seed));
             receivers.sort_unstable();
             receivers.dedup();
             receivers.retain(|&r| r != seed && t.in_degree(r) <= config.max_receiver_degree);
@@ -149,7 +202,7 @@ pub fn dense_blocks(t: &Transfers, config: &DenseConfig) -> Vec<Ring> {
                 return None;
             }
             // (sender, receiver's local id), sorted: senders take local ids in this order.
-            let mut pairs: Vec<(u32, u32)> = Vec::new();
+            pairs.clear();
             for (ri, &r) in receivers.iter().enumerate() {
                 pairs.extend(t.in_ids(r).iter().map(|&s| (s, ri as u32)));
                 if pairs.len() > config.max_local_edges {
@@ -158,23 +211,23 @@ pub fn dense_blocks(t: &Transfers, config: &DenseConfig) -> Vec<Ring> {
             }
             pairs.sort_unstable();
             pairs.dedup();
-            let mut senders: Vec<u32> = pairs.iter().map(|p| p.0).collect();
+            senders.clear();
+            senders.extend(pairs.iter().map(|p| p.0));
             senders.dedup();
             if senders.len() < config.min_side {
                 return None;
             }
-            let weights: Vec<f64> = receivers.iter().map(|&r| column_weight(r)).collect();
+            weights.clear();
+            weights.extend(receivers.iter().map(|&r| column_weight(r)));
             let mut sender_index = 0u32;
-            let edges: Vec<(u32, u32, f64)> = pairs
-                .iter()
-                .map(|&(s, ri)| {
-                    if senders[sender_index as usize] != s {
-                        sender_index += 1;
-                    }
-                    (sender_index, ri, weights[ri as usize])
-                })
-                .collect();
-            let (s, r, density) = peel(senders.len(), receivers.len(), &edges);
+            edges.clear();
+            edges.extend(pairs.iter().map(|&(s, ri)| {
+                if senders[sender_index as usize] != s {
+                    sender_index += 1;
+                }
+                (sender_index, ri, weights[ri as usize])
+            }));
+            let (s, r, density) = peeling.peel(senders.len(), receivers.len(), edges);
             if s.len() < config.min_side || r.len() < config.min_side || density < config.min_density {
                 return None;
             }
@@ -182,6 +235,7 @@ pub fn dense_blocks(t: &Transfers, config: &DenseConfig) -> Vec<Ring> {
             let r: Vec<u32> = r.iter().map(|&i| receivers[i as usize]).collect();
             Some((s, r, density))
         })
+        .flatten()
         .collect();
     blocks.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
     blocks.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
