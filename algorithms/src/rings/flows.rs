@@ -306,8 +306,10 @@ pub fn flow_typologies(t: &Transfers, config: &FlowConfig) -> Vec<Ring> {
             }
             let out = out_side(t, v);
             let inn = in_side(t, v);
-            // Scatter-gather with v as the source.
-            rings.extend(scatter_gathers(t, config, v));
+            // Scatter-gather with v as the source: it pays each of `min_mules` mules at least once.
+            if out.len() >= config.min_mules {
+                rings.extend(scatter_gathers(t, config, v));
+            }
             // Gather-scatter with v as the hub.
             for gathered in bursts(&inn, config.window, config.tolerance, config.min_mules) {
                 let first = gathered.iter().map(|&e| t.ts(e)).min().unwrap_or(0);
