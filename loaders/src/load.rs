@@ -369,7 +369,13 @@ impl<'c, 'a> RowCheck<'c, 'a> {
             self.fail(spec.name, Rule::TooLong, format!("id of {} bytes; at most {MAX_ID_BYTES}", code.len()));
             return None;
         }
-        if let Some(c) = code.chars().find(|&c| is_invisible(c)) {
+        // In ASCII the invisible characters are the controls: a byte test, no char decoding.
+        let invisible = if code.is_ascii() {
+            code.bytes().find(|b| b.is_ascii_control()).map(char::from)
+        } else {
+            code.chars().find(|&c| is_invisible(c))
+        };
+        if let Some(c) = invisible {
             // `F001` and `F001` + U+200B would be two firms that print alike.
             self.fail(spec.name, Rule::BadValue, format!("id contains the invisible character U+{:04X}", c as u32));
             return None;

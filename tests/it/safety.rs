@@ -254,6 +254,10 @@ fn inputs_once_dropped_or_misread_silently_are_read_or_refused() {
     let (code, message) = validate(&[("firms.csv", "firm_id\nF1\nF1\u{200b}\n".as_bytes())]);
     assert_eq!(code, Some(65), "{message}");
     assert!(message.contains("row 2") && message.contains("U+200B"), "{message}");
+    // An ASCII control inside an id (a bell), and the DEL character.
+    let (code, message) = validate(&[("firms.csv", b"firm_id\nF1\nF\x071\nF\x7f2\n")]);
+    assert_eq!(code, Some(65), "{message}");
+    assert!(message.contains("row 2") && message.contains("U+0007") && message.contains("U+007F"), "{message}");
     // Amounts near f64::MAX would make sums infinite.
     let (code, message) = validate(&[("firms.csv", b"firm_id,registered_capital\nF1,1e300\n")]);
     assert_eq!(code, Some(65), "{message}");
