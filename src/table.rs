@@ -174,6 +174,13 @@ impl Table {
         self
     }
 
+    /// This table's columns followed by `other`'s.
+    pub fn append(mut self, other: Table) -> Table {
+        self.fields.extend(other.fields);
+        self.arrays.extend(other.arrays);
+        self
+    }
+
     pub fn rows(&self) -> usize {
         self.arrays.first().map_or(0, |a| a.len())
     }
