@@ -193,6 +193,17 @@ fn later_events_of_every_dated_kind_change_nothing_at_d() {
     let mut rng = ChaCha8Rng::seed_from_u64(24);
     let (before, firms, accounts) = base(&mut rng);
     let after = with_later_events(&before, firms, accounts, &mut rng);
+    let (dir, b, out_b) = scored_alike_at_d(&before, &after, "later events");
+    // The later events are there: scored after them, the outputs change.
+    let late = dir.path().join("late");
+    let result = ekg(&["score", b.to_str().unwrap_or_default(), "--out", late.to_str().unwrap_or_default(), "--as-of", &date(D + 120)]);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    assert_ne!(std::fs::read(out_b.join("features.parquet")).ok(), std::fs::read(late.join("features.parquet")).ok());
+}
+
+/// Scores both datasets at D and holds every table equal; returns the folder, `after`'s dataset
+/// and its output.
+fn scored_alike_at_d(before: &Tables, after: &Tables, added: &str) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("temp");
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     before.write(&a);
@@ -204,13 +215,9 @@ fn later_events_of_every_dated_kind_change_nothing_at_d() {
         let name = format!("{table}.parquet");
         let (x, y) = (std::fs::read(out_a.join(&name)).ok(), std::fs::read(out_b.join(&name)).ok());
         assert!(x.is_some(), "{table} written");
-        assert!(x == y, "{table} differs once later events are added");
+        assert!(x == y, "{table} differs once {added} are added");
     }
-    // The later events are there: scored after them, the outputs change.
-    let late = dir.path().join("late");
-    let result = ekg(&["score", b.to_str().unwrap_or_default(), "--out", late.to_str().unwrap_or_default(), "--as-of", &date(D + 120)]);
-    assert!(result.status.success(), "{}", text(&result.stderr));
-    assert_ne!(std::fs::read(out_b.join("features.parquet")).ok(), std::fs::read(late.join("features.parquet")).ok());
+    (dir, b, out_b)
 }
 
 /// Later transfers alone (the usual night) take the as-of view's shorter way, which keeps ids,
@@ -225,17 +232,5 @@ fn later_transfers_alone_change_nothing_at_d() {
         let when = instant(D + rng.random_range(1..30), 700);
         transfer(&mut after, s, d, rng.random_range(1_000..90_000), &when);
     }
-    let dir = tempfile::tempdir().expect("temp");
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    before.write(&a);
-    after.write(&b);
-    let (out_a, out_b) = (dir.path().join("out_a"), dir.path().join("out_b"));
-    score_as_of(&a, &out_a, &date(D));
-    score_as_of(&b, &out_b, &date(D));
-    for table in ["features", "flags", "rings", "ring_edges", "ring_nodes", "cases", "communities", "groups", "prospects"] {
-        let name = format!("{table}.parquet");
-        let (x, y) = (std::fs::read(out_a.join(&name)).ok(), std::fs::read(out_b.join(&name)).ok());
-        assert!(x.is_some(), "{table} written");
-        assert!(x == y, "{table} differs once later transfers are added");
-    }
+    scored_alike_at_d(&before, &after, "later transfers");
 }

@@ -178,6 +178,15 @@ impl<'a> StrongestChains<'a> {
 mod tests {
     use super::*;
 
+    /// A counter-based stream of uniform numbers in [0, 1).
+    fn uniform(seed: u64) -> impl FnMut() -> f64 {
+        let mut draws = 0u64;
+        move || {
+            draws += 1;
+            crate::hash::unit(seed, 0, 0, draws)
+        }
+    }
+
     fn chain(net: &ImpactNetwork, pd: &[f64], target: u32, max_hops: usize) -> Option<Chain> {
         StrongestChains::new(&ImpactSources::new(net), pd, max_hops).chain(target)
     }
@@ -212,7 +221,7 @@ mod tests {
 
     /// Every simple chain of at most `max_hops` impacts into `target`, starting elsewhere: the
     /// strongest by (contribution, fewer hops, smaller start).
-    fn brute_force(n: u32, edges: &[(u32, u32, f64)], pd: &[f64], target: u32, max_hops: usize) -> Option<(f64, Vec<u32>)> {
+    fn brute_force(edges: &[(u32, u32, f64)], pd: &[f64], target: u32, max_hops: usize) -> Option<(f64, Vec<u32>)> {
         fn walk(path: &mut Vec<u32>, edges: &[(u32, u32, f64)], pd: &[f64], max_hops: usize, best: &mut Option<(f64, Vec<u32>)>) {
             let start = *path.last().unwrap_or(&0);
             if path.len() > 1 {
@@ -246,7 +255,6 @@ mod tests {
                 }
             }
         }
-        let _ = n;
         let mut best = None;
         walk(&mut vec![target], edges, pd, max_hops, &mut best);
         best
@@ -254,12 +262,7 @@ mod tests {
 
     #[test]
     fn the_chains_are_those_an_exhaustive_search_of_simple_paths_finds() {
-        // A counter-based stream of uniform numbers in [0, 1).
-        let mut draws = 0u64;
-        let mut unit = || {
-            draws += 1;
-            crate::hash::unit(11, 0, 0, draws)
-        };
+        let mut unit = uniform(11);
         for round in 0..200 {
             let n = 2 + (unit() * 7.0) as u32;
             let mut losses = Vec::new();
@@ -278,7 +281,7 @@ mod tests {
             let sources = ImpactSources::new(&net);
             let chains = StrongestChains::new(&sources, &pd, max_hops);
             for target in 0..n {
-                let expected = brute_force(n, &edges, &pd, target, max_hops);
+                let expected = brute_force(&edges, &pd, target, max_hops);
                 let found = chains.chain(target);
                 match (&expected, &found) {
                     (None, None) => {}
@@ -301,11 +304,7 @@ mod tests {
 
     #[test]
     fn renaming_the_firms_renames_the_chains() {
-        let mut draws = 0u64;
-        let mut unit = || {
-            draws += 1;
-            crate::hash::unit(12, 0, 0, draws)
-        };
+        let mut unit = uniform(12);
         let n = 40u32;
         // Partial losses only: with W < 1 no two chains tie, so the chain itself is determined.
         let losses: Vec<(u32, u32, f64)> = (0..120)
