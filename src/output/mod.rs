@@ -18,7 +18,7 @@ use lock::OutputLock;
 
 use crate::exit::{coded, CANT_CREATE, IO};
 use arrow_array::RecordBatch;
-use arrow_schema::Schema;
+use arrow_schema::{DataType, Schema};
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnWriter, ArrowRowGroupWriterFactory};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -77,14 +77,22 @@ impl ParquetSink {
             };
             let take = (batch.num_rows() - at).min(self.group_rows - rows);
             let piece = batch.slice(at, take);
-            let mut leaves = Vec::with_capacity(writers.len());
-            for (field, column) in self.schema.fields().iter().zip(piece.columns()) {
-                leaves.extend(compute_leaves(field, column).map_err(|e| write_error(&self.path, e))?);
+            // Each field's leaves (its levels: two bytes a row) are computed by the worker that
+            // writes them, so only the fields in flight hold theirs, not every field at once.
+            let mut per_field: Vec<&mut [ArrowColumnWriter]> = Vec::with_capacity(self.schema.fields().len());
+            let mut rest = writers.as_mut_slice();
+            for field in self.schema.fields() {
+                let (these, others) = rest.split_at_mut(leaf_count(field.data_type()).min(rest.len()));
+                per_field.push(these);
+                rest = others;
             }
-            writers
-                .par_iter_mut()
-                .zip(leaves.par_iter())
-                .try_for_each(|(w, leaf)| w.write(leaf))
+            per_field
+                .into_par_iter()
+                .zip(self.schema.fields().par_iter().zip(piece.columns()))
+                .try_for_each(|(field_writers, (field, column))| {
+                    let leaves = compute_leaves(field, column)?;
+                    field_writers.iter_mut().zip(&leaves).try_for_each(|(w, leaf)| w.write(leaf))
+                })
                 .map_err(|e| write_error(&self.path, e))?;
             at += take;
             self.group = Some((writers, rows + take));
@@ -114,6 +122,17 @@ impl ParquetSink {
         self.flush()?;
         let file = self.writer.into_inner().map_err(|e| write_error(&self.path, e))?;
         file.sync_all().map_err(|e| write_error(&self.path, e))
+    }
+}
+
+/// Parquet leaf columns of an Arrow type: one per primitive inside it.
+fn leaf_count(data_type: &DataType) -> usize {
+    match data_type {
+        DataType::Struct(fields) => fields.iter().map(|f| leaf_count(f.data_type())).sum(),
+        DataType::List(item) | DataType::LargeList(item) | DataType::FixedSizeList(item, _) | DataType::Map(item, _) => {
+            leaf_count(item.data_type())
+        }
+        _ => 1,
     }
 }
 
@@ -303,8 +322,25 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::{ArrayRef, Float64Array, StringArray, UInt32Array};
+    use arrow_array::builder::{ListBuilder, StringBuilder};
+    use arrow_array::{ArrayRef, Float64Array, ListArray, StringArray, UInt32Array};
     use arrow_schema::{DataType, Field};
+
+    /// Lists of 0 to 2 strings, some null: a nested column, two levels a row.
+    fn tags(from: u32, rows: u32) -> ListArray {
+        let mut b = ListBuilder::new(StringBuilder::new());
+        for i in from..from + rows {
+            if i % 11 == 0 {
+                b.append_null();
+                continue;
+            }
+            for k in 0..i % 3 {
+                b.values().append_value(format!("t{k}"));
+            }
+            b.append(true);
+        }
+        b.finish()
+    }
 
     #[test]
     fn the_parallel_sink_writes_the_file_arrow_writer_writes() {
@@ -312,12 +348,14 @@ mod tests {
             Field::new("id", DataType::UInt32, false),
             Field::new("score", DataType::Float64, true),
             Field::new("name", DataType::Utf8, true),
+            Field::new("tags", DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true),
         ]));
         let batch = |from: u32, rows: u32| {
             let columns: Vec<ArrayRef> = vec![
                 Arc::new(UInt32Array::from_iter_values(from..from + rows)),
                 Arc::new(Float64Array::from_iter((from..from + rows).map(|i| (i % 7 != 0).then(|| i as f64 / 3.0)))),
                 Arc::new(StringArray::from_iter((from..from + rows).map(|i| (i % 5 != 0).then(|| format!("n{}", i % 97))))),
+                Arc::new(tags(from, rows)),
             ];
             RecordBatch::try_new(schema.clone(), columns).expect("a batch")
         };
