@@ -94,16 +94,30 @@ pub struct WhiteList {
 }
 
 /// The white list of `graph` as of its latest transfer; `flags` per firm: (all, high severity).
-pub fn white_list(graph: &Graph, params: &WhiteListParams, flags: &HashMap<u32, (u32, u32)>) -> WhiteList {
+/// The risk relations (holdings, officers, guarantees, supply links) as one undirected,
+/// unweighted projection: what the risk rank runs on.
+pub fn risk_projection(graph: &Graph) -> Projection {
+    Projection::new(graph, &ProjectionConfig { relations: ekg_algorithms::RISK_RELATIONS.to_vec(), undirected: true, weighted: false })
+}
+
+/// `risk`: the risk relations' undirected projection when the caller has built it already (the
+/// nightly job has), else it is built here.
+pub fn white_list(graph: &Graph, params: &WhiteListParams, flags: &HashMap<u32, (u32, u32)>, risk: Option<&Projection>) -> WhiteList {
     let firms = graph.kind_count(NodeKind::Firm) as u32;
     let as_of = graph.latest_transfer_ts();
     // Risk rank and its percentile among firms.
-    let risk =
-        Projection::new(graph, &ProjectionConfig { relations: ekg_algorithms::RISK_RELATIONS.to_vec(), undirected: true, weighted: false });
+    let built;
+    let risk = match risk {
+        Some(risk) => risk,
+        None => {
+            built = risk_projection(graph);
+            &built
+        }
+    };
     let seeds: Vec<u32> = (0..risk.node_count() as u32).filter(|&v| graph.is_defaulted(risk.nodes[v as usize])).collect();
     let mut ppr = vec![0.0; firms as usize];
     if !seeds.is_empty() {
-        let scores = personalized_page_rank(&risk, &seeds, &PageRankConfig::default()).scores;
+        let scores = personalized_page_rank(risk, &seeds, &PageRankConfig::default()).scores;
         for (l, &node) in risk.nodes.iter().enumerate() {
             if node.0 < firms {
                 ppr[node.index()] = scores[l];

@@ -58,7 +58,7 @@ pub fn run(args: &ProspectsArgs, quiet: bool) -> Result<()> {
         limit: args.limit,
         only: cluster.map(|c| c.members.clone()),
     };
-    let list = white_list(&graph, &params, &flags);
+    let list = white_list(&graph, &params, &flags, None);
     let written = table(&graph, &list, Some(&clusters.cluster_of))?.write(&args.out)?;
     let id = |v: u32| graph.external_id(NodeId(v));
     let summary = json!({

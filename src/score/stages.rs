@@ -19,7 +19,7 @@ use ekg_algorithms::ownership::{graph_groups, ownership, HoldingNetwork, Ownersh
 use ekg_algorithms::rings::Ring;
 use ekg_algorithms::structure::kcore::core_numbers;
 use ekg_algorithms::structure::triangles::triangles;
-use ekg_algorithms::{Projection, ProjectionConfig, RISK_RELATIONS};
+use ekg_algorithms::{Projection, ProjectionConfig};
 use ekg_schema::{Graph, NodeId, NodeKind, Relation};
 
 use super::config::{Analysis, CommunityAlgorithm, ScoreConfig};
@@ -112,7 +112,7 @@ impl<'g> Scoring<'g> {
     }
 
     pub fn new(graph: &'g Graph, config: &'g ScoreConfig, as_of: i64) -> Scoring<'g> {
-        let risk = Projection::new(graph, &ProjectionConfig { relations: RISK_RELATIONS.to_vec(), undirected: true, weighted: false });
+        let risk = crate::whitelist::risk_projection(graph);
         let risk_defaulted = risk.nodes.iter().map(|&v| graph.is_defaulted(v)).collect();
         let guarantee_projection =
             Projection::new(graph, &ProjectionConfig { relations: vec![Relation::Guarantee], undirected: false, weighted: true });
@@ -706,7 +706,7 @@ fn prospects(s: &mut Scoring) -> Result<u64> {
         limit: None,
         only: None,
     };
-    let list = crate::whitelist::white_list(s.graph, &params, &flags);
+    let list = crate::whitelist::white_list(s.graph, &params, &flags, Some(&s.risk));
     let rows = list.rows.len() as u64;
     s.prospects = Some(list);
     Ok(rows)
