@@ -229,6 +229,21 @@ pub struct ScoreArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Run the distributed stages on N processes of this machine, which talk over localhost TCP
+    /// as a cluster's hosts would (timely dataflow; `--threads` workers each). Writes their
+    /// feature columns only: see the README's "Beyond one machine".
+    #[arg(long, value_name = "N", conflicts_with_all = ["replay", "previous", "hosts"])]
+    pub processes: Option<usize>,
+    /// A cluster's host file: one host:port per line, process 0 first. Run the same command on
+    /// every host with its --process; process 0 writes the outputs.
+    #[arg(long, value_name = "FILE", requires = "process", conflicts_with_all = ["replay", "previous"])]
+    pub hosts: Option<PathBuf>,
+    /// This process's line in --hosts, from 0.
+    #[arg(long, value_name = "I", requires = "hosts")]
+    pub process: Option<usize>,
+    /// Seconds to wait for every process of --processes or --hosts to connect.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub connect_timeout: u64,
 }
 
 #[derive(Args, Debug)]

@@ -8,6 +8,8 @@ use ekg_schema::Error as SchemaError;
 pub const USAGE: u8 = 2;
 pub const DATA: u8 = 65;
 pub const NO_INPUT: u8 = 66;
+/// A process of a cluster could not be reached.
+pub const UNAVAILABLE: u8 = 69;
 pub const INTERNAL: u8 = 70;
 pub const CANT_CREATE: u8 = 73;
 pub const IO: u8 = 74;

@@ -146,6 +146,18 @@ impl PiiPolicy {
         }
     }
 
+    /// How the outputs show the id of a node: a personal node's (person, personal account) as
+    /// its pseudonym, as [`PiiPolicy::apply`] renames it.
+    pub fn shown_id(&self, kind: NodeKind, personal: bool, id: &str) -> String {
+        match &self.pseudonymizer {
+            Some(p) if personal && !is_pseudonym(id) => {
+                let (prefix, domain) = if kind == NodeKind::Person { ("p", "person") } else { ("a", "account") };
+                format!("{prefix}:{}", p.digest(domain, id))
+            }
+            _ => id.to_string(),
+        }
+    }
+
     /// For the manifest: whether values are shown, and which key made the pseudonyms.
     pub fn describe(&self) -> serde_json::Value {
         match &self.pseudonymizer {

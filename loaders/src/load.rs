@@ -355,32 +355,22 @@ impl<'c, 'a> RowCheck<'c, 'a> {
             }
             return None;
         };
-        let (code, changed) = normalize_code(raw);
-        if changed {
-            *normalized += 1;
-        }
-        if code.is_empty() {
-            if !spec.nullable {
-                self.fail(spec.name, Rule::NullRequired, "empty id in a required column");
+        match normalized_id(raw) {
+            Ok(Some((code, changed))) => {
+                *normalized += u64::from(changed);
+                Some(code)
             }
-            return None;
+            Ok(None) => {
+                if !spec.nullable {
+                    self.fail(spec.name, Rule::NullRequired, "empty id in a required column");
+                }
+                None
+            }
+            Err((rule, message)) => {
+                self.fail(spec.name, rule, message);
+                None
+            }
         }
-        if code.len() > MAX_ID_BYTES {
-            self.fail(spec.name, Rule::TooLong, format!("id of {} bytes; at most {MAX_ID_BYTES}", code.len()));
-            return None;
-        }
-        // In ASCII the invisible characters are the controls: a byte test, no char decoding.
-        let invisible = if code.is_ascii() {
-            code.bytes().find(|b| b.is_ascii_control()).map(char::from)
-        } else {
-            code.chars().find(|&c| is_invisible(c))
-        };
-        if let Some(c) = invisible {
-            // `F001` and `F001` + U+200B would be two firms that print alike.
-            self.fail(spec.name, Rule::BadValue, format!("id contains the invisible character U+{:04X}", c as u32));
-            return None;
-        }
-        Some(code)
     }
 
     fn f64(&mut self, field: &Field<F64Column>, i: usize) -> f64 {
@@ -479,6 +469,29 @@ impl<'c, 'a> RowCheck<'c, 'a> {
         }
         Some(value.trim())
     }
+}
+
+/// Why an id was refused: the rule and a message for the row's problem.
+pub type IdProblem = (Rule, String);
+
+/// An id as the graph keys it: trimmed and NFKC-normalised, at most [`MAX_ID_BYTES`], without
+/// invisible characters. `Ok(None)` for an empty id; the flag says whether normalising changed it.
+pub fn normalized_id(raw: &str) -> std::result::Result<Option<(Cow<'_, str>, bool)>, IdProblem> {
+    let (code, changed) = normalize_code(raw);
+    if code.is_empty() {
+        return Ok(None);
+    }
+    if code.len() > MAX_ID_BYTES {
+        return Err((Rule::TooLong, format!("id of {} bytes; at most {MAX_ID_BYTES}", code.len())));
+    }
+    // In ASCII the invisible characters are the controls: a byte test, no char decoding.
+    let invisible =
+        if code.is_ascii() { code.bytes().find(|b| b.is_ascii_control()).map(char::from) } else { code.chars().find(|&c| is_invisible(c)) };
+    if let Some(c) = invisible {
+        // `F001` and `F001` + U+200B would be two firms that print alike.
+        return Err((Rule::BadValue, format!("id contains the invisible character U+{:04X}", c as u32)));
+    }
+    Ok(Some((code, changed)))
 }
 
 /// An endpoint resolved against the nodes loaded so far.

@@ -45,11 +45,29 @@ where
     T: Send,
     F: Fn(Chunk) -> T + Sync + Send,
 {
+    map_share(file, wanted, encoding, &|_| true, map)
+}
+
+/// [`map_chunks`] over one process's share of a table: the Parquet row groups, or the CSV chunks
+/// of [`BATCH_ROWS`] rows, whose index `share` accepts. A CSV file has no index to seek by, so
+/// every process parses it and keeps its chunks.
+pub fn map_share<T, F>(
+    file: &TableFile,
+    wanted: &[&str],
+    encoding: Encoding,
+    share: &(dyn Fn(usize) -> bool + Sync),
+    map: F,
+) -> Result<(Vec<String>, Vec<T>)>
+where
+    T: Send,
+    F: Fn(Chunk) -> T + Sync + Send,
+{
     match file.format {
-        FileFormat::Parquet => map_parquet(&file.path, wanted, map),
+        FileFormat::Parquet => map_parquet(&file.path, wanted, share, map),
         FileFormat::Csv { delimiter } => {
             let (columns, chunks) = read_csv(&file.path, delimiter, encoding)?;
-            let out = chunks.into_par_iter().map(&map).collect();
+            let mine: Vec<Chunk> = chunks.into_iter().enumerate().filter(|(i, _)| share(*i)).map(|(_, c)| c).collect();
+            let out = mine.into_par_iter().map(&map).collect();
             Ok((columns, out))
         }
     }
@@ -102,7 +120,7 @@ fn parquet_metadata(path: &Path) -> Result<ArrowReaderMetadata> {
         .map_err(|e| Error::NotParquet { path: path.to_path_buf(), problem: format!("footer: {e}") })
 }
 
-fn map_parquet<T, F>(path: &Path, wanted: &[&str], map: F) -> Result<(Vec<String>, Vec<T>)>
+fn map_parquet<T, F>(path: &Path, wanted: &[&str], share: &(dyn Fn(usize) -> bool + Sync), map: F) -> Result<(Vec<String>, Vec<T>)>
 where
     T: Send,
     F: Fn(Chunk) -> T + Sync + Send,
@@ -122,6 +140,7 @@ where
     }
     let results: Vec<Result<Vec<T>>> = (0..parquet_meta.num_row_groups())
         .into_par_iter()
+        .filter(|&rg| share(rg))
         .map(|rg| {
             // One handle per task: cloned handles would share one read position.
             let file = File::open(path).map_err(io)?;

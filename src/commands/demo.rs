@@ -39,6 +39,10 @@ pub fn run(args: &DemoArgs, quiet: bool) -> Result<()> {
         force: false,
         previous: None,
         json: false,
+        processes: None,
+        hosts: None,
+        process: None,
+        connect_timeout: 60,
     };
     crate::score::run(&score, quiet)?;
     println!();

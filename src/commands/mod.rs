@@ -15,6 +15,7 @@ use crate::cli::{Cli, Command};
 
 pub fn run(cli: Cli) -> Result<()> {
     let quiet = cli.global.quiet;
+    let threads = cli.global.threads;
     match cli.command {
         Command::Generate(args) => generate::run(&args, quiet),
         Command::Validate(args) => validate::run(&args),
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Info(args) => info::run(&args),
         Command::Demo(args) => demo::run(&args, quiet),
         Command::Run(args) => run::run(&args, quiet),
+        Command::Score(args) if args.processes.is_some() || args.hosts.is_some() => crate::score::distributed::run(&args, threads, quiet),
         Command::Score(args) => crate::score::run(&args, quiet),
         Command::Show(args) => crate::query::show::run(&args),
         Command::Path(args) => crate::query::path::run(&args),

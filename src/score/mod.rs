@@ -3,6 +3,7 @@
 //! manifest last.
 
 pub mod config;
+pub mod distributed;
 pub mod features;
 pub mod flags;
 mod job;

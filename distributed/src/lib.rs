@@ -1,0 +1,308 @@
+//! ekg's nightly stages past one machine, on [timely dataflow](https://github.com/TimelyDataflow/timely-dataflow).
+//!
+//! `ekg score INPUT --out DIR --processes N` (or `--hosts FILE --process I` on each host of a
+//! cluster) runs the stages here on N processes × `--threads` timely workers. Each worker reads
+//! its share of the tables' row groups ([`read`]), entities are partitioned by a hash of their id
+//! and edges are exchanged to the workers of both endpoints ([`partition`]), and the stages
+//! ([`stages`]) run as rounds of all-to-all exchange ([`exchange`]) with sums folded in worker
+//! order, so results do not depend on message timing. Worker 0 gathers the feature rows; the
+//! caller writes them.
+//!
+//! Distributed so far: relation degrees, guarantee and supply sums, transfer amounts and windows,
+//! PageRank of the money flow and weakly connected component sizes, as of the run's instant.
+
+pub mod exchange;
+pub mod partition;
+pub mod read;
+pub mod stages;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ekg_algorithms::centrality::pagerank::PageRankConfig;
+use ekg_loaders::{Dataset, Encoding};
+use ekg_schema::{NodeKind, Relation};
+use serde::{Deserialize, Serialize};
+
+use exchange::Channel;
+use partition::Partition;
+use stages::{Column, Values};
+
+/// Problems shown in an error, of however many found.
+pub const MAX_REPORTED: usize = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Load(#[from] ekg_loaders::Error),
+    #[error("{0}")]
+    Input(String),
+    #[error("{total} rows break the data contract:\n{}", shown.join("\n"))]
+    Rows { total: u64, shown: Vec<String> },
+    #[error("cluster: {0}")]
+    Cluster(String),
+}
+
+/// The processes of a run and this process's place among them.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    /// `host:port` of every process, process 0 first.
+    pub addresses: Vec<String>,
+    pub process: usize,
+    /// Timely workers per process.
+    pub threads: usize,
+    /// How long to wait for every process to connect.
+    pub connect_timeout: Duration,
+}
+
+/// What to compute.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub dataset: Dataset,
+    pub encoding: Encoding,
+    /// µs since the epoch; `None`: the latest transfer.
+    pub as_of: Option<i64>,
+    pub pagerank: PageRankConfig,
+}
+
+/// The feature table, gathered on process 0: rows by kind, then id.
+pub struct Features {
+    pub node_id: Vec<String>,
+    pub kind: Vec<NodeKind>,
+    /// Persons, and accounts without an owner or owned by a person: what the personal-data
+    /// policy pseudonymises (`ekg_schema::pii::is_personal_node`).
+    pub personal: Vec<bool>,
+    pub as_of: i64,
+    pub columns: Vec<Column>,
+    /// Items each worker sent to other workers, over all stages.
+    pub exchanged_items: Vec<u64>,
+    pub edges: u64,
+}
+
+/// One entity's row on its way to worker 0.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Row {
+    id: String,
+    kind: u8,
+    personal: bool,
+    reals: Vec<f64>,
+    counts: Vec<u32>,
+}
+
+/// Runs the job as this process of `cluster`; process 0 gets the features, the others `None`.
+/// Every process returns the same error when the input breaks the contract.
+pub fn run(job: Job, cluster: Cluster) -> Result<Option<Features>, Error> {
+    let peers_addresses = cluster.addresses.len();
+    if cluster.process >= peers_addresses {
+        return Err(Error::Cluster(format!("process {} of {} processes", cluster.process, peers_addresses)));
+    }
+    let communication = if peers_addresses == 1 {
+        timely::CommunicationConfig::Process(cluster.threads.max(1))
+    } else {
+        timely::CommunicationConfig::Cluster {
+            threads: cluster.threads.max(1),
+            process: cluster.process,
+            addresses: cluster.addresses.clone(),
+            report: false,
+            zerocopy: false,
+        }
+    };
+    let config = timely::Config { communication, worker: timely::WorkerConfig::default() };
+    // Timely retries a peer that does not answer for ever: give up after the timeout.
+    let connected = Arc::new(AtomicBool::new(false));
+    let watchdog = {
+        let connected = Arc::clone(&connected);
+        let timeout = cluster.connect_timeout;
+        let addresses = cluster.addresses.clone();
+        std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            while start.elapsed() < timeout {
+                if connected.load(Ordering::Acquire) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            eprintln!("error: cluster: not every process connected within {} s ({})", timeout.as_secs(), addresses.join(", "));
+            std::process::exit(69);
+        })
+    };
+    let job = Arc::new(job);
+    let result: Arc<Mutex<Option<Features>>> = Arc::new(Mutex::new(None));
+    let slot = Arc::clone(&result);
+    let stdout = StdoutToStderr::start();
+    let guards = timely::execute(config, move |worker| -> Result<(), String> {
+        let out = work(worker, &job).map_err(|e| e.to_string())?;
+        if let Some(features) = out {
+            if let Ok(mut s) = slot.lock() {
+                *s = Some(features);
+            }
+        }
+        Ok(())
+    })
+    .map_err(Error::Cluster);
+    drop(stdout);
+    let guards = guards?;
+    connected.store(true, Ordering::Release);
+    drop(watchdog);
+    let mut first_error = None;
+    for outcome in guards.join() {
+        let failure = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(message)) => Some(message),
+            Err(panic) => Some(format!("a worker stopped: {panic} (a process of the cluster died or lost its connection)")),
+        };
+        if let (Some(message), None) = (failure, &first_error) {
+            first_error = Some(message);
+        }
+    }
+    if let Some(message) = first_error {
+        return Err(Error::Input(message));
+    }
+    let features = result.lock().map_err(|_| Error::Cluster("a worker panicked while handing over the results".into()))?.take();
+    Ok(features)
+}
+
+/// Timely prints its connection progress on stdout, which carries `--json`: stderr takes it
+/// while the processes connect.
+struct StdoutToStderr {
+    saved: Option<libc::c_int>,
+}
+
+impl StdoutToStderr {
+    fn start() -> StdoutToStderr {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        // SAFETY: dup and dup2 on the process's own standard descriptors; failure leaves them as
+        // they were.
+        let saved = unsafe {
+            let saved = libc::dup(1);
+            (saved >= 0 && libc::dup2(2, 1) >= 0).then_some(saved)
+        };
+        StdoutToStderr { saved }
+    }
+}
+
+impl Drop for StdoutToStderr {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        if let Some(saved) = self.saved {
+            // SAFETY: puts back the descriptor saved by `start`, then closes the copy.
+            unsafe {
+                libc::dup2(saved, 1);
+                libc::close(saved);
+            }
+        }
+    }
+}
+
+/// One worker's whole job.
+fn work(worker: &mut timely::worker::Worker, job: &Job) -> Result<Option<Features>, Error> {
+    let (index, peers) = (worker.index(), worker.peers());
+    let paths: Vec<String> = ekg_schema::contract::TABLES
+        .iter()
+        .map(|t| job.dataset.tables.iter().find(|f| f.kind == t.kind).map_or_else(|| t.name.to_string(), |f| f.path.display().to_string()))
+        .collect();
+    let share = read::read_share(&job.dataset, job.encoding, index, peers);
+    // A worker that cannot read its share says so to the others, which stop too.
+    let mut texts: Channel<String> = Channel::new(worker);
+    let share = match share {
+        Ok(share) => {
+            partition::check(worker, &mut texts, Vec::new())?;
+            share
+        }
+        Err(e) => {
+            let message = e.to_string();
+            let _ = partition::check(worker, &mut texts, vec![message.clone()]);
+            return Err(Error::Input(message));
+        }
+    };
+    let part = Partition::build(worker, share, job.as_of, &paths)?;
+    let owner = stages::account_owners(&part);
+    let mut columns = stages::structure(&part);
+    columns.extend(stages::transfer_amounts(worker, &part, &owner));
+    columns.push(stages::pagerank(worker, &part, &job.pagerank, &owner));
+    columns.push(stages::component_size(worker, &part));
+    gather(worker, &part, columns)
+}
+
+/// Sends every existing entity's row to worker 0, which sorts them by kind and id.
+fn gather(worker: &mut timely::worker::Worker, part: &Partition, columns: Vec<Column>) -> Result<Option<Features>, Error> {
+    let peers = worker.peers();
+    let mut owned_by_firm = vec![false; part.len()];
+    for e in part.in_edges.iter().filter(|e| e.relation == Relation::AccountOwner as u8 && e.src_kind != NodeKind::Person as u8) {
+        owned_by_firm[e.dst as usize] = true;
+    }
+    let mut rows = Vec::with_capacity(part.len());
+    for v in (0..part.len()).filter(|&v| part.exists[v]) {
+        let personal = match part.kinds[v] {
+            NodeKind::Person => true,
+            NodeKind::Account => !owned_by_firm[v],
+            NodeKind::Firm | NodeKind::Loan => false,
+        };
+        let mut row = Row { id: part.ids[v].clone(), kind: part.kinds[v] as u8, personal, reals: Vec::new(), counts: Vec::new() };
+        for c in &columns {
+            match &c.values {
+                Values::F64(x) => row.reals.push(x[v]),
+                Values::U32(x) => row.counts.push(x[v]),
+            }
+        }
+        rows.push(row);
+    }
+    let mut outgoing: Vec<Vec<Row>> = (0..peers).map(|_| Vec::new()).collect();
+    outgoing[0] = rows;
+    let mut channel: Channel<Row> = Channel::new(worker);
+    let gathered = channel.all_to_all(worker, outgoing);
+    let mut counter: Channel<u64> = Channel::new(worker);
+    let edges = counter.all_gather(worker, part.in_edges.len() as u64).into_iter().sum();
+    let exchanged_items = counter.all_gather(worker, channel.sent_items);
+    if worker.index() != 0 {
+        return Ok(None);
+    }
+    let mut rows: Vec<Row> = gathered.into_iter().flatten().collect();
+    rows.sort_by(|a, b| a.kind.cmp(&b.kind).then_with(|| a.id.cmp(&b.id)));
+    let (mut reals, mut counts) = (0, 0);
+    let columns: Vec<Column> = columns
+        .into_iter()
+        .map(|c| {
+            let values = match c.values {
+                Values::F64(_) => {
+                    reals += 1;
+                    Values::F64(rows.iter().map(|r| r.reals[reals - 1]).collect())
+                }
+                Values::U32(_) => {
+                    counts += 1;
+                    Values::U32(rows.iter().map(|r| r.counts[counts - 1]).collect())
+                }
+            };
+            Column { values, ..c }
+        })
+        .collect();
+    Ok(Some(Features {
+        kind: rows.iter().map(|r| NodeKind::ALL[r.kind as usize & 3]).collect(),
+        personal: rows.iter().map(|r| r.personal).collect(),
+        node_id: rows.into_iter().map(|r| r.id).collect(),
+        as_of: part.as_of,
+        columns,
+        exchanged_items,
+        edges,
+    }))
+}
+
+/// Free `127.0.0.1` ports for a local cluster of `processes`.
+pub fn local_addresses(processes: usize) -> std::io::Result<Vec<String>> {
+    let listeners: Vec<std::net::TcpListener> =
+        (0..processes).map(|_| std::net::TcpListener::bind("127.0.0.1:0")).collect::<Result<_, _>>()?;
+    listeners.iter().map(|l| l.local_addr().map(|a| a.to_string())).collect()
+}
+
+/// A host file: one `host:port` per line, process 0 first; blank lines and `#` comments skipped.
+pub fn read_hosts(path: &std::path::Path) -> Result<Vec<String>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Cluster(format!("{}: {e}", path.display())))?;
+    let hosts: Vec<String> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect();
+    if hosts.is_empty() {
+        return Err(Error::Cluster(format!("{}: no hosts", path.display())));
+    }
+    Ok(hosts)
+}

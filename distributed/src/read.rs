@@ -1,0 +1,303 @@
+//! Each worker's share of the input tables, decoded and checked row by row.
+//!
+//! Row groups (CSV: chunks) are dealt round-robin over the workers, starting at a different worker
+//! per table so that small one-group tables do not all land on worker 0. Ids are normalised as
+//! the single-process loader does (`normalized_id`), so both paths key an entity alike.
+
+use ekg_loaders::load::normalized_id;
+use ekg_loaders::source::{map_share, Chunk};
+use ekg_loaders::values::{DateColumn, F64Column, TextColumn, TimestampColumn};
+use ekg_loaders::{Dataset, Encoding, Problem, Rule, TableFile};
+use ekg_schema::contract::{TableKind, TableRows};
+use ekg_schema::{NodeKind, Relation, DATE_NULL, TS_NULL};
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// Where a row came from: the table (its place in `TABLES`) and the 1-based file row.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct Origin {
+    pub table: u8,
+    pub row: u64,
+}
+
+/// A node row: its id and the dates that decide whether it exists as of the run's instant.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeRow {
+    pub id: String,
+    pub kind: u8,
+    /// Firms: founding day (or `DATE_NULL`).
+    pub day: i32,
+    /// Accounts: opened; loans: disbursed (or `TS_NULL`).
+    pub instant: i64,
+    pub origin: Origin,
+}
+
+/// An edge row with its endpoints still as external ids.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EdgeRow {
+    pub src: String,
+    pub dst: String,
+    pub edge: EdgeValues,
+}
+
+/// What an edge carries besides its endpoints.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct EdgeValues {
+    pub relation: u8,
+    /// The relation's weight attribute (`Relation::weight_attr`), NaN when absent.
+    pub weight: f64,
+    pub ts: i64,
+    pub from: i32,
+    pub to: i32,
+    pub origin: Origin,
+}
+
+/// The columns naming an edge's source and target in the table it comes from.
+pub fn endpoint_columns(relation: Relation) -> (&'static str, &'static str) {
+    match relation {
+        Relation::Shareholding => ("holder_id", "firm_id"),
+        Relation::Officer => ("person_id", "firm_id"),
+        Relation::Transfer => ("src_id", "dst_id"),
+        Relation::Guarantee => ("guarantor_id", "borrower_id"),
+        Relation::Supply => ("supplier_id", "customer_id"),
+        Relation::AccountOwner => ("owner_id", "account_id"),
+        Relation::LoanBorrower => ("borrower_id", "loan_id"),
+        Relation::LoanDeposit => ("loan_id", "deposit_account_id"),
+    }
+}
+
+pub fn table_kind(index: u8) -> TableKind {
+    ekg_schema::contract::TABLES[index as usize].kind
+}
+
+fn table_index(kind: TableKind) -> u8 {
+    ekg_schema::contract::TABLES.iter().position(|t| t.kind == kind).unwrap_or(0) as u8
+}
+
+/// What one worker read: rows, and the problems found in them (as printed).
+#[derive(Default)]
+pub struct Share {
+    pub nodes: Vec<NodeRow>,
+    pub edges: Vec<EdgeRow>,
+    pub problems: Vec<String>,
+}
+
+/// Reads worker `index` of `peers`' share of every table `dataset` has (identifiers are not read:
+/// no distributed stage uses them yet).
+pub fn read_share(dataset: &Dataset, encoding: Encoding, index: usize, peers: usize) -> Result<Share, Error> {
+    let mut share = Share::default();
+    for file in &dataset.tables {
+        if file.kind == TableKind::Identifiers {
+            continue;
+        }
+        let table = table_index(file.kind);
+        let mine = move |unit: usize| (unit + table as usize) % peers == index;
+        let spec = file.kind.spec();
+        let wanted: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
+        let (columns, parts) = map_share(file, &wanted, encoding, &mine, |chunk| decode(file, table, &chunk))?;
+        for required in spec.columns.iter().filter(|c| c.required) {
+            if !columns.iter().any(|c| c == required.name) {
+                return Err(Error::Input(format!("{}: the required column `{}` is missing", file.path.display(), required.name)));
+            }
+        }
+        for part in parts {
+            let part = part?;
+            share.nodes.extend(part.nodes);
+            share.edges.extend(part.edges);
+            share.problems.extend(part.problems);
+        }
+    }
+    Ok(share)
+}
+
+/// One chunk's columns, decoded as the contract types them.
+struct Columns<'a> {
+    file: &'a TableFile,
+    table: u8,
+    chunk: &'a Chunk,
+    problems: Vec<String>,
+}
+
+impl<'a> Columns<'a> {
+    fn column<T>(
+        &self,
+        name: &str,
+        decode: fn(&std::path::Path, &str, &arrow_array::ArrayRef) -> ekg_loaders::Result<T>,
+    ) -> Result<Option<T>, Error> {
+        let batch = &self.chunk.batch;
+        let Ok(i) = batch.schema().index_of(name) else { return Ok(None) };
+        Ok(Some(decode(&self.file.path, name, batch.column(i))?))
+    }
+
+    fn problem(&mut self, i: usize, column: &'static str, rule: Rule, message: impl Into<String>) {
+        let spec = self.file.kind.spec();
+        let problem = Problem {
+            table: spec.name,
+            path: self.file.path.display().to_string().into(),
+            row: self.chunk.first_row + i as u64,
+            column,
+            rule,
+            message: message.into(),
+        };
+        self.problems.push(problem.to_string());
+    }
+
+    fn origin(&self, i: usize) -> Origin {
+        Origin { table: self.table, row: self.chunk.first_row + i as u64 }
+    }
+
+    /// A normalised id; `None` (with a problem when `required`) when null, empty or bad.
+    fn id(&mut self, values: &Option<TextColumn>, i: usize, column: &'static str, required: bool) -> Option<String> {
+        let raw = values.as_ref().and_then(|c| c.get(i));
+        match raw.map(normalized_id) {
+            Some(Ok(Some((code, _)))) => Some(code.into_owned()),
+            Some(Err((rule, message))) => {
+                self.problem(i, column, rule, message);
+                None
+            }
+            None | Some(Ok(None)) => {
+                if required {
+                    self.problem(i, column, Rule::NullRequired, "null in a required column");
+                }
+                None
+            }
+        }
+    }
+
+    fn f64(&mut self, values: &Option<F64Column>, i: usize, column: &'static str) -> f64 {
+        let spec = self.file.kind.spec().column(column);
+        match values.as_ref().map(|c| c.get(i)).unwrap_or(Ok(None)) {
+            Ok(Some(v)) => {
+                if let Some(rule) = spec.and_then(|s| s.constraint.check(v)) {
+                    self.problem(i, column, Rule::OutOfRange, format!("{v} {rule}"));
+                }
+                v
+            }
+            Ok(None) => {
+                if spec.is_some_and(|s| !s.nullable) {
+                    self.problem(i, column, Rule::NullRequired, "null in a required column");
+                }
+                f64::NAN
+            }
+            Err(message) => {
+                self.problem(i, column, Rule::BadValue, message);
+                f64::NAN
+            }
+        }
+    }
+
+    fn instant(&mut self, values: &Option<TimestampColumn>, i: usize, column: &'static str, required: bool) -> i64 {
+        match values.as_ref().map(|c| c.get(i)).unwrap_or(Ok(None)) {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                if required {
+                    self.problem(i, column, Rule::NullRequired, "null in a required column");
+                }
+                TS_NULL
+            }
+            Err(message) => {
+                self.problem(i, column, Rule::BadValue, message);
+                TS_NULL
+            }
+        }
+    }
+
+    fn day(&mut self, values: &Option<DateColumn>, i: usize, column: &'static str) -> i32 {
+        match values.as_ref().map(|c| c.get(i)).unwrap_or(Ok(None)) {
+            Ok(Some(v)) => v,
+            Ok(None) => DATE_NULL,
+            Err(message) => {
+                self.problem(i, column, Rule::BadValue, message);
+                DATE_NULL
+            }
+        }
+    }
+}
+
+/// Node and edge rows of one chunk.
+fn decode(file: &TableFile, table: u8, chunk: &Chunk) -> Result<Share, Error> {
+    let mut c = Columns { file, table, chunk, problems: Vec::new() };
+    let rows = chunk.batch.num_rows();
+    let mut out = Share::default();
+    match file.kind.rows() {
+        TableRows::Nodes(kind) => {
+            let key = file.kind.spec().key.unwrap_or("id");
+            let ids = c.column(key, TextColumn::new)?;
+            let founded = c.column("founded", DateColumn::new)?;
+            let opened = c.column("opened", TimestampColumn::new)?;
+            let owners = c.column("owner_id", TextColumn::new)?;
+            let borrowers = c.column("borrower_id", TextColumn::new)?;
+            let disbursed = c.column("disbursed", TimestampColumn::new)?;
+            let deposits = c.column("deposit_account_id", TextColumn::new)?;
+            for i in 0..rows {
+                let key_column = file.kind.spec().columns[0].name;
+                let Some(id) = c.id(&ids, i, key_column, true) else { continue };
+                let (mut day, mut instant) = (DATE_NULL, TS_NULL);
+                let mut parents: Vec<(Relation, String, String)> = Vec::new();
+                match kind {
+                    NodeKind::Firm => day = c.day(&founded, i, "founded"),
+                    NodeKind::Person => {}
+                    NodeKind::Account => {
+                        instant = c.instant(&opened, i, "opened", false);
+                        if let Some(owner) = c.id(&owners, i, "owner_id", false) {
+                            parents.push((Relation::AccountOwner, owner, id.clone()));
+                        }
+                    }
+                    NodeKind::Loan => {
+                        instant = c.instant(&disbursed, i, "disbursed", true);
+                        if let Some(borrower) = c.id(&borrowers, i, "borrower_id", true) {
+                            parents.push((Relation::LoanBorrower, borrower, id.clone()));
+                        }
+                        if let Some(account) = c.id(&deposits, i, "deposit_account_id", false) {
+                            parents.push((Relation::LoanDeposit, id.clone(), account));
+                        }
+                    }
+                }
+                for (relation, src, dst) in parents {
+                    let edge = EdgeValues {
+                        relation: relation as u8,
+                        weight: f64::NAN,
+                        ts: TS_NULL,
+                        from: DATE_NULL,
+                        to: DATE_NULL,
+                        origin: c.origin(i),
+                    };
+                    out.edges.push(EdgeRow { src, dst, edge });
+                }
+                out.nodes.push(NodeRow { id, kind: kind as u8, day, instant, origin: c.origin(i) });
+            }
+        }
+        TableRows::Edges(relation) => {
+            let (src_column, dst_column) = endpoint_columns(relation);
+            let sources = c.column(src_column, TextColumn::new)?;
+            let targets = c.column(dst_column, TextColumn::new)?;
+            let weight_column = relation.weight_attr();
+            let weights = match weight_column {
+                Some(name) => c.column(name, F64Column::new)?,
+                None => None,
+            };
+            let times = c.column("ts", TimestampColumn::new)?;
+            let (from_column, to_column) = if relation == Relation::Guarantee { ("start", "end") } else { ("valid_from", "valid_to") };
+            let froms = c.column(from_column, DateColumn::new)?;
+            let tos = c.column(to_column, DateColumn::new)?;
+            for i in 0..rows {
+                let src = c.id(&sources, i, src_column, true);
+                let dst = c.id(&targets, i, dst_column, true);
+                let weight = weight_column.map_or(f64::NAN, |name| c.f64(&weights, i, name));
+                let ts = c.instant(&times, i, "ts", relation == Relation::Transfer);
+                let (from, to) = (c.day(&froms, i, from_column), c.day(&tos, i, to_column));
+                if from != DATE_NULL && to != DATE_NULL && to < from {
+                    c.problem(i, to_column, Rule::EndBeforeStart, format!("{to_column} before {from_column}"));
+                }
+                if let (Some(src), Some(dst)) = (src, dst) {
+                    let edge = EdgeValues { relation: relation as u8, weight, ts, from, to, origin: c.origin(i) };
+                    out.edges.push(EdgeRow { src, dst, edge });
+                }
+            }
+        }
+        TableRows::Identifiers => {}
+    }
+    out.problems = c.problems;
+    Ok(out)
+}

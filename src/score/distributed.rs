@@ -1,0 +1,204 @@
+//! `ekg score --processes N` and `--hosts FILE --process I`: the stages of `ekg_distributed` on
+//! a cluster of timely processes; process 0 writes `features.parquet` and `manifest.json`.
+//!
+//! With `--processes N` this process becomes process 0 and starts N − 1 copies of itself on the
+//! same machine, each given a host file of free localhost ports, exactly as the processes of a
+//! real cluster are given theirs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use ekg_distributed::stages::Values;
+use ekg_distributed::{Cluster, Error, Features, Job};
+use ekg_loaders::{Dataset, Encoding};
+use serde_json::json;
+
+use super::job::ScoreJob;
+use crate::cli::{EncodingArg, InputFormat, ScoreArgs};
+use crate::exit::{coded, DATA, UNAVAILABLE, USAGE};
+use crate::input::parse_as_of;
+use crate::output::{OutputKind, Target};
+use crate::table::Table;
+
+pub fn run(args: &ScoreArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
+    let job = ScoreJob::from_args(args)?;
+    if job.format != InputFormat::Contract {
+        return Err(coded(USAGE, "a distributed run reads datasets in the ekg contract layout (--format contract)"));
+    }
+    if !job.input.is_dir() {
+        return Err(coded(
+            USAGE,
+            format!("{}: a distributed run reads a dataset folder; each process reads its share of the tables", job.input.display()),
+        ));
+    }
+    let threads = threads.unwrap_or(1).max(1);
+    let timeout = Duration::from_secs(args.connect_timeout.max(1));
+    // Started copies of this process, killed if this one fails first.
+    let children: Arc<Mutex<Vec<Child>>> = Arc::default();
+    let (addresses, process, hosts_file) = match (args.processes, &args.hosts, args.process) {
+        (Some(n), _, _) => {
+            if n == 0 {
+                return Err(coded(USAGE, "--processes must be at least 1"));
+            }
+            let addresses = ekg_distributed::local_addresses(n).context("finding free localhost ports")?;
+            let file = std::env::temp_dir().join(format!("ekg-hosts-{}.txt", std::process::id()));
+            std::fs::write(&file, addresses.join("\n") + "\n").with_context(|| format!("writing {}", file.display()))?;
+            for i in 1..n {
+                let child = start_copy(&file, i)?;
+                children.lock().map_err(|_| anyhow::anyhow!("the cluster's process list"))?.push(child);
+            }
+            watch(&children);
+            (addresses, 0, Some(file))
+        }
+        (None, Some(file), Some(i)) => (ekg_distributed::read_hosts(file).map_err(|e| coded(USAGE, e.to_string()))?, i, None),
+        _ => return Err(coded(USAGE, "--hosts needs --process")),
+    };
+    let outcome = run_process(&job, Cluster { addresses, process, threads, connect_timeout: timeout }, quiet);
+    if let Some(file) = hosts_file {
+        let _ = std::fs::remove_file(file);
+    }
+    let mut children = children.lock().map_err(|_| anyhow::anyhow!("the cluster's process list"))?;
+    if outcome.is_err() {
+        for child in children.iter_mut() {
+            let _ = child.kill();
+        }
+    }
+    let mut failed = Vec::new();
+    for (k, child) in children.iter_mut().enumerate() {
+        match child.wait() {
+            Ok(status) if status.success() => {}
+            Ok(status) => failed.push(format!("process {} exited with {status}", k + 1)),
+            Err(e) => failed.push(format!("process {}: {e}", k + 1)),
+        }
+    }
+    outcome?;
+    if !failed.is_empty() {
+        return Err(coded(UNAVAILABLE, failed.join("; ")));
+    }
+    Ok(())
+}
+
+/// A copy that exits with a failure (bad arguments, a crash) ends this process too, at once: the
+/// others would otherwise wait for it until the connection timeout.
+fn watch(children: &Arc<Mutex<Vec<Child>>>) {
+    let children = Arc::clone(children);
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let Ok(mut list) = children.lock() else { return };
+        for (k, child) in list.iter_mut().enumerate() {
+            if let Ok(Some(status)) = child.try_wait() {
+                if !status.success() {
+                    eprintln!("error: process {} of the local cluster failed ({status}); stopping", k + 1);
+                    std::process::exit(i32::from(UNAVAILABLE));
+                }
+            }
+        }
+    });
+}
+
+/// Starts process `i` of a local cluster: this program with the same arguments, the host file
+/// in place of `--processes`.
+fn start_copy(hosts: &Path, i: usize) -> Result<Child> {
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
+    let mut skip_value = false;
+    for a in std::env::args_os().skip(1) {
+        if skip_value {
+            skip_value = false;
+            continue;
+        }
+        let text = a.to_string_lossy();
+        if text == "--processes" {
+            skip_value = true;
+            continue;
+        }
+        if text.starts_with("--processes=") || text == "--json" {
+            continue;
+        }
+        args.push(a);
+    }
+    if !args.iter().any(|a| a == "--quiet") {
+        args.push("--quiet".into());
+    }
+    args.extend(["--hosts".into(), hosts.as_os_str().to_owned(), "--process".into(), i.to_string().into()]);
+    let exe = std::env::current_exe().context("finding the ekg executable")?;
+    Command::new(exe).args(args).stdout(Stdio::null()).stdin(Stdio::null()).spawn().context("starting a process of the local cluster")
+}
+
+fn run_process(job: &ScoreJob, cluster: Cluster, quiet: bool) -> Result<()> {
+    let (processes, threads, process) = (cluster.addresses.len(), cluster.threads, cluster.process);
+    // Only process 0 writes; it claims (and locks) the output folder before any work.
+    let target = if process == 0 { Some(Target::claim(&job.out, OutputKind::ScoreDir, job.force)?) } else { None };
+    let pagerank = job.config.pagerank.config().map_err(|e| coded(USAGE, e))?;
+    let as_of = job.as_of.as_deref().map(parse_as_of).transpose()?;
+    let dataset = Dataset::discover(&job.input)?;
+    let encoding = match job.encoding {
+        EncodingArg::Utf8 => Encoding::Utf8,
+        EncodingArg::Gb18030 => Encoding::Gb18030,
+    };
+    let started = Instant::now();
+    let features = ekg_distributed::run(Job { dataset, encoding, as_of, pagerank }, cluster).map_err(|e| match e {
+        Error::Load(load) => anyhow::Error::from(load),
+        Error::Rows { .. } | Error::Input(_) => coded(DATA, e.to_string()),
+        Error::Cluster(_) => coded(UNAVAILABLE, e.to_string()),
+    })?;
+    let (Some(target), Some(features)) = (target, features) else { return Ok(()) };
+    let seconds = started.elapsed().as_secs_f64();
+    let staged = target.stage_dir()?;
+    let dir = staged.path().to_path_buf();
+    let rows = write_features(&features, &dir.join("features.parquet"))?;
+    let exchanged: u64 = features.exchanged_items.iter().sum();
+    let manifest = json!({
+        "ekg_version": env!("CARGO_PKG_VERSION"),
+        "mode": "distributed",
+        "input": job.input.display().to_string(),
+        "as_of": chrono::DateTime::from_timestamp_micros(features.as_of).map(|t| t.to_rfc3339()),
+        "processes": processes,
+        "threads_per_process": threads,
+        "seconds": seconds,
+        "peak_rss_bytes_process_0": super::peak_rss_bytes(),
+        "edges": features.edges,
+        "gathered_rows_per_worker": features.exchanged_items,
+        "columns": features.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+        "outputs": [{"file": "features.parquet", "rows": rows}],
+        "pii": crate::pii::policy()?.describe(),
+    });
+    std::fs::write(dir.join("manifest.json"), serde_json::to_string_pretty(&manifest)? + "\n").context("writing manifest.json")?;
+    let out: PathBuf = staged.commit()?;
+    if !quiet {
+        eprintln!(
+            "scored {rows} entities on {processes} process(es) × {threads} worker(s) in {seconds:.1} s ({exchanged} rows gathered) → {}",
+            out.display()
+        );
+    }
+    if job.json {
+        println!("{}", json!({"out": out.display().to_string(), "rows": rows, "processes": processes, "seconds": seconds}));
+    }
+    Ok(())
+}
+
+/// `features.parquet` with the key columns of `ekg score`'s and the distributed columns.
+fn write_features(features: &Features, path: &Path) -> Result<usize> {
+    let policy = crate::pii::policy()?;
+    let ids: Vec<String> =
+        (0..features.node_id.len()).map(|i| policy.shown_id(features.kind[i], features.personal[i], &features.node_id[i])).collect();
+    let mut table = Table::new()
+        .utf8("node_id", ids.iter().map(String::as_str))
+        .describe("Entity key: the external id of the firm, person, account or loan.")
+        .utf8("kind", features.kind.iter().map(|k| k.as_str()))
+        .describe("firm | person | account | loan.")
+        .timestamp_opt("as_of", ids.iter().map(|_| Some(features.as_of)))
+        .describe("The instant the graph was scored as of (UTC).")
+        .timestamp_opt("event_timestamp", ids.iter().map(|_| Some(features.as_of)))
+        .describe("Feast's event timestamp: the same instant as as_of.");
+    for c in &features.columns {
+        table = match &c.values {
+            Values::F64(x) => table.f64_nan_null(&c.name, x.iter().copied()),
+            Values::U32(x) => table.u32_opt(&c.name, x.iter().map(|&v| Some(v))),
+        }
+        .describe(&c.description);
+    }
+    table.write(path)
+}
