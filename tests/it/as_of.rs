@@ -13,7 +13,7 @@ use super::{ekg, text};
 /// Day offsets are from 2024-01-01; D is day 200 (2024-07-19).
 const D: i64 = 200;
 
-fn date(day: i64) -> String {
+pub(super) fn date(day: i64) -> String {
     let base = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date");
     (base + chrono::Duration::days(day)).format("%Y-%m-%d").to_string()
 }
@@ -137,7 +137,7 @@ pub(super) fn base(rng: &mut ChaCha8Rng) -> (Tables, u32, u32) {
 }
 
 /// The same data plus later events of every dated kind.
-fn with_later_events(base: &Tables, firms: u32, accounts: u32, rng: &mut ChaCha8Rng) -> Tables {
+pub(super) fn with_later_events(base: &Tables, firms: u32, accounts: u32, rng: &mut ChaCha8Rng) -> Tables {
     let mut t = base.clone();
     // Firms founded after D, with accounts opened after D.
     for i in firms..firms + 5 {

@@ -4,6 +4,7 @@ mod architecture;
 mod as_of;
 mod continuity;
 mod dictionary;
+mod distributed;
 mod metamorphic;
 mod query;
 mod risk;
