@@ -16,6 +16,42 @@ use timely::dataflow::{InputHandle, ProbeHandle};
 use timely::worker::Worker;
 use timely::ExchangeData;
 
+/// What an item costs on the wire beyond its inline size: the heap bytes it carries.
+pub trait Wire {
+    fn heap_bytes(&self) -> usize {
+        0
+    }
+}
+
+impl Wire for u64 {}
+impl Wire for i64 {}
+impl Wire for f64 {}
+impl Wire for (u32, f64) {}
+impl Wire for (u32, u64) {}
+
+impl Wire for String {
+    fn heap_bytes(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Wire for (u32, Vec<f64>) {
+    fn heap_bytes(&self) -> usize {
+        8 * self.1.len()
+    }
+}
+
+thread_local! {
+    /// Bytes this worker has sent to other workers, over every channel.
+    static SENT_BYTES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Bytes this worker has sent to other workers so far (inline sizes plus carried heap bytes: an
+/// estimate of the serialised volume).
+pub fn sent_bytes() -> u64 {
+    SENT_BYTES.with(std::cell::Cell::get)
+}
+
 /// Items per message: bounds the serialised size of one message whatever a batch holds.
 const MESSAGE_ITEMS: usize = 1 << 16;
 
@@ -25,15 +61,13 @@ const MESSAGE_ITEMS: usize = 1 << 16;
 type Message<T> = (u32, u32, u64, u32, Vec<T>);
 
 /// A channel that moves `T`s between all workers, one round at a time.
-pub struct Channel<T: ExchangeData + Clone> {
+pub struct Channel<T: ExchangeData + Clone + Wire> {
     input: InputHandle<u64, CapacityContainerBuilder<Vec<Message<T>>>>,
     probe: ProbeHandle<u64>,
     inbox: Rc<RefCell<Vec<Message<T>>>>,
-    /// Items sent by this worker to other workers, for the exchange-volume report.
-    pub sent_items: u64,
 }
 
-impl<T: ExchangeData + Clone> Channel<T> {
+impl<T: ExchangeData + Clone + Wire> Channel<T> {
     pub fn new(worker: &mut Worker) -> Self {
         let inbox: Rc<RefCell<Vec<Message<T>>>> = Rc::new(RefCell::new(Vec::new()));
         let sink = Rc::clone(&inbox);
@@ -53,7 +87,7 @@ impl<T: ExchangeData + Clone> Channel<T> {
                 .probe()
                 .0
         });
-        Channel { input, probe, inbox, sent_items: 0 }
+        Channel { input, probe, inbox }
     }
 
     /// Sends `outgoing[p]` to worker `p` (every worker calls this in the same round) and returns
@@ -62,19 +96,25 @@ impl<T: ExchangeData + Clone> Channel<T> {
         let (me, peers) = (worker.index(), worker.peers());
         debug_assert_eq!(outgoing.len(), peers);
         let round = *self.input.time();
-        for (to, mut items) in outgoing.into_iter().enumerate() {
+        for (to, items) in outgoing.into_iter().enumerate() {
             if to != me {
-                self.sent_items += items.len() as u64;
+                let bytes = items.len() * std::mem::size_of::<T>() + items.iter().map(Wire::heap_bytes).sum::<usize>();
+                SENT_BYTES.with(|s| s.set(s.get() + bytes as u64));
             }
-            let mut seq = 0u32;
-            while items.len() > MESSAGE_ITEMS {
-                let rest = items.split_off(MESSAGE_ITEMS);
-                self.input.send((to as u32, me as u32, round, seq, items));
-                items = rest;
-                seq += 1;
+            if items.len() <= MESSAGE_ITEMS {
+                if !items.is_empty() {
+                    self.input.send((to as u32, me as u32, round, 0, items));
+                }
+                continue;
             }
-            if !items.is_empty() {
-                self.input.send((to as u32, me as u32, round, seq, items));
+            // Exact-size pieces: `split_off` would leave each piece the capacity of the rest.
+            let mut rest = items.into_iter();
+            for seq in 0u32.. {
+                let piece: Vec<T> = rest.by_ref().take(MESSAGE_ITEMS).collect();
+                if piece.is_empty() {
+                    break;
+                }
+                self.input.send((to as u32, me as u32, round, seq, piece));
             }
         }
         self.input.advance_to(round + 1);

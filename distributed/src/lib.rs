@@ -75,9 +75,29 @@ pub struct Features {
     pub personal: Vec<bool>,
     pub as_of: i64,
     pub columns: Vec<Column>,
-    /// Items each worker sent to other workers, over all stages.
-    pub exchanged_items: Vec<u64>,
+    /// Per worker: its process, bytes sent to other workers while partitioning the input and
+    /// while running the stages, and its process's peak resident memory.
+    pub workers: Vec<WorkerReport>,
+    /// Edges between existing entities, every relation.
     pub edges: u64,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct WorkerReport {
+    pub process: u64,
+    pub partition_bytes: u64,
+    pub stage_bytes: u64,
+    pub peak_rss_bytes: u64,
+}
+
+impl exchange::Wire for WorkerReport {}
+
+/// This process's peak resident memory so far (Linux VmHWM), 0 where unknown.
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .map_or(0, |kb| kb * 1024)
 }
 
 /// One entity's row on its way to worker 0.
@@ -88,6 +108,12 @@ struct Row {
     personal: bool,
     reals: Vec<f64>,
     counts: Vec<u32>,
+}
+
+impl exchange::Wire for Row {
+    fn heap_bytes(&self) -> usize {
+        self.id.len() + 8 * self.reals.len() + 4 * self.counts.len()
+    }
 }
 
 /// Runs the job as this process of `cluster`; process 0 gets the features, the others `None`.
@@ -128,11 +154,12 @@ pub fn run(job: Job, cluster: Cluster) -> Result<Option<Features>, Error> {
         })
     };
     let job = Arc::new(job);
+    let process = cluster.process;
     let result: Arc<Mutex<Option<Features>>> = Arc::new(Mutex::new(None));
     let slot = Arc::clone(&result);
     let stdout = StdoutToStderr::start();
     let guards = timely::execute(config, move |worker| -> Result<(), String> {
-        let out = work(worker, &job).map_err(|e| e.to_string())?;
+        let out = work(worker, &job, process).map_err(|e| e.to_string())?;
         if let Some(features) = out {
             if let Ok(mut s) = slot.lock() {
                 *s = Some(features);
@@ -198,7 +225,7 @@ impl Drop for StdoutToStderr {
 }
 
 /// One worker's whole job.
-fn work(worker: &mut timely::worker::Worker, job: &Job) -> Result<Option<Features>, Error> {
+fn work(worker: &mut timely::worker::Worker, job: &Job, process: usize) -> Result<Option<Features>, Error> {
     let (index, peers) = (worker.index(), worker.peers());
     let paths: Vec<String> = ekg_schema::contract::TABLES
         .iter()
@@ -219,16 +246,24 @@ fn work(worker: &mut timely::worker::Worker, job: &Job) -> Result<Option<Feature
         }
     };
     let part = Partition::build(worker, share, job.as_of, &paths)?;
+    let partition_bytes = exchange::sent_bytes();
     let owner = stages::account_owners(&part);
     let mut columns = stages::structure(&part);
     columns.extend(stages::transfer_amounts(worker, &part, &owner));
     columns.push(stages::pagerank(worker, &part, &job.pagerank, &owner));
     columns.push(stages::component_size(worker, &part));
-    gather(worker, &part, columns)
+    let report =
+        WorkerReport { process: process as u64, partition_bytes, stage_bytes: exchange::sent_bytes() - partition_bytes, peak_rss_bytes: 0 };
+    gather(worker, &part, columns, report)
 }
 
 /// Sends every existing entity's row to worker 0, which sorts them by kind and id.
-fn gather(worker: &mut timely::worker::Worker, part: &Partition, columns: Vec<Column>) -> Result<Option<Features>, Error> {
+fn gather(
+    worker: &mut timely::worker::Worker,
+    part: &Partition,
+    columns: Vec<Column>,
+    report: WorkerReport,
+) -> Result<Option<Features>, Error> {
     let peers = worker.peers();
     let mut owned_by_firm = vec![false; part.len()];
     for e in part.in_edges.iter().filter(|e| e.relation == Relation::AccountOwner as u8 && e.src_kind != NodeKind::Person as u8) {
@@ -256,7 +291,8 @@ fn gather(worker: &mut timely::worker::Worker, part: &Partition, columns: Vec<Co
     let gathered = channel.all_to_all(worker, outgoing);
     let mut counter: Channel<u64> = Channel::new(worker);
     let edges = counter.all_gather(worker, part.in_edges.len() as u64).into_iter().sum();
-    let exchanged_items = counter.all_gather(worker, channel.sent_items);
+    let mut reports: Channel<WorkerReport> = Channel::new(worker);
+    let workers = reports.all_gather(worker, WorkerReport { peak_rss_bytes: peak_rss_bytes(), ..report });
     if worker.index() != 0 {
         return Ok(None);
     }
@@ -285,7 +321,7 @@ fn gather(worker: &mut timely::worker::Worker, part: &Partition, columns: Vec<Co
         node_id: rows.into_iter().map(|r| r.id).collect(),
         as_of: part.as_of,
         columns,
-        exchanged_items,
+        workers,
         edges,
     }))
 }

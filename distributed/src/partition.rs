@@ -82,6 +82,14 @@ struct HalfEdge {
     edge: EdgeValues,
 }
 
+impl crate::exchange::Wire for HalfEdge {
+    fn heap_bytes(&self) -> usize {
+        self.dst.len()
+    }
+}
+
+impl crate::exchange::Wire for OutEdge {}
+
 fn valid_on(from: i32, to: i32, day: i32) -> bool {
     (from == DATE_NULL || from <= day) && (to == DATE_NULL || to >= day)
 }
@@ -177,7 +185,14 @@ impl Partition {
             })
             .collect();
         let ids: Vec<String> = kept.into_iter().map(|r| r.id).collect();
-        let lookup = |id: &str| ids.binary_search_by(|x| x.as_str().cmp(id)).ok();
+        // Looked up by hash first: a string comparison only on a hash match.
+        let mut by_hash: Vec<(u64, u32)> = ids.iter().enumerate().map(|(i, id)| (xxh3_64(id.as_bytes()), i as u32)).collect();
+        by_hash.sort_unstable();
+        let lookup = |id: &str| {
+            let h = xxh3_64(id.as_bytes());
+            let start = by_hash.partition_point(|&(x, _)| x < h);
+            by_hash[start..].iter().take_while(|&&(x, _)| x == h).map(|&(_, i)| i as usize).find(|&i| ids[i] == id)
+        };
 
         // An account exists only if its owner does, a loan only if its borrower does: resolve
         // those edges first; the rest after, against the final existence.

@@ -41,6 +41,18 @@ pub struct EdgeRow {
     pub edge: EdgeValues,
 }
 
+impl crate::exchange::Wire for NodeRow {
+    fn heap_bytes(&self) -> usize {
+        self.id.len()
+    }
+}
+
+impl crate::exchange::Wire for EdgeRow {
+    fn heap_bytes(&self) -> usize {
+        self.src.len() + self.dst.len()
+    }
+}
+
 /// What an edge carries besides its endpoints.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct EdgeValues {

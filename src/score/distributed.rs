@@ -149,7 +149,13 @@ fn run_process(job: &ScoreJob, cluster: Cluster, quiet: bool) -> Result<()> {
     let staged = target.stage_dir()?;
     let dir = staged.path().to_path_buf();
     let rows = write_features(&features, &dir.join("features.parquet"))?;
-    let exchanged: u64 = features.exchanged_items.iter().sum();
+    let exchanged: u64 = features.workers.iter().map(|w| w.partition_bytes + w.stage_bytes).sum();
+    let mut peak_by_process = vec![0u64; processes];
+    for w in &features.workers {
+        if let Some(p) = peak_by_process.get_mut(w.process as usize) {
+            *p = (*p).max(w.peak_rss_bytes);
+        }
+    }
     let manifest = json!({
         "ekg_version": env!("CARGO_PKG_VERSION"),
         "mode": "distributed",
@@ -158,9 +164,14 @@ fn run_process(job: &ScoreJob, cluster: Cluster, quiet: bool) -> Result<()> {
         "processes": processes,
         "threads_per_process": threads,
         "seconds": seconds,
-        "peak_rss_bytes_process_0": super::peak_rss_bytes(),
+        "peak_rss_bytes_by_process": peak_by_process,
+        "peak_rss_bytes_process_0_after_write": super::peak_rss_bytes(),
         "edges": features.edges,
-        "gathered_rows_per_worker": features.exchanged_items,
+        "exchanged_bytes": {
+            "partition": features.workers.iter().map(|w| w.partition_bytes).sum::<u64>(),
+            "stages": features.workers.iter().map(|w| w.stage_bytes).sum::<u64>(),
+            "per_edge": exchanged as f64 / features.edges.max(1) as f64,
+        },
         "columns": features.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
         "outputs": [{"file": "features.parquet", "rows": rows}],
         "pii": crate::pii::policy()?.describe(),
@@ -169,7 +180,8 @@ fn run_process(job: &ScoreJob, cluster: Cluster, quiet: bool) -> Result<()> {
     let out: PathBuf = staged.commit()?;
     if !quiet {
         eprintln!(
-            "scored {rows} entities on {processes} process(es) × {threads} worker(s) in {seconds:.1} s ({exchanged} rows gathered) → {}",
+            "scored {rows} entities on {processes} process(es) × {threads} worker(s) in {seconds:.1} s ({:.1} MB exchanged) → {}",
+            exchanged as f64 / 1e6,
             out.display()
         );
     }
