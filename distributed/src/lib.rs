@@ -18,7 +18,6 @@ pub mod stages;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use ekg_algorithms::centrality::pagerank::PageRankConfig;
 use ekg_loaders::{Dataset, Encoding};
@@ -52,8 +51,9 @@ pub struct Cluster {
     pub process: usize,
     /// Timely workers per process.
     pub threads: usize,
-    /// How long to wait for every process to connect.
-    pub connect_timeout: Duration,
+    /// Set once every process has connected. Timely retries an absent peer for ever, so the
+    /// caller watches this flag and gives up after its timeout.
+    pub connected: Arc<AtomicBool>,
 }
 
 /// What to compute.
@@ -135,29 +135,10 @@ pub fn run(job: Job, cluster: Cluster) -> Result<Option<Features>, Error> {
         }
     };
     let config = timely::Config { communication, worker: timely::WorkerConfig::default() };
-    // Timely retries a peer that does not answer for ever: give up after the timeout.
-    let connected = Arc::new(AtomicBool::new(false));
-    let watchdog = {
-        let connected = Arc::clone(&connected);
-        let timeout = cluster.connect_timeout;
-        let addresses = cluster.addresses.clone();
-        std::thread::spawn(move || {
-            let start = std::time::Instant::now();
-            while start.elapsed() < timeout {
-                if connected.load(Ordering::Acquire) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            eprintln!("error: cluster: not every process connected within {} s ({})", timeout.as_secs(), addresses.join(", "));
-            std::process::exit(69);
-        })
-    };
     let job = Arc::new(job);
     let process = cluster.process;
     let result: Arc<Mutex<Option<Features>>> = Arc::new(Mutex::new(None));
     let slot = Arc::clone(&result);
-    let stdout = StdoutToStderr::start();
     let guards = timely::execute(config, move |worker| -> Result<(), String> {
         let out = work(worker, &job, process).map_err(|e| e.to_string())?;
         if let Some(features) = out {
@@ -167,11 +148,8 @@ pub fn run(job: Job, cluster: Cluster) -> Result<Option<Features>, Error> {
         }
         Ok(())
     })
-    .map_err(Error::Cluster);
-    drop(stdout);
-    let guards = guards?;
-    connected.store(true, Ordering::Release);
-    drop(watchdog);
+    .map_err(Error::Cluster)?;
+    cluster.connected.store(true, Ordering::Release);
     let mut first_error = None;
     for outcome in guards.join() {
         let failure = match outcome {
@@ -188,40 +166,6 @@ pub fn run(job: Job, cluster: Cluster) -> Result<Option<Features>, Error> {
     }
     let features = result.lock().map_err(|_| Error::Cluster("a worker panicked while handing over the results".into()))?.take();
     Ok(features)
-}
-
-/// Timely prints its connection progress on stdout, which carries `--json`: stderr takes it
-/// while the processes connect.
-struct StdoutToStderr {
-    saved: Option<libc::c_int>,
-}
-
-impl StdoutToStderr {
-    fn start() -> StdoutToStderr {
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        // SAFETY: dup and dup2 on the process's own standard descriptors; failure leaves them as
-        // they were.
-        let saved = unsafe {
-            let saved = libc::dup(1);
-            (saved >= 0 && libc::dup2(2, 1) >= 0).then_some(saved)
-        };
-        StdoutToStderr { saved }
-    }
-}
-
-impl Drop for StdoutToStderr {
-    fn drop(&mut self) {
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        if let Some(saved) = self.saved {
-            // SAFETY: puts back the descriptor saved by `start`, then closes the copy.
-            unsafe {
-                libc::dup2(saved, 1);
-                libc::close(saved);
-            }
-        }
-    }
 }
 
 /// One worker's whole job.

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -56,7 +57,9 @@ pub fn run(args: &ScoreArgs, threads: Option<usize>, quiet: bool) -> Result<()> 
         (None, Some(file), Some(i)) => (ekg_distributed::read_hosts(file).map_err(|e| coded(USAGE, e.to_string()))?, i, None),
         _ => return Err(coded(USAGE, "--hosts needs --process")),
     };
-    let outcome = run_process(&job, Cluster { addresses, process, threads, connect_timeout: timeout }, quiet);
+    let connected = Arc::new(AtomicBool::new(false));
+    watch_connection(Arc::clone(&connected), timeout, addresses.clone());
+    let outcome = run_process(&job, Cluster { addresses, process, threads, connected }, quiet);
     if let Some(file) = hosts_file {
         let _ = std::fs::remove_file(file);
     }
@@ -79,6 +82,56 @@ pub fn run(args: &ScoreArgs, threads: Option<usize>, quiet: bool) -> Result<()> 
         return Err(coded(UNAVAILABLE, failed.join("; ")));
     }
     Ok(())
+}
+
+/// Timely retries a peer that does not answer for ever: after `timeout` without every process
+/// connected, this process ends with exit 69.
+fn watch_connection(connected: Arc<AtomicBool>, timeout: Duration, addresses: Vec<String>) {
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if connected.load(Ordering::Acquire) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("error: cluster: not every process connected within {} s ({})", timeout.as_secs(), addresses.join(", "));
+        std::process::exit(i32::from(UNAVAILABLE));
+    });
+}
+
+/// Timely prints its connection progress on stdout, which carries `--json`: stderr takes it
+/// while the job runs (nothing else prints meanwhile).
+struct StdoutToStderr {
+    saved: Option<libc::c_int>,
+}
+
+impl StdoutToStderr {
+    fn start() -> StdoutToStderr {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        // SAFETY: dup and dup2 on the process's own standard descriptors; a failure leaves them
+        // as they were.
+        let saved = unsafe {
+            let saved = libc::dup(1);
+            (saved >= 0 && libc::dup2(2, 1) >= 0).then_some(saved)
+        };
+        StdoutToStderr { saved }
+    }
+}
+
+impl Drop for StdoutToStderr {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        if let Some(saved) = self.saved {
+            // SAFETY: puts back the descriptor saved by `start`, then closes the copy.
+            unsafe {
+                libc::dup2(saved, 1);
+                libc::close(saved);
+            }
+        }
+    }
 }
 
 /// A copy that exits with a failure (bad arguments, a crash) ends this process too, at once: the
@@ -139,7 +192,10 @@ fn run_process(job: &ScoreJob, cluster: Cluster, quiet: bool) -> Result<()> {
         EncodingArg::Gb18030 => Encoding::Gb18030,
     };
     let started = Instant::now();
-    let features = ekg_distributed::run(Job { dataset, encoding, as_of, pagerank }, cluster).map_err(|e| match e {
+    let stdout = StdoutToStderr::start();
+    let features = ekg_distributed::run(Job { dataset, encoding, as_of, pagerank }, cluster);
+    drop(stdout);
+    let features = features.map_err(|e| match e {
         Error::Load(load) => anyhow::Error::from(load),
         Error::Rows { .. } | Error::Input(_) => coded(DATA, e.to_string()),
         Error::Cluster(_) => coded(UNAVAILABLE, e.to_string()),
