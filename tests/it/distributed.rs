@@ -73,7 +73,12 @@ fn score(input: &Path, out: &Path, extra: &[&str]) {
 fn two_and_three_processes_write_the_single_process_values_as_of_d() {
     let mut rng = ChaCha8Rng::seed_from_u64(29);
     let (tables, firms, accounts) = base(&mut rng);
-    let tables = with_later_events(&tables, firms, accounts, &mut rng);
+    let mut tables = with_later_events(&tables, firms, accounts, &mut rng);
+    // Near misses on the windows' edges: exactly 30 and 90 days before the instant (left out of
+    // the window), and the instant itself (in).
+    for (days, amount) in [(30, 111), (90, 222), (0, 333)] {
+        tables.transfers.push_str(&format!("{},{},{amount},{}T23:59:59.999999Z\n", account(1), account(2), date(200 - days)));
+    }
     let dir = tempfile::tempdir().expect("temp");
     let data = dir.path().join("data");
     tables.write(&data);
