@@ -17,6 +17,9 @@ use crate::exchange::Channel;
 use crate::read::{endpoint_columns, table_kind, EdgeRow, EdgeValues, NodeRow, Origin, Share};
 use crate::Error;
 
+/// Edge rows a worker sends per round while partitioning.
+const ROUND_EDGES: usize = 1 << 20;
+
 /// An entity's place in the cluster: `worker << 32 | local index`.
 pub type Key = u64;
 
@@ -201,66 +204,89 @@ impl Partition {
         let mut row_channel: Channel<EdgeRow> = Channel::new(worker);
         let mut half_channel: Channel<HalfEdge> = Channel::new(worker);
         let mut in_edges = Vec::new();
-        for (pass, edges) in [parents, others].into_iter().enumerate() {
-            let mut outgoing: Vec<Vec<EdgeRow>> = (0..peers).map(|_| Vec::new()).collect();
-            for e in edges {
-                outgoing[owner_of(&e.src, peers)].push(e);
-            }
-            let mut halves: Vec<Vec<HalfEdge>> = (0..peers).map(|_| Vec::new()).collect();
-            for e in row_channel.all_to_all(worker, outgoing).into_iter().flatten() {
-                let relation = relation_of(e.edge.relation);
-                let column = endpoint_columns(relation).0;
-                let Some(local) = endpoint(
-                    &ids,
-                    &kinds,
-                    lookup(&e.src),
-                    &e.src,
-                    relation.endpoint_kinds().0,
-                    Place { paths, origin: e.edge.origin, column },
-                    &mut problems,
-                ) else {
-                    continue;
-                };
-                let half = HalfEdge {
-                    src: key(me, local),
-                    src_kind: kinds[local as usize] as u8,
-                    src_exists: exists[local as usize],
-                    dst: e.dst,
-                    edge: e.edge,
-                };
-                halves[owner_of(&half.dst, peers)].push(half);
-            }
-            let mut arrived: Vec<HalfEdge> = half_channel.all_to_all(worker, halves).into_iter().flatten().collect();
-            // Sender order, then file order within: the edge lists come out the same on every run.
-            arrived.sort_by_key(|h| (h.edge.origin.table, h.edge.origin.row));
-            for h in arrived {
-                let relation = relation_of(h.edge.relation);
-                let column = endpoint_columns(relation).1;
-                let Some(local) = endpoint(
-                    &ids,
-                    &kinds,
-                    lookup(&h.dst),
-                    &h.dst,
-                    relation.endpoint_kinds().1,
-                    Place { paths, origin: h.edge.origin, column },
-                    &mut problems,
-                ) else {
-                    continue;
-                };
-                if pass == 0 {
-                    exists[local as usize] &= h.src_exists;
+        // Edges go in rounds of at most ROUND_EDGES per worker: what is in flight (rows, their
+        // messages, half-resolved edges) stays bounded whatever the input's size.
+        let batches: Vec<(usize, Vec<EdgeRow>)> = [parents, others]
+            .into_iter()
+            .enumerate()
+            .flat_map(|(pass, mut edges)| {
+                let mut pieces = Vec::new();
+                while edges.len() > ROUND_EDGES {
+                    pieces.push((pass, edges.split_off(edges.len() - ROUND_EDGES)));
                 }
-                let e = h.edge;
-                let timed = e.ts == TS_NULL || e.ts <= as_of;
-                if timed && valid_on(e.from, e.to, day) && h.src_exists && exists[local as usize] {
-                    in_edges.push(InEdge {
-                        src: h.src,
-                        src_kind: h.src_kind,
-                        dst: local,
-                        relation: e.relation,
-                        weight: e.weight,
-                        ts: e.ts,
-                    });
+                pieces.push((pass, edges));
+                pieces
+            })
+            .collect();
+        let rounds_here = [0, 1].map(|pass| batches.iter().filter(|b| b.0 == pass).count() as i64);
+        let mut batches = batches.into_iter().peekable();
+        for (pass, rounds_here) in rounds_here.into_iter().enumerate() {
+            let rounds = numbers.all_gather(worker, rounds_here).into_iter().max().unwrap_or(0);
+            for _ in 0..rounds {
+                let edges = match batches.peek() {
+                    Some((p, _)) if *p == pass => batches.next().map(|b| b.1).unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                let mut outgoing: Vec<Vec<EdgeRow>> = (0..peers).map(|_| Vec::new()).collect();
+                for e in edges {
+                    outgoing[owner_of(&e.src, peers)].push(e);
+                }
+                let mut halves: Vec<Vec<HalfEdge>> = (0..peers).map(|_| Vec::new()).collect();
+                for e in row_channel.all_to_all(worker, outgoing).into_iter().flatten() {
+                    let relation = relation_of(e.edge.relation);
+                    let column = endpoint_columns(relation).0;
+                    let Some(local) = endpoint(
+                        &ids,
+                        &kinds,
+                        lookup(&e.src),
+                        &e.src,
+                        relation.endpoint_kinds().0,
+                        Place { paths, origin: e.edge.origin, column },
+                        &mut problems,
+                    ) else {
+                        continue;
+                    };
+                    let half = HalfEdge {
+                        src: key(me, local),
+                        src_kind: kinds[local as usize] as u8,
+                        src_exists: exists[local as usize],
+                        dst: e.dst,
+                        edge: e.edge,
+                    };
+                    halves[owner_of(&half.dst, peers)].push(half);
+                }
+                let mut arrived: Vec<HalfEdge> = half_channel.all_to_all(worker, halves).into_iter().flatten().collect();
+                // File order within a round: the edge lists come out the same on every run.
+                arrived.sort_by_key(|h| (h.edge.origin.table, h.edge.origin.row));
+                for h in arrived {
+                    let relation = relation_of(h.edge.relation);
+                    let column = endpoint_columns(relation).1;
+                    let Some(local) = endpoint(
+                        &ids,
+                        &kinds,
+                        lookup(&h.dst),
+                        &h.dst,
+                        relation.endpoint_kinds().1,
+                        Place { paths, origin: h.edge.origin, column },
+                        &mut problems,
+                    ) else {
+                        continue;
+                    };
+                    if pass == 0 {
+                        exists[local as usize] &= h.src_exists;
+                    }
+                    let e = h.edge;
+                    let timed = e.ts == TS_NULL || e.ts <= as_of;
+                    if timed && valid_on(e.from, e.to, day) && h.src_exists && exists[local as usize] {
+                        in_edges.push(InEdge {
+                            src: h.src,
+                            src_kind: h.src_kind,
+                            dst: local,
+                            relation: e.relation,
+                            weight: e.weight,
+                            ts: e.ts,
+                        });
+                    }
                 }
             }
         }
