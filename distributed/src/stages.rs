@@ -96,7 +96,7 @@ pub fn structure(part: &Partition) -> Vec<Column> {
 pub fn transfer_amounts(worker: &mut Worker, part: &Partition, owner: &[Option<Key>]) -> Vec<Column> {
     let n = part.len();
     let as_of = part.as_of;
-    let windows = [0i64, 30, 90, 365];
+    let windows = ekg_schema::contract::TRANSFER_WINDOW_DAYS;
     let mut columns: Vec<Vec<f64>> = (0..8).map(|_| vec![0.0; n]).collect();
     let mut add = |base: usize, v: usize, amount: f64, ts: i64| {
         let a = if amount.is_finite() { amount } else { 0.0 };
@@ -121,16 +121,7 @@ pub fn transfer_amounts(worker: &mut Worker, part: &Partition, owner: &[Option<K
             }
         })
         .collect();
-    let names = [
-        ("transfer_out_amount", "Σ amounts paid (own and owned accounts' transfers)."),
-        ("transfer_out_30d", "Σ amounts paid in the 30 days up to as_of."),
-        ("transfer_out_90d", "Σ amounts paid in the 90 days up to as_of."),
-        ("transfer_out_365d", "Σ amounts paid in the 365 days up to as_of."),
-        ("transfer_in_amount", "Σ amounts received (own and owned accounts' transfers)."),
-        ("transfer_in_30d", "Σ amounts received in the 30 days up to as_of."),
-        ("transfer_in_90d", "Σ amounts received in the 90 days up to as_of."),
-        ("transfer_in_365d", "Σ amounts received in the 365 days up to as_of."),
-    ];
+    let names = ekg_schema::contract::TRANSFER_AMOUNT_FEATURES;
     let mut out: Vec<Column> = names
         .iter()
         .zip(columns)

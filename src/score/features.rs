@@ -277,7 +277,7 @@ pub fn transfer_features(graph: &Graph, as_of: i64, owner: &[u32], features: &mu
     let amount = store.f64_attr("amount").unwrap_or(&[]);
     let ts = store.attr("ts").and_then(|c| c.as_i64()).unwrap_or(&[]);
     let n = graph.node_count();
-    let windows = [0i64, 30, 90, 365];
+    let windows = ekg_schema::contract::TRANSFER_WINDOW_DAYS;
     // Per node: [out total, out 30, out 90, out 365, in total, in 30, in 90, in 365].
     let own: Vec<[f64; 8]> = (0..n as u32)
         .into_par_iter()
@@ -301,16 +301,7 @@ pub fn transfer_features(graph: &Graph, as_of: i64, owner: &[u32], features: &mu
             x
         })
         .collect();
-    let names = [
-        ("transfer_out_amount", "Σ amounts paid (own and owned accounts' transfers)."),
-        ("transfer_out_30d", "Σ amounts paid in the 30 days up to as_of."),
-        ("transfer_out_90d", "Σ amounts paid in the 90 days up to as_of."),
-        ("transfer_out_365d", "Σ amounts paid in the 365 days up to as_of."),
-        ("transfer_in_amount", "Σ amounts received (own and owned accounts' transfers)."),
-        ("transfer_in_30d", "Σ amounts received in the 30 days up to as_of."),
-        ("transfer_in_90d", "Σ amounts received in the 90 days up to as_of."),
-        ("transfer_in_365d", "Σ amounts received in the 365 days up to as_of."),
-    ];
+    let names = ekg_schema::contract::TRANSFER_AMOUNT_FEATURES;
     let mut columns: Vec<Vec<f64>> = (0..8).map(|k| own.iter().map(|x| x[k]).collect()).collect();
     for c in columns.iter_mut() {
         roll_up(c, owner);
