@@ -314,6 +314,23 @@ impl TableKind {
     }
 }
 
+/// Feature columns of the transfer amounts, in the order `[out total, out 30 d, out 90 d,
+/// out 365 d, in total, in 30 d, in 90 d, in 365 d]`, with their descriptions: written alike by
+/// the single-process job and the distributed stages.
+pub const TRANSFER_AMOUNT_FEATURES: [(&str, &str); 8] = [
+    ("transfer_out_amount", "Σ amounts paid (own and owned accounts' transfers)."),
+    ("transfer_out_30d", "Σ amounts paid in the 30 days up to as_of."),
+    ("transfer_out_90d", "Σ amounts paid in the 90 days up to as_of."),
+    ("transfer_out_365d", "Σ amounts paid in the 365 days up to as_of."),
+    ("transfer_in_amount", "Σ amounts received (own and owned accounts' transfers)."),
+    ("transfer_in_30d", "Σ amounts received in the 30 days up to as_of."),
+    ("transfer_in_90d", "Σ amounts received in the 90 days up to as_of."),
+    ("transfer_in_365d", "Σ amounts received in the 365 days up to as_of."),
+];
+
+/// The window lengths of [`TRANSFER_AMOUNT_FEATURES`] in days (0: every transfer).
+pub const TRANSFER_WINDOW_DAYS: [i64; 4] = [0, 30, 90, 365];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,20 +358,3 @@ mod tests {
         assert!(Constraint::None.check(-2e15).is_some());
     }
 }
-
-/// Feature columns of the transfer amounts, in the order `[out total, out 30 d, out 90 d,
-/// out 365 d, in total, in 30 d, in 90 d, in 365 d]`, with their descriptions: written alike by
-/// the single-process job and the distributed stages.
-pub const TRANSFER_AMOUNT_FEATURES: [(&str, &str); 8] = [
-    ("transfer_out_amount", "Σ amounts paid (own and owned accounts' transfers)."),
-    ("transfer_out_30d", "Σ amounts paid in the 30 days up to as_of."),
-    ("transfer_out_90d", "Σ amounts paid in the 90 days up to as_of."),
-    ("transfer_out_365d", "Σ amounts paid in the 365 days up to as_of."),
-    ("transfer_in_amount", "Σ amounts received (own and owned accounts' transfers)."),
-    ("transfer_in_30d", "Σ amounts received in the 30 days up to as_of."),
-    ("transfer_in_90d", "Σ amounts received in the 90 days up to as_of."),
-    ("transfer_in_365d", "Σ amounts received in the 365 days up to as_of."),
-];
-
-/// The window lengths of [`TRANSFER_AMOUNT_FEATURES`] in days (0: every transfer).
-pub const TRANSFER_WINDOW_DAYS: [i64; 4] = [0, 30, 90, 365];
