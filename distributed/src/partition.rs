@@ -8,6 +8,7 @@
 //! for the outgoing direction.
 
 use ekg_loaders::{mask_personal, Rule};
+use ekg_schema::as_of::valid_on;
 use ekg_schema::{NodeKind, Relation, DATE_NULL, MICROS_PER_DAY, TS_NULL};
 use serde::{Deserialize, Serialize};
 use timely::worker::Worker;
@@ -92,10 +93,6 @@ impl crate::exchange::Wire for HalfEdge {
 }
 
 impl crate::exchange::Wire for OutEdge {}
-
-fn valid_on(from: i32, to: i32, day: i32) -> bool {
-    (from == DATE_NULL || from <= day) && (to == DATE_NULL || to >= day)
-}
 
 fn kind_of(k: u8) -> NodeKind {
     NodeKind::ALL[k as usize & 3]

@@ -48,7 +48,7 @@ pub struct AsOfReport {
 
 /// Whether the day range `from..=to` (each `DATE_NULL` for an open end) contains `day`.
 #[inline]
-fn valid_on(from: i32, to: i32, day: i32) -> bool {
+pub fn valid_on(from: i32, to: i32, day: i32) -> bool {
     (from == DATE_NULL || from <= day) && (to == DATE_NULL || to >= day)
 }
 

@@ -18,7 +18,7 @@ use ekg_loaders::{Dataset, Encoding};
 use serde_json::json;
 
 use super::job::ScoreJob;
-use crate::cli::{EncodingArg, InputFormat, ScoreArgs};
+use crate::cli::{EncodingArg, InputFormat, OnErrorArg, ScoreArgs};
 use crate::exit::{coded, DATA, UNAVAILABLE, USAGE};
 use crate::input::parse_as_of;
 use crate::output::{OutputKind, Target};
@@ -28,6 +28,9 @@ pub fn run(args: &ScoreArgs, threads: Option<usize>, quiet: bool) -> Result<()> 
     let job = ScoreJob::from_args(args)?;
     if job.format != InputFormat::Contract {
         return Err(coded(USAGE, "a distributed run reads datasets in the ekg contract layout (--format contract)"));
+    }
+    if matches!(job.on_error, OnErrorArg::Skip) {
+        return Err(coded(USAGE, "a distributed run does not drop bad rows yet: it stops on them (--on-error fail)"));
     }
     if !job.input.is_dir() {
         return Err(coded(
