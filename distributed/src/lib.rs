@@ -28,6 +28,9 @@ use exchange::Channel;
 use partition::Partition;
 use stages::{Column, Values};
 
+/// Edge rows a worker reads and sends per round while partitioning: what is held as text at once.
+pub const ROUND_ROWS: usize = 1 << 20;
+
 /// Problems shown in an error, of however many found.
 pub const MAX_REPORTED: usize = 20;
 
@@ -64,6 +67,8 @@ pub struct Job {
     /// µs since the epoch; `None`: the latest transfer.
     pub as_of: Option<i64>,
     pub pagerank: PageRankConfig,
+    /// Edge rows per worker and round while partitioning (normally [`ROUND_ROWS`]).
+    pub round_rows: usize,
 }
 
 /// The feature table, gathered on process 0: rows by kind, then id.
@@ -170,26 +175,11 @@ pub fn run(job: Job, cluster: Cluster) -> Result<Option<Features>, Error> {
 
 /// One worker's whole job.
 fn work(worker: &mut timely::worker::Worker, job: &Job, process: usize) -> Result<Option<Features>, Error> {
-    let (index, peers) = (worker.index(), worker.peers());
     let paths: Vec<String> = ekg_schema::contract::TABLES
         .iter()
         .map(|t| job.dataset.tables.iter().find(|f| f.kind == t.kind).map_or_else(|| t.name.to_string(), |f| f.path.display().to_string()))
         .collect();
-    let share = read::read_share(&job.dataset, job.encoding, index, peers);
-    // A worker that cannot read its share says so to the others, which stop too.
-    let mut texts: Channel<String> = Channel::new(worker);
-    let share = match share {
-        Ok(share) => {
-            partition::check(worker, &mut texts, Vec::new())?;
-            share
-        }
-        Err(e) => {
-            let message = e.to_string();
-            let _ = partition::check(worker, &mut texts, vec![message.clone()]);
-            return Err(Error::Input(message));
-        }
-    };
-    let part = Partition::build(worker, share, job.as_of, &paths)?;
+    let part = Partition::build(worker, job, &paths)?;
     let partition_bytes = exchange::sent_bytes();
     let owner = stages::account_owners(&part);
     let mut columns = stages::structure(&part);

@@ -15,11 +15,8 @@ use timely::worker::Worker;
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::exchange::Channel;
-use crate::read::{endpoint_columns, table_kind, EdgeRow, EdgeValues, NodeRow, Origin, Share};
+use crate::read::{self, endpoint_columns, table_kind, EdgeRow, EdgeStream, EdgeValues, NodeRow, Origin};
 use crate::Error;
-
-/// Edge rows a worker sends per round while partitioning.
-const ROUND_EDGES: usize = 1 << 20;
 
 /// An entity's place in the cluster: `worker << 32 | local index`.
 pub type Key = u64;
@@ -127,36 +124,47 @@ pub fn check(worker: &mut Worker, channel: &mut Channel<String>, problems: Vec<S
     Err(Error::Rows { total, shown: all })
 }
 
-impl Partition {
-    /// Partitions `share` (this worker's rows) over the workers, as of `as_of` or, when `None`,
-    /// the latest transfer of the whole input.
-    pub fn build(worker: &mut Worker, share: Share, as_of: Option<i64>, paths: &[String]) -> Result<Partition, Error> {
-        let (me, peers) = (worker.index(), worker.peers());
-        let mut texts: Channel<String> = Channel::new(worker);
-        let mut numbers: Channel<i64> = Channel::new(worker);
-        check(worker, &mut texts, share.problems)?;
-        let as_of = match as_of {
-            Some(t) => t,
-            None => {
-                let latest =
-                    share.edges.iter().filter(|e| e.edge.relation == Relation::Transfer as u8).map(|e| e.edge.ts).max().unwrap_or(TS_NULL);
-                numbers.all_gather(worker, latest).into_iter().max().unwrap_or(TS_NULL)
-            }
-        };
-        if as_of == TS_NULL {
-            return Err(Error::Input("no --as-of and no transfers to take the latest instant from".into()));
+/// A worker that fails says so to the others, and every worker stops with an error.
+pub fn together<T>(worker: &mut Worker, texts: &mut Channel<String>, result: Result<T, Error>) -> Result<T, Error> {
+    match result {
+        Ok(value) => {
+            check(worker, texts, Vec::new())?;
+            Ok(value)
         }
-        let day = as_of.div_euclid(MICROS_PER_DAY).clamp(i32::MIN as i64 + 1, i32::MAX as i64) as i32;
+        Err(e) => {
+            let message = e.to_string();
+            let _ = check(worker, texts, vec![message.clone()]);
+            Err(Error::Input(message))
+        }
+    }
+}
 
-        // Entities to their workers, sorted by id; a repeated id must repeat the same row.
+/// This worker's entities, sorted by id, and a lookup from id to local index.
+struct Entities {
+    ids: Vec<String>,
+    kinds: Vec<NodeKind>,
+    exists: Vec<bool>,
+    /// `(xxh3 of the id, local index)`, sorted: a string comparison only on a hash match.
+    by_hash: Vec<(u64, u32)>,
+}
+
+impl Entities {
+    /// Gathers every entity row on its worker; a repeated id must repeat the same row.
+    fn gather(
+        worker: &mut Worker,
+        nodes: Vec<NodeRow>,
+        (as_of, day): (i64, i32),
+        paths: &[String],
+        problems: &mut Vec<String>,
+    ) -> Entities {
+        let peers = worker.peers();
         let mut node_channel: Channel<NodeRow> = Channel::new(worker);
         let mut outgoing: Vec<Vec<NodeRow>> = (0..peers).map(|_| Vec::new()).collect();
-        for n in share.nodes {
+        for n in nodes {
             outgoing[owner_of(&n.id, peers)].push(n);
         }
         let mut rows: Vec<NodeRow> = node_channel.all_to_all(worker, outgoing).into_iter().flatten().collect();
         rows.sort_by(|a, b| a.id.cmp(&b.id).then(a.origin.table.cmp(&b.origin.table)).then(a.origin.row.cmp(&b.origin.row)));
-        let mut problems = Vec::new();
         let mut kept: Vec<NodeRow> = Vec::with_capacity(rows.len());
         for row in rows {
             match kept.last() {
@@ -176,7 +184,7 @@ impl Partition {
             }
         }
         let kinds: Vec<NodeKind> = kept.iter().map(|r| kind_of(r.kind)).collect();
-        let mut exists: Vec<bool> = kept
+        let exists: Vec<bool> = kept
             .iter()
             .map(|r| match kind_of(r.kind) {
                 NodeKind::Firm => r.day == DATE_NULL || r.day <= day,
@@ -185,109 +193,161 @@ impl Partition {
             })
             .collect();
         let ids: Vec<String> = kept.into_iter().map(|r| r.id).collect();
-        // Looked up by hash first: a string comparison only on a hash match.
         let mut by_hash: Vec<(u64, u32)> = ids.iter().enumerate().map(|(i, id)| (xxh3_64(id.as_bytes()), i as u32)).collect();
         by_hash.sort_unstable();
-        let lookup = |id: &str| {
-            let h = xxh3_64(id.as_bytes());
-            let start = by_hash.partition_point(|&(x, _)| x < h);
-            by_hash[start..].iter().take_while(|&&(x, _)| x == h).map(|&(_, i)| i as usize).find(|&i| ids[i] == id)
-        };
+        Entities { ids, kinds, exists, by_hash }
+    }
 
-        // An account exists only if its owner does, a loan only if its borrower does: resolve
-        // those edges first; the rest after, against the final existence.
-        let is_parent = |e: &EdgeRow| e.edge.relation == Relation::AccountOwner as u8 || e.edge.relation == Relation::LoanBorrower as u8;
-        let (parents, others): (Vec<EdgeRow>, Vec<EdgeRow>) = share.edges.into_iter().partition(is_parent);
-        let mut row_channel: Channel<EdgeRow> = Channel::new(worker);
-        let mut half_channel: Channel<HalfEdge> = Channel::new(worker);
-        let mut in_edges = Vec::new();
-        // Edges go in rounds of at most ROUND_EDGES per worker: what is in flight (rows, their
-        // messages, half-resolved edges) stays bounded whatever the input's size.
-        let batches: Vec<(usize, Vec<EdgeRow>)> = [parents, others]
-            .into_iter()
-            .enumerate()
-            .flat_map(|(pass, mut edges)| {
-                let mut pieces = Vec::new();
-                while edges.len() > ROUND_EDGES {
-                    pieces.push((pass, edges.split_off(edges.len() - ROUND_EDGES)));
-                }
-                pieces.push((pass, edges));
-                pieces
-            })
-            .collect();
-        let rounds_here = [0, 1].map(|pass| batches.iter().filter(|b| b.0 == pass).count() as i64);
-        let mut batches = batches.into_iter().peekable();
-        for (pass, rounds_here) in rounds_here.into_iter().enumerate() {
-            let rounds = numbers.all_gather(worker, rounds_here).into_iter().max().unwrap_or(0);
-            for _ in 0..rounds {
-                let edges = match batches.peek() {
-                    Some((p, _)) if *p == pass => batches.next().map(|b| b.1).unwrap_or_default(),
-                    _ => Vec::new(),
-                };
-                let mut outgoing: Vec<Vec<EdgeRow>> = (0..peers).map(|_| Vec::new()).collect();
-                for e in edges {
-                    outgoing[owner_of(&e.src, peers)].push(e);
-                }
-                let mut halves: Vec<Vec<HalfEdge>> = (0..peers).map(|_| Vec::new()).collect();
-                for e in row_channel.all_to_all(worker, outgoing).into_iter().flatten() {
-                    let relation = relation_of(e.edge.relation);
-                    let column = endpoint_columns(relation).0;
-                    let Some(local) = endpoint(
-                        &ids,
-                        &kinds,
-                        lookup(&e.src),
-                        &e.src,
-                        relation.endpoint_kinds().0,
-                        Place { paths, origin: e.edge.origin, column },
-                        &mut problems,
-                    ) else {
-                        continue;
-                    };
-                    let half = HalfEdge {
-                        src: key(me, local),
-                        src_kind: kinds[local as usize] as u8,
-                        src_exists: exists[local as usize],
-                        dst: e.dst,
-                        edge: e.edge,
-                    };
-                    halves[owner_of(&half.dst, peers)].push(half);
-                }
-                let mut arrived: Vec<HalfEdge> = half_channel.all_to_all(worker, halves).into_iter().flatten().collect();
-                // File order within a round: the edge lists come out the same on every run.
-                arrived.sort_by_key(|h| (h.edge.origin.table, h.edge.origin.row));
-                for h in arrived {
-                    let relation = relation_of(h.edge.relation);
-                    let column = endpoint_columns(relation).1;
-                    let Some(local) = endpoint(
-                        &ids,
-                        &kinds,
-                        lookup(&h.dst),
-                        &h.dst,
-                        relation.endpoint_kinds().1,
-                        Place { paths, origin: h.edge.origin, column },
-                        &mut problems,
-                    ) else {
-                        continue;
-                    };
-                    if pass == 0 {
-                        exists[local as usize] &= h.src_exists;
-                    }
-                    let e = h.edge;
-                    let timed = e.ts == TS_NULL || e.ts <= as_of;
-                    if timed && valid_on(e.from, e.to, day) && h.src_exists && exists[local as usize] {
-                        in_edges.push(InEdge {
-                            src: h.src,
-                            src_kind: h.src_kind,
-                            dst: local,
-                            relation: e.relation,
-                            weight: e.weight,
-                            ts: e.ts,
-                        });
-                    }
-                }
+    fn lookup(&self, id: &str) -> Option<usize> {
+        let h = xxh3_64(id.as_bytes());
+        let start = self.by_hash.partition_point(|&(x, _)| x < h);
+        self.by_hash[start..].iter().take_while(|&&(x, _)| x == h).map(|&(_, i)| i as usize).find(|&i| self.ids[i] == id)
+    }
+
+    /// The local index of an edge's endpoint, or a problem when the id is unknown or of a kind
+    /// the relation does not take.
+    fn endpoint(&self, id: &str, allowed: ekg_schema::KindSet, place: Place, problems: &mut Vec<String>) -> Option<u32> {
+        let Place { paths, origin, column } = place;
+        let Some(local) = self.lookup(id) else {
+            problems.push(row_problem(
+                paths,
+                origin,
+                column,
+                Rule::DanglingEndpoint,
+                format!("'{}' is not an entity of this dataset", mask_personal(id)),
+            ));
+            return None;
+        };
+        let kind = self.kinds[local];
+        if !allowed.contains(kind) {
+            problems.push(row_problem(
+                paths,
+                origin,
+                column,
+                Rule::WrongEndpointKind,
+                format!("'{}' is a {}; expected {}", mask_personal(id), kind.as_str(), allowed.describe()),
+            ));
+            return None;
+        }
+        Some(local as u32)
+    }
+}
+
+/// Resolves edges in rounds: to the source's worker, which checks that end, then to the target's,
+/// which checks the other and keeps the edges that exist as of the run's instant.
+struct Resolver<'a> {
+    rows: Channel<EdgeRow>,
+    halves: Channel<HalfEdge>,
+    paths: &'a [String],
+    as_of: i64,
+    day: i32,
+    in_edges: Vec<InEdge>,
+    problems: Vec<String>,
+}
+
+impl Resolver<'_> {
+    /// One round. In the first pass (accounts' owners, loans' borrowers) an entity whose parent
+    /// does not exist does not exist either.
+    fn round(&mut self, worker: &mut Worker, entities: &mut Entities, edges: Vec<EdgeRow>, parents: bool) {
+        let (me, peers) = (worker.index(), worker.peers());
+        let mut outgoing: Vec<Vec<EdgeRow>> = (0..peers).map(|_| Vec::new()).collect();
+        for e in edges {
+            outgoing[owner_of(&e.src, peers)].push(e);
+        }
+        let mut halves: Vec<Vec<HalfEdge>> = (0..peers).map(|_| Vec::new()).collect();
+        for e in self.rows.all_to_all(worker, outgoing).into_iter().flatten() {
+            let relation = relation_of(e.edge.relation);
+            let place = Place { paths: self.paths, origin: e.edge.origin, column: endpoint_columns(relation).0 };
+            let Some(local) = entities.endpoint(&e.src, relation.endpoint_kinds().0, place, &mut self.problems) else { continue };
+            let half = HalfEdge {
+                src: key(me, local),
+                src_kind: entities.kinds[local as usize] as u8,
+                src_exists: entities.exists[local as usize],
+                dst: e.dst,
+                edge: e.edge,
+            };
+            halves[owner_of(&half.dst, peers)].push(half);
+        }
+        let mut arrived: Vec<HalfEdge> = self.halves.all_to_all(worker, halves).into_iter().flatten().collect();
+        // File order within a round: the edge lists come out the same on every run.
+        arrived.sort_by_key(|h| (h.edge.origin.table, h.edge.origin.row));
+        for h in arrived {
+            let relation = relation_of(h.edge.relation);
+            let place = Place { paths: self.paths, origin: h.edge.origin, column: endpoint_columns(relation).1 };
+            let Some(local) = entities.endpoint(&h.dst, relation.endpoint_kinds().1, place, &mut self.problems) else { continue };
+            if parents {
+                entities.exists[local as usize] &= h.src_exists;
+            }
+            let e = h.edge;
+            let timed = e.ts == TS_NULL || e.ts <= self.as_of;
+            if timed && valid_on(e.from, e.to, self.day) && h.src_exists && entities.exists[local as usize] {
+                self.in_edges.push(InEdge {
+                    src: h.src,
+                    src_kind: h.src_kind,
+                    dst: local,
+                    relation: e.relation,
+                    weight: e.weight,
+                    ts: e.ts,
+                });
             }
         }
-        check(worker, &mut texts, problems)?;
+    }
+}
+
+impl Partition {
+    /// Reads this worker's share of `job`'s tables and partitions it over the workers, as of the
+    /// job's instant or, when it has none, the latest transfer of the whole input.
+    pub fn build(worker: &mut Worker, job: &crate::Job, paths: &[String]) -> Result<Partition, Error> {
+        let (me, peers) = (worker.index(), worker.peers());
+        let (dataset, encoding, round) = (&job.dataset, job.encoding, job.round_rows.max(1));
+        let mut texts: Channel<String> = Channel::new(worker);
+        let mut numbers: Channel<i64> = Channel::new(worker);
+        let nodes = together(worker, &mut texts, read::read_nodes(dataset, encoding, me, peers))?;
+        let as_of = match job.as_of {
+            Some(t) => t,
+            None => {
+                let latest = together(worker, &mut texts, read::latest_transfer(dataset, encoding, me, peers))?;
+                numbers.all_gather(worker, latest).into_iter().max().unwrap_or(TS_NULL)
+            }
+        };
+        if as_of == TS_NULL {
+            return Err(Error::Input("no --as-of and no transfers to take the latest instant from".into()));
+        }
+        let day = as_of.div_euclid(MICROS_PER_DAY).clamp(i32::MIN as i64 + 1, i32::MAX as i64) as i32;
+
+        let mut read_problems = nodes.problems;
+        let mut resolver = Resolver {
+            rows: Channel::new(worker),
+            halves: Channel::new(worker),
+            paths,
+            as_of,
+            day,
+            in_edges: Vec::new(),
+            problems: Vec::new(),
+        };
+        let mut entities = Entities::gather(worker, nodes.nodes, (as_of, day), paths, &mut resolver.problems);
+
+        // An account exists only if its owner does, a loan only if its borrower does: those
+        // edges first, then the rest against the final existence. Rounds of at most
+        // `round` rows per worker bound what is in flight whatever the input's size.
+        let is_parent = |e: &EdgeRow| e.edge.relation == Relation::AccountOwner as u8 || e.edge.relation == Relation::LoanBorrower as u8;
+        let (parents, others): (Vec<EdgeRow>, Vec<EdgeRow>) = nodes.edges.into_iter().partition(is_parent);
+        let mut parents = EdgeStream::held(parents);
+        let mut others = together(worker, &mut texts, EdgeStream::new(dataset, encoding, (me, peers), others, round))?;
+        for (pass, stream) in [&mut parents, &mut others].into_iter().enumerate() {
+            loop {
+                let batch = together(worker, &mut texts, stream.next_batch(round))?;
+                if numbers.all_gather(worker, !batch.is_empty() as i64).into_iter().all(|more| more == 0) {
+                    break;
+                }
+                resolver.round(worker, &mut entities, batch, pass == 0);
+            }
+            read_problems.append(&mut stream.problems);
+        }
+        // Bad values first, as the loader reports them; then endpoints and duplicates.
+        check(worker, &mut texts, read_problems)?;
+        check(worker, &mut texts, std::mem::take(&mut resolver.problems))?;
+        let in_edges = resolver.in_edges;
 
         // The outgoing copies, and edges whose source was an account dropped by its owner.
         let mut out_channel: Channel<OutEdge> = Channel::new(worker);
@@ -302,6 +362,7 @@ impl Partition {
             });
         }
         let out_edges: Vec<OutEdge> = out_channel.all_to_all(worker, outgoing).into_iter().flatten().collect();
+        let Entities { ids, kinds, exists, .. } = entities;
         let local_count = exists.iter().filter(|&&x| x).count() as i64;
         let node_count = numbers.all_gather(worker, local_count).into_iter().sum::<i64>() as u64;
         Ok(Partition { ids, kinds, exists, in_edges, out_edges, node_count, as_of })
@@ -327,41 +388,4 @@ struct Place<'a> {
     paths: &'a [String],
     origin: Origin,
     column: &'static str,
-}
-
-/// The local index of an edge's endpoint, or a problem when the id is unknown or of a kind the
-/// relation does not take.
-fn endpoint(
-    ids: &[String],
-    kinds: &[NodeKind],
-    found: Option<usize>,
-    id: &str,
-    allowed: ekg_schema::KindSet,
-    place: Place,
-    problems: &mut Vec<String>,
-) -> Option<u32> {
-    let Place { paths, origin, column } = place;
-    let Some(local) = found else {
-        problems.push(row_problem(
-            paths,
-            origin,
-            column,
-            Rule::DanglingEndpoint,
-            format!("'{}' is not an entity of this dataset", mask_personal(id)),
-        ));
-        return None;
-    };
-    debug_assert_eq!(ids[local], id);
-    let kind = kinds[local];
-    if !allowed.contains(kind) {
-        problems.push(row_problem(
-            paths,
-            origin,
-            column,
-            Rule::WrongEndpointKind,
-            format!("'{}' is a {}; expected {}", mask_personal(id), kind.as_str(), allowed.describe()),
-        ));
-        return None;
-    }
-    Some(local as u32)
 }

@@ -1,11 +1,17 @@
 //! Each worker's share of the input tables, decoded and checked row by row.
 //!
 //! Row groups (CSV: chunks) are dealt round-robin over the workers, starting at a different worker
-//! per table so that small one-group tables do not all land on worker 0. Ids are normalised as
-//! the single-process loader does (`normalized_id`), so both paths key an entity alike.
+//! per table so that small one-group tables do not all land on worker 0. The entity tables are
+//! read whole; the relation tables stream ([`EdgeStream`]), a round's row groups at a time, so a
+//! worker holds only a round's rows as text. Ids are normalised as the single-process loader does
+//! (`normalized_id`), so both paths key an entity alike. The identifiers table is not read: no
+//! distributed stage uses it yet.
+
+use std::collections::VecDeque;
+use std::ops::Range;
 
 use ekg_loaders::load::normalized_id;
-use ekg_loaders::source::{map_share, Chunk};
+use ekg_loaders::source::{map_share, unit_rows, Chunk};
 use ekg_loaders::values::{DateColumn, F64Column, TextColumn, TimestampColumn};
 use ekg_loaders::{Dataset, Encoding, Problem, Rule, TableFile};
 use ekg_schema::contract::{TableKind, TableRows};
@@ -95,32 +101,135 @@ pub struct Share {
     pub problems: Vec<String>,
 }
 
-/// Reads worker `index` of `peers`' share of every table `dataset` has (identifiers are not read:
-/// no distributed stage uses them yet).
-pub fn read_share(dataset: &Dataset, encoding: Encoding, index: usize, peers: usize) -> Result<Share, Error> {
-    let mut share = Share::default();
-    for file in &dataset.tables {
-        if file.kind == TableKind::Identifiers {
-            continue;
-        }
-        let table = table_index(file.kind);
-        let mine = move |unit: usize| (unit + table as usize) % peers == index;
-        let spec = file.kind.spec();
-        let wanted: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
-        let (columns, parts) = map_share(file, &wanted, encoding, &mine, |chunk| decode(file, table, &chunk))?;
-        for required in spec.columns.iter().filter(|c| c.required) {
-            if !columns.iter().any(|c| c == required.name) {
-                return Err(Error::Input(format!("{}: the required column `{}` is missing", file.path.display(), required.name)));
-            }
-        }
-        for part in parts {
-            let part = part?;
-            share.nodes.extend(part.nodes);
-            share.edges.extend(part.edges);
-            share.problems.extend(part.problems);
+/// Worker `index` of `peers`' share of a table: the units (row groups, CSV chunks) it deals to
+/// this worker, those in `window` only when one is given.
+fn read_units(file: &TableFile, encoding: Encoding, index: usize, peers: usize, window: Option<Range<usize>>) -> Result<Share, Error> {
+    let table = table_index(file.kind);
+    let mine = move |unit: usize| (unit + table as usize) % peers == index && window.as_ref().is_none_or(|w| w.contains(&unit));
+    let spec = file.kind.spec();
+    let wanted: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
+    let (columns, parts) = map_share(file, &wanted, encoding, &mine, |chunk| decode(file, table, &chunk))?;
+    for required in spec.columns.iter().filter(|c| c.required) {
+        if !columns.iter().any(|c| c == required.name) {
+            return Err(Error::Input(format!("{}: the required column `{}` is missing", file.path.display(), required.name)));
         }
     }
+    let mut share = Share::default();
+    for part in parts {
+        let part = part?;
+        share.nodes.extend(part.nodes);
+        share.edges.extend(part.edges);
+        share.problems.extend(part.problems);
+    }
     Ok(share)
+}
+
+/// This worker's share of the entity tables: the entities, and the edges their rows carry
+/// (account owner, loan borrower, loan deposit account).
+pub fn read_nodes(dataset: &Dataset, encoding: Encoding, index: usize, peers: usize) -> Result<Share, Error> {
+    let mut share = Share::default();
+    for file in dataset.tables.iter().filter(|f| matches!(f.kind.rows(), TableRows::Nodes(_))) {
+        let part = read_units(file, encoding, index, peers, None)?;
+        share.nodes.extend(part.nodes);
+        share.edges.extend(part.edges);
+        share.problems.extend(part.problems);
+    }
+    Ok(share)
+}
+
+/// The latest transfer instant in this worker's share (`TS_NULL` when none), from the `ts` column
+/// alone: the run's default instant is the latest of every worker's.
+pub fn latest_transfer(dataset: &Dataset, encoding: Encoding, index: usize, peers: usize) -> Result<i64, Error> {
+    let Some(file) = dataset.tables.iter().find(|f| f.kind == TableKind::Transfers) else { return Ok(TS_NULL) };
+    let table = table_index(file.kind);
+    let mine = move |unit: usize| (unit + table as usize) % peers == index;
+    let (_, parts) = map_share(file, &["ts"], encoding, &mine, |chunk| -> Result<i64, Error> {
+        let Ok(i) = chunk.batch.schema().index_of("ts") else { return Ok(TS_NULL) };
+        let times = TimestampColumn::new(&file.path, "ts", chunk.batch.column(i))?;
+        Ok((0..chunk.batch.num_rows()).filter_map(|r| times.get(r).ok().flatten()).max().unwrap_or(TS_NULL))
+    })?;
+    let mut latest = TS_NULL;
+    for part in parts {
+        latest = latest.max(part?);
+    }
+    Ok(latest)
+}
+
+/// This worker's share of the relation tables, read a few row groups at a time so that only a
+/// round's rows are held as text: memory stays bounded whatever the tables' size. A CSV file has
+/// no row groups to seek, so its share is read at once.
+pub struct EdgeStream<'a> {
+    files: Vec<&'a TableFile>,
+    encoding: Encoding,
+    index: usize,
+    peers: usize,
+    /// Still to read: a file (its place in `files`) and a window of its units (`None`: all).
+    windows: VecDeque<(usize, Option<Range<usize>>)>,
+    held: Vec<EdgeRow>,
+    /// Problems in the rows read so far.
+    pub problems: Vec<String>,
+}
+
+impl<'a> EdgeStream<'a> {
+    /// The relation tables of `dataset`, after `first` (edges already read), cut into windows of
+    /// about `round_rows` of this worker's rows.
+    pub fn new(
+        dataset: &'a Dataset,
+        encoding: Encoding,
+        (index, peers): (usize, usize),
+        first: Vec<EdgeRow>,
+        round_rows: usize,
+    ) -> Result<Self, Error> {
+        let files: Vec<&TableFile> = dataset.tables.iter().filter(|f| matches!(f.kind.rows(), TableRows::Edges(_))).collect();
+        let mut windows = VecDeque::new();
+        for (place, file) in files.iter().enumerate() {
+            let Some(rows) = unit_rows(file)? else {
+                windows.push_back((place, None));
+                continue;
+            };
+            let table = table_index(file.kind) as usize;
+            let (mut start, mut held) = (0, 0u64);
+            for (unit, &n) in rows.iter().enumerate() {
+                if (unit + table) % peers != index {
+                    continue;
+                }
+                held += n;
+                if held >= round_rows as u64 {
+                    windows.push_back((place, Some(start..unit + 1)));
+                    (start, held) = (unit + 1, 0);
+                }
+            }
+            if held > 0 {
+                windows.push_back((place, Some(start..rows.len())));
+            }
+        }
+        Ok(EdgeStream { files, encoding, index, peers, windows, held: first, problems: Vec::new() })
+    }
+
+    /// Rows already in memory, handed out in batches like a table's.
+    pub fn held(rows: Vec<EdgeRow>) -> EdgeStream<'static> {
+        EdgeStream {
+            files: Vec::new(),
+            encoding: Encoding::Utf8,
+            index: 0,
+            peers: 1,
+            windows: VecDeque::new(),
+            held: rows,
+            problems: Vec::new(),
+        }
+    }
+
+    /// The next at most `limit` rows, in file order; empty once every row has been handed out.
+    pub fn next_batch(&mut self, limit: usize) -> Result<Vec<EdgeRow>, Error> {
+        while self.held.len() < limit {
+            let Some((place, window)) = self.windows.pop_front() else { break };
+            let part = read_units(self.files[place], self.encoding, self.index, self.peers, window)?;
+            self.held.extend(part.edges);
+            self.problems.extend(part.problems);
+        }
+        let rest = if self.held.len() > limit { self.held.split_off(limit) } else { Vec::new() };
+        Ok(std::mem::replace(&mut self.held, rest))
+    }
 }
 
 /// One chunk's columns, decoded as the contract types them.

@@ -73,6 +73,18 @@ where
     }
 }
 
+/// Rows in each unit [`map_share`] deals out: the Parquet file's row groups; `None` for CSV,
+/// whose chunks are known only once the file is parsed.
+pub fn unit_rows(file: &TableFile) -> Result<Option<Vec<u64>>> {
+    match file.format {
+        FileFormat::Parquet => {
+            let metadata = parquet_metadata(&file.path)?;
+            Ok(Some(metadata.metadata().row_groups().iter().map(|rg| rg.num_rows().max(0) as u64).collect()))
+        }
+        FileFormat::Csv { .. } => Ok(None),
+    }
+}
+
 /// Checks Parquet framing before the parquet crate sees the file: magic at both ends and a footer
 /// length that fits inside the file.
 pub fn check_parquet_framing(path: &Path) -> Result<u64> {

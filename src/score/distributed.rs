@@ -196,7 +196,7 @@ fn run_process(job: &ScoreJob, cluster: Cluster, quiet: bool) -> Result<()> {
     };
     let started = Instant::now();
     let stdout = StdoutToStderr::start();
-    let features = ekg_distributed::run(Job { dataset, encoding, as_of, pagerank }, cluster);
+    let features = ekg_distributed::run(Job { dataset, encoding, as_of, pagerank, round_rows: ekg_distributed::ROUND_ROWS }, cluster);
     drop(stdout);
     let features = features.map_err(|e| match e {
         Error::Load(load) => anyhow::Error::from(load),
