@@ -18,6 +18,9 @@ use timely::ExchangeData;
 
 /// What an item costs on the wire beyond its inline size: the heap bytes it carries.
 pub trait Wire {
+    /// Items per message: bounds the serialised size of one message whatever a batch holds.
+    const MESSAGE_ITEMS: usize = 1 << 16;
+
     fn heap_bytes(&self) -> usize {
         0
     }
@@ -51,9 +54,6 @@ thread_local! {
 pub fn sent_bytes() -> u64 {
     SENT_BYTES.with(std::cell::Cell::get)
 }
-
-/// Items per message: bounds the serialised size of one message whatever a batch holds.
-const MESSAGE_ITEMS: usize = 1 << 16;
 
 /// One message: (target worker, sending worker, round, sequence within the batch, items). The
 /// round is needed because a faster peer's next round can arrive before this worker has finished
@@ -93,15 +93,30 @@ impl<T: ExchangeData + Clone + Wire> Channel<T> {
     /// Sends `outgoing[p]` to worker `p` (every worker calls this in the same round) and returns
     /// what each worker sent to this one, indexed by sender.
     pub fn all_to_all(&mut self, worker: &mut Worker, outgoing: Vec<Vec<T>>) -> Vec<Vec<T>> {
-        let (me, peers) = (worker.index(), worker.peers());
-        debug_assert_eq!(outgoing.len(), peers);
+        let mut by_sender: Vec<Vec<T>> = (0..worker.peers()).map(|_| Vec::new()).collect();
+        self.all_to_all_each(worker, outgoing, |from, items| {
+            let slot = &mut by_sender[from];
+            if slot.is_empty() {
+                *slot = items;
+            } else {
+                slot.extend(items);
+            }
+        });
+        by_sender
+    }
+
+    /// [`Channel::all_to_all`], handing what arrived to `receive(sender, items)` message by
+    /// message, in sender order, instead of gathering it: nothing is held beyond its message.
+    pub fn all_to_all_each(&mut self, worker: &mut Worker, outgoing: Vec<Vec<T>>, mut receive: impl FnMut(usize, Vec<T>)) {
+        let me = worker.index();
+        debug_assert_eq!(outgoing.len(), worker.peers());
         let round = *self.input.time();
         for (to, items) in outgoing.into_iter().enumerate() {
             if to != me {
                 let bytes = items.len() * std::mem::size_of::<T>() + items.iter().map(Wire::heap_bytes).sum::<usize>();
                 SENT_BYTES.with(|s| s.set(s.get() + bytes as u64));
             }
-            if items.len() <= MESSAGE_ITEMS {
+            if items.len() <= T::MESSAGE_ITEMS {
                 if !items.is_empty() {
                     self.input.send((to as u32, me as u32, round, 0, items));
                 }
@@ -110,7 +125,7 @@ impl<T: ExchangeData + Clone + Wire> Channel<T> {
             // Exact-size pieces: `split_off` would leave each piece the capacity of the rest.
             let mut rest = items.into_iter();
             for seq in 0u32.. {
-                let piece: Vec<T> = rest.by_ref().take(MESSAGE_ITEMS).collect();
+                let piece: Vec<T> = rest.by_ref().take(T::MESSAGE_ITEMS).collect();
                 if piece.is_empty() {
                     break;
                 }
@@ -124,16 +139,9 @@ impl<T: ExchangeData + Clone + Wire> Channel<T> {
         let (mut messages, later): (Vec<_>, Vec<_>) = std::mem::take(&mut *self.inbox.borrow_mut()).into_iter().partition(|m| m.2 == round);
         *self.inbox.borrow_mut() = later;
         messages.sort_unstable_by_key(|m| (m.1, m.3));
-        let mut by_sender: Vec<Vec<T>> = (0..peers).map(|_| Vec::new()).collect();
         for (_, from, _, _, items) in messages {
-            let slot = &mut by_sender[from as usize];
-            if slot.is_empty() {
-                *slot = items;
-            } else {
-                slot.extend(items);
-            }
+            receive(from as usize, items);
         }
-        by_sender
     }
 
     /// Every worker's `value`, in worker order, on every worker.

@@ -105,19 +105,25 @@ pub fn peak_rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-/// One entity's row on its way to worker 0.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct Row {
-    id: String,
-    kind: u8,
-    personal: bool,
-    reals: Vec<f64>,
-    counts: Vec<u32>,
+/// Rows of one worker on their way to worker 0, column by column, sorted by kind and id.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Block {
+    ids: Vec<String>,
+    kinds: Vec<u8>,
+    personal: Vec<bool>,
+    reals: Vec<Vec<f64>>,
+    counts: Vec<Vec<u32>>,
 }
 
-impl exchange::Wire for Row {
+/// Rows per block: a message's size stays about a megabyte.
+const BLOCK_ROWS: usize = 4096;
+
+impl exchange::Wire for Block {
+    const MESSAGE_ITEMS: usize = 1;
+
     fn heap_bytes(&self) -> usize {
-        self.id.len() + 8 * self.reals.len() + 4 * self.counts.len()
+        let columns: usize = self.reals.iter().map(|c| 8 * c.len()).chain(self.counts.iter().map(|c| 4 * c.len())).sum();
+        self.ids.iter().map(String::len).sum::<usize>() + 2 * self.kinds.len() + columns
     }
 }
 
@@ -188,14 +194,15 @@ fn work(worker: &mut timely::worker::Worker, job: &Job, process: usize) -> Resul
     columns.push(stages::component_size(worker, &part));
     let report =
         WorkerReport { process: process as u64, partition_bytes, stage_bytes: exchange::sent_bytes() - partition_bytes, peak_rss_bytes: 0 };
-    gather(worker, &part, columns, report)
+    gather(worker, part, columns, report)
 }
 
-/// Sends every existing entity's row to worker 0, which sorts them by kind and id.
+/// Sends every existing entity's row to worker 0, which merges the workers' sorted blocks into
+/// one table by kind and id.
 fn gather(
     worker: &mut timely::worker::Worker,
-    part: &Partition,
-    columns: Vec<Column>,
+    mut part: Partition,
+    mut columns: Vec<Column>,
     report: WorkerReport,
 ) -> Result<Option<Features>, Error> {
     let peers = worker.peers();
@@ -203,61 +210,125 @@ fn gather(
     for e in part.in_edges.iter().filter(|e| e.relation == Relation::AccountOwner as u8 && e.src_kind != NodeKind::Person as u8) {
         owned_by_firm[e.dst as usize] = true;
     }
-    let mut rows = Vec::with_capacity(part.len());
-    for v in (0..part.len()).filter(|&v| part.exists[v]) {
-        let personal = match part.kinds[v] {
-            NodeKind::Person => true,
-            NodeKind::Account => !owned_by_firm[v],
-            NodeKind::Firm | NodeKind::Loan => false,
-        };
-        let mut row = Row { id: part.ids[v].clone(), kind: part.kinds[v] as u8, personal, reals: Vec::new(), counts: Vec::new() };
-        for c in &columns {
-            match &c.values {
-                Values::F64(x) => row.reals.push(x[v]),
-                Values::U32(x) => row.counts.push(x[v]),
-            }
-        }
-        rows.push(row);
-    }
-    let mut outgoing: Vec<Vec<Row>> = (0..peers).map(|_| Vec::new()).collect();
-    outgoing[0] = rows;
-    let mut channel: Channel<Row> = Channel::new(worker);
-    let gathered = channel.all_to_all(worker, outgoing);
     let mut counter: Channel<u64> = Channel::new(worker);
     let edges = counter.all_gather(worker, part.in_edges.len() as u64).into_iter().sum();
+    // The edges are done with: their memory goes to the blocks.
+    (part.in_edges, part.out_edges) = (Vec::new(), Vec::new());
+    // Local indices follow the ids' order: a stable sort by kind gives (kind, id).
+    let mut order: Vec<usize> = (0..part.len()).filter(|&v| part.exists[v]).collect();
+    order.sort_by_key(|&v| part.kinds[v] as u8);
+    let mut blocks: Vec<Block> = order
+        .chunks(BLOCK_ROWS)
+        .map(|rows| Block {
+            ids: rows.iter().map(|&v| part.ids[v].clone()).collect(),
+            kinds: rows.iter().map(|&v| part.kinds[v] as u8).collect(),
+            personal: rows
+                .iter()
+                .map(|&v| match part.kinds[v] {
+                    NodeKind::Person => true,
+                    NodeKind::Account => !owned_by_firm[v],
+                    NodeKind::Firm | NodeKind::Loan => false,
+                })
+                .collect(),
+            reals: Vec::new(),
+            counts: Vec::new(),
+        })
+        .collect();
+    // Column by column, each freed once copied: never two copies of the whole table.
+    for column in &mut columns {
+        match &mut column.values {
+            Values::F64(x) => {
+                for (block, rows) in blocks.iter_mut().zip(order.chunks(BLOCK_ROWS)) {
+                    block.reals.push(rows.iter().map(|&v| x[v]).collect());
+                }
+                *x = Vec::new();
+            }
+            Values::U32(x) => {
+                for (block, rows) in blocks.iter_mut().zip(order.chunks(BLOCK_ROWS)) {
+                    block.counts.push(rows.iter().map(|&v| x[v]).collect());
+                }
+                *x = Vec::new();
+            }
+        }
+    }
+    let mut outgoing: Vec<Vec<Block>> = (0..peers).map(|_| Vec::new()).collect();
+    outgoing[0] = blocks;
+    let mut channel: Channel<Block> = Channel::new(worker);
+    let gathered = channel.all_to_all(worker, outgoing);
     let mut reports: Channel<WorkerReport> = Channel::new(worker);
     let workers = reports.all_gather(worker, WorkerReport { peak_rss_bytes: peak_rss_bytes(), ..report });
     if worker.index() != 0 {
         return Ok(None);
     }
-    let mut rows: Vec<Row> = gathered.into_iter().flatten().collect();
-    rows.sort_by(|a, b| a.kind.cmp(&b.kind).then_with(|| a.id.cmp(&b.id)));
-    let (mut reals, mut counts) = (0, 0);
+    let as_of = part.as_of;
+    drop(part);
+    let merged = merge(gathered, &columns);
+    let (mut reals, mut counts) = (merged.reals.into_iter(), merged.counts.into_iter());
     let columns: Vec<Column> = columns
         .into_iter()
         .map(|c| {
             let values = match c.values {
-                Values::F64(_) => {
-                    reals += 1;
-                    Values::F64(rows.iter().map(|r| r.reals[reals - 1]).collect())
-                }
-                Values::U32(_) => {
-                    counts += 1;
-                    Values::U32(rows.iter().map(|r| r.counts[counts - 1]).collect())
-                }
+                Values::F64(_) => Values::F64(reals.next().unwrap_or_default()),
+                Values::U32(_) => Values::U32(counts.next().unwrap_or_default()),
             };
             Column { values, ..c }
         })
         .collect();
     Ok(Some(Features {
-        kind: rows.iter().map(|r| NodeKind::ALL[r.kind as usize & 3]).collect(),
-        personal: rows.iter().map(|r| r.personal).collect(),
-        node_id: rows.into_iter().map(|r| r.id).collect(),
-        as_of: part.as_of,
+        kind: merged.kinds.iter().map(|&k| NodeKind::ALL[k as usize & 3]).collect(),
+        personal: merged.personal,
+        node_id: merged.ids,
+        as_of,
         columns,
         workers,
         edges,
     }))
+}
+
+/// The workers' blocks, each worker's sorted by (kind, id), merged into one sorted block; each
+/// block is dropped once taken.
+fn merge(by_sender: Vec<Vec<Block>>, columns: &[Column]) -> Block {
+    let rows: usize = by_sender.iter().flatten().map(|b| b.ids.len()).sum();
+    let real_columns = columns.iter().filter(|c| matches!(c.values, Values::F64(_))).count();
+    let mut out = Block {
+        ids: Vec::with_capacity(rows),
+        kinds: Vec::with_capacity(rows),
+        personal: Vec::with_capacity(rows),
+        reals: (0..real_columns).map(|_| Vec::with_capacity(rows)).collect(),
+        counts: (0..columns.len() - real_columns).map(|_| Vec::with_capacity(rows)).collect(),
+    };
+    let mut queues: Vec<std::collections::VecDeque<Block>> = by_sender.into_iter().map(Into::into).collect();
+    let mut at = vec![0usize; queues.len()];
+    loop {
+        let mut best: Option<usize> = None;
+        for (w, q) in queues.iter().enumerate() {
+            let Some(b) = q.front() else { continue };
+            let row = (b.kinds[at[w]], &b.ids[at[w]]);
+            if best.is_none_or(|x| {
+                let c = &queues[x][0];
+                row < (c.kinds[at[x]], &c.ids[at[x]])
+            }) {
+                best = Some(w);
+            }
+        }
+        let Some(w) = best else { break };
+        let (i, b) = (at[w], &mut queues[w][0]);
+        out.ids.push(std::mem::take(&mut b.ids[i]));
+        out.kinds.push(b.kinds[i]);
+        out.personal.push(b.personal[i]);
+        for (o, c) in out.reals.iter_mut().zip(&b.reals) {
+            o.push(c[i]);
+        }
+        for (o, c) in out.counts.iter_mut().zip(&b.counts) {
+            o.push(c[i]);
+        }
+        at[w] += 1;
+        if at[w] == b.ids.len() {
+            queues[w].pop_front();
+            at[w] = 0;
+        }
+    }
+    out
 }
 
 /// Free `127.0.0.1` ports for a local cluster of `processes`.

@@ -349,19 +349,23 @@ impl Partition {
         check(worker, &mut texts, std::mem::take(&mut resolver.problems))?;
         let in_edges = resolver.in_edges;
 
-        // The outgoing copies, and edges whose source was an account dropped by its owner.
+        // The outgoing copies, in rounds as well.
         let mut out_channel: Channel<OutEdge> = Channel::new(worker);
-        let mut outgoing: Vec<Vec<OutEdge>> = (0..peers).map(|_| Vec::new()).collect();
-        for e in &in_edges {
-            outgoing[worker_of(e.src)].push(OutEdge {
-                src: local_of(e.src),
-                dst: key(me, e.dst),
-                relation: e.relation,
-                weight: e.weight,
-                ts: e.ts,
-            });
+        let mut out_edges: Vec<OutEdge> = Vec::new();
+        let rounds = numbers.all_gather(worker, in_edges.len().div_ceil(round) as i64).into_iter().max().unwrap_or(0) as usize;
+        for r in 0..rounds {
+            let mut outgoing: Vec<Vec<OutEdge>> = (0..peers).map(|_| Vec::new()).collect();
+            for e in in_edges.iter().skip(r * round).take(round) {
+                outgoing[worker_of(e.src)].push(OutEdge {
+                    src: local_of(e.src),
+                    dst: key(me, e.dst),
+                    relation: e.relation,
+                    weight: e.weight,
+                    ts: e.ts,
+                });
+            }
+            out_channel.all_to_all_each(worker, outgoing, |_, items| out_edges.extend(items));
         }
-        let out_edges: Vec<OutEdge> = out_channel.all_to_all(worker, outgoing).into_iter().flatten().collect();
         let Entities { ids, kinds, exists, .. } = entities;
         let local_count = exists.iter().filter(|&&x| x).count() as i64;
         let node_count = numbers.all_gather(worker, local_count).into_iter().sum::<i64>() as u64;

@@ -225,26 +225,48 @@ pub fn component_size(worker: &mut Worker, part: &Partition) -> Column {
         neighbours[fill[v as usize]] = u;
         fill[v as usize] += 1;
     }
+    // Min-label propagation: each round takes labels to a fixpoint within the worker, then sends
+    // the labels that changed across workers. A component's label ends as its smallest key
+    // whatever the order, so the result does not depend on the partitioning.
     let mut label: Vec<Key> = (0..n_local as u32).map(|v| key(me, v)).collect();
-    let mut active: Vec<bool> = part.exists.clone();
+    let mut changed: Vec<bool> = part.exists.clone();
+    // Popped smallest key first: it floods its part of the component at once, and what follows
+    // finds its neighbours already labelled (linear work within the worker).
+    let mut queue: Vec<u32> = (0..n_local as u32).rev().filter(|&v| part.exists[v as usize]).collect();
     let (mut labels, mut counts): (Channel<(u32, Key)>, Channel<i64>) = (Channel::new(worker), Channel::new(worker));
     loop {
+        while let Some(v) = queue.pop() {
+            let l = label[v as usize];
+            for &u in &neighbours[offsets[v as usize]..offsets[v as usize + 1]] {
+                let local = local_of(u) as usize;
+                if worker_of(u) == me && l < label[local] {
+                    label[local] = l;
+                    changed[local] = true;
+                    queue.push(local as u32);
+                }
+            }
+        }
         let mut outgoing: Vec<Vec<(u32, Key)>> = lists(peers);
-        for v in (0..n_local).filter(|&v| active[v]) {
-            for &u in &neighbours[offsets[v]..offsets[v + 1]] {
+        for v in 0..n_local {
+            if !std::mem::take(&mut changed[v]) {
+                continue;
+            }
+            for &u in neighbours[offsets[v]..offsets[v + 1]].iter().filter(|&&u| worker_of(u) != me) {
                 outgoing[worker_of(u)].push((local_of(u), label[v]));
             }
         }
-        active.iter_mut().for_each(|a| *a = false);
-        let mut changed = 0i64;
-        for (v, l) in labels.all_to_all(worker, outgoing).into_iter().flatten() {
-            if l < label[v as usize] {
-                label[v as usize] = l;
-                changed += i64::from(!active[v as usize]);
-                active[v as usize] = true;
+        let mut lowered = 0i64;
+        labels.all_to_all_each(worker, outgoing, |_, items| {
+            for (v, l) in items {
+                if l < label[v as usize] {
+                    label[v as usize] = l;
+                    lowered += i64::from(!changed[v as usize]);
+                    changed[v as usize] = true;
+                    queue.push(v);
+                }
             }
-        }
-        if counts.all_gather(worker, changed).into_iter().sum::<i64>() == 0 {
+        });
+        if counts.all_gather(worker, lowered).into_iter().sum::<i64>() == 0 {
             break;
         }
     }

@@ -75,6 +75,21 @@ pub fn tune_malloc() {
     }
 }
 
+/// Undoes the part of [`tune_malloc`] that keeps freed memory: blocks of 1 MiB and more get their
+/// own mapping again, returned on free, and the heap's free top is trimmed. For a process whose
+/// memory is the point, a distributed worker: its rounds allocate and drop batches of hundreds
+/// of MiB, and with nothing returned its peak was the heap's high-water mark (1M firms on one
+/// process: 5.35 GB against 4.54 GB with this).
+pub fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_MAX, 65536);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+    }
+}
+
 fn advise_if_large(p: *mut u8, bytes: usize) {
     if !p.is_null() && bytes >= HUGE_PAGE_MIN_BYTES {
         advise_huge_pages_raw(p as usize, bytes);

@@ -195,6 +195,7 @@ fn run_process(job: &ScoreJob, cluster: Cluster, quiet: bool) -> Result<()> {
         EncodingArg::Gb18030 => Encoding::Gb18030,
     };
     let started = Instant::now();
+    ekg_schema::memory::return_freed_memory();
     let stdout = StdoutToStderr::start();
     let features = ekg_distributed::run(Job { dataset, encoding, as_of, pagerank, round_rows: ekg_distributed::ROUND_ROWS }, cluster);
     drop(stdout);
