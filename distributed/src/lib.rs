@@ -191,6 +191,7 @@ fn work(worker: &mut timely::worker::Worker, job: &Job, process: usize) -> Resul
     let mut columns = stages::structure(&part);
     columns.extend(stages::transfer_amounts(worker, &part, &owner));
     columns.push(stages::pagerank(worker, &part, &job.pagerank, &owner));
+    columns.extend(stages::risk(worker, &part, &job.pagerank));
     columns.push(stages::component_size(worker, &part));
     let report =
         WorkerReport { process: process as u64, partition_bytes, stage_bytes: exchange::sent_bytes() - partition_bytes, peak_rss_bytes: 0 };

@@ -43,6 +43,7 @@ pub fn owner_of(id: &str, peers: usize) -> usize {
 pub struct InEdge {
     pub src: Key,
     pub src_kind: u8,
+    pub src_defaulted: bool,
     pub dst: u32,
     pub relation: u8,
     pub weight: f64,
@@ -54,6 +55,7 @@ pub struct InEdge {
 pub struct OutEdge {
     pub src: u32,
     pub dst: Key,
+    pub dst_defaulted: bool,
     pub relation: u8,
     pub weight: f64,
     pub ts: i64,
@@ -65,6 +67,8 @@ pub struct Partition {
     pub ids: Vec<String>,
     pub kinds: Vec<NodeKind>,
     pub exists: Vec<bool>,
+    /// Firms defaulted as of the run's instant.
+    pub defaulted: Vec<bool>,
     /// Edges into this worker's entities, and out of them, between entities that exist.
     pub in_edges: Vec<InEdge>,
     pub out_edges: Vec<OutEdge>,
@@ -80,6 +84,7 @@ struct HalfEdge {
     src: Key,
     src_kind: u8,
     src_exists: bool,
+    src_defaulted: bool,
     edge: EdgeValues,
 }
 
@@ -144,6 +149,7 @@ struct Entities {
     ids: Vec<String>,
     kinds: Vec<NodeKind>,
     exists: Vec<bool>,
+    defaulted: Vec<bool>,
     /// `(xxh3 of the id, local index)`, sorted: a string comparison only on a hash match.
     by_hash: Vec<(u64, u32)>,
 }
@@ -169,7 +175,9 @@ impl Entities {
         for row in rows {
             match kept.last() {
                 Some(last) if last.id == row.id => {
-                    if last.kind != row.kind || last.day != row.day || last.instant != row.instant {
+                    let same = (last.kind, last.day, last.instant, last.defaulted, last.defaulted_on)
+                        == (row.kind, row.day, row.instant, row.defaulted, row.defaulted_on);
+                    if !same {
                         let column = table_kind(row.origin.table).spec().columns[0].name;
                         problems.push(row_problem(
                             paths,
@@ -192,10 +200,11 @@ impl Entities {
                 NodeKind::Account | NodeKind::Loan => r.instant == TS_NULL || r.instant <= as_of,
             })
             .collect();
+        let defaulted: Vec<bool> = kept.iter().map(|r| r.defaulted && (r.defaulted_on == DATE_NULL || r.defaulted_on <= day)).collect();
         let ids: Vec<String> = kept.into_iter().map(|r| r.id).collect();
         let mut by_hash: Vec<(u64, u32)> = ids.iter().enumerate().map(|(i, id)| (xxh3_64(id.as_bytes()), i as u32)).collect();
         by_hash.sort_unstable();
-        Entities { ids, kinds, exists, by_hash }
+        Entities { ids, kinds, exists, defaulted, by_hash }
     }
 
     fn lookup(&self, id: &str) -> Option<usize> {
@@ -263,6 +272,7 @@ impl Resolver<'_> {
                 src: key(me, local),
                 src_kind: entities.kinds[local as usize] as u8,
                 src_exists: entities.exists[local as usize],
+                src_defaulted: entities.defaulted[local as usize],
                 dst: e.dst,
                 edge: e.edge,
             };
@@ -284,6 +294,7 @@ impl Resolver<'_> {
                 self.in_edges.push(InEdge {
                     src: h.src,
                     src_kind: h.src_kind,
+                    src_defaulted: h.src_defaulted,
                     dst: local,
                     relation: e.relation,
                     weight: e.weight,
@@ -359,6 +370,7 @@ impl Partition {
                 outgoing[worker_of(e.src)].push(OutEdge {
                     src: local_of(e.src),
                     dst: key(me, e.dst),
+                    dst_defaulted: entities.defaulted[e.dst as usize],
                     relation: e.relation,
                     weight: e.weight,
                     ts: e.ts,
@@ -366,10 +378,10 @@ impl Partition {
             }
             out_channel.all_to_all_each(worker, outgoing, |_, items| out_edges.extend(items));
         }
-        let Entities { ids, kinds, exists, .. } = entities;
+        let Entities { ids, kinds, exists, defaulted, .. } = entities;
         let local_count = exists.iter().filter(|&&x| x).count() as i64;
         let node_count = numbers.all_gather(worker, local_count).into_iter().sum::<i64>() as u64;
-        Ok(Partition { ids, kinds, exists, in_edges, out_edges, node_count, as_of })
+        Ok(Partition { ids, kinds, exists, defaulted, in_edges, out_edges, node_count, as_of })
     }
 
     pub fn len(&self) -> usize {

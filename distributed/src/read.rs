@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use ekg_loaders::load::normalized_id;
 use ekg_loaders::source::{map_share, unit_rows, Chunk};
-use ekg_loaders::values::{DateColumn, F64Column, TextColumn, TimestampColumn};
+use ekg_loaders::values::{BoolColumn, DateColumn, F64Column, TextColumn, TimestampColumn};
 use ekg_loaders::{Dataset, Encoding, Problem, Rule, TableFile};
 use ekg_schema::contract::{TableKind, TableRows};
 use ekg_schema::{NodeKind, Relation, DATE_NULL, TS_NULL};
@@ -36,6 +36,10 @@ pub struct NodeRow {
     pub day: i32,
     /// Accounts: opened; loans: disbursed (or `TS_NULL`).
     pub instant: i64,
+    /// Firms: flagged as defaulted, and the day of the default (or `DATE_NULL`): a firm counts as
+    /// defaulted at an instant on or after that day.
+    pub defaulted: bool,
+    pub defaulted_on: i32,
     pub origin: Origin,
 }
 
@@ -324,6 +328,16 @@ impl<'a> Columns<'a> {
         }
     }
 
+    fn flag(&mut self, values: &Option<BoolColumn>, i: usize, column: &'static str) -> bool {
+        match values.as_ref().map(|c| c.get(i)).unwrap_or(Ok(None)) {
+            Ok(v) => v.unwrap_or(false),
+            Err(message) => {
+                self.problem(i, column, Rule::BadValue, message);
+                false
+            }
+        }
+    }
+
     fn day(&mut self, values: &Option<DateColumn>, i: usize, column: &'static str) -> i32 {
         match values.as_ref().map(|c| c.get(i)).unwrap_or(Ok(None)) {
             Ok(Some(v)) => v,
@@ -346,6 +360,8 @@ fn decode(file: &TableFile, table: u8, chunk: &Chunk) -> Result<Share, Error> {
             let key = file.kind.spec().key.unwrap_or("id");
             let ids = c.column(key, TextColumn::new)?;
             let founded = c.column("founded", DateColumn::new)?;
+            let defaulted = c.column("defaulted", BoolColumn::new)?;
+            let defaulted_on = c.column("defaulted_on", DateColumn::new)?;
             let opened = c.column("opened", TimestampColumn::new)?;
             let owners = c.column("owner_id", TextColumn::new)?;
             let borrowers = c.column("borrower_id", TextColumn::new)?;
@@ -354,10 +370,13 @@ fn decode(file: &TableFile, table: u8, chunk: &Chunk) -> Result<Share, Error> {
             for i in 0..rows {
                 let key_column = file.kind.spec().columns[0].name;
                 let Some(id) = c.id(&ids, i, key_column, true) else { continue };
-                let (mut day, mut instant) = (DATE_NULL, TS_NULL);
+                let (mut day, mut instant, mut default) = (DATE_NULL, TS_NULL, (false, DATE_NULL));
                 let mut parents: Vec<(Relation, String, String)> = Vec::new();
                 match kind {
-                    NodeKind::Firm => day = c.day(&founded, i, "founded"),
+                    NodeKind::Firm => {
+                        day = c.day(&founded, i, "founded");
+                        default = (c.flag(&defaulted, i, "defaulted"), c.day(&defaulted_on, i, "defaulted_on"));
+                    }
                     NodeKind::Person => {}
                     NodeKind::Account => {
                         instant = c.instant(&opened, i, "opened", false);
@@ -386,7 +405,8 @@ fn decode(file: &TableFile, table: u8, chunk: &Chunk) -> Result<Share, Error> {
                     };
                     out.edges.push(EdgeRow { src, dst, edge });
                 }
-                out.nodes.push(NodeRow { id, kind: kind as u8, day, instant, origin: c.origin(i) });
+                let (defaulted, defaulted_on) = default;
+                out.nodes.push(NodeRow { id, kind: kind as u8, day, instant, defaulted, defaulted_on, origin: c.origin(i) });
             }
         }
         TableRows::Edges(relation) => {

@@ -2,7 +2,7 @@
 //! as the single-process job (`ekg score`), by rounds of exchange between the workers.
 
 use ekg_algorithms::centrality::pagerank::PageRankConfig;
-use ekg_schema::{Relation, MICROS_PER_DAY, TS_NULL};
+use ekg_schema::{NodeKind, Relation, MICROS_PER_DAY, TS_NULL};
 use timely::worker::Worker;
 
 use crate::exchange::Channel;
@@ -135,38 +135,67 @@ pub fn transfer_amounts(worker: &mut Worker, part: &Partition, owner: &[Option<K
     out
 }
 
-/// PageRank of the money-flow graph (transfers weighted by amount) over every entity, by the
-/// iteration of `ekg_algorithms::centrality::pagerank` in f64: the same stopping rule on the same
-/// global sums, so the same iteration count; an owner's score includes its accounts'.
+/// PageRank of the money flow: transfers weighted by amount (1 where absent), every existing
+/// entity a node, an owner's score including its accounts'.
 pub fn pagerank(worker: &mut Worker, part: &Partition, config: &PageRankConfig, owner: &[Option<Key>]) -> Column {
-    let (n_local, peers) = (part.len(), worker.peers());
-    let n = part.node_count.max(1) as f64;
-    let transfer = Relation::Transfer as u8;
     let weight = |w: f64| if w.is_finite() && w > 0.0 { w } else { 1.0 };
-    let mut out_weight = vec![0.0; n_local];
-    // Per target worker: (target, source, weight), grouped by target so one sum per target goes out.
-    let mut arcs: Vec<Vec<(u32, u32, f64)>> = lists(peers);
-    for e in part.out_edges.iter().filter(|e| e.relation == transfer) {
-        out_weight[e.src as usize] += weight(e.weight);
-        arcs[worker_of(e.dst)].push((local_of(e.dst), e.src, weight(e.weight)));
+    let mut arcs = Arcs::new(part.len(), worker.peers());
+    for e in part.out_edges.iter().filter(|e| e.relation == Relation::Transfer as u8) {
+        arcs.add(e.src, e.dst, weight(e.weight));
     }
-    for a in arcs.iter_mut() {
+    let mut columns = vec![page_rank(worker, &part.exists, arcs, config, None)];
+    let mut channel = Channel::new(worker);
+    roll_up(worker, &mut channel, owner, &mut columns);
+    Column {
+        name: "pagerank".into(),
+        description: "PageRank of the money-flow graph (transfers weighted by amount), an owner's including its accounts'.".into(),
+        values: Values::F64(columns.pop().unwrap_or_default()),
+    }
+}
+
+/// The arcs a PageRank runs over, from this worker's sources: per target worker (target, source,
+/// weight), and each source's out-weight.
+struct Arcs {
+    by_worker: Vec<Vec<(u32, u32, f64)>>,
+    out_weight: Vec<f64>,
+}
+
+impl Arcs {
+    fn new(n_local: usize, peers: usize) -> Arcs {
+        Arcs { by_worker: lists(peers), out_weight: vec![0.0; n_local] }
+    }
+
+    fn add(&mut self, source: u32, target: Key, weight: f64) {
+        self.out_weight[source as usize] += weight;
+        self.by_worker[worker_of(target)].push((local_of(target), source, weight));
+    }
+}
+
+/// PageRank over `arcs` among the entities marked in `members` (on every worker): the
+/// single-process iteration and stopping rule, in f64. `teleport`, when given, is where the
+/// teleported and dangling mass goes (personalised PageRank); else it is spread uniformly.
+fn page_rank(worker: &mut Worker, members: &[bool], arcs: Arcs, config: &PageRankConfig, teleport: Option<&[f64]>) -> Vec<f64> {
+    let n_local = members.len();
+    let (mut sums, mut reals): (Channel<(u32, f64)>, Channel<f64>) = (Channel::new(worker), Channel::new(worker));
+    let n = sum_all(worker, &mut reals, members.iter().filter(|&&m| m).count() as f64).max(1.0);
+    let Arcs { mut by_worker, out_weight } = arcs;
+    // Grouped by target, so one sum per target goes out.
+    for a in by_worker.iter_mut() {
         a.sort_by_key(|&(t, s, _)| (t, s));
     }
-    let (mut sums, mut reals): (Channel<(u32, f64)>, Channel<f64>) = (Channel::new(worker), Channel::new(worker));
     let d = config.damping;
     let uniform = 1.0 / n;
     let stop_below = config.tolerance * n;
-    let mut rank: Vec<f64> = part.exists.iter().map(|&x| if x { uniform } else { 0.0 }).collect();
+    let mut rank: Vec<f64> = members.iter().map(|&x| if x { uniform } else { 0.0 }).collect();
     let mut contrib = vec![0.0; n_local];
     for _ in 0..config.max_iterations {
         for v in 0..n_local {
             contrib[v] = if out_weight[v] > 0.0 { rank[v] / out_weight[v] } else { 0.0 };
         }
-        let dangling_here = (0..n_local).filter(|&v| part.exists[v] && out_weight[v] == 0.0).fold(0.0, |a, v| a + rank[v]);
+        let dangling_here = (0..n_local).filter(|&v| members[v] && out_weight[v] == 0.0).fold(0.0, |a, v| a + rank[v]);
         let dangling = sum_all(worker, &mut reals, dangling_here);
         let spread = (1.0 - d) + d * dangling;
-        let outgoing: Vec<Vec<(u32, f64)>> = arcs
+        let outgoing: Vec<Vec<(u32, f64)>> = by_worker
             .iter()
             .map(|list| {
                 let mut combined: Vec<(u32, f64)> = Vec::new();
@@ -181,13 +210,11 @@ pub fn pagerank(worker: &mut Worker, part: &Partition, config: &PageRankConfig, 
             })
             .collect();
         let mut next = vec![0.0; n_local];
-        for (t, x) in sums.all_to_all(worker, outgoing).into_iter().flatten() {
-            next[t as usize] += x;
-        }
+        sums.all_to_all_each(worker, outgoing, |_, items| items.into_iter().for_each(|(t, x)| next[t as usize] += x));
         let mut delta_here = 0.0;
         for v in 0..n_local {
-            if part.exists[v] {
-                next[v] = d * next[v] + spread * uniform;
+            if members[v] {
+                next[v] = d * next[v] + spread * teleport.map_or(uniform, |t| t[v]);
                 delta_here += (next[v] - rank[v]).abs();
             }
         }
@@ -197,14 +224,68 @@ pub fn pagerank(worker: &mut Worker, part: &Partition, config: &PageRankConfig, 
             break;
         }
     }
-    let mut columns = vec![rank];
-    let mut channel = Channel::new(worker);
-    roll_up(worker, &mut channel, owner, &mut columns);
-    Column {
-        name: "pagerank".into(),
-        description: "PageRank of the money-flow graph (transfers weighted by amount), an owner's including its accounts'.".into(),
-        values: Values::F64(columns.pop().unwrap_or_default()),
+    rank
+}
+
+/// The risk network's features: the undirected view of holdings, officer posts, guarantees and
+/// supply links among firms and persons (parallel edges kept, as the single-process projection
+/// keeps them). Defaulted shares at 1 hop (neighbours that defaulted) and 2 hops (the mean of the
+/// neighbours' 1-hop shares), and PageRank personalised to the defaulted firms.
+pub fn risk(worker: &mut Worker, part: &Partition, config: &PageRankConfig) -> Vec<Column> {
+    let (n_local, peers) = (part.len(), worker.peers());
+    let is_risk = |r: u8| ekg_algorithms::RISK_RELATIONS.iter().any(|&x| x as u8 == r);
+    let members: Vec<bool> = (0..n_local).map(|v| part.exists[v] && matches!(part.kinds[v], NodeKind::Firm | NodeKind::Person)).collect();
+    let (mut degree, mut bad) = (vec![0u32; n_local], vec![0u32; n_local]);
+    let mut arcs = Arcs::new(n_local, peers);
+    for e in part.in_edges.iter().filter(|e| is_risk(e.relation)) {
+        degree[e.dst as usize] += 1;
+        bad[e.dst as usize] += u32::from(e.src_defaulted);
+        arcs.add(e.dst, e.src, 1.0);
     }
+    for e in part.out_edges.iter().filter(|e| is_risk(e.relation)) {
+        degree[e.src as usize] += 1;
+        bad[e.src as usize] += u32::from(e.dst_defaulted);
+        arcs.add(e.src, e.dst, 1.0);
+    }
+    let one: Vec<f64> = (0..n_local).map(|v| if degree[v] > 0 { f64::from(bad[v]) / f64::from(degree[v]) } else { f64::NAN }).collect();
+    // Each end of an edge sends its 1-hop share to the other.
+    let mut outgoing: Vec<Vec<(u32, f64)>> = lists(peers);
+    for e in part.in_edges.iter().filter(|e| is_risk(e.relation)) {
+        outgoing[worker_of(e.src)].push((local_of(e.src), one[e.dst as usize]));
+    }
+    for e in part.out_edges.iter().filter(|e| is_risk(e.relation)) {
+        outgoing[worker_of(e.dst)].push((local_of(e.dst), one[e.src as usize]));
+    }
+    let (mut sum, mut count) = (vec![0.0; n_local], vec![0u32; n_local]);
+    let mut shares: Channel<(u32, f64)> = Channel::new(worker);
+    shares.all_to_all_each(worker, outgoing, |_, items| {
+        for (v, x) in items.into_iter().filter(|(_, x)| x.is_finite()) {
+            sum[v as usize] += x;
+            count[v as usize] += 1;
+        }
+    });
+    let two: Vec<f64> = (0..n_local).map(|v| if count[v] > 0 { sum[v] / f64::from(count[v]) } else { f64::NAN }).collect();
+
+    let seeds: Vec<bool> = (0..n_local).map(|v| members[v] && part.defaulted[v]).collect();
+    let mut counter: Channel<f64> = Channel::new(worker);
+    let seed_count = sum_all(worker, &mut counter, seeds.iter().filter(|&&s| s).count() as f64);
+    let ppr = if seed_count > 0.0 {
+        let teleport: Vec<f64> = seeds.iter().map(|&s| if s { 1.0 / seed_count } else { 0.0 }).collect();
+        let rank = page_rank(worker, &members, arcs, config, Some(&teleport));
+        (0..n_local).map(|v| if members[v] { rank[v] } else { f64::NAN }).collect()
+    } else {
+        vec![f64::NAN; n_local]
+    };
+    let column = |name: &str, description: &str, values: Vec<f64>| Column {
+        name: name.into(),
+        description: description.into(),
+        values: Values::F64(values),
+    };
+    vec![
+        column("defaulted_share_1hop", "Share of the node's risk-network neighbours that defaulted.", one),
+        column("defaulted_share_2hop", "Mean of the neighbours' defaulted shares: defaulted firms two hops away, path-weighted.", two),
+        column("ppr", "Risk rank: PageRank personalised to the defaulted firms over holdings, officers, guarantees and supply links.", ppr),
+    ]
 }
 
 /// Size of each entity's weakly connected component over all relations: the smallest key
