@@ -31,6 +31,7 @@ impl Wire for i64 {}
 impl Wire for f64 {}
 impl Wire for (u32, f64) {}
 impl Wire for (u32, u64) {}
+impl Wire for (u32, u64, u64) {}
 
 impl Wire for String {
     fn heap_bytes(&self) -> usize {

@@ -191,6 +191,7 @@ fn work(worker: &mut timely::worker::Worker, job: &Job, process: usize) -> Resul
     let mut columns = stages::structure(&part);
     columns.extend(stages::transfer_amounts(worker, &part, &owner));
     columns.push(stages::pagerank(worker, &part, &job.pagerank, &owner));
+    columns.push(stages::transfer_counterparties(worker, &part, &owner));
     columns.extend(stages::risk(worker, &part, &job.pagerank));
     columns.push(stages::component_size(worker, &part));
     let report =

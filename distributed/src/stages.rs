@@ -135,6 +135,53 @@ pub fn transfer_amounts(worker: &mut Worker, part: &Partition, owner: &[Option<K
     out
 }
 
+/// Distinct counterparties of each entity's transfers: an account's own; a firm's or person's
+/// its own and its accounts', less itself and its own accounts (as `ekg score` counts them).
+pub fn transfer_counterparties(worker: &mut Worker, part: &Partition, owner: &[Option<Key>]) -> Column {
+    const NO_OWNER: Key = Key::MAX;
+    let (me, n_local, peers) = (worker.index(), part.len(), worker.peers());
+    let transfer = Relation::Transfer as u8;
+    // Each end of a transfer learns the other end and the other end's owner.
+    let mut outgoing: Vec<Vec<(u32, Key, Key)>> = lists(peers);
+    for e in part.in_edges.iter().filter(|e| e.relation == transfer) {
+        outgoing[worker_of(e.src)].push((local_of(e.src), key(me, e.dst), owner[e.dst as usize].unwrap_or(NO_OWNER)));
+    }
+    for e in part.out_edges.iter().filter(|e| e.relation == transfer) {
+        let (dst, src) = (e.dst, e.src as usize);
+        outgoing[worker_of(dst)].push((local_of(dst), key(me, e.src), owner[src].unwrap_or(NO_OWNER)));
+    }
+    // (holder, counterparty) pairs: an account's here; its owner's sent on to the owner.
+    let mut pairs: Vec<(u32, Key)> = Vec::new();
+    let mut onward: Vec<Vec<(u32, Key)>> = lists(peers);
+    let mut ends: Channel<(u32, Key, Key)> = Channel::new(worker);
+    ends.all_to_all_each(worker, outgoing, |_, items| {
+        for (x, y, owner_of_y) in items {
+            let holder = key(me, x);
+            if part.kinds[x as usize] == NodeKind::Account || (y != holder && owner_of_y != holder) {
+                pairs.push((x, y));
+            }
+            if let Some(o) = owner[x as usize] {
+                if y != o && owner_of_y != o {
+                    onward[worker_of(o)].push((local_of(o), y));
+                }
+            }
+        }
+    });
+    let mut owners: Channel<(u32, Key)> = Channel::new(worker);
+    owners.all_to_all_each(worker, onward, |_, items| pairs.extend(items));
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut count = vec![0u32; n_local];
+    for (x, _) in pairs {
+        count[x as usize] += 1;
+    }
+    Column {
+        name: "transfer_counterparties".into(),
+        description: "Distinct entities paid or paid by (own and owned accounts).".into(),
+        values: Values::U32(count),
+    }
+}
+
 /// PageRank of the money flow: transfers weighted by amount (1 where absent), every existing
 /// entity a node, an owner's score including its accounts'.
 pub fn pagerank(worker: &mut Worker, part: &Partition, config: &PageRankConfig, owner: &[Option<Key>]) -> Column {
