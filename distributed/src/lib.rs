@@ -193,6 +193,7 @@ fn work(worker: &mut timely::worker::Worker, job: &Job, process: usize) -> Resul
     columns.push(stages::pagerank(worker, &part, &job.pagerank, &owner));
     columns.push(stages::transfer_counterparties(worker, &part, &owner));
     columns.extend(stages::risk(worker, &part, &job.pagerank));
+    columns.extend(stages::person_features(worker, &part));
     columns.push(stages::component_size(worker, &part));
     let report =
         WorkerReport { process: process as u64, partition_bytes, stage_bytes: exchange::sent_bytes() - partition_bytes, peak_rss_bytes: 0 };

@@ -69,6 +69,8 @@ pub struct Partition {
     pub exists: Vec<bool>,
     /// Firms defaulted as of the run's instant.
     pub defaulted: Vec<bool>,
+    /// Firms' probability of default (NaN where unknown or not a firm).
+    pub pd: Vec<f64>,
     /// Edges into this worker's entities, and out of them, between entities that exist.
     pub in_edges: Vec<InEdge>,
     pub out_edges: Vec<OutEdge>,
@@ -150,6 +152,7 @@ struct Entities {
     kinds: Vec<NodeKind>,
     exists: Vec<bool>,
     defaulted: Vec<bool>,
+    pd: Vec<f64>,
     /// `(xxh3 of the id, local index)`, sorted: a string comparison only on a hash match.
     by_hash: Vec<(u64, u32)>,
 }
@@ -175,8 +178,8 @@ impl Entities {
         for row in rows {
             match kept.last() {
                 Some(last) if last.id == row.id => {
-                    let same = (last.kind, last.day, last.instant, last.defaulted, last.defaulted_on)
-                        == (row.kind, row.day, row.instant, row.defaulted, row.defaulted_on);
+                    let same = (last.kind, last.day, last.instant, last.defaulted, last.defaulted_on, last.pd.to_bits())
+                        == (row.kind, row.day, row.instant, row.defaulted, row.defaulted_on, row.pd.to_bits());
                     if !same {
                         let column = table_kind(row.origin.table).spec().columns[0].name;
                         problems.push(row_problem(
@@ -201,10 +204,11 @@ impl Entities {
             })
             .collect();
         let defaulted: Vec<bool> = kept.iter().map(|r| r.defaulted && (r.defaulted_on == DATE_NULL || r.defaulted_on <= day)).collect();
+        let pd: Vec<f64> = kept.iter().map(|r| r.pd).collect();
         let ids: Vec<String> = kept.into_iter().map(|r| r.id).collect();
         let mut by_hash: Vec<(u64, u32)> = ids.iter().enumerate().map(|(i, id)| (xxh3_64(id.as_bytes()), i as u32)).collect();
         by_hash.sort_unstable();
-        Entities { ids, kinds, exists, defaulted, by_hash }
+        Entities { ids, kinds, exists, defaulted, pd, by_hash }
     }
 
     fn lookup(&self, id: &str) -> Option<usize> {
@@ -378,10 +382,10 @@ impl Partition {
             }
             out_channel.all_to_all_each(worker, outgoing, |_, items| out_edges.extend(items));
         }
-        let Entities { ids, kinds, exists, defaulted, .. } = entities;
+        let Entities { ids, kinds, exists, defaulted, pd, .. } = entities;
         let local_count = exists.iter().filter(|&&x| x).count() as i64;
         let node_count = numbers.all_gather(worker, local_count).into_iter().sum::<i64>() as u64;
-        Ok(Partition { ids, kinds, exists, defaulted, in_edges, out_edges, node_count, as_of })
+        Ok(Partition { ids, kinds, exists, defaulted, pd, in_edges, out_edges, node_count, as_of })
     }
 
     pub fn len(&self) -> usize {

@@ -40,6 +40,8 @@ pub struct NodeRow {
     /// defaulted at an instant on or after that day.
     pub defaulted: bool,
     pub defaulted_on: i32,
+    /// Firms: probability of default (NaN where unknown).
+    pub pd: f64,
     pub origin: Origin,
 }
 
@@ -362,6 +364,7 @@ fn decode(file: &TableFile, table: u8, chunk: &Chunk) -> Result<Share, Error> {
             let founded = c.column("founded", DateColumn::new)?;
             let defaulted = c.column("defaulted", BoolColumn::new)?;
             let defaulted_on = c.column("defaulted_on", DateColumn::new)?;
+            let pds = c.column("pd", F64Column::new)?;
             let opened = c.column("opened", TimestampColumn::new)?;
             let owners = c.column("owner_id", TextColumn::new)?;
             let borrowers = c.column("borrower_id", TextColumn::new)?;
@@ -371,11 +374,13 @@ fn decode(file: &TableFile, table: u8, chunk: &Chunk) -> Result<Share, Error> {
                 let key_column = file.kind.spec().columns[0].name;
                 let Some(id) = c.id(&ids, i, key_column, true) else { continue };
                 let (mut day, mut instant, mut default) = (DATE_NULL, TS_NULL, (false, DATE_NULL));
+                let mut pd = f64::NAN;
                 let mut parents: Vec<(Relation, String, String)> = Vec::new();
                 match kind {
                     NodeKind::Firm => {
                         day = c.day(&founded, i, "founded");
                         default = (c.flag(&defaulted, i, "defaulted"), c.day(&defaulted_on, i, "defaulted_on"));
+                        pd = c.f64(&pds, i, "pd");
                     }
                     NodeKind::Person => {}
                     NodeKind::Account => {
@@ -406,7 +411,7 @@ fn decode(file: &TableFile, table: u8, chunk: &Chunk) -> Result<Share, Error> {
                     out.edges.push(EdgeRow { src, dst, edge });
                 }
                 let (defaulted, defaulted_on) = default;
-                out.nodes.push(NodeRow { id, kind: kind as u8, day, instant, defaulted, defaulted_on, origin: c.origin(i) });
+                out.nodes.push(NodeRow { id, kind: kind as u8, day, instant, defaulted, defaulted_on, pd, origin: c.origin(i) });
             }
         }
         TableRows::Edges(relation) => {

@@ -17,8 +17,12 @@ pub struct Column {
 
 pub enum Values {
     F64(Vec<f64>),
+    /// [`NOT_APPLICABLE`] where the column does not apply to the entity (written as null).
     U32(Vec<u32>),
 }
+
+/// A count that does not apply to the entity (a person's count on a firm's row).
+pub const NOT_APPLICABLE: u32 = u32::MAX;
 
 fn lists<T>(peers: usize) -> Vec<Vec<T>> {
     (0..peers).map(|_| Vec::new()).collect()
@@ -180,6 +184,45 @@ pub fn transfer_counterparties(worker: &mut Worker, part: &Partition, owner: &[O
         description: "Distinct entities paid or paid by (own and owned accounts).".into(),
         values: Values::U32(count),
     }
+}
+
+/// Persons: firms held and run, how many of them defaulted, and the mean pd of the firms held
+/// (parallel holdings counted each time, as `ekg score` counts them).
+pub fn person_features(worker: &mut Worker, part: &Partition) -> Vec<Column> {
+    let (n_local, peers) = (part.len(), worker.peers());
+    let is_person = |v: usize| part.kinds[v] == NodeKind::Person;
+    let counts = |relation: Relation, defaulted_only: bool| -> Vec<u32> {
+        let mut c: Vec<u32> = (0..n_local).map(|v| if is_person(v) { 0 } else { NOT_APPLICABLE }).collect();
+        for e in part.out_edges.iter().filter(|e| e.relation == relation as u8 && is_person(e.src as usize)) {
+            c[e.src as usize] += u32::from(!defaulted_only || e.dst_defaulted);
+        }
+        c
+    };
+    // Each holding's firm sends its pd to the holder.
+    let mut outgoing: Vec<Vec<(u32, f64)>> = lists(peers);
+    for e in part.in_edges.iter().filter(|e| e.relation == Relation::Shareholding as u8 && e.src_kind == NodeKind::Person as u8) {
+        let pd = part.pd[e.dst as usize];
+        if pd.is_finite() {
+            outgoing[worker_of(e.src)].push((local_of(e.src), pd));
+        }
+    }
+    let (mut sum, mut held) = (vec![0.0; n_local], vec![0u32; n_local]);
+    let mut pds: Channel<(u32, f64)> = Channel::new(worker);
+    pds.all_to_all_each(worker, outgoing, |_, items| {
+        for (v, pd) in items {
+            sum[v as usize] += pd;
+            held[v as usize] += 1;
+        }
+    });
+    let mean_pd: Vec<f64> = (0..n_local).map(|v| if held[v] > 0 { sum[v] / f64::from(held[v]) } else { f64::NAN }).collect();
+    let column = |name: &str, description: &str, values: Values| Column { name: name.into(), description: description.into(), values };
+    vec![
+        column("firms_owned", "Persons: firms they hold shares in.", Values::U32(counts(Relation::Shareholding, false))),
+        column("firms_run", "Persons: firms they are an officer of.", Values::U32(counts(Relation::Officer, false))),
+        column("owned_firms_defaulted", "Persons: firms they hold that defaulted.", Values::U32(counts(Relation::Shareholding, true))),
+        column("run_firms_defaulted", "Persons: firms they run that defaulted.", Values::U32(counts(Relation::Officer, true))),
+        column("owned_firms_mean_pd", "Persons: mean pd of the firms they hold (the owner's risk).", Values::F64(mean_pd)),
+    ]
 }
 
 /// PageRank of the money flow: transfers weighted by amount (1 where absent), every existing

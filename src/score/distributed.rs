@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use ekg_distributed::stages::Values;
+use ekg_distributed::stages::{Values, NOT_APPLICABLE};
 use ekg_distributed::{Cluster, Error, Features, Job};
 use ekg_loaders::{Dataset, Encoding};
 use serde_json::json;
@@ -268,7 +268,7 @@ fn write_features(features: &Features, path: &Path) -> Result<usize> {
     for c in &features.columns {
         table = match &c.values {
             Values::F64(x) => table.f64_nan_null(&c.name, x.iter().copied()),
-            Values::U32(x) => table.u32_opt(&c.name, x.iter().map(|&v| Some(v))),
+            Values::U32(x) => table.u32_opt(&c.name, x.iter().map(|&v| (v != NOT_APPLICABLE).then_some(v))),
         }
         .describe(&c.description);
     }
