@@ -9,7 +9,9 @@
 //! caller writes them.
 //!
 //! Distributed so far: relation degrees, guarantee and supply sums, transfer amounts and windows,
-//! PageRank of the money flow and weakly connected component sizes, as of the run's instant.
+//! transfer counterparties, PageRank of the money flow, the risk network's defaulted shares and
+//! personalised PageRank, persons' holdings and posts, and weakly connected component sizes, as
+//! of the run's instant.
 
 pub mod exchange;
 pub mod partition;
