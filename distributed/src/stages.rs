@@ -139,44 +139,80 @@ pub fn transfer_amounts(worker: &mut Worker, part: &Partition, owner: &[Option<K
     out
 }
 
+/// (holder, counterparty) pairs whose repeats are dropped whenever their number has doubled
+/// since the last time: memory about twice the distinct pairs, amortised O(n log n).
+#[derive(Default)]
+struct DistinctPairs {
+    pairs: Vec<(u32, Key)>,
+    settled: usize,
+}
+
+impl DistinctPairs {
+    fn push(&mut self, pair: (u32, Key)) {
+        self.pairs.push(pair);
+        if self.pairs.len() >= 2 * self.settled.max(1 << 16) {
+            self.settle();
+        }
+    }
+
+    fn settle(&mut self) {
+        self.pairs.sort_unstable();
+        self.pairs.dedup();
+        self.settled = self.pairs.len();
+    }
+}
+
 /// Distinct counterparties of each entity's transfers: an account's own; a firm's or person's
 /// its own and its accounts', less itself and its own accounts (as `ekg score` counts them).
 pub fn transfer_counterparties(worker: &mut Worker, part: &Partition, owner: &[Option<Key>]) -> Column {
     const NO_OWNER: Key = Key::MAX;
     let (me, n_local, peers) = (worker.index(), part.len(), worker.peers());
     let transfer = Relation::Transfer as u8;
-    // Each end of a transfer learns the other end and the other end's owner.
-    let mut outgoing: Vec<Vec<(u32, Key, Key)>> = lists(peers);
-    for e in part.in_edges.iter().filter(|e| e.relation == transfer) {
-        outgoing[worker_of(e.src)].push((local_of(e.src), key(me, e.dst), owner[e.dst as usize].unwrap_or(NO_OWNER)));
-    }
-    for e in part.out_edges.iter().filter(|e| e.relation == transfer) {
-        let (dst, src) = (e.dst, e.src as usize);
-        outgoing[worker_of(dst)].push((local_of(dst), key(me, e.src), owner[src].unwrap_or(NO_OWNER)));
-    }
-    // (holder, counterparty) pairs: an account's here; its owner's sent on to the owner.
-    let mut pairs: Vec<(u32, Key)> = Vec::new();
-    let mut onward: Vec<Vec<(u32, Key)>> = lists(peers);
+    // Each end of a transfer learns the other end and the other end's owner; in rounds, so
+    // what is in flight stays bounded. (holder, counterparty) pairs: an account's kept here, its
+    // owner's sent on to the owner; repeats dropped as they pile up.
+    let mut pairs = DistinctPairs::default();
+    let mut onward: Vec<DistinctPairs> = (0..peers).map(|_| DistinctPairs::default()).collect();
     let mut ends: Channel<(u32, Key, Key)> = Channel::new(worker);
-    ends.all_to_all_each(worker, outgoing, |_, items| {
-        for (x, y, owner_of_y) in items {
-            let holder = key(me, x);
-            if part.kinds[x as usize] == NodeKind::Account || (y != holder && owner_of_y != holder) {
-                pairs.push((x, y));
-            }
-            if let Some(o) = owner[x as usize] {
-                if y != o && owner_of_y != o {
-                    onward[worker_of(o)].push((local_of(o), y));
+    let mut numbers: Channel<i64> = Channel::new(worker);
+    let longest = part.in_edges.len().max(part.out_edges.len()).div_ceil(crate::ROUND_ROWS) as i64;
+    let rounds = numbers.all_gather(worker, longest).into_iter().max().unwrap_or(0) as usize;
+    let round_of = |edges_len: usize, r: usize| (r * crate::ROUND_ROWS).min(edges_len)..((r + 1) * crate::ROUND_ROWS).min(edges_len);
+    for r in 0..rounds {
+        let mut outgoing: Vec<Vec<(u32, Key, Key)>> = lists(peers);
+        for e in part.in_edges[round_of(part.in_edges.len(), r)].iter().filter(|e| e.relation == transfer) {
+            outgoing[worker_of(e.src)].push((local_of(e.src), key(me, e.dst), owner[e.dst as usize].unwrap_or(NO_OWNER)));
+        }
+        for e in part.out_edges[round_of(part.out_edges.len(), r)].iter().filter(|e| e.relation == transfer) {
+            let (dst, src) = (e.dst, e.src as usize);
+            outgoing[worker_of(dst)].push((local_of(dst), key(me, e.src), owner[src].unwrap_or(NO_OWNER)));
+        }
+        ends.all_to_all_each(worker, outgoing, |_, items| {
+            for (x, y, owner_of_y) in items {
+                let holder = key(me, x);
+                if part.kinds[x as usize] == NodeKind::Account || (y != holder && owner_of_y != holder) {
+                    pairs.push((x, y));
+                }
+                if let Some(o) = owner[x as usize] {
+                    if y != o && owner_of_y != o {
+                        onward[worker_of(o)].push((local_of(o), y));
+                    }
                 }
             }
-        }
-    });
+        });
+    }
     let mut owners: Channel<(u32, Key)> = Channel::new(worker);
-    owners.all_to_all_each(worker, onward, |_, items| pairs.extend(items));
-    pairs.sort_unstable();
-    pairs.dedup();
+    let onward: Vec<Vec<(u32, Key)>> = onward
+        .into_iter()
+        .map(|mut d| {
+            d.settle();
+            d.pairs
+        })
+        .collect();
+    owners.all_to_all_each(worker, onward, |_, items| items.into_iter().for_each(|p| pairs.push(p)));
+    pairs.settle();
     let mut count = vec![0u32; n_local];
-    for (x, _) in pairs {
+    for (x, _) in pairs.pairs {
         count[x as usize] += 1;
     }
     Column {

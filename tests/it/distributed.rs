@@ -91,6 +91,22 @@ fn two_and_three_processes_write_the_single_process_values_as_of_d() {
     for (days, amount) in [(30, 111), (90, 222), (0, 333)] {
         tables.transfers.push_str(&format!("{},{},{amount},{}T23:59:59.999999Z\n", account(1), account(2), date(200 - days)));
     }
+    // Near misses on the default's day: a firm that defaulted on the day itself counts as
+    // defaulted (risk shares, the personalised PageRank's seeds), one that defaulted the day after
+    // does not.
+    let mut flipped = 0;
+    let firms: Vec<String> = tables
+        .firms
+        .lines()
+        .map(|line| match line.strip_suffix(",false,") {
+            Some(kept) if flipped < 2 => {
+                flipped += 1;
+                format!("{kept},true,{}", date(199 + flipped))
+            }
+            _ => line.to_string(),
+        })
+        .collect();
+    tables.firms = firms.join("\n") + "\n";
     let dir = tempfile::tempdir().expect("temp");
     let data = dir.path().join("data");
     tables.write(&data);
