@@ -61,6 +61,17 @@ pub fn sent_bytes() -> u64 {
 /// the current one.
 type Message<T> = (u32, u32, u64, u32, Vec<T>);
 
+/// One empty batch per worker: what a round's outgoing starts as.
+pub fn per_worker<T>(peers: usize) -> Vec<Vec<T>> {
+    (0..peers).map(|_| Vec::new()).collect()
+}
+
+/// The rounds every worker takes to send its `items` at `per_round` a round: the largest number
+/// any worker needs, since each must join every round.
+pub fn rounds(worker: &mut Worker, numbers: &mut Channel<i64>, items: usize, per_round: usize) -> usize {
+    numbers.all_gather(worker, items.div_ceil(per_round.max(1)) as i64).into_iter().max().unwrap_or(0) as usize
+}
+
 /// A channel that moves `T`s between all workers, one round at a time.
 pub struct Channel<T: ExchangeData + Clone + Wire> {
     input: InputHandle<u64, CapacityContainerBuilder<Vec<Message<T>>>>,
@@ -94,7 +105,7 @@ impl<T: ExchangeData + Clone + Wire> Channel<T> {
     /// Sends `outgoing[p]` to worker `p` (every worker calls this in the same round) and returns
     /// what each worker sent to this one, indexed by sender.
     pub fn all_to_all(&mut self, worker: &mut Worker, outgoing: Vec<Vec<T>>) -> Vec<Vec<T>> {
-        let mut by_sender: Vec<Vec<T>> = (0..worker.peers()).map(|_| Vec::new()).collect();
+        let mut by_sender: Vec<Vec<T>> = per_worker(worker.peers());
         self.all_to_all_each(worker, outgoing, |from, items| {
             let slot = &mut by_sender[from];
             if slot.is_empty() {

@@ -26,7 +26,7 @@ use ekg_loaders::{Dataset, Encoding};
 use ekg_schema::{NodeKind, Relation};
 use serde::{Deserialize, Serialize};
 
-use exchange::Channel;
+use exchange::{per_worker, Channel};
 use partition::Partition;
 use stages::{Column, Values};
 
@@ -256,7 +256,7 @@ fn gather(
             }
         }
     }
-    let mut outgoing: Vec<Vec<Block>> = (0..peers).map(|_| Vec::new()).collect();
+    let mut outgoing: Vec<Vec<Block>> = per_worker(peers);
     outgoing[0] = blocks;
     let mut channel: Channel<Block> = Channel::new(worker);
     let gathered = channel.all_to_all(worker, outgoing);

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use timely::worker::Worker;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::exchange::Channel;
+use crate::exchange::{per_worker, rounds, Channel};
 use crate::read::{self, endpoint_columns, table_kind, EdgeRow, EdgeStream, EdgeValues, NodeRow, Origin};
 use crate::Error;
 
@@ -109,7 +109,7 @@ fn relation_of(r: u8) -> Relation {
 /// Problems found anywhere stop every worker alike: each worker learns all of them.
 pub fn check(worker: &mut Worker, channel: &mut Channel<String>, problems: Vec<String>) -> Result<(), Error> {
     let peers = worker.peers();
-    let mut outgoing: Vec<Vec<String>> = (0..peers).map(|_| Vec::new()).collect();
+    let mut outgoing: Vec<Vec<String>> = per_worker(peers);
     for p in outgoing.iter_mut() {
         p.extend(problems.iter().take(crate::MAX_REPORTED).cloned());
         p.push(format!("#{}", problems.len()));
@@ -168,7 +168,7 @@ impl Entities {
     ) -> Entities {
         let peers = worker.peers();
         let mut node_channel: Channel<NodeRow> = Channel::new(worker);
-        let mut outgoing: Vec<Vec<NodeRow>> = (0..peers).map(|_| Vec::new()).collect();
+        let mut outgoing: Vec<Vec<NodeRow>> = per_worker(peers);
         for n in nodes {
             outgoing[owner_of(&n.id, peers)].push(n);
         }
@@ -263,11 +263,11 @@ impl Resolver<'_> {
     /// does not exist does not exist either.
     fn round(&mut self, worker: &mut Worker, entities: &mut Entities, edges: Vec<EdgeRow>, parents: bool) {
         let (me, peers) = (worker.index(), worker.peers());
-        let mut outgoing: Vec<Vec<EdgeRow>> = (0..peers).map(|_| Vec::new()).collect();
+        let mut outgoing: Vec<Vec<EdgeRow>> = per_worker(peers);
         for e in edges {
             outgoing[owner_of(&e.src, peers)].push(e);
         }
-        let mut halves: Vec<Vec<HalfEdge>> = (0..peers).map(|_| Vec::new()).collect();
+        let mut halves: Vec<Vec<HalfEdge>> = per_worker(peers);
         for e in self.rows.all_to_all(worker, outgoing).into_iter().flatten() {
             let relation = relation_of(e.edge.relation);
             let place = Place { paths: self.paths, origin: e.edge.origin, column: endpoint_columns(relation).0 };
@@ -367,9 +367,9 @@ impl Partition {
         // The outgoing copies, in rounds as well.
         let mut out_channel: Channel<OutEdge> = Channel::new(worker);
         let mut out_edges: Vec<OutEdge> = Vec::new();
-        let rounds = numbers.all_gather(worker, in_edges.len().div_ceil(round) as i64).into_iter().max().unwrap_or(0) as usize;
+        let rounds = rounds(worker, &mut numbers, in_edges.len(), round);
         for r in 0..rounds {
-            let mut outgoing: Vec<Vec<OutEdge>> = (0..peers).map(|_| Vec::new()).collect();
+            let mut outgoing: Vec<Vec<OutEdge>> = per_worker(peers);
             for e in in_edges.iter().skip(r * round).take(round) {
                 outgoing[worker_of(e.src)].push(OutEdge {
                     src: local_of(e.src),

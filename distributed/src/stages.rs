@@ -5,7 +5,7 @@ use ekg_algorithms::centrality::pagerank::PageRankConfig;
 use ekg_schema::{NodeKind, Relation, MICROS_PER_DAY, TS_NULL};
 use timely::worker::Worker;
 
-use crate::exchange::Channel;
+use crate::exchange::{per_worker, rounds, Channel};
 use crate::partition::{key, local_of, worker_of, Key, Partition};
 
 /// One feature column over this worker's entities.
@@ -24,10 +24,6 @@ pub enum Values {
 /// A count that does not apply to the entity (a person's count on a firm's row).
 pub const NOT_APPLICABLE: u32 = u32::MAX;
 
-fn lists<T>(peers: usize) -> Vec<Vec<T>> {
-    (0..peers).map(|_| Vec::new()).collect()
-}
-
 /// Sums of `f64`s over all workers, the same on every worker (summed in worker order).
 fn sum_all(worker: &mut Worker, reals: &mut Channel<f64>, x: f64) -> f64 {
     reals.all_gather(worker, x).into_iter().fold(0.0, |a, b| a + b)
@@ -44,7 +40,7 @@ pub fn account_owners(part: &Partition) -> Vec<Option<Key>> {
 
 /// Adds each account's values to its owner's (the entity-level roll-up of `ekg score`).
 fn roll_up(worker: &mut Worker, channel: &mut Channel<(u32, Vec<f64>)>, owner: &[Option<Key>], columns: &mut [Vec<f64>]) {
-    let mut outgoing = lists(worker.peers());
+    let mut outgoing = per_worker(worker.peers());
     for (a, o) in owner.iter().enumerate() {
         if let Some(o) = o {
             outgoing[worker_of(*o)].push((local_of(*o), columns.iter().map(|c| c[a]).collect()));
@@ -175,11 +171,10 @@ pub fn transfer_counterparties(worker: &mut Worker, part: &Partition, owner: &[O
     let mut onward: Vec<DistinctPairs> = (0..peers).map(|_| DistinctPairs::default()).collect();
     let mut ends: Channel<(u32, Key, Key)> = Channel::new(worker);
     let mut numbers: Channel<i64> = Channel::new(worker);
-    let longest = part.in_edges.len().max(part.out_edges.len()).div_ceil(crate::ROUND_ROWS) as i64;
-    let rounds = numbers.all_gather(worker, longest).into_iter().max().unwrap_or(0) as usize;
+    let rounds = rounds(worker, &mut numbers, part.in_edges.len().max(part.out_edges.len()), crate::ROUND_ROWS);
     let round_of = |edges_len: usize, r: usize| (r * crate::ROUND_ROWS).min(edges_len)..((r + 1) * crate::ROUND_ROWS).min(edges_len);
     for r in 0..rounds {
-        let mut outgoing: Vec<Vec<(u32, Key, Key)>> = lists(peers);
+        let mut outgoing: Vec<Vec<(u32, Key, Key)>> = per_worker(peers);
         for e in part.in_edges[round_of(part.in_edges.len(), r)].iter().filter(|e| e.relation == transfer) {
             outgoing[worker_of(e.src)].push((local_of(e.src), key(me, e.dst), owner[e.dst as usize].unwrap_or(NO_OWNER)));
         }
@@ -235,7 +230,7 @@ pub fn person_features(worker: &mut Worker, part: &Partition) -> Vec<Column> {
         c
     };
     // Each holding's firm sends its pd to the holder.
-    let mut outgoing: Vec<Vec<(u32, f64)>> = lists(peers);
+    let mut outgoing: Vec<Vec<(u32, f64)>> = per_worker(peers);
     for e in part.in_edges.iter().filter(|e| e.relation == Relation::Shareholding as u8 && e.src_kind == NodeKind::Person as u8) {
         let pd = part.pd[e.dst as usize];
         if pd.is_finite() {
@@ -288,7 +283,7 @@ struct Arcs {
 
 impl Arcs {
     fn new(n_local: usize, peers: usize) -> Arcs {
-        Arcs { by_worker: lists(peers), out_weight: vec![0.0; n_local] }
+        Arcs { by_worker: per_worker(peers), out_weight: vec![0.0; n_local] }
     }
 
     fn add(&mut self, source: u32, target: Key, weight: f64) {
@@ -375,7 +370,7 @@ pub fn risk(worker: &mut Worker, part: &Partition, config: &PageRankConfig) -> V
     }
     let one: Vec<f64> = (0..n_local).map(|v| if degree[v] > 0 { f64::from(bad[v]) / f64::from(degree[v]) } else { f64::NAN }).collect();
     // Each end of an edge sends its 1-hop share to the other.
-    let mut outgoing: Vec<Vec<(u32, f64)>> = lists(peers);
+    let mut outgoing: Vec<Vec<(u32, f64)>> = per_worker(peers);
     for e in part.in_edges.iter().filter(|e| is_risk(e.relation)) {
         outgoing[worker_of(e.src)].push((local_of(e.src), one[e.dst as usize]));
     }
@@ -453,7 +448,7 @@ pub fn component_size(worker: &mut Worker, part: &Partition) -> Column {
                 }
             }
         }
-        let mut outgoing: Vec<Vec<(u32, Key)>> = lists(peers);
+        let mut outgoing: Vec<Vec<(u32, Key)>> = per_worker(peers);
         for v in 0..n_local {
             if !std::mem::take(&mut changed[v]) {
                 continue;
@@ -478,14 +473,14 @@ pub fn component_size(worker: &mut Worker, part: &Partition) -> Column {
         }
     }
     // Members per label at the label's worker, then each member asks for its label's count.
-    let mut outgoing: Vec<Vec<(u32, Key)>> = lists(peers);
+    let mut outgoing: Vec<Vec<(u32, Key)>> = per_worker(peers);
     for v in (0..n_local).filter(|&v| part.exists[v]) {
         outgoing[worker_of(label[v])].push((local_of(label[v]), key(me, v as u32)));
     }
     let mut members = vec![0u32; n_local];
     let asked: Vec<(u32, Key)> = labels.all_to_all(worker, outgoing).into_iter().flatten().collect();
     asked.iter().for_each(|&(l, _)| members[l as usize] += 1);
-    let mut replies: Vec<Vec<(u32, Key)>> = lists(peers);
+    let mut replies: Vec<Vec<(u32, Key)>> = per_worker(peers);
     for &(l, member) in &asked {
         replies[worker_of(member)].push((local_of(member), Key::from(members[l as usize])));
     }
