@@ -352,3 +352,52 @@ pub fn read_hosts(path: &std::path::Path) -> Result<Vec<String>, Error> {
     }
     Ok(hosts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One worker's blocks: rows `(kind, id, value)` sorted, cut every `per_block` rows.
+    fn blocks(rows: &[(u8, &str, f64)], per_block: usize) -> Vec<Block> {
+        rows.chunks(per_block)
+            .map(|c| Block {
+                ids: c.iter().map(|r| r.1.to_string()).collect(),
+                kinds: c.iter().map(|r| r.0).collect(),
+                personal: c.iter().map(|r| r.0 == 1).collect(),
+                reals: vec![c.iter().map(|r| r.2).collect()],
+                counts: vec![c.iter().map(|r| r.2 as u32).collect()],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn merging_sorted_blocks_orders_rows_by_kind_then_id_and_keeps_each_rows_values() {
+        let columns = vec![
+            Column { name: "x".into(), description: String::new(), values: Values::F64(Vec::new()) },
+            Column { name: "n".into(), description: String::new(), values: Values::U32(Vec::new()) },
+        ];
+        // Worker 1 holds the smallest id of kind 0 and an empty share on worker 2; ids of
+        // different kinds interleave ("b" is a person, "a" a firm).
+        let by_sender = vec![
+            blocks(&[(0, "c", 3.0), (0, "e", 5.0), (1, "b", 12.0)], 2),
+            blocks(&[(0, "a", 1.0), (0, "d", 4.0), (1, "a", 11.0), (1, "z", 16.0)], 1),
+            Vec::new(),
+        ];
+        let merged = merge(by_sender, &columns);
+        let rows: Vec<(u8, &str, f64, u32, bool)> = (0..merged.ids.len())
+            .map(|i| (merged.kinds[i], merged.ids[i].as_str(), merged.reals[0][i], merged.counts[0][i], merged.personal[i]))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                (0, "a", 1.0, 1, false),
+                (0, "c", 3.0, 3, false),
+                (0, "d", 4.0, 4, false),
+                (0, "e", 5.0, 5, false),
+                (1, "a", 11.0, 11, true),
+                (1, "b", 12.0, 12, true),
+                (1, "z", 16.0, 16, true),
+            ]
+        );
+    }
+}
