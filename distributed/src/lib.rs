@@ -222,10 +222,12 @@ fn gather(
     // Local indices follow the ids' order: a stable sort by kind gives (kind, id).
     let mut order: Vec<usize> = (0..part.len()).filter(|&v| part.exists[v]).collect();
     order.sort_by_key(|&v| part.kinds[v] as u8);
+    // The ids move into the blocks: the partition is not used after.
+    let mut ids = std::mem::take(&mut part.ids);
     let mut blocks: Vec<Block> = order
         .chunks(BLOCK_ROWS)
         .map(|rows| Block {
-            ids: rows.iter().map(|&v| part.ids[v].clone()).collect(),
+            ids: rows.iter().map(|&v| std::mem::take(&mut ids[v])).collect(),
             kinds: rows.iter().map(|&v| part.kinds[v] as u8).collect(),
             personal: rows
                 .iter()

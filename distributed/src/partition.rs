@@ -74,8 +74,6 @@ pub struct Partition {
     /// Edges into this worker's entities, and out of them, between entities that exist.
     pub in_edges: Vec<InEdge>,
     pub out_edges: Vec<OutEdge>,
-    /// Existing entities in the whole graph.
-    pub node_count: u64,
     pub as_of: i64,
 }
 
@@ -383,9 +381,7 @@ impl Partition {
             out_channel.all_to_all_each(worker, outgoing, |_, items| out_edges.extend(items));
         }
         let Entities { ids, kinds, exists, defaulted, pd, .. } = entities;
-        let local_count = exists.iter().filter(|&&x| x).count() as i64;
-        let node_count = numbers.all_gather(worker, local_count).into_iter().sum::<i64>() as u64;
-        Ok(Partition { ids, kinds, exists, defaulted, pd, in_edges, out_edges, node_count, as_of })
+        Ok(Partition { ids, kinds, exists, defaulted, pd, in_edges, out_edges, as_of })
     }
 
     pub fn len(&self) -> usize {
