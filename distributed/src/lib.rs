@@ -11,7 +11,8 @@
 //! Distributed so far: relation degrees, guarantee and supply sums, transfer amounts and windows,
 //! transfer counterparties, PageRank of the money flow, the risk network's defaulted shares and
 //! personalised PageRank, persons' holdings and posts, and weakly connected component sizes, as
-//! of the run's instant.
+//! of the run's instant. The stages whose graphs stay small (ownership, groups, guarantees,
+//! DebtRank, cascades) are not here: the `ekg` binary runs them on process 0 after the gather.
 
 pub mod exchange;
 pub mod partition;

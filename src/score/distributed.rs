@@ -1,5 +1,7 @@
 //! `ekg score --processes N` and `--hosts FILE --process I`: the stages of `ekg_distributed` on
-//! a cluster of timely processes; process 0 writes `features.parquet` and `manifest.json`.
+//! a cluster of timely processes, then the small-graph stages of `ekg score` on process 0 alone
+//! (`SMALL_GRAPH_STAGES`); process 0 writes `features.parquet`, those stages' tables and
+//! `manifest.json`.
 //!
 //! With `--processes N` this process becomes process 0 and starts N − 1 copies of itself on the
 //! same machine, each given a host file of free localhost ports, exactly as the processes of a
@@ -18,11 +20,14 @@ use ekg_loaders::{Dataset, Encoding};
 use serde_json::json;
 
 use super::job::ScoreJob;
+use super::stages::{Scoring, Stage, PLAN, SMALL_GRAPH_STAGES};
 use crate::cli::{EncodingArg, InputFormat, OnErrorArg, ScoreArgs};
 use crate::exit::{coded, DATA, UNAVAILABLE, USAGE};
 use crate::input::parse_as_of;
 use crate::output::{OutputKind, Target};
 use crate::table::Table;
+use ekg_schema::contract::TableKind;
+use ekg_schema::NodeId;
 
 pub fn run(args: &ScoreArgs, threads: Option<usize>, quiet: bool) -> Result<()> {
     let job = ScoreJob::from_args(args)?;
@@ -206,9 +211,15 @@ fn run_process(job: &ScoreJob, cluster: Cluster, quiet: bool) -> Result<()> {
     })?;
     let (Some(target), Some(features)) = (target, features) else { return Ok(()) };
     let seconds = started.elapsed().as_secs_f64();
+    let small = small_graph_stages(job, &features, quiet)?;
     let staged = target.stage_dir()?;
     let dir = staged.path().to_path_buf();
-    let rows = write_features(&features, &dir.join("features.parquet"))?;
+    let rows = write_features(&features, small.columns, &dir.join("features.parquet"))?;
+    let mut outputs = vec![json!({"file": "features.parquet", "rows": rows})];
+    for (file, table) in small.tables {
+        let rows = table.write(&dir.join(file)).with_context(|| format!("writing {file}"))?;
+        outputs.push(json!({"file": file, "rows": rows}));
+    }
     let exchanged: u64 = features.workers.iter().map(|w| w.partition_bytes + w.stage_bytes).sum();
     let mut peak_by_process = vec![0u64; processes];
     for w in &features.workers {
@@ -232,8 +243,9 @@ fn run_process(job: &ScoreJob, cluster: Cluster, quiet: bool) -> Result<()> {
             "stages": features.workers.iter().map(|w| w.stage_bytes).sum::<u64>(),
             "per_edge": exchanged as f64 / features.edges.max(1) as f64,
         },
-        "columns": features.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
-        "outputs": [{"file": "features.parquet", "rows": rows}],
+        "columns": features.columns.iter().map(|c| c.name.clone()).chain(small.names).collect::<Vec<_>>(),
+        "small_graph_stages": small.stages,
+        "outputs": outputs,
         "pii": crate::pii::policy()?.describe(),
     });
     std::fs::write(dir.join("manifest.json"), serde_json::to_string_pretty(&manifest)? + "\n").context("writing manifest.json")?;
@@ -251,8 +263,76 @@ fn run_process(job: &ScoreJob, cluster: Cluster, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// `features.parquet` with the key columns of `ekg score`'s and the distributed columns.
-fn write_features(features: &Features, path: &Path) -> Result<usize> {
+/// What process 0 computes on its own: the stages of [`SMALL_GRAPH_STAGES`] the configuration
+/// enables, their feature columns in the gathered rows' order, and their tables.
+struct SmallGraph {
+    stages: Vec<&'static str>,
+    names: Vec<String>,
+    columns: Table,
+    tables: Vec<(&'static str, Table)>,
+}
+
+/// Runs `ekg score`'s small-graph stages on process 0 over the dataset without its transfers and
+/// identifiers, as of the run's instant. The graph's nodes are those of the full one, in the same
+/// order (edges add no nodes), so every stage computes what the single-process job does.
+fn small_graph_stages(job: &ScoreJob, features: &Features, quiet: bool) -> Result<SmallGraph> {
+    let stages: Vec<&Stage> = PLAN.iter().filter(|s| SMALL_GRAPH_STAGES.contains(&s.name) && (s.enabled)(&job.config)).collect();
+    let names = stages.iter().map(|s| s.name).collect();
+    if stages.is_empty() {
+        return Ok(SmallGraph { stages: names, names: Vec::new(), columns: Table::new(), tables: Vec::new() });
+    }
+    let phase = crate::progress::Phase::start(quiet, "small-graph stages on process 0");
+    let mut dataset = Dataset::discover(&job.input)?;
+    dataset.tables.retain(|t| !matches!(t.kind, TableKind::Transfers | TableKind::Identifiers));
+    let load = crate::cli::LoadArgs { format: job.format, as_of: None, encoding: job.encoding };
+    let mut options = crate::input::load_options(&load, ekg_loaders::OnError::Fail)?;
+    options.as_of = i64::MAX;
+    let mut report = ekg_loaders::load::LoadReport::default();
+    let graph = ekg_loaders::load::load_inputs(ekg_loaders::load::dataset_inputs(&dataset), &options, &mut report)?;
+    let mut graph = graph.as_of(features.as_of);
+    // The gathered rows are the existing entities by kind, then id: this graph's in that order.
+    let mut order: Vec<u32> = (0..graph.node_count() as u32).collect();
+    order.sort_by(|&a, &b| {
+        let key = |v: u32| (graph.kind(NodeId(v)) as u8, graph.external_id(NodeId(v)));
+        key(a).cmp(&key(b))
+    });
+    let same = order.len() == features.node_id.len()
+        && order
+            .iter()
+            .zip(features.kind.iter().zip(&features.node_id))
+            .all(|(&v, (&kind, id))| graph.kind(NodeId(v)) == kind && graph.external_id(NodeId(v)) == id.as_str());
+    if !same {
+        return Err(coded(
+            DATA,
+            format!(
+                "process 0 read {} entities where the cluster gathered {}: the dataset changed during the run?",
+                order.len(),
+                features.node_id.len()
+            ),
+        ));
+    }
+    // Ids in these stages' outputs (controllers, groups' members) follow the personal-data policy.
+    crate::pii::policy()?.apply(&mut graph)?;
+    let mut scoring = Scoring::new(&graph, &job.config, features.as_of);
+    for stage in &stages {
+        (stage.run)(&mut scoring)?;
+    }
+    let columns = scoring.features.columns_table(|| order.iter().copied());
+    let names = scoring.features.columns.iter().map(|c| c.name.clone()).collect();
+    let mut tables = Vec::new();
+    if let Some(groups) = scoring.groups_table.take() {
+        tables.push(("groups.parquet", groups));
+    }
+    if let Some(cascade) = scoring.cascade_table() {
+        tables.push(("cascade.parquet", cascade?));
+    }
+    phase.finish();
+    Ok(SmallGraph { stages: stages.iter().map(|s| s.name).collect(), names, columns, tables })
+}
+
+/// `features.parquet` with the key columns of `ekg score`'s, the distributed columns and then
+/// `small`'s.
+fn write_features(features: &Features, small: Table, path: &Path) -> Result<usize> {
     let policy = crate::pii::policy()?;
     let ids: Vec<String> =
         (0..features.node_id.len()).map(|i| policy.shown_id(features.kind[i], features.personal[i], &features.node_id[i])).collect();
@@ -272,5 +352,5 @@ fn write_features(features: &Features, path: &Path) -> Result<usize> {
         }
         .describe(&c.description);
     }
-    table.write(path)
+    table.append(small).write(path)
 }

@@ -130,6 +130,11 @@ impl Features {
             .describe("The instant the graph was scored as of (UTC).")
             .timestamp_opt("event_timestamp", ids().map(|_| Some(as_of)))
             .describe("Feast's event timestamp: the same instant as as_of.");
+        t.append(self.columns_table(ids))
+    }
+
+    /// Every feature column, each described, for the nodes `ids()` yields, in that order.
+    pub fn columns_table<I: Iterator<Item = u32>>(&self, ids: impl Fn() -> I + Sync) -> Table {
         // Each column is built on its own, in parallel, and joined in order.
         let columns: Vec<Table> =
             self.columns
@@ -149,7 +154,7 @@ impl Features {
                     .describe(&f.description)
                 })
                 .collect();
-        columns.into_iter().fold(t, Table::append)
+        columns.into_iter().fold(Table::new(), Table::append)
     }
 
     /// Writes `features.parquet` as `path` in slices of [`WRITE_SLICE_ROWS`] nodes, so the

@@ -133,6 +133,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
     let firm_count = graph.kind_count(NodeKind::Firm);
     let mut summary = summarise(&stages, &scoring.flags, &scoring.rings, scoring.debtrank_total, as_of);
     summary["ring_notes"] = Value::Object(std::mem::take(&mut scoring.ring_notes));
+    summary["ring_seconds_by_detector"] = Value::Object(std::mem::take(&mut scoring.ring_seconds));
     summary["cases"] = crate::cases::summary(&scoring.rings, &scoring.review);
     summary["alert_volume_per_100k_firms"] = alert_volume(&scoring.flags, &scoring.rings, &scoring.review, firm_count);
     summary["as_of_view"] = json!({

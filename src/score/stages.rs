@@ -60,6 +60,11 @@ pub const PLAN: [Stage; 19] = [
     Stage { name: "prospects", enabled: |c| c.enabled(Analysis::Prospects), run: prospects },
 ];
 
+/// The stages whose graphs stay small at national scale (firms, persons, loans, holdings, posts,
+/// guarantees and supply links; no transfers or identifiers): a distributed run computes them on
+/// process 0 from a graph of those tables alone.
+pub const SMALL_GRAPH_STAGES: [&str; 6] = ["ownership", "social", "groups", "guarantees", "debtrank", "cascade"];
+
 /// The job's state: the as-of graph, the features so far and the results later stages use.
 pub struct Scoring<'g> {
     pub graph: &'g Graph,
@@ -89,6 +94,8 @@ pub struct Scoring<'g> {
     pub ring_ids: Vec<String>,
     /// The detectors' notes (identifiers skipped as too common, truncated cycle searches, ...).
     pub ring_notes: serde_json::Map<String, serde_json::Value>,
+    /// Seconds each ring detector took (the rings stage, detector by detector).
+    pub ring_seconds: serde_json::Map<String, serde_json::Value>,
     pub flags: Vec<Flag>,
     pub review: crate::cases::Review,
     /// Industrial clusters, for clusters.parquet and the white list.
@@ -138,6 +145,7 @@ impl<'g> Scoring<'g> {
             rings: Vec::new(),
             ring_ids: Vec::new(),
             ring_notes: serde_json::Map::new(),
+            ring_seconds: serde_json::Map::new(),
             flags: Vec::new(),
             review: crate::cases::Review::default(),
             previous: None,
@@ -579,8 +587,9 @@ fn cascade(s: &mut Scoring) -> Result<u64> {
 
 fn rings(s: &mut Scoring) -> Result<u64> {
     let n = s.n();
-    let Found { rings, notes, .. } = find_rings(s.graph, &s.config.rings.search(), true);
+    let Found { rings, notes, seconds } = find_rings(s.graph, &s.config.rings.search(), true);
     s.ring_notes = notes;
+    s.ring_seconds = seconds;
     let mut count = vec![0.0f64; n];
     let mut best = vec![f64::NAN; n];
     let mut note = |v: u32, score: f64| {

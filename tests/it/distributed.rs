@@ -1,6 +1,7 @@
 //! `ekg score --processes N` (timely dataflow across processes) against the single-process job:
 //! every column it writes holds the same values for the same entities, on an independent CSV
-//! dataset with events of every dated kind after the as-of day and on the Parquet sample data.
+//! dataset with events of every dated kind after the as-of day and on the Parquet sample data;
+//! the small-graph stages' tables (groups, cascades) are the same tables.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,16 +12,24 @@ use rand_chacha::ChaCha8Rng;
 use super::as_of::{account, base, date, with_later_events};
 use super::{ekg, read_batches, sample, text};
 
-/// A features table by node id: kind and every numeric column (u32 widened to f64), by name.
+/// A features table by node id: kind and every column, by name.
 struct Features {
     kinds: BTreeMap<String, String>,
-    columns: BTreeMap<String, BTreeMap<String, f64>>,
+    columns: BTreeMap<String, BTreeMap<String, Cell>>,
+}
+
+/// One value: numbers (u32 and bool widened to f64, null as NaN) or text.
+#[derive(Clone, Debug, PartialEq)]
+enum Cell {
+    Number(f64),
+    Text(Option<String>),
 }
 
 fn read_features(path: &Path) -> Features {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float64Type, UInt32Type};
-    let (mut kinds, mut columns) = (BTreeMap::new(), BTreeMap::<String, BTreeMap<String, f64>>::new());
+    use arrow_schema::DataType;
+    let (mut kinds, mut columns) = (BTreeMap::new(), BTreeMap::<String, BTreeMap<String, Cell>>::new());
     for batch in read_batches(path) {
         let schema = batch.schema();
         let column = |name: &str| batch.column(schema.index_of(name).expect("column"));
@@ -30,13 +39,13 @@ fn read_features(path: &Path) -> Features {
             kinds.insert(id.clone(), kind.as_string::<i32>().value(i).to_string());
         }
         for (k, field) in schema.fields().iter().enumerate() {
-            let values: Vec<f64> = match field.data_type() {
-                arrow_schema::DataType::Float64 => {
-                    batch.column(k).as_primitive::<Float64Type>().iter().map(|v| v.unwrap_or(f64::NAN)).collect()
-                }
-                arrow_schema::DataType::UInt32 => {
-                    batch.column(k).as_primitive::<UInt32Type>().iter().map(|v| v.map_or(f64::NAN, f64::from)).collect()
-                }
+            let number = |v: Option<f64>| Cell::Number(v.unwrap_or(f64::NAN));
+            let values: Vec<Cell> = match field.data_type() {
+                _ if ["node_id", "kind"].contains(&field.name().as_str()) => continue,
+                DataType::Float64 => batch.column(k).as_primitive::<Float64Type>().iter().map(number).collect(),
+                DataType::UInt32 => batch.column(k).as_primitive::<UInt32Type>().iter().map(|v| number(v.map(f64::from))).collect(),
+                DataType::Boolean => batch.column(k).as_boolean().iter().map(|v| number(v.map(|b| f64::from(u8::from(b))))).collect(),
+                DataType::Utf8 => batch.column(k).as_string::<i32>().iter().map(|v| Cell::Text(v.map(str::to_string))).collect(),
                 _ => continue,
             };
             let entry = columns.entry(field.name().clone()).or_default();
@@ -46,32 +55,94 @@ fn read_features(path: &Path) -> Features {
     Features { kinds, columns }
 }
 
-/// Every column of `distributed` equals `single`'s: integers exactly, floats within 1e-9
-/// relative, for the same entities.
+/// Every column of `distributed` equals `single`'s: integers, flags and text exactly, floats
+/// within 1e-9 relative, for the same entities.
 fn assert_same_columns(single: &Path, distributed: &Path, what: &str) {
     assert_same_columns_renamed(single, distributed, &|id| id.to_string(), what);
 }
 
-/// [`assert_same_columns`] where `distributed` names entity `x` of `single` as `rename(x)`.
+/// The Monte Carlo cascade's columns: its draws are keyed by the firms' places in the tables, so
+/// with the rows shuffled they are other draws of the same cascades.
+const MONTE_CARLO: [&str; 2] = ["cascade_pd", "cascade_lift"];
+
+/// Labels of groups numbered by size, ties in the tables' order: with the rows shuffled, the same
+/// groups under other numbers.
+const LABELS: [&str; 1] = ["group_id"];
+
+/// [`assert_same_columns`] where `distributed` names entity `x` of `single` as `rename(x)` (in
+/// the key and in text columns that name entities). Where the names differ, the tables' rows
+/// were shuffled too: the Monte Carlo columns agree within their sampling error instead, and
+/// label columns make the same partition.
 fn assert_same_columns_renamed(single: &Path, distributed: &Path, rename: &dyn Fn(&str) -> String, what: &str) {
     let a = read_features(&single.join("features.parquet"));
     let mut b = read_features(&distributed.join("features.parquet"));
     let back: BTreeMap<String, String> = a.kinds.keys().map(|id| (rename(id), id.clone())).collect();
+    let renamed = back.iter().any(|(new, old)| new != old);
     let original = |id: &String| back.get(id).cloned().unwrap_or_else(|| panic!("{what}: {id} is not a renamed entity"));
     b.kinds = b.kinds.iter().map(|(id, k)| (original(id), k.clone())).collect();
     for values in b.columns.values_mut() {
-        *values = values.iter().map(|(id, x)| (original(id), *x)).collect();
+        *values = values
+            .iter()
+            .map(|(id, x)| {
+                let x = match x {
+                    Cell::Text(Some(t)) => Cell::Text(Some(back.get(t).cloned().unwrap_or_else(|| t.clone()))),
+                    other => other.clone(),
+                };
+                (original(id), x)
+            })
+            .collect();
     }
     assert_eq!(a.kinds, b.kinds, "{what}: entities and kinds");
     assert!(b.columns.len() >= 20, "{what}: {} columns", b.columns.len());
     for (name, values) in &b.columns {
         let expected = a.columns.get(name).unwrap_or_else(|| panic!("{what}: {name} is not a column of ekg score"));
-        for (id, &y) in values {
-            let x = expected[id];
-            let same = (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs());
-            assert!(same, "{what}: {name} of {id}: single {x}, distributed {y}");
+        if renamed && MONTE_CARLO.contains(&name.as_str()) {
+            continue;
+        }
+        if renamed && LABELS.contains(&name.as_str()) {
+            // The same partition: labels correspond one to one.
+            let (mut forward, mut backward) = (BTreeMap::new(), BTreeMap::new());
+            for (id, y) in values {
+                let (x, y) = (format!("{:?}", expected[id]), format!("{y:?}"));
+                assert_eq!(forward.entry(x.clone()).or_insert_with(|| y.clone()), &y, "{what}: {name} of {id}: another group");
+                assert_eq!(backward.entry(y).or_insert(x.clone()), &x, "{what}: {name} of {id}: groups merged");
+            }
+            continue;
+        }
+        for (id, y) in values {
+            let same = match (&expected[id], y) {
+                (Cell::Number(x), Cell::Number(y)) => (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()),
+                (x, y) => x == y,
+            };
+            assert!(same, "{what}: {name} of {id}: single {:?}, distributed {y:?}", expected[id]);
         }
     }
+    if renamed {
+        assert_same_cascades(&a, &b, what);
+    }
+}
+
+/// Two Monte Carlo estimates of the same cascades: each firm's contagion-inclusive probability
+/// within 5 standard errors of the other's (10,000 runs each), and its lift the same multiple of
+/// it in both.
+fn assert_same_cascades(a: &Features, b: &Features, what: &str) {
+    let number = |f: &Features, column: &str, id: &str| match f.columns.get(column).and_then(|c| c.get(id)) {
+        Some(Cell::Number(x)) => *x,
+        other => panic!("{what}: {column} of {id}: {other:?}"),
+    };
+    let mut compared = 0;
+    for id in a.kinds.iter().filter(|(_, k)| k.as_str() == "firm").map(|(id, _)| id) {
+        let (p, q) = (number(a, "cascade_pd", id), number(b, "cascade_pd", id));
+        let mean = (p + q) / 2.0;
+        let error = (2.0 * mean * (1.0 - mean) / 10_000.0).sqrt();
+        assert!((p - q).abs() <= 5.0 * error + 1e-12, "{what}: cascade_pd of {id}: {p} and {q}");
+        let (lift_p, lift_q) = (number(a, "cascade_lift", id), number(b, "cascade_lift", id));
+        if lift_p.is_finite() || lift_q.is_finite() {
+            assert!((lift_p * q - lift_q * p).abs() <= 1e-9 * (lift_p * q).abs().max(1.0), "{what}: cascade_lift of {id}");
+        }
+        compared += 1;
+    }
+    assert!(compared > 0, "{what}: no firm's cascade compared");
 }
 
 fn score(input: &Path, out: &Path, extra: &[&str]) {
@@ -134,6 +205,12 @@ fn the_sample_data_on_two_processes_matches_with_the_same_pseudonyms_and_repeats
     let (first, second) = (dir.path().join("first"), dir.path().join("second"));
     score(&sample, &first, &["--processes", "2", "--pii-key", &key]);
     assert_same_columns(&single, &first, "sample");
+    // The small-graph stages' own tables, computed on process 0, as the single process writes them.
+    for table in ["groups.parquet", "cascade.parquet"] {
+        let expected = read_batches(&single.join(table));
+        assert!(expected.iter().map(|b| b.num_rows()).sum::<usize>() > 0, "{table}: rows");
+        assert_eq!(read_batches(&first.join(table)), expected, "{table}");
+    }
     score(&sample, &second, &["--processes", "2", "--pii-key", &key]);
     assert_eq!(std::fs::read(first.join("features.parquet")).ok(), std::fs::read(second.join("features.parquet")).ok(), "repeatable");
 }
