@@ -211,7 +211,9 @@ fn run_process(job: &ScoreJob, cluster: Cluster, quiet: bool) -> Result<()> {
     })?;
     let (Some(target), Some(features)) = (target, features) else { return Ok(()) };
     let seconds = started.elapsed().as_secs_f64();
+    let small_started = Instant::now();
     let small = small_graph_stages(job, &features, quiet)?;
+    let small_seconds = small_started.elapsed().as_secs_f64();
     let staged = target.stage_dir()?;
     let dir = staged.path().to_path_buf();
     let rows = write_features(&features, small.columns, &dir.join("features.parquet"))?;
@@ -244,7 +246,7 @@ fn run_process(job: &ScoreJob, cluster: Cluster, quiet: bool) -> Result<()> {
             "per_edge": exchanged as f64 / features.edges.max(1) as f64,
         },
         "columns": features.columns.iter().map(|c| c.name.clone()).chain(small.names).collect::<Vec<_>>(),
-        "small_graph_stages": small.stages,
+        "small_graph_stages": {"stages": small.stages, "seconds": small_seconds},
         "outputs": outputs,
         "pii": crate::pii::policy()?.describe(),
     });
