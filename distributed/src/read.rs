@@ -12,9 +12,9 @@ use std::ops::Range;
 
 use ekg_loaders::load::normalized_id;
 use ekg_loaders::source::{map_share, unit_rows, Chunk};
-use ekg_loaders::values::{BoolColumn, DateColumn, F64Column, TextColumn, TimestampColumn};
+use ekg_loaders::values::{clip, BoolColumn, DateColumn, F64Column, TextColumn, TimestampColumn};
 use ekg_loaders::{Dataset, Encoding, Problem, Rule, TableFile};
-use ekg_schema::contract::{TableKind, TableRows};
+use ekg_schema::contract::{ColumnType, TableKind, TableRows};
 use ekg_schema::{NodeKind, Relation, DATE_NULL, TS_NULL};
 use serde::{Deserialize, Serialize};
 
@@ -292,6 +292,19 @@ impl<'a> Columns<'a> {
         }
     }
 
+    /// Checks a value of an enumerated column (officers' `role`), as the loader does: a problem
+    /// when null or not one of the contract's names (case aside).
+    fn enumerated(&mut self, values: &Option<TextColumn>, i: usize, column: &'static str) {
+        let Some(ColumnType::Enum(names)) = self.file.kind.spec().column(column).map(|c| c.ty) else { return };
+        match values.as_ref().and_then(|c| c.get(i)) {
+            None => self.problem(i, column, Rule::NullRequired, "null in a required column"),
+            Some(raw) if !names.iter().any(|n| n.eq_ignore_ascii_case(raw.trim())) => {
+                self.problem(i, column, Rule::UnknownEnum, format!("'{}' is not one of {}", clip(raw), names.join("|")));
+            }
+            Some(_) => {}
+        }
+    }
+
     fn f64(&mut self, values: &Option<F64Column>, i: usize, column: &'static str) -> f64 {
         let spec = self.file.kind.spec().column(column);
         match values.as_ref().map(|c| c.get(i)).unwrap_or(Ok(None)) {
@@ -427,9 +440,13 @@ fn decode(file: &TableFile, table: u8, chunk: &Chunk) -> Result<Share, Error> {
             let (from_column, to_column) = if relation == Relation::Guarantee { ("start", "end") } else { ("valid_from", "valid_to") };
             let froms = c.column(from_column, DateColumn::new)?;
             let tos = c.column(to_column, DateColumn::new)?;
+            let roles = if relation == Relation::Officer { c.column("role", TextColumn::new)? } else { None };
             for i in 0..rows {
                 let src = c.id(&sources, i, src_column, true);
                 let dst = c.id(&targets, i, dst_column, true);
+                if relation == Relation::Officer {
+                    c.enumerated(&roles, i, "role");
+                }
                 let weight = weight_column.map_or(f64::NAN, |name| c.f64(&weights, i, name));
                 let ts = c.instant(&times, i, "ts", relation == Relation::Transfer);
                 let (from, to) = (c.day(&froms, i, from_column), c.day(&tos, i, to_column));

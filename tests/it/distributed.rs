@@ -245,6 +245,37 @@ fn a_dangling_endpoint_stops_every_process_naming_file_row_and_column() {
 }
 
 #[test]
+fn an_officer_role_outside_the_contract_stops_every_process_as_it_stops_one() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let (mut tables, _, _) = base(&mut rng);
+    let row = tables.officers.lines().count() + 1;
+    let first = tables.officers.lines().nth(1).expect("an officer").to_string();
+    // A near miss first: a known role in another case is accepted, as the loader accepts it.
+    tables.officers.push_str(&first.replacen("legal_rep", "LEGAL_REP", 1));
+    tables.officers.push('\n');
+    tables.officers.push_str(&first.replacen("legal_rep", "chief", 1));
+    tables.officers.push('\n');
+    let dir = tempfile::tempdir().expect("temp");
+    let data = dir.path().join("data");
+    tables.write(&data);
+    let expected = format!("officers.csv: row {}: column `role`: 'chief' is not one of", row + 1);
+    // Without the small-graph stages, process 0 does not read the officers again on its own: the
+    // distributed read alone must stop the run.
+    let config = dir.path().join("score.toml");
+    std::fs::write(&config, "analyses = [\"pagerank\"]\n").expect("config");
+    let config = config.to_str().unwrap_or_default();
+    for extra in [vec![], vec!["--processes", "2"], vec!["--processes", "2", "--config", config]] {
+        let out = dir.path().join("out");
+        let args = [&["score", data.to_str().unwrap_or_default(), "--out", out.to_str().unwrap_or_default()][..], &extra[..]].concat();
+        let result = ekg(&args);
+        assert_eq!(result.status.code(), Some(65), "{extra:?}: {}", text(&result.stderr));
+        assert!(text(&result.stderr).contains(&expected), "{extra:?}: {}", text(&result.stderr));
+        assert!(!text(&result.stderr).contains("LEGAL_REP"), "{extra:?}: {}", text(&result.stderr));
+        assert!(!out.exists(), "{extra:?}: nothing written");
+    }
+}
+
+#[test]
 fn a_process_that_never_connects_ends_the_run_after_the_timeout() {
     let dir = tempfile::tempdir().expect("temp");
     let ports: Vec<String> = (0..2)
