@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use ekg_loaders::load::normalized_id;
 use ekg_loaders::source::{map_share, unit_rows, Chunk};
-use ekg_loaders::values::{clip, BoolColumn, DateColumn, F64Column, TextColumn, TimestampColumn};
+use ekg_loaders::values::{enum_position, BoolColumn, DateColumn, F64Column, TextColumn, TimestampColumn};
 use ekg_loaders::{Dataset, Encoding, Problem, Rule, TableFile};
 use ekg_schema::contract::{ColumnType, TableKind, TableRows};
 use ekg_schema::{NodeKind, Relation, DATE_NULL, TS_NULL};
@@ -296,12 +296,10 @@ impl<'a> Columns<'a> {
     /// when null or not one of the contract's names (case aside).
     fn enumerated(&mut self, values: &Option<TextColumn>, i: usize, column: &'static str) {
         let Some(ColumnType::Enum(names)) = self.file.kind.spec().column(column).map(|c| c.ty) else { return };
-        match values.as_ref().and_then(|c| c.get(i)) {
+        match values.as_ref().and_then(|c| c.get(i)).map(|raw| enum_position(names, raw)) {
             None => self.problem(i, column, Rule::NullRequired, "null in a required column"),
-            Some(raw) if !names.iter().any(|n| n.eq_ignore_ascii_case(raw.trim())) => {
-                self.problem(i, column, Rule::UnknownEnum, format!("'{}' is not one of {}", clip(raw), names.join("|")));
-            }
-            Some(_) => {}
+            Some(Err(message)) => self.problem(i, column, Rule::UnknownEnum, message),
+            Some(Ok(_)) => {}
         }
     }
 

@@ -21,7 +21,7 @@ use crate::dataset::{Dataset, FileFormat};
 use crate::error::{Error, Result};
 use crate::problems::{Problem, ProblemLog, Rule};
 use crate::source::{self, Chunk, Encoding};
-use crate::values::{clip, normalize_code, BoolColumn, DateColumn, F64Column, TextColumn, TimestampColumn};
+use crate::values::{enum_position, normalize_code, BoolColumn, DateColumn, F64Column, TextColumn, TimestampColumn};
 use ekg_schema::pii::mask_personal;
 
 /// What to do with rows that break the contract.
@@ -453,12 +453,13 @@ impl<'c, 'a> RowCheck<'c, 'a> {
             self.fail(spec.name, Rule::NullRequired, "null in a required column");
             return None;
         };
-        let value = raw.trim();
-        let found = names.iter().position(|n| n.eq_ignore_ascii_case(value));
-        if found.is_none() {
-            self.fail(spec.name, Rule::UnknownEnum, format!("'{}' is not one of {}", clip(raw), names.join("|")));
+        match enum_position(names, raw) {
+            Ok(found) => Some(found),
+            Err(message) => {
+                self.fail(spec.name, Rule::UnknownEnum, message);
+                None
+            }
         }
-        found
     }
 
     fn text<'b>(&mut self, field: &'b Field<TextColumn>, i: usize) -> Option<&'b str> {

@@ -265,6 +265,13 @@ impl BoolColumn {
 }
 
 /// Shortens a value for an error message.
+/// The position of `raw` (trimmed, case aside) among an enumerated column's `names`, or the
+/// message of the problem: the one rule for enumerations, for the loader and the distributed read.
+pub fn enum_position(names: &[&str], raw: &str) -> std::result::Result<usize, String> {
+    let value = raw.trim();
+    names.iter().position(|n| n.eq_ignore_ascii_case(value)).ok_or_else(|| format!("'{}' is not one of {}", clip(raw), names.join("|")))
+}
+
 pub fn clip(text: &str) -> Cow<'_, str> {
     const MAX: usize = 40;
     if text.chars().count() <= MAX {

@@ -279,9 +279,9 @@ struct SmallGraph {
 /// order (edges add no nodes), so every stage computes what the single-process job does.
 fn small_graph_stages(job: &ScoreJob, features: &Features, quiet: bool) -> Result<SmallGraph> {
     let stages: Vec<&Stage> = PLAN.iter().filter(|s| SMALL_GRAPH_STAGES.contains(&s.name) && (s.enabled)(&job.config)).collect();
-    let names = stages.iter().map(|s| s.name).collect();
+    let stage_names: Vec<&'static str> = stages.iter().map(|s| s.name).collect();
     if stages.is_empty() {
-        return Ok(SmallGraph { stages: names, names: Vec::new(), columns: Table::new(), tables: Vec::new() });
+        return Ok(SmallGraph { stages: stage_names, names: Vec::new(), columns: Table::new(), tables: Vec::new() });
     }
     let phase = crate::progress::Phase::start(quiet, "small-graph stages on process 0");
     let mut dataset = Dataset::discover(&job.input)?;
@@ -329,7 +329,7 @@ fn small_graph_stages(job: &ScoreJob, features: &Features, quiet: bool) -> Resul
         tables.push(("cascade.parquet", cascade?));
     }
     phase.finish();
-    Ok(SmallGraph { stages: stages.iter().map(|s| s.name).collect(), names, columns, tables })
+    Ok(SmallGraph { stages: stage_names, names, columns, tables })
 }
 
 /// `features.parquet` with the key columns of `ekg score`'s, the distributed columns and then
