@@ -216,7 +216,7 @@ fn run_process(job: &ScoreJob, cluster: Cluster, quiet: bool) -> Result<()> {
     let small_seconds = small_started.elapsed().as_secs_f64();
     let staged = target.stage_dir()?;
     let dir = staged.path().to_path_buf();
-    let rows = write_features(&features, small.columns, &dir.join("features.parquet"))?;
+    let rows = write_features(&features, &small, &dir.join("features.parquet"))?;
     let mut outputs = vec![json!({"file": "features.parquet", "rows": rows})];
     for (file, table) in small.tables {
         let rows = table.write(&dir.join(file)).with_context(|| format!("writing {file}"))?;
@@ -266,11 +266,14 @@ fn run_process(job: &ScoreJob, cluster: Cluster, quiet: bool) -> Result<()> {
 }
 
 /// What process 0 computes on its own: the stages of [`SMALL_GRAPH_STAGES`] the configuration
-/// enables, their feature columns in the gathered rows' order, and their tables.
+/// enables, their feature columns, and their tables.
 struct SmallGraph {
     stages: Vec<&'static str>,
     names: Vec<String>,
-    columns: Table,
+    /// The stages' feature columns by the small graph's node ids, ...
+    features: super::features::Features,
+    /// ... and the node of each gathered row.
+    node_of_row: Vec<u32>,
     tables: Vec<(&'static str, Table)>,
 }
 
@@ -281,7 +284,13 @@ fn small_graph_stages(job: &ScoreJob, features: &Features, quiet: bool) -> Resul
     let stages: Vec<&Stage> = PLAN.iter().filter(|s| SMALL_GRAPH_STAGES.contains(&s.name) && (s.enabled)(&job.config)).collect();
     let stage_names: Vec<&'static str> = stages.iter().map(|s| s.name).collect();
     if stages.is_empty() {
-        return Ok(SmallGraph { stages: stage_names, names: Vec::new(), columns: Table::new(), tables: Vec::new() });
+        return Ok(SmallGraph {
+            stages: stage_names,
+            names: Vec::new(),
+            features: super::features::Features::default(),
+            node_of_row: Vec::new(),
+            tables: Vec::new(),
+        });
     }
     let phase = crate::progress::Phase::start(quiet, "small-graph stages on process 0");
     let mut dataset = Dataset::discover(&job.input)?;
@@ -319,7 +328,6 @@ fn small_graph_stages(job: &ScoreJob, features: &Features, quiet: bool) -> Resul
     for stage in &stages {
         (stage.run)(&mut scoring)?;
     }
-    let columns = scoring.features.columns_table(|| order.iter().copied());
     let names = scoring.features.columns.iter().map(|c| c.name.clone()).collect();
     let mut tables = Vec::new();
     if let Some(groups) = scoring.groups_table.take() {
@@ -329,30 +337,55 @@ fn small_graph_stages(job: &ScoreJob, features: &Features, quiet: bool) -> Resul
         tables.push(("cascade.parquet", cascade?));
     }
     phase.finish();
-    Ok(SmallGraph { stages: stage_names, names, columns, tables })
+    Ok(SmallGraph { stages: stage_names, names, features: std::mem::take(&mut scoring.features), node_of_row: order, tables })
 }
 
 /// `features.parquet` with the key columns of `ekg score`'s, the distributed columns and then
-/// `small`'s.
-fn write_features(features: &Features, small: Table, path: &Path) -> Result<usize> {
+/// `small`'s, written a slice of rows at a time so the Arrow copy of the table is one slice.
+fn write_features(features: &Features, small: &SmallGraph, path: &Path) -> Result<usize> {
     let policy = crate::pii::policy()?;
-    let ids: Vec<String> =
-        (0..features.node_id.len()).map(|i| policy.shown_id(features.kind[i], features.personal[i], &features.node_id[i])).collect();
-    let mut table = Table::new()
-        .utf8("node_id", ids.iter().map(String::as_str))
-        .describe("Entity key: the external id of the firm, person, account or loan.")
-        .utf8("kind", features.kind.iter().map(|k| k.as_str()))
-        .describe("firm | person | account | loan.")
-        .timestamp_opt("as_of", ids.iter().map(|_| Some(features.as_of)))
-        .describe("The instant the graph was scored as of (UTC).")
-        .timestamp_opt("event_timestamp", ids.iter().map(|_| Some(features.as_of)))
-        .describe("Feast's event timestamp: the same instant as as_of.");
-    for c in &features.columns {
-        table = match &c.values {
-            Values::F64(x) => table.f64_nan_null(&c.name, x.iter().copied()),
-            Values::U32(x) => table.u32_opt(&c.name, x.iter().map(|&v| (v != NOT_APPLICABLE).then_some(v))),
+    let rows = features.node_id.len();
+    let tmp = crate::output::TempFile::beside(path);
+    let mut sink: Option<crate::output::ParquetSink> = None;
+    let mut start = 0;
+    loop {
+        let end = (start + super::features::WRITE_SLICE_ROWS as usize).min(rows);
+        let slice = start..end;
+        let ids: Vec<String> =
+            slice.clone().map(|i| policy.shown_id(features.kind[i], features.personal[i], &features.node_id[i])).collect();
+        let mut table = Table::new()
+            .utf8("node_id", ids.iter().map(String::as_str))
+            .describe("Entity key: the external id of the firm, person, account or loan.")
+            .utf8("kind", features.kind[slice.clone()].iter().map(|k| k.as_str()))
+            .describe("firm | person | account | loan.")
+            .timestamp_opt("as_of", ids.iter().map(|_| Some(features.as_of)))
+            .describe("The instant the graph was scored as of (UTC).")
+            .timestamp_opt("event_timestamp", ids.iter().map(|_| Some(features.as_of)))
+            .describe("Feast's event timestamp: the same instant as as_of.");
+        for c in &features.columns {
+            table = match &c.values {
+                Values::F64(x) => table.f64_nan_null(&c.name, x[slice.clone()].iter().copied()),
+                Values::U32(x) => table.u32_opt(&c.name, x[slice.clone()].iter().map(|&v| (v != NOT_APPLICABLE).then_some(v))),
+            }
+            .describe(&c.description);
         }
-        .describe(&c.description);
+        if !small.node_of_row.is_empty() {
+            table = table.append(small.features.columns_table(|| small.node_of_row[slice.clone()].iter().copied()));
+        }
+        let batch = table.into_batch()?;
+        let writer = match &mut sink {
+            Some(writer) => writer,
+            None => sink.insert(crate::output::ParquetSink::create(tmp.path(), batch.schema())?),
+        };
+        writer.write(&batch)?;
+        if end == rows {
+            break;
+        }
+        start = end;
     }
-    table.append(small).write(path)
+    if let Some(writer) = sink {
+        writer.finish()?;
+    }
+    tmp.commit(path)?;
+    Ok(rows)
 }

@@ -14,7 +14,7 @@ use crate::table::Table;
 pub use ekg_schema::MICROS_PER_DAY;
 
 /// Nodes per slice of `features.parquet` written at a time; row groups stay 2^20 rows.
-const WRITE_SLICE_ROWS: u32 = 1 << 18;
+pub const WRITE_SLICE_ROWS: u32 = 1 << 18;
 
 /// One typed feature column, by node id; NaN and nulls as below. Held for every node until the
 /// table is written, so compact: most columns apply to one kind of node and are null elsewhere.
