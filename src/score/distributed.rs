@@ -344,13 +344,7 @@ fn small_graph_stages(job: &ScoreJob, features: &Features, quiet: bool) -> Resul
 /// `small`'s, written a slice of rows at a time so the Arrow copy of the table is one slice.
 fn write_features(features: &Features, small: &SmallGraph, path: &Path) -> Result<usize> {
     let policy = crate::pii::policy()?;
-    let rows = features.node_id.len();
-    let tmp = crate::output::TempFile::beside(path);
-    let mut sink: Option<crate::output::ParquetSink> = None;
-    let mut start = 0;
-    loop {
-        let end = (start + super::features::WRITE_SLICE_ROWS as usize).min(rows);
-        let slice = start..end;
+    super::features::write_in_slices(path, features.node_id.len(), |slice| {
         let ids: Vec<String> =
             slice.clone().map(|i| policy.shown_id(features.kind[i], features.personal[i], &features.node_id[i])).collect();
         let mut table = Table::new()
@@ -372,20 +366,6 @@ fn write_features(features: &Features, small: &SmallGraph, path: &Path) -> Resul
         if !small.node_of_row.is_empty() {
             table = table.append(small.features.columns_table(|| small.node_of_row[slice.clone()].iter().copied()));
         }
-        let batch = table.into_batch()?;
-        let writer = match &mut sink {
-            Some(writer) => writer,
-            None => sink.insert(crate::output::ParquetSink::create(tmp.path(), batch.schema())?),
-        };
-        writer.write(&batch)?;
-        if end == rows {
-            break;
-        }
-        start = end;
-    }
-    if let Some(writer) = sink {
-        writer.finish()?;
-    }
-    tmp.commit(path)?;
-    Ok(rows)
+        Ok(table)
+    })
 }

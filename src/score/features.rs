@@ -14,7 +14,7 @@ use crate::table::Table;
 pub use ekg_schema::MICROS_PER_DAY;
 
 /// Nodes per slice of `features.parquet` written at a time; row groups stay 2^20 rows.
-pub const WRITE_SLICE_ROWS: u32 = 1 << 18;
+const WRITE_SLICE_ROWS: u32 = 1 << 18;
 
 /// One typed feature column, by node id; NaN and nulls as below. Held for every node until the
 /// table is written, so compact: most columns apply to one kind of node and are null elsewhere.
@@ -157,32 +157,10 @@ impl Features {
         columns.into_iter().fold(Table::new(), Table::append)
     }
 
-    /// Writes `features.parquet` as `path` in slices of [`WRITE_SLICE_ROWS`] nodes, so the
-    /// Arrow copy of the table is one slice, not every feature of every node a second time
-    /// (2.5 GB at 1M firms); replaces any previous file atomically. Returns the row count.
+    /// Writes `features.parquet` as `path` in slices of [`WRITE_SLICE_ROWS`] nodes (see
+    /// [`write_in_slices`]). Returns the row count.
     pub fn write(&self, graph: &Graph, as_of: i64, path: &std::path::Path) -> anyhow::Result<usize> {
-        let n = graph.node_count() as u32;
-        let tmp = crate::output::TempFile::beside(path);
-        let mut sink: Option<crate::output::ParquetSink> = None;
-        let mut start = 0;
-        loop {
-            let end = (start + WRITE_SLICE_ROWS).min(n);
-            let batch = self.table(graph, as_of, start..end).into_batch()?;
-            let writer = match &mut sink {
-                Some(writer) => writer,
-                None => sink.insert(crate::output::ParquetSink::create(tmp.path(), batch.schema())?),
-            };
-            writer.write(&batch)?;
-            if end == n {
-                break;
-            }
-            start = end;
-        }
-        if let Some(writer) = sink {
-            writer.finish()?;
-        }
-        tmp.commit(path)?;
-        Ok(n as usize)
+        write_in_slices(path, graph.node_count(), |rows| Ok(self.table(graph, as_of, rows.start as u32..rows.end as u32)))
     }
 
     /// `features.md`: the data dictionary, with the default labels each column reads.
@@ -205,6 +183,37 @@ impl Features {
         }
         out
     }
+}
+
+/// Writes a table of `rows` rows as `path`, built by `slice` [`WRITE_SLICE_ROWS`] rows at a time,
+/// so the Arrow copy of the table is one slice, not every feature of every node a second time
+/// (2.5 GB at 1M firms); replaces any previous file atomically. Returns the row count.
+pub fn write_in_slices(
+    path: &std::path::Path,
+    rows: usize,
+    mut slice: impl FnMut(std::ops::Range<usize>) -> anyhow::Result<Table>,
+) -> anyhow::Result<usize> {
+    let tmp = crate::output::TempFile::beside(path);
+    let mut sink: Option<crate::output::ParquetSink> = None;
+    let mut start = 0;
+    loop {
+        let end = (start + WRITE_SLICE_ROWS as usize).min(rows);
+        let batch = slice(start..end)?.into_batch()?;
+        let writer = match &mut sink {
+            Some(writer) => writer,
+            None => sink.insert(crate::output::ParquetSink::create(tmp.path(), batch.schema())?),
+        };
+        writer.write(&batch)?;
+        if end == rows {
+            break;
+        }
+        start = end;
+    }
+    if let Some(writer) = sink {
+        writer.finish()?;
+    }
+    tmp.commit(path)?;
+    Ok(rows)
 }
 
 /// Adds each account's value to its owner's (entity-level aggregation), in account order.
