@@ -103,6 +103,18 @@ pub fn ring_hash<'a>(kind: &str, members: impl IntoIterator<Item = &'a str>) -> 
     xxhash_rust::xxh3::xxh3_64_with_seed(&bytes, RING_ID_SEED)
 }
 
+/// Fixed for ever, as [`RING_ID_SEED`]: changing it redraws every firm's cascades.
+const DRAW_KEY_SEED: u64 = u64::from_le_bytes(*b"ekg_draw");
+
+/// Each firm's key for the Monte Carlo draws: a keyed hash (XXH3) of its external id, so its
+/// draws follow the firm, not its row, from one input order or one night to the next.
+pub fn firm_draw_keys(graph: &Graph) -> Vec<u64> {
+    graph
+        .kind_range(ekg_schema::NodeKind::Firm)
+        .map(|f| xxhash_rust::xxh3::xxh3_64_with_seed(graph.external_id(NodeId(f)).as_bytes(), DRAW_KEY_SEED))
+        .collect()
+}
+
 fn encode_ring_hash(hash: u64) -> String {
     (0..RING_ID_LEN).rev().map(|k| CROCKFORD[((hash >> (k * 5)) & 31) as usize] as char).collect()
 }

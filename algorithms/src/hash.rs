@@ -69,6 +69,13 @@ pub fn run_key(seed: u64, stream: u64, run: u64) -> u64 {
     mix(mix(seed ^ stream.wrapping_mul(0xd6e8_feb8_6659_fd93)) ^ run)
 }
 
+/// A key for the ordered pair (a, b), for an item named by two others (a link by its ends):
+/// (b, a) has another key.
+#[inline]
+pub fn pair_key(a: u64, b: u64) -> u64 {
+    mix(a ^ mix(b))
+}
+
 #[inline]
 pub fn unit_in_run(run_key: u64, item: u64) -> f64 {
     (mix(run_key ^ item) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)

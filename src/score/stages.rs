@@ -561,6 +561,7 @@ fn cascade(s: &mut Scoring) -> Result<u64> {
         .f64s(&s.pd)
         .text(&serde_json::to_string(&s.config.contagion)?)
         .text(&s.config.seed.to_string())
+        .text("draws keyed by firm id")
         .finish();
     let reused = match &s.previous {
         Some(p) if p.stage_inputs.get("cascade") == Some(&fingerprint) => super::reuse::read_cascade(&p.dir, s.graph, config.runs)?,
@@ -572,7 +573,7 @@ fn cascade(s: &mut Scoring) -> Result<u64> {
             s.reused.push("cascade");
             r
         }
-        None => default_cascade(net, &s.pd, &config),
+        None => default_cascade(net, &s.pd, &crate::findings::firm_draw_keys(s.graph), &config),
     };
     s.features.f64(
         "cascade_pd",

@@ -35,8 +35,9 @@ proptest! {
         let net = ImpactNetwork::from_losses(n, losses, &vec![1.0; n as usize]);
         let pd: Vec<f64> = (0..n).map(|f| (f as f64 * 0.07) % 0.5).collect();
         let config = CascadeConfig { runs: 600, seed };
-        let one = with_threads(1, || default_cascade(&net, &pd, &config));
-        let two = with_threads(2, || default_cascade(&net, &pd, &config));
+        let keys: Vec<u64> = (0..n as u64).collect();
+        let one = with_threads(1, || default_cascade(&net, &pd, &keys, &config));
+        let two = with_threads(2, || default_cascade(&net, &pd, &keys, &config));
         prop_assert_eq!(&one, &two);
         for (f, &base) in pd.iter().enumerate() {
             prop_assert!(one.probability[f] >= base && one.low[f] <= one.probability[f] && one.probability[f] <= one.high[f]);

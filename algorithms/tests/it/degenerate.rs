@@ -40,7 +40,7 @@ fn empty_and_single_node_graphs() {
     assert!(r.controller.is_empty());
     let net = ImpactNetwork::from_losses(0, Vec::new(), &[]);
     assert!(debt_rank(&net, &[], &[]).distress.is_empty());
-    assert!(default_cascade(&net, &[], &CascadeConfig { runs: 10, seed: 1 }).probability.is_empty());
+    assert!(default_cascade(&net, &[], &[], &CascadeConfig { runs: 10, seed: 1 }).probability.is_empty());
 }
 
 #[test]

@@ -50,7 +50,12 @@ fn run_all(g: &Projection) -> Vec<u64> {
     let value = vec![1.0 / n.max(1) as f64; n as usize];
     fingerprint.extend(ekg_algorithms::contagion::debt_rank(&net, &value, &[(0, 1.0)]).distress.iter().map(|x| x.1.to_bits()));
     let pd: Vec<f64> = (0..n).map(|v| (v % 10) as f64 * 0.01).collect();
-    let cascade = ekg_algorithms::contagion::default_cascade(&net, &pd, &ekg_algorithms::contagion::CascadeConfig { runs: 500, seed: 3 });
+    let cascade = ekg_algorithms::contagion::default_cascade(
+        &net,
+        &pd,
+        &(0..n as u64).collect::<Vec<_>>(),
+        &ekg_algorithms::contagion::CascadeConfig { runs: 500, seed: 3 },
+    );
     fingerprint.extend(cascade.probability.iter().map(|x| x.to_bits()));
     fingerprint
 }

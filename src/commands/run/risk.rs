@@ -304,7 +304,7 @@ fn run_cascade(graph: &Graph, impact: &ImpactConfig, config: &CascadeConfig, arg
     let raw: &[f64] = &graph.firms.pd;
     let pd = ekg_algorithms::contagion::firm_pd(graph);
     let missing_pd = firms(graph).filter(|&f| raw.get(f as usize).is_none_or(|x| !x.is_finite())).count();
-    let r = default_cascade(&net, &pd, config);
+    let r = default_cascade(&net, &pd, &crate::findings::firm_draw_keys(graph), config);
     let path = args.out.join("cascade.parquet");
     crate::tables::cascade(graph, &pd, &r)?.write(&path)?;
     let baseline: f64 = pd.iter().sum();
