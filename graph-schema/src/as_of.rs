@@ -305,9 +305,16 @@ fn pick<T: bytemuck::Pod + Send + Sync>(column: &[T], rows: &[u32], base: u32) -
     rows.iter().filter_map(|&v| column.get((v - base) as usize).copied()).collect::<Vec<T>>().into()
 }
 
-/// `csr` without the dropped rows and entries, targets renumbered; `entry_kept(i)` says whether
-/// entry `i` stays. Rows are renumbered in order, so the new rows start at `new_row_start`.
-fn filter_csr(csr: &Csr, new_id: &[u32], new_row_start: u32, entry_kept: impl Fn(usize) -> bool) -> Csr {
+/// `csr` without the dropped rows and entries, targets renumbered by `target_id`; `entry_kept(i)`
+/// says whether entry `i` stays. Rows are renumbered in order, so the new rows start at
+/// `new_row_start`.
+fn filter_csr(
+    csr: &Csr,
+    new_id: &[u32],
+    target_id: impl Fn(NodeId) -> NodeId,
+    new_row_start: u32,
+    entry_kept: impl Fn(usize) -> bool,
+) -> Csr {
     let mut offsets = vec![0u32];
     let mut targets = Vec::new();
     for row in 0..csr.rows() {
@@ -318,7 +325,7 @@ fn filter_csr(csr: &Csr, new_id: &[u32], new_row_start: u32, entry_kept: impl Fn
         let range = csr.range(NodeId(v));
         for (i, t) in range.clone().zip(&csr.targets()[range]) {
             if entry_kept(i) {
-                targets.push(NodeId(new_id[t.index()]));
+                targets.push(target_id(*t));
             }
         }
         offsets.push(targets.len() as u32);
@@ -336,9 +343,10 @@ fn remap_store(store: &RelationStore, keep: &[bool], new_id: &[u32], src_start: 
             next += 1;
         }
     }
-    let forward = filter_csr(&store.forward, new_id, src_start, |e| keep[e]);
+    let node = |t: NodeId| NodeId(new_id[t.index()]);
+    let forward = filter_csr(&store.forward, new_id, node, src_start, |e| keep[e]);
     let reverse_kept = |i: usize| keep[store.reverse_edge[i] as usize];
-    let reverse = filter_csr(&store.reverse, new_id, dst_start, reverse_kept);
+    let reverse = filter_csr(&store.reverse, new_id, node, dst_start, reverse_kept);
     let reverse_edge: Vec<u32> =
         (0..store.reverse_edge.len()).filter(|&i| reverse_kept(i)).map(|i| new_position[store.reverse_edge[i] as usize]).collect();
     let kept_edges: Vec<u32> = (0..store.edge_count() as u32).filter(|&e| keep[e as usize]).collect();
@@ -361,7 +369,9 @@ fn remap_store(store: &RelationStore, keep: &[bool], new_id: &[u32], src_start: 
 /// The identifier links `keep[i]` (in `by_entity` order) of existing entities, both directions
 /// rebuilt as the builder builds them; values keep their ids.
 fn remap_identifiers(store: &IdentifierStore, values: IdMap, keep: &[bool], new_id: &[u32], entities: Range<u32>) -> IdentifierStore {
-    let by_entity = filter_csr(&store.by_entity, new_id, entities.start, |i| keep[i]);
+    // Its targets are identifier values, kept whole with their numbers: only the rows (entities)
+    // are renumbered.
+    let by_entity = filter_csr(&store.by_entity, new_id, |value| value, entities.start, |i| keep[i]);
     let kept: Vec<usize> = (0..keep.len()).filter(|&i| keep[i]).collect();
     let valid_from: Vec<i32> = kept.iter().map(|&i| store.valid_from.get(i).copied().unwrap_or(DATE_NULL)).collect();
     let valid_to: Vec<i32> = kept.iter().map(|&i| store.valid_to.get(i).copied().unwrap_or(DATE_NULL)).collect();
@@ -374,4 +384,35 @@ fn remap_identifiers(store: &IdentifierStore, values: IdMap, keep: &[bool], new_
     let (offsets, order) = group_by_row(&value_rows, 0, values.len(), |e| entity_rows[e as usize]);
     let by_value = Csr::from_parts(0, offsets.into(), gather(&entity_rows, &order).into());
     IdentifierStore { values, by_entity, by_value, valid_from: valid_from.into(), valid_to: valid_to.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::builder::{FirmRow, GraphBuilder};
+    use crate::{IdentifierKind, NodeId, NodeKind, MICROS_PER_DAY};
+
+    #[test]
+    fn a_firm_not_yet_founded_leaves_the_others_their_identifiers() {
+        // Firm A, numbered first, is founded after the as-of day and leaves the view: the
+        // identifier links of the firms after it must keep their values, not take the values
+        // numbered where the firms were (values are not renumbered with the nodes).
+        let mut b = GraphBuilder::new();
+        for (id, founded) in [("A", 200), ("B", 10), ("C", 10), ("D", 10)] {
+            assert!(matches!(b.add_node(NodeKind::Firm, id), Ok(Ok(_))));
+            b.push_firm(&FirmRow { founded, ..FirmRow::default() });
+        }
+        for (firm, phone) in [(0, "zero"), (1, "shared"), (2, "shared"), (3, "own")] {
+            b.add_identifier(NodeId(firm), IdentifierKind::Phone, phone);
+        }
+        let graph = b.finish().expect("graph").as_of(100 * MICROS_PER_DAY);
+        assert_eq!(graph.kind_count(NodeKind::Firm), 3);
+        let phones = |firm: &str| -> Vec<String> {
+            let v = graph.ids.get(firm).expect("a firm of the view");
+            graph.identifiers.by_entity.neighbors(v).iter().map(|&value| graph.identifiers.text(value).to_string()).collect()
+        };
+        assert_eq!(
+            (phones("B"), phones("C"), phones("D")),
+            (vec!["shared".to_string()], vec!["shared".to_string()], vec!["own".to_string()])
+        );
+    }
 }

@@ -296,6 +296,68 @@ impl GraphBuilder {
         Ok(self.ids.insert(external))
     }
 
+    /// Renumbers the nodes of each kind in the order of their ids, once every node is added and
+    /// before any edge: node numbers, and every result that breaks a tie or draws by them, are
+    /// then the same for any order of the input's rows. Returns `new_of[old]` for the caller's
+    /// own per-node data, or `None` when the nodes already were in that order.
+    pub fn number_nodes_by_id(&mut self) -> Result<Option<Vec<u32>>> {
+        let n = self.ids.len();
+        let range = |kind: NodeKind| {
+            let start = self.kind_start(kind) as usize;
+            let end = NodeKind::ALL.get(kind as usize + 1).map_or(n, |&next| self.kind_start(next) as usize);
+            start..end
+        };
+        let order: Vec<u32> =
+            NodeKind::ALL.iter().flat_map(|&kind| self.ids.ids_by_key(range(kind).start as u32..range(kind).end as u32)).collect();
+        if order.iter().enumerate().all(|(new, &old)| new as u32 == old) {
+            return Ok(None);
+        }
+        // Each kind's order in its own numbering (0 for its first node).
+        let within = |kind: NodeKind| -> Vec<u32> {
+            let r = range(kind);
+            order[r.clone()].iter().map(|&old| old - r.start as u32).collect()
+        };
+        let (firms, persons, accounts, loans) =
+            (within(NodeKind::Firm), within(NodeKind::Person), within(NodeKind::Account), within(NodeKind::Loan));
+        let rows = |len: usize, order: &[u32]| -> Result<bool> {
+            match len {
+                0 => Ok(false),
+                len if len == order.len() => Ok(true),
+                len => Err(Error::Build(format!("a column of {len} rows for {} nodes", order.len()))),
+            }
+        };
+        let f = &mut self.firms;
+        if rows(f.name.len(), &firms)? {
+            f.name = f.name.permuted(&firms);
+        }
+        for dict in [&mut f.industry, &mut f.region, &mut f.status] {
+            if rows(dict.len(), &firms)? {
+                *dict = dict.permuted(&firms);
+            }
+        }
+        for column in [&mut f.registered_capital, &mut f.exposure, &mut f.pd, &mut f.employees, &mut f.revenue, &mut f.total_assets] {
+            permute(column, &firms)?;
+        }
+        permute(&mut f.founded, &firms)?;
+        permute(&mut f.defaulted_on, &firms)?;
+        permute(&mut f.defaulted, &firms)?;
+        if rows(self.person_names.len(), &persons)? {
+            self.person_names = self.person_names.permuted(&persons);
+        }
+        permute(&mut self.account_opened, &accounts)?;
+        permute(&mut self.account_blocked, &accounts)?;
+        permute(&mut self.loan_amount, &loans)?;
+        permute(&mut self.loan_disbursed, &loans)?;
+        permute(&mut self.loan_defaulted, &loans)?;
+        permute(&mut self.loan_defaulted_on, &loans)?;
+        self.ids.renumber(&order);
+        let mut new_of = vec![0u32; n];
+        for (new, &old) in order.iter().enumerate() {
+            new_of[old as usize] = new as u32;
+        }
+        Ok(Some(new_of))
+    }
+
     /// Makes room for `additional` more nodes in the id map.
     pub fn reserve_nodes(&mut self, additional: usize) {
         self.ids.reserve(additional);
@@ -446,12 +508,25 @@ impl GraphBuilder {
             relations.push(build_relation(list, rows)?);
             tracing::info!(relation = relation.as_str(), ms = started.elapsed().as_millis() as u64, "adjacency built");
         }
-        let values = self.identifier_values.finish();
+        // Identifier values numbered in the order of their keys, as nodes are by id: the same
+        // numbers for any order of the identifiers table's rows.
+        let started = std::time::Instant::now();
+        let mut identifier_values = self.identifier_values;
+        let value_order = identifier_values.ids_by_key(0..identifier_values.len() as u32);
+        let mut value_of: Vec<u32> = (0..value_order.len() as u32).collect();
+        if value_order.iter().enumerate().any(|(new, &old)| new as u32 != old) {
+            for (new, &old) in value_order.iter().enumerate() {
+                value_of[old as usize] = new as u32;
+            }
+            identifier_values.renumber(&value_order);
+        }
+        tracing::info!(ms = started.elapsed().as_millis() as u64, "numbered the identifier values by key");
+        let values = identifier_values.finish();
         let links = self.identifier_links;
         let mut validity = self.identifier_validity;
         validity.resize(links.len(), (DATE_NULL, DATE_NULL));
         let entity_rows: Vec<NodeId> = links.iter().map(|l| l.0).collect();
-        let value_rows: Vec<NodeId> = links.iter().map(|l| l.1).collect();
+        let value_rows: Vec<NodeId> = links.iter().map(|l| NodeId(value_of[l.1.index()])).collect();
         let entities = id_range(&self.kind_starts, KindSet::of(&[NodeKind::Firm, NodeKind::Person, NodeKind::Account]));
         let (offsets, order) = group_by_row(&entity_rows, entities.start, entities.len(), |e| value_rows[e as usize]);
         let by_entity = Csr::from_parts(entities.start, offsets.into(), gather(&value_rows, &order).into());
@@ -730,6 +805,18 @@ fn offsets_of_rows(len: usize, rows: usize, row_of: impl Fn(usize) -> u32 + Sync
         }
     });
     offsets.into_iter().map(AtomicU32::into_inner).collect()
+}
+
+/// `column` with row `order[i]` at row `i`; a column left empty (every value unknown) stays so.
+fn permute<T: Copy + Send + Sync>(column: &mut Vec<T>, order: &[u32]) -> Result<()> {
+    if column.is_empty() {
+        return Ok(());
+    }
+    if column.len() != order.len() {
+        return Err(Error::Build(format!("a column of {} rows for {} nodes", column.len(), order.len())));
+    }
+    *column = gather(column, order);
+    Ok(())
 }
 
 #[cfg(test)]

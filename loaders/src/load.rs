@@ -1,8 +1,9 @@
 //! The mapping step: table inputs (from any format) → validated rows → the graph builder.
 //!
-//! Node tables are loaded first, in kind order, interning ids sequentially (node ids follow file
-//! order, so builds are deterministic); edge tables are decoded and resolved in parallel, chunk by
-//! chunk, and appended in file order. Every problem names the file, row and column. Under
+//! Node tables are loaded first, in kind order, interning ids sequentially in file order; then
+//! each kind's nodes are renumbered in the order of their ids, so node numbers (and every result
+//! that breaks a tie or draws by them) are the same for any order of the rows. Edge tables are
+//! decoded and resolved in parallel, chunk by chunk, and appended in file order. Every problem names the file, row and column. Under
 //! [`OnError::Fail`] any problem fails the load after all were collected; under
 //! [`OnError::Skip`] bad rows are dropped and reported.
 
@@ -122,7 +123,14 @@ pub fn load_inputs(mut inputs: Vec<TableInput>, options: &LoadOptions, report: &
     // Size the id table once for all node tables, so interning never rehashes.
     let node_rows: u64 = inputs.iter().filter(|i| i.kind.is_node_table()).map(input_rows).sum();
     state.builder.reserve_nodes(node_rows as usize);
+    let mut numbered = false;
     for input in inputs {
+        if !input.kind.is_node_table() && !numbered {
+            let started = std::time::Instant::now();
+            state.number_nodes_by_id()?;
+            tracing::info!(ms = started.elapsed().as_millis() as u64, "numbered the nodes by id");
+            numbered = true;
+        }
         let spec = input.kind.spec();
         let path_text: Arc<str> = Arc::from(input.path.display().to_string());
         let problems_before = state.problems.len();
@@ -194,6 +202,9 @@ pub fn load_inputs(mut inputs: Vec<TableInput>, options: &LoadOptions, report: &
             accepted,
             rejected: rejected_rows.len() as u64,
         });
+    }
+    if !numbered {
+        state.number_nodes_by_id()?;
     }
     state.check_share_sums(report);
     state.finish_node_edges();
@@ -586,7 +597,24 @@ impl<'o> State<'o> {
         }
     }
 
-    /// Node tables: sequential, so that ids are assigned in file order.
+    /// Numbers the nodes in the order of their ids (see [`GraphBuilder::number_nodes_by_id`]),
+    /// with the accounts' owners and the loans' borrowers and deposit accounts.
+    fn number_nodes_by_id(&mut self) -> Result<()> {
+        let Some(new_of) = self.builder.number_nodes_by_id()? else { return Ok(()) };
+        let remap = |v: NodeId| if v == NodeId::NONE { v } else { NodeId(new_of[v.index()]) };
+        let (accounts, loans) = (self.builder.kind_start(NodeKind::Account), self.builder.kind_start(NodeKind::Loan));
+        for (start, column) in [(accounts, &mut self.account_owner), (loans, &mut self.loan_borrower), (loans, &mut self.loan_deposit)] {
+            let mut moved = vec![NodeId::NONE; column.len()];
+            for (old, &v) in column.iter().enumerate() {
+                moved[(new_of[start as usize + old] - start) as usize] = remap(v);
+            }
+            *column = moved;
+        }
+        Ok(())
+    }
+
+    /// Node tables: sequential, so that ids are assigned in file order (and renumbered by id
+    /// once every node table is read).
     fn load_nodes(&mut self, ctx: &Ctx<'_>, kind: NodeKind, chunks: &[Chunk]) -> Result<u64> {
         let key = ctx.spec.key.unwrap_or("id");
         let mut accepted = 0u64;

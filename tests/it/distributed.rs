@@ -57,7 +57,7 @@ fn read_features(path: &Path) -> Features {
 
 /// Every column of `distributed` equals `single`'s: integers, flags and text exactly, floats
 /// within 1e-9 relative, for the same entities.
-fn assert_same_columns(single: &Path, distributed: &Path, what: &str) {
+pub(super) fn assert_same_columns(single: &Path, distributed: &Path, what: &str) {
     assert_same_columns_renamed(single, distributed, &|id| id.to_string(), what);
 }
 
@@ -94,6 +94,7 @@ fn assert_same_columns_renamed(single: &Path, distributed: &Path, rename: &dyn F
     }
     assert_eq!(a.kinds, b.kinds, "{what}: entities and kinds");
     assert!(b.columns.len() >= 20, "{what}: {} columns", b.columns.len());
+    let mut wrong = Vec::new();
     for (name, values) in &b.columns {
         let expected = a.columns.get(name).unwrap_or_else(|| panic!("{what}: {name} is not a column of ekg score"));
         if renamed && MONTE_CARLO.contains(&name.as_str()) {
@@ -109,14 +110,16 @@ fn assert_same_columns_renamed(single: &Path, distributed: &Path, rename: &dyn F
             }
             continue;
         }
-        for (id, y) in values {
-            let same = match (&expected[id], y) {
-                (Cell::Number(x), Cell::Number(y)) => (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()),
-                (x, y) => x == y,
-            };
-            assert!(same, "{what}: {name} of {id}: single {:?}, distributed {y:?}", expected[id]);
+        let same = |x: &Cell, y: &Cell| match (x, y) {
+            (Cell::Number(x), Cell::Number(y)) => (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()),
+            (x, y) => x == y,
+        };
+        let differing: Vec<&String> = values.iter().filter(|(id, y)| !same(&expected[*id], y)).map(|(id, _)| id).collect();
+        if let Some(id) = differing.first() {
+            wrong.push(format!("{name} of {} entities, {id}'s {:?} against {:?}", differing.len(), expected[*id], values[*id]));
         }
     }
+    assert!(wrong.is_empty(), "{what}: columns differ:\n  {}", wrong.join("\n  "));
     if renamed {
         assert_same_cascades(&a, &b, what);
     }
