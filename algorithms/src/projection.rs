@@ -3,8 +3,8 @@
 //!
 //! The node set is every node of the kinds the chosen relations connect (transfers between
 //! accounts → every account, including those without a transfer), so unrelated kinds never absorb
-//! rank. Local ids keep graph order (kind by kind, input order), so results map back by a table
-//! lookup and ties broken by local id are ties broken by input order. Parallel edges are kept as
+//! rank. Local ids keep graph order (kind by kind, by external id), so results map back by a table
+//! lookup and ties broken by local id are ties broken by external id, never by row order. Parallel edges are kept as
 //! multiplicity (their weights add up); self-loops are kept and each algorithm documents how it
 //! treats them. Each list is sorted by neighbour, so the projection is identical for any thread
 //! count.

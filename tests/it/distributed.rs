@@ -61,18 +61,17 @@ pub(super) fn assert_same_columns(single: &Path, distributed: &Path, what: &str)
     assert_same_columns_renamed(single, distributed, &|id| id.to_string(), what);
 }
 
-/// The Monte Carlo cascade's columns: its draws are keyed by the firms' places in the tables, so
-/// with the rows shuffled they are other draws of the same cascades.
+/// The Monte Carlo cascade's columns: its draws are keyed by the firms' ids, so with the ids
+/// renamed they are other draws of the same cascades.
 const MONTE_CARLO: [&str; 2] = ["cascade_pd", "cascade_lift"];
 
-/// Labels of groups numbered by size, ties in the tables' order: with the rows shuffled, the same
-/// groups under other numbers.
+/// Labels of groups numbered by size, ties in the order of the ids: with the ids renamed, the
+/// same groups under other numbers.
 const LABELS: [&str; 1] = ["group_id"];
 
 /// [`assert_same_columns`] where `distributed` names entity `x` of `single` as `rename(x)` (in
-/// the key and in text columns that name entities). Where the names differ, the tables' rows
-/// were shuffled too: the Monte Carlo columns agree within their sampling error instead, and
-/// label columns make the same partition.
+/// the key and in text columns that name entities). Where the names differ, the Monte Carlo
+/// columns agree within their sampling error instead, and label columns make the same partition.
 fn assert_same_columns_renamed(single: &Path, distributed: &Path, rename: &dyn Fn(&str) -> String, what: &str) {
     let a = read_features(&single.join("features.parquet"));
     let mut b = read_features(&distributed.join("features.parquet"));
