@@ -350,12 +350,7 @@ impl GraphBuilder {
         permute(&mut self.loan_disbursed, &loans)?;
         permute(&mut self.loan_defaulted, &loans)?;
         permute(&mut self.loan_defaulted_on, &loans)?;
-        self.ids.renumber(&order);
-        let mut new_of = vec![0u32; n];
-        for (new, &old) in order.iter().enumerate() {
-            new_of[old as usize] = new as u32;
-        }
-        Ok(Some(new_of))
+        Ok(Some(self.ids.renumber(&order)))
     }
 
     /// Makes room for `additional` more nodes in the id map.
@@ -513,13 +508,11 @@ impl GraphBuilder {
         let started = std::time::Instant::now();
         let mut identifier_values = self.identifier_values;
         let value_order = identifier_values.ids_by_key(0..identifier_values.len() as u32);
-        let mut value_of: Vec<u32> = (0..value_order.len() as u32).collect();
-        if value_order.iter().enumerate().any(|(new, &old)| new as u32 != old) {
-            for (new, &old) in value_order.iter().enumerate() {
-                value_of[old as usize] = new as u32;
-            }
-            identifier_values.renumber(&value_order);
-        }
+        let value_of = if value_order.iter().enumerate().all(|(new, &old)| new as u32 == old) {
+            value_order
+        } else {
+            identifier_values.renumber(&value_order)
+        };
         tracing::info!(ms = started.elapsed().as_millis() as u64, "numbered the identifier values by key");
         let values = identifier_values.finish();
         let links = self.identifier_links;

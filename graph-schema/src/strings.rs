@@ -359,15 +359,17 @@ impl IdMapBuilder {
         }
     }
 
-    /// Renumbers the ids: `order[new] = old`, a permutation of all of them. The table keeps its
-    /// slots (a key's slot depends on the key alone), each slot taking its id's new number.
-    pub fn renumber(&mut self, order: &[u32]) {
+    /// Renumbers the ids: `order[new] = old`, a permutation of all of them; returns each old
+    /// id's new number. The table keeps its slots (a key's slot depends on the key alone), each
+    /// slot taking its id's new number.
+    pub fn renumber(&mut self, order: &[u32]) -> Vec<u32> {
         let mut new_of = vec![0u32; order.len()];
         for (new, &old) in order.iter().enumerate() {
             new_of[old as usize] = new as u32;
         }
         self.pool = self.pool.permuted(order);
         self.slots.par_iter_mut().filter(|s| s.id != EMPTY).for_each(|s| s.id = new_of[s.id as usize]);
+        new_of
     }
 
     /// The ids in `range` ordered by their keys' bytes. Sorted by a 16-byte big-endian prefix
