@@ -1,7 +1,9 @@
 //! Findings do not depend on how the input happens to be written: renaming every entity by a
 //! random bijection and shuffling the rows of every table leave every ring (kind, score and
-//! evidence), every case of the review queue and every flag unchanged, up to the renaming. The dataset is the independently
-//! written one of `as_of.rs` plus a fan-out and a scatter-gather.
+//! evidence), every case of the review queue and every flag unchanged, up to the renaming;
+//! shuffling alone leaves every feature unchanged too; moving every time and the as-of day by 52
+//! weeks leaves the findings unchanged up to the move. The dataset is the independently written
+//! one of `as_of.rs` plus a fan-out, a scatter-gather and a shared-identifier ring.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -119,10 +121,9 @@ fn findings(out: &Path, back: &dyn Fn(&str) -> String) -> Findings {
     (rings, flags, cases)
 }
 
-#[test]
-fn renaming_and_shuffling_every_table_changes_no_finding() {
-    let mut rng = ChaCha8Rng::seed_from_u64(31);
-    let (mut t, _, _) = base(&mut rng);
+/// The dataset of `as_of.rs` plus a fan-out, a scatter-gather and a shared-identifier ring.
+fn dataset(rng: &mut ChaCha8Rng) -> Tables {
+    let (mut t, _, _) = base(rng);
     // A fan-out from account 5 and a scatter-gather 11 → {12..=17} → 18, early in the year.
     for (k, d) in (60..67u32).enumerate() {
         t.transfers.push_str(&format!("{},{},{},{}\n", account(5), account(d), 40_000 + 300 * k as i64, instant(20, 600 + k as i64)));
@@ -143,6 +144,13 @@ fn renaming_and_shuffling_every_table_changes_no_finding() {
             t.identifiers.push_str(&format!("{},{kind},{value},,\n", firm(f)));
         }
     }
+    t
+}
+
+#[test]
+fn renaming_and_shuffling_every_table_changes_no_finding() {
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let t = dataset(&mut rng);
     // A random bijection of the ids onto fresh names.
     let originals: Vec<String> = ids(&t).into_iter().collect();
     let mut names: Vec<usize> = (0..originals.len()).collect();
@@ -215,4 +223,67 @@ fn renaming_and_shuffling_every_table_changes_no_finding() {
     // the numbering of groups either, so a night whose export lists rows in another order
     // scores every entity the same.
     super::distributed::assert_same_columns(&out_a, &out_c, "rows shuffled");
+}
+
+/// Every date and instant of a table moved by `days` (fields that parse as `YYYY-MM-DD` or
+/// `YYYY-MM-DDTHH:MM:SSZ`).
+fn shifted_in_time(table: &str, days: i64) -> String {
+    let shift = chrono::Duration::days(days);
+    let field = |f: &str| -> String {
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(f, "%Y-%m-%d") {
+            (d + shift).format("%Y-%m-%d").to_string()
+        } else if let Ok(t) = chrono::NaiveDateTime::parse_from_str(f, "%Y-%m-%dT%H:%M:%SZ") {
+            (t + shift).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+        } else {
+            f.to_string()
+        }
+    };
+    table.lines().map(|l| l.split(',').map(field).collect::<Vec<_>>().join(",") + "\n").collect()
+}
+
+#[test]
+fn moving_every_time_and_the_as_of_day_by_52_weeks_changes_no_finding() {
+    // 364 days keep the weekday and the hour (business-hours and weekend features see the same
+    // payments); every window is in days, so no ring or flag may move.
+    const DAYS: i64 = 364;
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let t = dataset(&mut rng);
+    let moved = Tables {
+        firms: shifted_in_time(&t.firms, DAYS),
+        persons: shifted_in_time(&t.persons, DAYS),
+        accounts: shifted_in_time(&t.accounts, DAYS),
+        loans: shifted_in_time(&t.loans, DAYS),
+        shareholdings: shifted_in_time(&t.shareholdings, DAYS),
+        officers: shifted_in_time(&t.officers, DAYS),
+        transfers: shifted_in_time(&t.transfers, DAYS),
+        guarantees: shifted_in_time(&t.guarantees, DAYS),
+        supply_links: shifted_in_time(&t.supply_links, DAYS),
+        identifiers: shifted_in_time(&t.identifiers, DAYS),
+    };
+    assert_ne!(moved.transfers, t.transfers, "the near miss: times really moved");
+    let dir = tempfile::tempdir().expect("temp");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    t.write(&a);
+    moved.write(&b);
+    let (out_a, out_b) = (dir.path().join("out_a"), dir.path().join("out_b"));
+    score_as_of(&a, &out_a, "2024-12-31");
+    score_as_of(&b, &out_b, "2025-12-30");
+    let same = |id: &str| id.to_string();
+    let (rings_a, flags_a, cases_a) = findings(&out_a, &same);
+    let (rings_b, flags_b, cases_b) = findings(&out_b, &same);
+    let back_in_time = |(kind, score, hops): RingKey| -> RingKey {
+        (kind, score, hops.into_iter().map(|(s, d, r, ts)| (s, d, r, ts.map(|x| x - DAYS * 86_400_000_000))).collect())
+    };
+    let rings_b: BTreeSet<RingKey> = rings_b.into_iter().map(back_in_time).collect();
+    let cases_b: BTreeSet<(String, Vec<RingKey>)> =
+        cases_b.into_iter().map(|(lead, rings)| (lead, rings.into_iter().map(back_in_time).collect())).collect();
+    assert!(rings_a.len() > 3, "rings to compare: {}", rings_a.len());
+    let only_a: Vec<_> = rings_a.difference(&rings_b).collect();
+    let only_b: Vec<_> = rings_b.difference(&rings_a).collect();
+    assert!(only_a.is_empty() && only_b.is_empty(), "rings differ:\n  original only: {only_a:?}\n  moved only: {only_b:?}");
+    assert_eq!(cases_a, cases_b, "the rings are merged into the same cases, led by the same kinds");
+    let only_a: Vec<_> = flags_a.difference(&flags_b).collect();
+    let only_b: Vec<_> = flags_b.difference(&flags_a).collect();
+    assert!(only_a.is_empty() && only_b.is_empty(), "flags differ:\n  original only: {only_a:?}\n  moved only: {only_b:?}");
+    assert!(!flags_a.is_empty());
 }
