@@ -2,7 +2,7 @@
 //! random bijection and shuffling the rows of every table leave every ring (kind, score and
 //! evidence), every case of the review queue and every flag unchanged, up to the renaming;
 //! shuffling alone leaves every feature unchanged too; moving every time and the as-of day by 52
-//! weeks leaves the findings unchanged up to the move. The dataset is the independently written
+//! weeks leaves the findings unchanged up to the move, and every feature. The dataset is the independently written
 //! one of `as_of.rs` plus a fan-out, a scatter-gather and a shared-identifier ring.
 
 use std::collections::{BTreeSet, HashMap};
@@ -286,4 +286,6 @@ fn moving_every_time_and_the_as_of_day_by_52_weeks_changes_no_finding() {
     let only_b: Vec<_> = flags_b.difference(&flags_a).collect();
     assert!(only_a.is_empty() && only_b.is_empty(), "flags differ:\n  original only: {only_a:?}\n  moved only: {only_b:?}");
     assert!(!flags_a.is_empty());
+    // Every feature too: windows and ages count from the as-of day, months included.
+    super::distributed::assert_same_columns(&out_a, &out_b, "times moved by 52 weeks");
 }
