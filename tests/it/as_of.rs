@@ -38,6 +38,22 @@ pub(super) struct Tables {
 }
 
 impl Tables {
+    /// Every table rewritten by `f`, table by table in a fixed order.
+    pub(super) fn map(&self, mut f: impl FnMut(&str) -> String) -> Tables {
+        Tables {
+            firms: f(&self.firms),
+            persons: f(&self.persons),
+            accounts: f(&self.accounts),
+            loans: f(&self.loans),
+            shareholdings: f(&self.shareholdings),
+            officers: f(&self.officers),
+            transfers: f(&self.transfers),
+            guarantees: f(&self.guarantees),
+            supply_links: f(&self.supply_links),
+            identifiers: f(&self.identifiers),
+        }
+    }
+
     pub(super) fn write(&self, dir: &Path) {
         std::fs::create_dir_all(dir).expect("dir");
         let tables = [

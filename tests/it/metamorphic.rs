@@ -121,6 +121,24 @@ fn findings(out: &Path, back: &dyn Fn(&str) -> String) -> Findings {
     (rings, flags, cases)
 }
 
+/// `original` and `moved` written and scored as of their days: the temporary folder (the outputs
+/// live while it does) and the two output folders.
+fn score_pair(original: &Tables, moved: &Tables, as_of: [&str; 2]) -> (tempfile::TempDir, [std::path::PathBuf; 2]) {
+    let dir = tempfile::tempdir().expect("temp");
+    let outs = [dir.path().join("out_a"), dir.path().join("out_b")];
+    for ((tables, name), (out, day)) in [(original, "a"), (moved, "b")].into_iter().zip(outs.iter().zip(as_of)) {
+        tables.write(&dir.path().join(name));
+        score_as_of(&dir.path().join(name), out, day);
+    }
+    (dir, outs)
+}
+
+/// The same findings in both sets, or the ones only in each.
+fn assert_same<T: Ord + std::fmt::Debug>(a: &BTreeSet<T>, b: &BTreeSet<T>, what: &str) {
+    let (only_a, only_b): (Vec<_>, Vec<_>) = (a.difference(b).collect(), b.difference(a).collect());
+    assert!(only_a.is_empty() && only_b.is_empty(), "{what} differ:\n  original only: {only_a:?}\n  transformed only: {only_b:?}");
+}
+
 /// The dataset of `as_of.rs` plus a fan-out, a scatter-gather and a shared-identifier ring.
 fn dataset(rng: &mut ChaCha8Rng) -> Tables {
     let (mut t, _, _) = base(rng);
@@ -158,25 +176,8 @@ fn renaming_and_shuffling_every_table_changes_no_finding() {
     let forward: HashMap<String, String> =
         originals.iter().zip(&names).map(|(o, &k)| (o.clone(), format!("{}{:06}", &o[..1], 900_000 - k))).collect();
     let backward: HashMap<String, String> = forward.iter().map(|(a, b)| (b.clone(), a.clone())).collect();
-    let moved = Tables {
-        firms: shuffled(&rename(&t.firms, &forward), &mut rng),
-        persons: shuffled(&rename(&t.persons, &forward), &mut rng),
-        accounts: shuffled(&rename(&t.accounts, &forward), &mut rng),
-        loans: shuffled(&rename(&t.loans, &forward), &mut rng),
-        shareholdings: shuffled(&rename(&t.shareholdings, &forward), &mut rng),
-        officers: shuffled(&rename(&t.officers, &forward), &mut rng),
-        transfers: shuffled(&rename(&t.transfers, &forward), &mut rng),
-        guarantees: shuffled(&rename(&t.guarantees, &forward), &mut rng),
-        supply_links: shuffled(&rename(&t.supply_links, &forward), &mut rng),
-        identifiers: shuffled(&rename(&t.identifiers, &forward), &mut rng),
-    };
-    let dir = tempfile::tempdir().expect("temp");
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    t.write(&a);
-    moved.write(&b);
-    let (out_a, out_b) = (dir.path().join("out_a"), dir.path().join("out_b"));
-    score_as_of(&a, &out_a, "2024-12-31");
-    score_as_of(&b, &out_b, "2024-12-31");
+    let moved = t.map(|table| shuffled(&rename(table, &forward), &mut rng));
+    let (dir, [out_a, out_b]) = score_pair(&t, &moved, ["2024-12-31", "2024-12-31"]);
     let same = |id: &str| id.to_string();
     let back = |id: &str| backward.get(id).cloned().unwrap_or_else(|| id.to_string());
     let (rings_a, flags_a, cases_a) = findings(&out_a, &same);
@@ -186,28 +187,13 @@ fn renaming_and_shuffling_every_table_changes_no_finding() {
     for kind in ["fund_cycle", "fan_out", "scatter_gather", "shared_identifier"] {
         assert!(kinds.contains(kind), "no {kind} ring to compare: {kinds:?}");
     }
-    let only_a: Vec<_> = rings_a.difference(&rings_b).collect();
-    let only_b: Vec<_> = rings_b.difference(&rings_a).collect();
-    assert!(only_a.is_empty() && only_b.is_empty(), "rings differ:\n  original only: {only_a:?}\n  renamed only: {only_b:?}");
-    let only_a: Vec<_> = flags_a.difference(&flags_b).collect();
-    let only_b: Vec<_> = flags_b.difference(&flags_a).collect();
-    assert!(only_a.is_empty() && only_b.is_empty(), "flags differ:\n  original only: {only_a:?}\n  renamed only: {only_b:?}");
+    assert_same(&rings_a, &rings_b, "rings");
+    assert_same(&flags_a, &flags_b, "flags");
     assert!(!flags_a.is_empty());
 
     // Shuffled rows without renaming: every ring keeps its id (ids hash the kind and the
     // members' ids, never a row position or an internal number).
-    let shuffled_only = Tables {
-        firms: shuffled(&t.firms, &mut rng),
-        persons: shuffled(&t.persons, &mut rng),
-        accounts: shuffled(&t.accounts, &mut rng),
-        loans: shuffled(&t.loans, &mut rng),
-        shareholdings: shuffled(&t.shareholdings, &mut rng),
-        officers: shuffled(&t.officers, &mut rng),
-        transfers: shuffled(&t.transfers, &mut rng),
-        guarantees: shuffled(&t.guarantees, &mut rng),
-        supply_links: shuffled(&t.supply_links, &mut rng),
-        identifiers: shuffled(&t.identifiers, &mut rng),
-    };
+    let shuffled_only = t.map(|table| shuffled(table, &mut rng));
     let (c, out_c) = (dir.path().join("c"), dir.path().join("out_c"));
     shuffled_only.write(&c);
     score_as_of(&c, &out_c, "2024-12-31");
@@ -248,26 +234,9 @@ fn moving_every_time_and_the_as_of_day_by_52_weeks_changes_no_finding() {
     const DAYS: i64 = 364;
     let mut rng = ChaCha8Rng::seed_from_u64(31);
     let t = dataset(&mut rng);
-    let moved = Tables {
-        firms: shifted_in_time(&t.firms, DAYS),
-        persons: shifted_in_time(&t.persons, DAYS),
-        accounts: shifted_in_time(&t.accounts, DAYS),
-        loans: shifted_in_time(&t.loans, DAYS),
-        shareholdings: shifted_in_time(&t.shareholdings, DAYS),
-        officers: shifted_in_time(&t.officers, DAYS),
-        transfers: shifted_in_time(&t.transfers, DAYS),
-        guarantees: shifted_in_time(&t.guarantees, DAYS),
-        supply_links: shifted_in_time(&t.supply_links, DAYS),
-        identifiers: shifted_in_time(&t.identifiers, DAYS),
-    };
+    let moved = t.map(|table| shifted_in_time(table, DAYS));
     assert_ne!(moved.transfers, t.transfers, "the near miss: times really moved");
-    let dir = tempfile::tempdir().expect("temp");
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    t.write(&a);
-    moved.write(&b);
-    let (out_a, out_b) = (dir.path().join("out_a"), dir.path().join("out_b"));
-    score_as_of(&a, &out_a, "2024-12-31");
-    score_as_of(&b, &out_b, "2025-12-30");
+    let (_dir, [out_a, out_b]) = score_pair(&t, &moved, ["2024-12-31", "2025-12-30"]);
     let same = |id: &str| id.to_string();
     let (rings_a, flags_a, cases_a) = findings(&out_a, &same);
     let (rings_b, flags_b, cases_b) = findings(&out_b, &same);
@@ -278,13 +247,9 @@ fn moving_every_time_and_the_as_of_day_by_52_weeks_changes_no_finding() {
     let cases_b: BTreeSet<(String, Vec<RingKey>)> =
         cases_b.into_iter().map(|(lead, rings)| (lead, rings.into_iter().map(back_in_time).collect())).collect();
     assert!(rings_a.len() > 3, "rings to compare: {}", rings_a.len());
-    let only_a: Vec<_> = rings_a.difference(&rings_b).collect();
-    let only_b: Vec<_> = rings_b.difference(&rings_a).collect();
-    assert!(only_a.is_empty() && only_b.is_empty(), "rings differ:\n  original only: {only_a:?}\n  moved only: {only_b:?}");
+    assert_same(&rings_a, &rings_b, "rings");
     assert_eq!(cases_a, cases_b, "the rings are merged into the same cases, led by the same kinds");
-    let only_a: Vec<_> = flags_a.difference(&flags_b).collect();
-    let only_b: Vec<_> = flags_b.difference(&flags_a).collect();
-    assert!(only_a.is_empty() && only_b.is_empty(), "flags differ:\n  original only: {only_a:?}\n  moved only: {only_b:?}");
+    assert_same(&flags_a, &flags_b, "flags");
     assert!(!flags_a.is_empty());
     // Every feature too: windows and ages count from the as-of day, months included.
     super::distributed::assert_same_columns(&out_a, &out_b, "times moved by 52 weeks");
