@@ -309,7 +309,7 @@ impl GraphBuilder {
         };
         let order: Vec<u32> =
             NodeKind::ALL.iter().flat_map(|&kind| self.ids.ids_by_key(range(kind).start as u32..range(kind).end as u32)).collect();
-        if order.iter().enumerate().all(|(new, &old)| new as u32 == old) {
+        if is_identity(&order) {
             return Ok(None);
         }
         // Each kind's order in its own numbering (0 for its first node).
@@ -319,19 +319,12 @@ impl GraphBuilder {
         };
         let (firms, persons, accounts, loans) =
             (within(NodeKind::Firm), within(NodeKind::Person), within(NodeKind::Account), within(NodeKind::Loan));
-        let rows = |len: usize, order: &[u32]| -> Result<bool> {
-            match len {
-                0 => Ok(false),
-                len if len == order.len() => Ok(true),
-                len => Err(Error::Build(format!("a column of {len} rows for {} nodes", order.len()))),
-            }
-        };
         let f = &mut self.firms;
-        if rows(f.name.len(), &firms)? {
+        if has_rows(f.name.len(), &firms)? {
             f.name = f.name.permuted(&firms);
         }
         for dict in [&mut f.industry, &mut f.region, &mut f.status] {
-            if rows(dict.len(), &firms)? {
+            if has_rows(dict.len(), &firms)? {
                 *dict = dict.permuted(&firms);
             }
         }
@@ -341,7 +334,7 @@ impl GraphBuilder {
         permute(&mut f.founded, &firms)?;
         permute(&mut f.defaulted_on, &firms)?;
         permute(&mut f.defaulted, &firms)?;
-        if rows(self.person_names.len(), &persons)? {
+        if has_rows(self.person_names.len(), &persons)? {
             self.person_names = self.person_names.permuted(&persons);
         }
         permute(&mut self.account_opened, &accounts)?;
@@ -508,11 +501,7 @@ impl GraphBuilder {
         let started = std::time::Instant::now();
         let mut identifier_values = self.identifier_values;
         let value_order = identifier_values.ids_by_key(0..identifier_values.len() as u32);
-        let value_of = if value_order.iter().enumerate().all(|(new, &old)| new as u32 == old) {
-            value_order
-        } else {
-            identifier_values.renumber(&value_order)
-        };
+        let value_of = if is_identity(&value_order) { value_order } else { identifier_values.renumber(&value_order) };
         tracing::info!(ms = started.elapsed().as_millis() as u64, "numbered the identifier values by key");
         let values = identifier_values.finish();
         let links = self.identifier_links;
@@ -802,14 +791,25 @@ fn offsets_of_rows(len: usize, rows: usize, row_of: impl Fn(usize) -> u32 + Sync
 
 /// `column` with row `order[i]` at row `i`; a column left empty (every value unknown) stays so.
 fn permute<T: Copy + Send + Sync>(column: &mut Vec<T>, order: &[u32]) -> Result<()> {
-    if column.is_empty() {
-        return Ok(());
+    if has_rows(column.len(), order)? {
+        *column = gather(column, order);
     }
-    if column.len() != order.len() {
-        return Err(Error::Build(format!("a column of {} rows for {} nodes", column.len(), order.len())));
-    }
-    *column = gather(column, order);
     Ok(())
+}
+
+/// Whether a column of `len` rows is to be permuted by `order`: not when left empty, an error
+/// when it holds another number of rows than there are nodes.
+fn has_rows(len: usize, order: &[u32]) -> Result<bool> {
+    match len {
+        0 => Ok(false),
+        len if len == order.len() => Ok(true),
+        len => Err(Error::Build(format!("a column of {len} rows for {} nodes", order.len()))),
+    }
+}
+
+/// Whether `order` leaves every place as it is.
+fn is_identity(order: &[u32]) -> bool {
+    order.iter().enumerate().all(|(new, &old)| new as u32 == old)
 }
 
 #[cfg(test)]

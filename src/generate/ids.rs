@@ -74,7 +74,7 @@ fn scatter(value: u64, bits: u32, below: u64) -> u64 {
     loop {
         let (mut left, mut right) = (x >> half, x & mask);
         for round in 0..4u64 {
-            let mixed = splitmix(right ^ (round << 40) ^ 0x5bd1_e995) & mask;
+            let mixed = ekg_algorithms::hash::mix(right ^ (round << 40) ^ 0x5bd1_e995) & mask;
             (left, right) = (right, left ^ mixed);
         }
         x = (left << half) | right;
@@ -82,13 +82,6 @@ fn scatter(value: u64, bits: u32, below: u64) -> u64 {
             return x;
         }
     }
-}
-
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// The account number of account `index`, its 15 digits scattered: ekg numbers nodes by id, so
