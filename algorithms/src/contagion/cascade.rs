@@ -180,6 +180,7 @@ impl Worker {
             next.clear();
             for (at, &i) in frontier.iter().enumerate() {
                 if let Some(&ahead) = frontier.get(at + FIRMS_AHEAD) {
+                    prefetch(&runs[ahead as usize]);
                     for &t in net.impacts(ahead).0.iter().take(PREFETCH_AHEAD) {
                         prefetch(&runs[t as usize]);
                     }
@@ -217,30 +218,39 @@ impl Worker {
                         target.defaulted[w] |= bits;
                         target.fresh[w] |= bits;
                     }
-                    // A source's own defaults were set before the sweeps, so every run that
-                    // reaches it now is contagion; a firm that can only be hit draws its own.
-                    if is_source[j as usize / 64] >> (j % 64) & 1 == 1 {
-                        contagion[j as usize] += live.iter().map(|x| x.count_ones()).sum::<u32>();
-                    } else {
-                        let pj = p(j);
-                        for (w, &word) in live.iter().enumerate() {
-                            let mut hit = word;
-                            while hit != 0 {
-                                let b = hit.trailing_zeros();
-                                hit &= hit - 1;
-                                if unit_in_run(hit_keys[w * 64 + b as usize], draws.firm[j as usize]) >= pj {
-                                    contagion[j as usize] += 1;
-                                }
-                            }
-                        }
-                    }
                 }
             }
             next.sort_unstable();
             std::mem::swap(frontier, next);
         }
-        for &j in touched.iter() {
-            runs[j as usize].defaulted = [0; WORDS];
+        // Counted once per firm and segment, not per hit, so the sweeps touch only `runs`. The
+        // sources with own defaults head `touched`, in the order of `initial`.
+        for (at, &j) in touched.iter().enumerate() {
+            if let Some(&ahead) = touched.get(at + PREFETCH_AHEAD) {
+                prefetch(&runs[ahead as usize]);
+                prefetch(&contagion[ahead as usize]);
+            }
+            let own = initial.get(at).map_or([0; WORDS], |&(_, own)| own);
+            let firm = &mut runs[j as usize];
+            let reached: [u64; WORDS] = std::array::from_fn(|w| firm.defaulted[w] & !own[w]);
+            firm.defaulted = [0; WORDS];
+            // A source's own defaults were set before the sweeps, so every other run that reached
+            // it is contagion; a firm that can only be hit draws its own in the runs that reach it.
+            contagion[j as usize] += if is_source[j as usize / 64] >> (j % 64) & 1 == 1 {
+                reached.iter().map(|x| x.count_ones()).sum::<u32>()
+            } else {
+                let pj = p(j);
+                let mut count = 0;
+                for (w, &word) in reached.iter().enumerate() {
+                    let mut hit = word;
+                    while hit != 0 {
+                        let b = hit.trailing_zeros();
+                        hit &= hit - 1;
+                        count += u32::from(unit_in_run(hit_keys[w * 64 + b as usize], draws.firm[j as usize]) >= pj);
+                    }
+                }
+                count
+            };
         }
         touched.clear();
     }
