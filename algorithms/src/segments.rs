@@ -63,12 +63,20 @@ pub fn profiles(graph: &Graph, as_of: i64, owner: &[u32]) -> Vec<Option<Profile>
                         paid.push((who(*t), x));
                     }
                 }
+            }
+            // Receipts set the concentration only for a firm that paid nothing: the others skip
+            // looking up their payers' owners (a random read each).
+            let concentration_from_receipts = paid.is_empty();
+            for &a in &sources {
+                let a = NodeId(a);
                 for (i, s) in store.reverse.range(a).zip(store.reverse.neighbor_ids(a)) {
                     let e = store.reverse_edge[i] as usize;
                     let x = amount.get(e).copied().filter(|x| x.is_finite() && *x > 0.0).unwrap_or(0.0);
                     if let Some(m) = month_of(e) {
                         inflow[m] += x;
-                        received.push((who(*s), x));
+                        if concentration_from_receipts {
+                            received.push((who(*s), x));
+                        }
                     }
                 }
             }
