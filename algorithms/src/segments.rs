@@ -48,26 +48,25 @@ pub fn profiles(graph: &Graph, as_of: i64, owner: &[u32]) -> Vec<Option<Profile>
     graph
         .kind_range(NodeKind::Firm)
         .into_par_iter()
-        .map(|f| {
-            let mut sources = vec![f];
-            sources.extend_from_slice(owners.forward.neighbor_ids(NodeId(f)));
+        .map_init(Vec::new, |payments: &mut Vec<(u32, f64)>, f| {
+            // A firm's own transfers and its accounts'.
+            let sources = || std::iter::once(f).chain(owners.forward.neighbor_ids(NodeId(f)).iter().copied());
+            payments.clear();
             let (mut inflow, mut outflow) = ([0.0f64; MONTHS], [0.0f64; MONTHS]);
-            let mut paid: Vec<(u32, f64)> = Vec::new();
-            let mut received: Vec<(u32, f64)> = Vec::new();
-            for &a in &sources {
+            for a in sources() {
                 let a = NodeId(a);
                 for (e, t) in store.forward.range(a).zip(store.forward.neighbor_ids(a)) {
                     let x = amount.get(e).copied().filter(|x| x.is_finite() && *x > 0.0).unwrap_or(0.0);
                     if let Some(m) = month_of(e) {
                         outflow[m] += x;
-                        paid.push((who(*t), x));
+                        payments.push((who(*t), x));
                     }
                 }
             }
             // Receipts set the concentration only for a firm that paid nothing: the others skip
             // looking up their payers' owners (a random read each).
-            let concentration_from_receipts = paid.is_empty();
-            for &a in &sources {
+            let concentration_from_receipts = payments.is_empty();
+            for a in sources() {
                 let a = NodeId(a);
                 for (i, s) in store.reverse.range(a).zip(store.reverse.neighbor_ids(a)) {
                     let e = store.reverse_edge[i] as usize;
@@ -75,12 +74,12 @@ pub fn profiles(graph: &Graph, as_of: i64, owner: &[u32]) -> Vec<Option<Profile>
                     if let Some(m) = month_of(e) {
                         inflow[m] += x;
                         if concentration_from_receipts {
-                            received.push((who(*s), x));
+                            payments.push((who(*s), x));
                         }
                     }
                 }
             }
-            profile(&inflow, &outflow, if paid.is_empty() { received } else { paid })
+            profile(&inflow, &outflow, payments)
         })
         .collect()
 }
@@ -89,8 +88,9 @@ fn mean(x: &[f64]) -> f64 {
     x.iter().sum::<f64>() / x.len() as f64
 }
 
-/// The profile of one firm's monthly flows and (counterparty, amount) payments.
-fn profile(inflow: &[f64; MONTHS], outflow: &[f64; MONTHS], mut payments: Vec<(u32, f64)>) -> Option<Profile> {
+/// The profile of one firm's monthly flows and (counterparty, amount) payments (its receipts
+/// when it paid nothing).
+fn profile(inflow: &[f64; MONTHS], outflow: &[f64; MONTHS], payments: &mut [(u32, f64)]) -> Option<Profile> {
     let flow: Vec<f64> = inflow.iter().zip(outflow).map(|(a, b)| a + b).collect();
     let mean_flow = mean(&flow);
     if mean_flow <= 0.0 {
@@ -352,13 +352,13 @@ mod tests {
         let inflow = [100.0; MONTHS];
         let mut outflow = [0.0; MONTHS];
         outflow[0] = 600.0;
-        let p = profile(&inflow, &outflow, vec![(7, 600.0)]).expect("active");
+        let p = profile(&inflow, &outflow, &mut [(7, 600.0)]).expect("active");
         assert!((p[0] - 101f64.ln()).abs() < 1e-12);
         assert!((p[1] - 51f64.ln()).abs() < 1e-12);
         assert_eq!(p[2], 0.0);
         assert!((p[3] - (700.0 / 150.0f64).ln()).abs() < 1e-12);
         assert_eq!(p[4], 1.0);
         assert!((p[5] - ((1.0 + 300.0) / 101.0f64).ln()).abs() < 1e-12);
-        assert_eq!(profile(&[0.0; MONTHS], &[0.0; MONTHS], Vec::new()), None);
+        assert_eq!(profile(&[0.0; MONTHS], &[0.0; MONTHS], &mut []), None);
     }
 }

@@ -336,18 +336,20 @@ pub fn transfer_features(graph: &Graph, as_of: i64, owner: &[u32], features: &mu
     }
     features.f64("transfer_trend_90d", "Last 90 days' volume (in + out), annualised, over the last 365 days' volume: > 1 growing.", trend);
     // Distinct counterparties, entity-level (an owner's own accounts are not counterparties).
+    // One buffer per worker: a node's list can outgrow the allocator's per-thread cache, and
+    // allocating it afresh per node then contends for the allocator's lock.
     let counterparties: Vec<Option<u32>> = (0..n as u32)
         .into_par_iter()
-        .map(|v| {
+        .map_init(Vec::new, |c: &mut Vec<u32>, v| {
+            c.clear();
             if graph.kind(NodeId(v)) == NodeKind::Account {
-                let mut c: Vec<u32> = store.forward.neighbor_ids(NodeId(v)).to_vec();
+                c.extend_from_slice(store.forward.neighbor_ids(NodeId(v)));
                 c.extend_from_slice(store.reverse.neighbor_ids(NodeId(v)));
                 c.sort_unstable();
                 c.dedup();
                 return Some(c.len() as u32);
             }
             let accounts = graph.relation(Relation::AccountOwner).forward.neighbor_ids(NodeId(v));
-            let mut c: Vec<u32> = Vec::new();
             for &x in std::iter::once(&v).chain(accounts) {
                 c.extend_from_slice(store.forward.neighbor_ids(NodeId(x)));
                 c.extend_from_slice(store.reverse.neighbor_ids(NodeId(x)));
