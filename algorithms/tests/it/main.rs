@@ -9,6 +9,7 @@ mod graphalytics;
 mod networkx;
 mod ownership;
 mod rings;
+mod segments;
 mod sme;
 mod social;
 mod supply_chain;
