@@ -213,7 +213,7 @@ pub const PROSPECTS: TableDoc = TableDoc {
         c("size_class", Text, "micro, small, medium or large by the 2011 SME classification standard; null when the firm has none of its sector's indicators"),
         c("size_basis", Text, "how the size was decided: the standard's sector and indicators, or the registered-capital fallback"),
         c("tenure_days", U32, "days since its first payment with the core's accounts, null when none"),
-        c("ppr", F64, "risk rank: PageRank personalised to defaulted firms over the risk network"),
+        c("ppr", F64, "risk rank: PageRank personalised to defaulted firms over the risk network (in ekg score, the ppr feature under the job's [pagerank] settings; 0 outside that network)"),
         c("ppr_percentile", F64, "share of firms with a lower risk rank"),
         c("flags", U32, "low and medium flags in --scores"),
         c("score", F64, "ln(1 + supply_volume) × (1 + tenure years / 5) × (1 − percentile) / (1 + flags) / hops"),

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
 use ekg_algorithms::centrality::pagerank::{page_rank, personalized_page_rank, PageRankConfig};
-use ekg_algorithms::ownership::{control_links, group_customers, ownership, HoldingNetwork, OwnershipConfig};
+use ekg_algorithms::ownership::{control_links, group_customers, ownership, HoldingNetwork, OwnershipConfig, OwnershipResult};
 use ekg_algorithms::sme::{self, SizeClass};
 use ekg_algorithms::supply_chain::{chain_members, ChainMember, Position};
 use ekg_algorithms::{Projection, ProjectionConfig};
@@ -93,44 +93,70 @@ pub struct WhiteList {
     pub excluded: BTreeMap<&'static str, u64>,
 }
 
-/// The white list of `graph` as of its latest transfer; `flags` per firm: (all, high severity).
 /// The risk relations (holdings, officers, guarantees, supply links) as one undirected,
 /// unweighted projection: what the risk rank runs on.
 pub fn risk_projection(graph: &Graph) -> Projection {
     Projection::new(graph, &ProjectionConfig { relations: ekg_algorithms::RISK_RELATIONS.to_vec(), undirected: true, weighted: false })
 }
 
-/// `risk`: the risk relations' undirected projection when the caller has built it already (the
-/// nightly job has), else it is built here.
-pub fn white_list(graph: &Graph, params: &WhiteListParams, flags: &HashMap<u32, (u32, u32)>, risk: Option<&Projection>) -> WhiteList {
-    let firms = graph.kind_count(NodeKind::Firm) as u32;
-    let as_of = graph.latest_transfer_ts();
-    // Risk rank and its percentile among firms.
-    let built;
-    let risk = match risk {
-        Some(risk) => risk,
-        None => {
-            built = risk_projection(graph);
-            &built
-        }
-    };
+/// Each firm's risk rank: PageRank over `risk` (the risk projection) personalised to the
+/// defaulted firms; 0 for a firm outside that network or when no firm defaulted.
+pub fn risk_rank(graph: &Graph, risk: &Projection, config: &PageRankConfig) -> Vec<f64> {
+    let firms = graph.kind_count(NodeKind::Firm);
     let seeds: Vec<u32> = (0..risk.node_count() as u32).filter(|&v| graph.is_defaulted(risk.nodes[v as usize])).collect();
-    let mut ppr = vec![0.0; firms as usize];
+    let mut rank = vec![0.0; firms];
     if !seeds.is_empty() {
-        let scores = personalized_page_rank(risk, &seeds, &PageRankConfig::default()).scores;
+        let scores = personalized_page_rank(risk, &seeds, config).scores;
         for (l, &node) in risk.nodes.iter().enumerate() {
-            if node.0 < firms {
-                ppr[node.index()] = scores[l];
+            if node.index() < firms {
+                rank[node.index()] = scores[l];
             }
         }
     }
-    let mut sorted = ppr.clone();
+    rank
+}
+
+/// What the white list ranks and excludes by. `ekg prospects` computes both with the default
+/// settings ([`RiskBasis::compute`]); the nightly job hands over its own `ppr` and ownership
+/// results, so prospects.parquet agrees with features.parquet under any configuration.
+pub struct RiskBasis<'a> {
+    /// Per firm: [`risk_rank`].
+    pub risk_rank: &'a [f64],
+    /// Integrated ownership and control; control groups are built from it.
+    pub owned: &'a OwnershipResult,
+}
+
+/// Owned values behind a [`RiskBasis`] computed with the default settings.
+pub struct DefaultRiskBasis {
+    risk_rank: Vec<f64>,
+    owned: OwnershipResult,
+}
+
+impl DefaultRiskBasis {
+    pub fn compute(graph: &Graph) -> DefaultRiskBasis {
+        DefaultRiskBasis {
+            risk_rank: risk_rank(graph, &risk_projection(graph), &PageRankConfig::default()),
+            owned: ownership(&HoldingNetwork::from_graph(graph), &OwnershipConfig::default()),
+        }
+    }
+
+    pub fn basis(&self) -> RiskBasis<'_> {
+        RiskBasis { risk_rank: &self.risk_rank, owned: &self.owned }
+    }
+}
+
+/// The white list of `graph` as of its latest transfer; `flags` per firm: (all, high severity).
+pub fn white_list(graph: &Graph, params: &WhiteListParams, flags: &HashMap<u32, (u32, u32)>, basis: &RiskBasis) -> WhiteList {
+    let firms = graph.kind_count(NodeKind::Firm) as u32;
+    let as_of = graph.latest_transfer_ts();
+    // Risk rank and its percentile among firms.
+    let ppr = basis.risk_rank;
+    let mut sorted = ppr.to_vec();
     sorted.sort_by(f64::total_cmp);
     let percentile = |x: f64| sorted.partition_point(|&y| y < x) as f64 / sorted.len().max(1) as f64;
 
     // Control groups with a defaulted member.
-    let owned = ownership(&HoldingNetwork::from_graph(graph), &OwnershipConfig::default());
-    let groups = group_customers(firms, graph.kind_range(NodeKind::Person).end, &control_links(&owned), &graph.firms.exposure);
+    let groups = group_customers(firms, graph.kind_range(NodeKind::Person).end, &control_links(basis.owned), &graph.firms.exposure);
     let mut defaulted_group = vec![false; groups.size.len()];
     for f in 0..firms {
         if graph.is_defaulted(NodeId(f)) {

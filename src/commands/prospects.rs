@@ -13,7 +13,7 @@ use crate::exit::{coded, USAGE};
 use crate::input::open_graph_shown;
 use crate::output::{OutputKind, Target};
 use crate::query::{read_all, resolve};
-use crate::whitelist::{table, top_cores, white_list, WhiteListParams};
+use crate::whitelist::{table, top_cores, white_list, DefaultRiskBasis, WhiteListParams};
 
 pub fn run(args: &ProspectsArgs, quiet: bool) -> Result<()> {
     let _out = Target::claim(&args.out, OutputKind::Parquet, args.force)?;
@@ -58,7 +58,7 @@ pub fn run(args: &ProspectsArgs, quiet: bool) -> Result<()> {
         limit: args.limit,
         only: cluster.map(|c| c.members.clone()),
     };
-    let list = white_list(&graph, &params, &flags, None);
+    let list = white_list(&graph, &params, &flags, &DefaultRiskBasis::compute(&graph).basis());
     let written = table(&graph, &list, Some(&clusters.cluster_of))?.write(&args.out)?;
     let id = |v: u32| graph.external_id(NodeId(v));
     let summary = json!({

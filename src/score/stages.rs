@@ -81,6 +81,8 @@ pub struct Scoring<'g> {
     pd: Vec<f64>,
     impact: Option<ImpactNetwork>,
     owned: Option<OwnershipResult>,
+    /// Per firm: the `ppr` stage's risk rank (`whitelist::risk_rank`), for the white list.
+    risk_rank: Option<Vec<f64>>,
     guarantees: Option<GuaranteeResult>,
     cascade: Option<CascadeResult>,
     pub debtrank_total: Option<f64>,
@@ -137,6 +139,7 @@ impl<'g> Scoring<'g> {
             pd: firm_pd(graph),
             impact,
             owned: None,
+            risk_rank: None,
             guarantees: None,
             cascade: None,
             debtrank_total: None,
@@ -268,6 +271,8 @@ fn ppr(s: &mut Scoring) -> Result<u64> {
     } else {
         scatter(&s.risk, &personalized_page_rank(&s.risk, &seeds, &s.pagerank_config()?).scores, s.n(), f64::NAN)
     };
+    let firms = s.graph.kind_count(NodeKind::Firm);
+    s.risk_rank = Some(values[..firms].iter().map(|&r| if r.is_nan() { 0.0 } else { r }).collect());
     s.features.f64(
         "ppr",
         "Risk rank: PageRank personalised to the defaulted firms over holdings, officers, guarantees and supply links.",
@@ -716,7 +721,25 @@ fn prospects(s: &mut Scoring) -> Result<u64> {
         limit: None,
         only: None,
     };
-    let list = crate::whitelist::white_list(s.graph, &params, &flags, Some(&s.risk));
+    // This job's risk rank and control, computed here with its settings when their stages are off.
+    let computed_rank;
+    let risk_rank = match &s.risk_rank {
+        Some(rank) => rank,
+        None => {
+            computed_rank = crate::whitelist::risk_rank(s.graph, &s.risk, &s.pagerank_config()?);
+            &computed_rank
+        }
+    };
+    let computed_owned;
+    let owned = match &s.owned {
+        Some(owned) => owned,
+        None => {
+            computed_owned = ownership(&HoldingNetwork::from_graph(s.graph), &s.config.ownership.config().map_err(anyhow::Error::msg)?);
+            &computed_owned
+        }
+    };
+    let basis = crate::whitelist::RiskBasis { risk_rank, owned };
+    let list = crate::whitelist::white_list(s.graph, &params, &flags, &basis);
     let rows = list.rows.len() as u64;
     s.prospects = Some(list);
     Ok(rows)

@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
+use arrow_array::types::Float64Type;
+
 use super::{ekg, read_batches, read_parquet_column_str, read_parquet_column_u64, sample, text};
 
 fn score(out: &Path, extra: &[&str]) -> serde_json::Value {
@@ -184,6 +186,53 @@ fn a_config_with_an_unknown_key_is_a_usage_error() {
         assert_eq!(result.status.code(), Some(2), "{bad}");
         assert!(text(&result.stderr).contains(names), "{bad}: {}", text(&result.stderr));
     }
+}
+
+/// The white list ranks by the job's own risk rank, under the job's settings, whether the `ppr`
+/// stage ran (and hands it over) or not (the white list computes it with the same settings).
+#[test]
+fn prospects_rank_by_the_jobs_own_risk_rank_under_its_settings() {
+    let dir = tempfile::tempdir().expect("temp");
+    let graph = sample();
+    let run = |name: &str, config: &str| {
+        let path = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, config).expect("config");
+        let out = dir.path().join(name);
+        let result = ekg(&["score", &graph, "--out", out.to_str().unwrap_or_default(), "--config", path.to_str().unwrap_or_default()]);
+        assert!(result.status.success(), "{name}: {}", text(&result.stderr));
+        out
+    };
+    let prospect_ppr = |out: &Path| -> BTreeMap<String, f64> {
+        let ids = read_parquet_column_str(&out.join("prospects.parquet"), "node_id");
+        let ppr = super::read_parquet_column_f64(&out.join("prospects.parquet"), "ppr");
+        ids.into_iter().map(|id| id.unwrap_or_default()).zip(ppr).collect()
+    };
+    // A damping far from the default moves every rank.
+    let full = run("full", "[pagerank]\ndamping = 0.5\n");
+    let alone = run("alone", "analyses = [\"prospects\"]\n[pagerank]\ndamping = 0.5\n");
+    let by_default = run("default", "analyses = [\"prospects\"]\n");
+    let ids = read_parquet_column_str(&full.join("features.parquet"), "node_id");
+    let feature_ppr: BTreeMap<String, Option<f64>> = ids
+        .into_iter()
+        .map(|id| id.unwrap_or_default())
+        .zip(super::read_primitive::<Float64Type>(&full.join("features.parquet"), "ppr"))
+        .collect();
+    let listed = prospect_ppr(&full);
+    assert!(listed.len() > 50 && listed.values().filter(|&&r| r > 0.0).count() > 10, "{} prospects", listed.len());
+    for (id, rank) in &listed {
+        let feature = feature_ppr[id];
+        assert_eq!(*rank, feature.filter(|r| !r.is_nan()).unwrap_or(0.0), "{id}");
+    }
+    // The stage's own computation is the same rank, and the settings reach it (fewer analyses
+    // raise fewer flags, so the lists differ in who is left out).
+    let alone = prospect_ppr(&alone);
+    let common: Vec<&String> = alone.keys().filter(|id| listed.contains_key(*id)).collect();
+    assert!(common.len() > 50, "{} prospects in both", common.len());
+    for id in common {
+        assert_eq!(alone[id], listed[id], "{id}");
+    }
+    let default = prospect_ppr(&by_default);
+    assert!(default.iter().any(|(id, rank)| alone.get(id).is_some_and(|r| r != rank)), "damping changes the ranks");
 }
 
 #[test]
