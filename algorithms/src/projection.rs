@@ -96,12 +96,22 @@ impl Projection {
         // Two passes, no per-node allocation: degrees → offsets, then each block of nodes fills
         // its own contiguous slice and sorts each list by (neighbour, weight).
         let build = |outgoing: bool| -> (Vec<u64>, Vec<u32>, Option<Vec<f64>>) {
+            // Every edge of a visited range counts, so a degree is the ranges' lengths: no pass
+            // over the edges themselves.
             let degrees: Vec<u64> = nodes
                 .par_iter()
                 .map(|&v| {
-                    let mut d = 0u64;
-                    visit(v, outgoing, &mut |_, _| d += 1);
-                    d
+                    let mut d = 0usize;
+                    for &r in &config.relations {
+                        let store = graph.relation(r);
+                        if config.undirected || outgoing {
+                            d += store.forward.range(v).len();
+                        }
+                        if config.undirected || !outgoing {
+                            d += store.reverse.range(v).len();
+                        }
+                    }
+                    d as u64
                 })
                 .collect();
             let offsets = prefix_offsets(&degrees);
@@ -126,7 +136,11 @@ impl Projection {
                 for i in start..end {
                     pairs.clear();
                     visit(nodes[i], outgoing, &mut |u, x| pairs.push((u, x)));
-                    pairs.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+                    let order = |a: &(u32, f64), b: &(u32, f64)| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1));
+                    // A single relation's list usually arrives sorted by neighbour already.
+                    if !pairs.is_sorted_by(|a, b| order(a, b).is_le()) {
+                        pairs.sort_by(order);
+                    }
                     let at = offsets[i] as usize - base;
                     for (k, (u, x)) in pairs.iter().enumerate() {
                         t[at + k] = *u;
