@@ -153,9 +153,9 @@ impl SegmentedInLists {
         let segment_len = segment_len.max(1).next_power_of_two();
         let shift = segment_len.trailing_zeros();
         let segment_count = n.div_ceil(segment_len).max(1);
-        let weighted = graph.in_weights.is_some();
+        let weighted = graph.in_weights().is_some();
         let degrees: Vec<u64> =
-            order.order.par_iter().map(|&old| graph.in_offsets[old as usize + 1] - graph.in_offsets[old as usize]).collect();
+            order.order.par_iter().map(|&old| graph.in_offsets()[old as usize + 1] - graph.in_offsets()[old as usize]).collect();
         let offsets = prefix_offsets(&degrees);
         drop(degrees);
         let blocks = block_ranges(&offsets);
@@ -180,7 +180,7 @@ impl SegmentedInLists {
                 for new in start..end {
                     let old = order.order[new] as usize;
                     let (lo, hi) = ((offsets[new] - offsets[start]) as usize, (offsets[new + 1] - offsets[start]) as usize);
-                    let weights = graph.in_weights.as_ref().map(|w| &w[graph.in_offsets[old] as usize..graph.in_offsets[old + 1] as usize]);
+                    let weights = graph.in_weights().map(|w| &w[graph.in_offsets()[old] as usize..graph.in_offsets()[old + 1] as usize]);
                     grouped.fill(&renamed[lo..hi], weights, shift);
                     let mut first = 0;
                     while first < grouped.sources.len() {
@@ -284,13 +284,9 @@ mod tests {
             }
             for new in 0..5u32 {
                 let old = o.order[new as usize];
-                let lo = g.in_offsets[old as usize] as usize;
-                let mut expected: Vec<(u32, f64)> = g
-                    .in_neighbors(old)
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &u)| (u, g.in_weights.as_deref().unwrap_or_default()[lo + k]))
-                    .collect();
+                let lo = g.in_offsets()[old as usize] as usize;
+                let mut expected: Vec<(u32, f64)> =
+                    g.in_neighbors(old).iter().enumerate().map(|(k, &u)| (u, g.in_weights().unwrap_or_default()[lo + k])).collect();
                 // Grouped by segment, in list order within each.
                 expected.sort_by_key(|&(u, _)| o.rank[u as usize] as usize / lists.segment_len);
                 assert_eq!(found[new as usize], expected, "target {new}, segments of {segment_len}");

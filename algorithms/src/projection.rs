@@ -45,9 +45,11 @@ pub struct Projection {
     pub out_offsets: Vec<u64>,
     pub out_targets: Vec<u32>,
     pub out_weights: Option<Vec<f64>>,
-    pub in_offsets: Vec<u64>,
-    pub in_sources: Vec<u32>,
-    pub in_weights: Option<Vec<f64>>,
+    /// Incoming lists of a directed projection; empty when undirected, whose incoming lists are
+    /// its outgoing ones, stored once (see [`Projection::in_sources`]).
+    in_offsets: Vec<u64>,
+    in_sources: Vec<u32>,
+    in_weights: Option<Vec<f64>>,
     pub undirected: bool,
 }
 
@@ -153,8 +155,7 @@ impl Projection {
             (offsets, targets, config.weighted.then_some(weights))
         };
         let (out_offsets, out_targets, out_weights) = build(true);
-        let (in_offsets, in_sources, in_weights) =
-            if config.undirected { (out_offsets.clone(), out_targets.clone(), out_weights.clone()) } else { build(false) };
+        let (in_offsets, in_sources, in_weights) = if config.undirected { (Vec::new(), Vec::new(), None) } else { build(false) };
         Projection { nodes, out_offsets, out_targets, out_weights, in_offsets, in_sources, in_weights, undirected: config.undirected }
     }
 
@@ -179,11 +180,8 @@ impl Projection {
         let forward: Vec<(u32, u32, f64)> =
             if undirected { edges.iter().flat_map(|&(s, d, w)| [(s, d, w), (d, s, w)]).collect() } else { edges.to_vec() };
         let (out_offsets, out_targets, out_weights) = finish(forward);
-        let (in_offsets, in_sources, in_weights) = if undirected {
-            (out_offsets.clone(), out_targets.clone(), out_weights.clone())
-        } else {
-            finish(edges.iter().map(|&(s, d, w)| (d, s, w)).collect())
-        };
+        let (in_offsets, in_sources, in_weights) =
+            if undirected { (Vec::new(), Vec::new(), None) } else { finish(edges.iter().map(|&(s, d, w)| (d, s, w)).collect()) };
         Projection {
             nodes: (0..n as u32).map(NodeId).collect(),
             out_offsets,
@@ -211,7 +209,39 @@ impl Projection {
 
     #[inline]
     pub fn in_neighbors(&self, v: u32) -> &[u32] {
-        &self.in_sources[self.in_offsets[v as usize] as usize..self.in_offsets[v as usize + 1] as usize]
+        let offsets = self.in_offsets();
+        &self.in_sources()[offsets[v as usize] as usize..offsets[v as usize + 1] as usize]
+    }
+
+    /// Offsets of the incoming lists (the outgoing ones when undirected).
+    #[inline]
+    pub fn in_offsets(&self) -> &[u64] {
+        if self.undirected {
+            &self.out_offsets
+        } else {
+            &self.in_offsets
+        }
+    }
+
+    /// Sources of the incoming lists, each sorted by source then weight (the outgoing lists when
+    /// undirected).
+    #[inline]
+    pub fn in_sources(&self) -> &[u32] {
+        if self.undirected {
+            &self.out_targets
+        } else {
+            &self.in_sources
+        }
+    }
+
+    /// Weights of the incoming lists, when weighted.
+    #[inline]
+    pub fn in_weights(&self) -> Option<&[f64]> {
+        if self.undirected {
+            self.out_weights.as_deref()
+        } else {
+            self.in_weights.as_deref()
+        }
     }
 
     #[inline]

@@ -172,7 +172,7 @@ fn run_in_order(graph: &Projection, config: &PageRankConfig, teleport: Option<&[
         })
         .collect();
     let Layout::Segmented { segment_len } = layout else {
-        let lists = Pull::Lists { offsets: &graph.in_offsets, sources: &graph.in_sources, weights: graph.in_weights.as_deref() };
+        let lists = Pull::Lists { offsets: graph.in_offsets(), sources: graph.in_sources(), weights: graph.in_weights() };
         return if narrow {
             iterate::<f32>(&lists, out_weight, config, teleport)
         } else {

@@ -75,7 +75,7 @@ fn undirected_arcs(p: &Projection, v: usize) -> usize {
     if p.undirected {
         out
     } else {
-        out + (p.in_offsets[v + 1] - p.in_offsets[v]) as usize
+        out + (p.in_offsets()[v + 1] - p.in_offsets()[v]) as usize
     }
 }
 
@@ -115,13 +115,14 @@ impl WeightedGraph {
     /// projection an edge's weight counts at both ends (A + Aᵀ); parallel edges add up. The
     /// projection's lists are sorted, so duplicates are merged in one pass without a sort.
     fn from_projection_in(p: &Projection, order: &[u32], rename: impl Fn(u32) -> u32 + Sync) -> WeightedGraph {
-        let weight_of = |w: &Option<Vec<f64>>, i: usize| w.as_ref().map_or(1.0, |w| w[i]);
+        let weight_of = |w: Option<&[f64]>, i: usize| w.map_or(1.0, |w| w[i]);
         let arcs_at_most = |new: usize| undirected_arcs(p, order[new] as usize);
         Self::build(order.len(), arcs_at_most, None, |new, pairs| {
             let v = order[new] as usize;
-            let out = (p.out_offsets[v] as usize..p.out_offsets[v + 1] as usize).map(|i| (p.out_targets[i], weight_of(&p.out_weights, i)));
-            let (in_lo, in_hi) = if p.undirected { (0, 0) } else { (p.in_offsets[v] as usize, p.in_offsets[v + 1] as usize) };
-            let inn = (in_lo..in_hi).map(|i| (p.in_sources[i], weight_of(&p.in_weights, i)));
+            let out = (p.out_offsets[v] as usize..p.out_offsets[v + 1] as usize)
+                .map(|i| (p.out_targets[i], weight_of(p.out_weights.as_deref(), i)));
+            let (in_lo, in_hi) = if p.undirected { (0, 0) } else { (p.in_offsets()[v] as usize, p.in_offsets()[v + 1] as usize) };
+            let inn = (in_lo..in_hi).map(|i| (p.in_sources()[i], weight_of(p.in_weights(), i)));
             let mut loops = 0.0;
             let mut last = u32::MAX;
             let mut emit = |(u, w): (u32, f64)| {
