@@ -8,6 +8,7 @@ mod determinism;
 mod graphalytics;
 mod networkx;
 mod ownership;
+mod projection;
 mod rings;
 mod segments;
 mod sme;
