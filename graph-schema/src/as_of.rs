@@ -28,6 +28,8 @@ use crate::graph::{
 use crate::kinds::{KindSet, NodeId, NodeKind, Relation};
 use crate::strings::{DictBuilder, IdMap, IdMapBuilder, StrPoolBuilder};
 
+use rayon::prelude::*;
+
 use crate::MICROS_PER_DAY;
 const GONE: u32 = u32::MAX;
 
@@ -78,7 +80,9 @@ impl Graph {
                 report.nodes_removed[self.kind(NodeId(v as u32)) as usize] += 1;
             }
         }
-        let keep_edges: Vec<Vec<bool>> = Relation::ALL.iter().map(|&r| self.valid_edges(r, as_of, day, &new_id)).collect();
+        let all_nodes_exist = report.nodes_removed.iter().all(|&c| c == 0);
+        let keep_edges: Vec<Vec<bool>> =
+            Relation::ALL.iter().map(|&r| self.valid_edges(r, as_of, day, (!all_nodes_exist).then_some(&new_id[..]))).collect();
         for (k, keep) in keep_edges.iter().enumerate() {
             report.edges_removed[k] = keep.iter().filter(|&&x| !x).count() as u64;
         }
@@ -97,10 +101,7 @@ impl Graph {
             // stay as they are, and only the relations that lost edges are rebuilt.
             for (k, &relation) in Relation::ALL.iter().enumerate() {
                 if report.edges_removed[k] > 0 {
-                    let (src_kinds, dst_kinds) = relation.endpoint_kinds();
-                    let (src_start, dst_start) =
-                        (id_range(&self.kind_starts, src_kinds).start, id_range(&self.kind_starts, dst_kinds).start);
-                    self.relations[relation as usize] = remap_store(self.relation(relation), &keep_edges[k], &new_id, src_start, dst_start);
+                    self.relations[relation as usize] = keep_only(self.relation(relation), &keep_edges[k]);
                 }
             }
             return (self, report);
@@ -165,8 +166,9 @@ impl Graph {
         exists
     }
 
-    /// Which edges of `relation` (forward positions) hold at `as_of`.
-    fn valid_edges(&self, relation: Relation, as_of: i64, day: i32, new_id: &[u32]) -> Vec<bool> {
+    /// Which edges of `relation` (forward positions) hold at `as_of`; `new_id`, when some node
+    /// left the view, also drops the edges of those nodes.
+    fn valid_edges(&self, relation: Relation, as_of: i64, day: i32, new_id: Option<&[u32]>) -> Vec<bool> {
         let store = self.relation(relation);
         let i32_attr = |name: &str| store.attr(name).and_then(AttrColumn::as_i32);
         let ts = store.attr("ts").and_then(AttrColumn::as_i64);
@@ -174,7 +176,19 @@ impl Graph {
             Relation::Guarantee => (i32_attr("start"), i32_attr("end")),
             _ => (i32_attr(VALIDITY_ATTRS[0]), i32_attr(VALIDITY_ATTRS[1])),
         };
+        let holds = |e: usize| {
+            let timed = ts.is_none_or(|t| t[e] == TS_NULL || t[e] <= as_of);
+            let dated = match (from, to) {
+                (Some(f), Some(t)) => valid_on(f[e], t[e], day),
+                _ => true,
+            };
+            timed && dated
+        };
         let forward = &store.forward;
+        let Some(new_id) = new_id else {
+            // Every node exists: an edge holds by its own dates alone, edge by edge in parallel.
+            return (0..store.edge_count()).into_par_iter().map(holds).collect();
+        };
         let mut keep = vec![false; store.edge_count()];
         for row in 0..forward.rows() {
             let src = forward.row_start() + row as u32;
@@ -183,12 +197,7 @@ impl Graph {
             }
             let range = forward.range(NodeId(src));
             for (e, dst) in range.clone().zip(&forward.targets()[range]) {
-                let timed = ts.is_none_or(|t| t[e] == TS_NULL || t[e] <= as_of);
-                let dated = match (from, to) {
-                    (Some(f), Some(t)) => valid_on(f[e], t[e], day),
-                    _ => true,
-                };
-                keep[e] = timed && dated && new_id[dst.index()] != GONE;
+                keep[e] = holds(e) && new_id[dst.index()] != GONE;
             }
         }
         keep
@@ -333,6 +342,56 @@ fn filter_csr(
     Csr::from_parts(new_row_start, offsets.into(), targets.into())
 }
 
+/// One relation with only the edges `keep[e]`, every node keeping its id (no node left the view):
+/// each list filtered in place of renumbering, in parallel, with one random read per reverse
+/// entry (its edge's new position, `GONE` when dropped).
+fn keep_only(store: &RelationStore, keep: &[bool]) -> RelationStore {
+    let mut new_position = vec![GONE; store.edge_count()];
+    let mut next = 0u32;
+    for (slot, &kept) in new_position.iter_mut().zip(keep) {
+        if kept {
+            *slot = next;
+            next += 1;
+        }
+    }
+    let filter = |csr: &Csr, kept: &(dyn Fn(usize) -> bool + Sync)| -> Csr {
+        let offsets = csr.offsets();
+        let counts: Vec<u32> = (0..csr.rows())
+            .into_par_iter()
+            .map(|r| (offsets[r] as usize..offsets[r + 1] as usize).filter(|&i| kept(i)).count() as u32)
+            .collect();
+        let mut new_offsets = Vec::with_capacity(counts.len() + 1);
+        new_offsets.push(0u32);
+        for c in counts {
+            new_offsets.push(new_offsets[new_offsets.len() - 1] + c);
+        }
+        let targets: Vec<NodeId> = csr.targets().par_iter().enumerate().filter(|&(i, _)| kept(i)).map(|(_, &t)| t).collect();
+        Csr::from_parts(csr.row_start(), new_offsets.into(), targets.into())
+    };
+    let forward = filter(&store.forward, &|e| keep[e]);
+    let moved: Vec<u32> = store.reverse_edge.par_iter().map(|&e| new_position[e as usize]).collect();
+    let reverse = filter(&store.reverse, &|i| moved[i] != GONE);
+    let reverse_edge: Vec<u32> = moved.into_par_iter().filter(|&p| p != GONE).collect();
+    let kept_edges: Vec<u32> = (0..store.edge_count() as u32).into_par_iter().filter(|&e| keep[e as usize]).collect();
+    RelationStore { forward, reverse, reverse_edge: reverse_edge.into(), attrs: gather_attrs(store, &kept_edges) }
+}
+
+fn gather_attrs(store: &RelationStore, kept_edges: &[u32]) -> Vec<(&'static str, AttrColumn)> {
+    store
+        .attrs
+        .iter()
+        .map(|(name, column)| {
+            let filtered = match column {
+                AttrColumn::F64(c) => AttrColumn::F64(gather(c, kept_edges).into()),
+                AttrColumn::I64(c) => AttrColumn::I64(gather(c, kept_edges).into()),
+                AttrColumn::I32(c) => AttrColumn::I32(gather(c, kept_edges).into()),
+                AttrColumn::U8(c) => AttrColumn::U8(gather(c, kept_edges).into()),
+            };
+            (*name, filtered)
+        })
+        .collect()
+}
+
 /// One relation with only the edges `keep[e]` (whose ends exist), ends renumbered by `new_id`.
 fn remap_store(store: &RelationStore, keep: &[bool], new_id: &[u32], src_start: u32, dst_start: u32) -> RelationStore {
     let mut new_position = vec![GONE; store.edge_count()];
@@ -350,20 +409,7 @@ fn remap_store(store: &RelationStore, keep: &[bool], new_id: &[u32], src_start: 
     let reverse_edge: Vec<u32> =
         (0..store.reverse_edge.len()).filter(|&i| reverse_kept(i)).map(|i| new_position[store.reverse_edge[i] as usize]).collect();
     let kept_edges: Vec<u32> = (0..store.edge_count() as u32).filter(|&e| keep[e as usize]).collect();
-    let attrs = store
-        .attrs
-        .iter()
-        .map(|(name, column)| {
-            let filtered = match column {
-                AttrColumn::F64(c) => AttrColumn::F64(gather(c, &kept_edges).into()),
-                AttrColumn::I64(c) => AttrColumn::I64(gather(c, &kept_edges).into()),
-                AttrColumn::I32(c) => AttrColumn::I32(gather(c, &kept_edges).into()),
-                AttrColumn::U8(c) => AttrColumn::U8(gather(c, &kept_edges).into()),
-            };
-            (*name, filtered)
-        })
-        .collect();
-    RelationStore { forward, reverse, reverse_edge: reverse_edge.into(), attrs }
+    RelationStore { forward, reverse, reverse_edge: reverse_edge.into(), attrs: gather_attrs(store, &kept_edges) }
 }
 
 /// The identifier links `keep[i]` (in `by_entity` order) of existing entities, both directions
