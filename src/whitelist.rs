@@ -117,7 +117,7 @@ pub fn risk_rank(graph: &Graph, risk: &Projection, config: &PageRankConfig) -> V
 }
 
 /// What the white list ranks and excludes by. `ekg prospects` computes both with the default
-/// settings ([`RiskBasis::compute`]); the nightly job hands over its own `ppr` and ownership
+/// settings ([`DefaultRiskBasis::compute`]); the nightly job hands over its own `ppr` and ownership
 /// results, so prospects.parquet agrees with features.parquet under any configuration.
 pub struct RiskBasis<'a> {
     /// Per firm: [`risk_rank`].
