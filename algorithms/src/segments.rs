@@ -12,14 +12,16 @@
 //! - `growth`: ln((1 + mean flow of the last 3 months) / (1 + mean flow of the 9 before)).
 //!
 //! Firms with no transfer in the year have no profile and no segment. The profiles are
-//! standardised (z-scores), then k-means (Lloyd's iterations from a k-means++ start drawn with
-//! [`crate::hash::unit`] from the seed) groups them; segments are numbered by size, 0 the largest
-//! (ties: by centroid value). Firms are taken in the order of their profiles' values, so the same
-//! profiles and seed give the same segments whatever the firms' ids or input order.
+//! standardised (z-scores), then k-means (Lloyd's iterations, see [`lloyd`], from a k-means++
+//! start drawn with [`crate::hash::unit`] from the seed) groups them; segments are numbered by
+//! size, 0 the largest (ties: by centroid value). Firms are taken in the order of their profiles'
+//! values, so the same profiles and seed give the same segments whatever the firms' ids or input
+//! order.
 //!
 //! # Complexity
-//! Profiles O(transfers) in parallel over firms; k-means O(iterations × firms × k × 6), the
-//! assignment in parallel, the centroid sums sequential in firm order (exact and deterministic).
+//! Profiles O(transfers) in parallel over firms; k-means O(iterations × firms × k × 6) in
+//! parallel over fixed blocks of firms whose sums are added in block order (deterministic for
+//! any thread count).
 
 use rayon::prelude::*;
 
@@ -28,7 +30,10 @@ use ekg_schema::{Graph, NodeId, NodeKind, Relation, MICROS_PER_DAY, TS_NULL};
 pub const MONTHS: usize = 12;
 pub const DIMENSIONS: [&str; 6] = ["inflow_level", "outflow_level", "inflow_volatility", "seasonality", "concentration", "growth"];
 pub const DEFAULT_SEGMENTS: usize = 6;
-pub const MAX_ITERATIONS: usize = 100;
+pub const MAX_ITERATIONS: usize = 300;
+/// Lloyd's iterations stop when the centroids move less than this share of the data's variance
+/// (scikit-learn's default).
+pub const TOLERANCE: f64 = 1e-4;
 
 pub type Profile = [f64; 6];
 
@@ -157,31 +162,8 @@ pub fn segment(profiles: &[Option<Profile>], k: usize, seed: u64) -> Segments {
         scale[d] = if sd > 0.0 { sd } else { 1.0 };
     }
     let points: Vec<Profile> = rows.iter().map(|r| std::array::from_fn(|d| (r.1[d] - centre[d]) / scale[d])).collect();
-    let mut centroids = plus_plus(&points, k.min(points.len()), seed);
-    let mut assignment = vec![0u32; points.len()];
-    let mut iterations = 0;
-    loop {
-        iterations += 1;
-        let next: Vec<u32> = points.par_iter().map(|p| nearest(p, &centroids).0).collect();
-        let changed = next != assignment;
-        assignment = next;
-        let mut sums = vec![[0.0; 6]; centroids.len()];
-        let mut counts = vec![0u32; centroids.len()];
-        for (p, &c) in points.iter().zip(&assignment) {
-            counts[c as usize] += 1;
-            for d in 0..6 {
-                sums[c as usize][d] += p[d];
-            }
-        }
-        for (c, (sum, &count)) in sums.iter().zip(&counts).enumerate() {
-            if count > 0 {
-                centroids[c] = sum.map(|x| x / count as f64);
-            }
-        }
-        if (!changed && iterations > 1) || iterations >= MAX_ITERATIONS {
-            break;
-        }
-    }
+    let start = plus_plus(&points, k.min(points.len()), seed);
+    let Lloyd { assignment, centroids, iterations } = lloyd(&points, start, TOLERANCE);
     // Number by size (0 = largest), ties by centroid value; empty segments dropped.
     let mut sizes = vec![0u32; centroids.len()];
     for &c in &assignment {
@@ -206,6 +188,101 @@ pub fn segment(profiles: &[Option<Profile>], k: usize, seed: u64) -> Segments {
         deviation,
         iterations,
     }
+}
+
+/// Points per block of the assignment pass: each block's centroid sums are added in block order,
+/// so the sums (and the segments) do not depend on the thread count.
+const BLOCK: usize = 8192;
+
+/// The outcome of Lloyd's iterations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lloyd {
+    /// Per point: its nearest final centroid.
+    pub assignment: Vec<u32>,
+    pub centroids: Vec<Profile>,
+    pub iterations: usize,
+}
+
+/// Lloyd's k-means iterations from `start`, scikit-learn's rule for stopping: when no point
+/// changes centroid, or when the centroids' total squared shift in an iteration is at most
+/// `tolerance` × the points' mean variance per dimension, or after [`MAX_ITERATIONS`]. Points are
+/// then assigned to the final centroids. A centroid that loses every point stays where it was.
+///
+/// Millions of firms never settle exactly (a few near a boundary keep flipping while the
+/// centroids move by 1e-7), so the tolerance, not the strict rule, ends a national run.
+pub fn lloyd(points: &[Profile], start: Vec<Profile>, tolerance: f64) -> Lloyd {
+    let mut centroids = start;
+    let k = centroids.len();
+    let threshold = tolerance * mean_variance(points);
+    let mut assignment = vec![u32::MAX; points.len()];
+    let mut iterations = 0;
+    loop {
+        iterations += 1;
+        // Assign and sum in one pass over the points, per block in parallel.
+        let blocks: Vec<(Vec<Profile>, Vec<u32>, bool)> = points
+            .par_chunks(BLOCK)
+            .zip(assignment.par_chunks_mut(BLOCK))
+            .map(|(points, assigned)| {
+                let mut sums = vec![[0.0; 6]; k];
+                let mut counts = vec![0u32; k];
+                let mut changed = false;
+                for (p, a) in points.iter().zip(assigned) {
+                    let c = nearest(p, &centroids).0;
+                    changed |= *a != c;
+                    *a = c;
+                    counts[c as usize] += 1;
+                    for (sum, x) in sums[c as usize].iter_mut().zip(p) {
+                        *sum += x;
+                    }
+                }
+                (sums, counts, changed)
+            })
+            .collect();
+        let mut sums = vec![[0.0; 6]; k];
+        let mut counts = vec![0u32; k];
+        let mut changed = false;
+        for (block_sums, block_counts, block_changed) in &blocks {
+            changed |= block_changed;
+            for c in 0..k {
+                counts[c] += block_counts[c];
+                for d in 0..6 {
+                    sums[c][d] += block_sums[c][d];
+                }
+            }
+        }
+        if !changed {
+            // The centroids are the means of an assignment that no longer moves.
+            break;
+        }
+        let mut shift = 0.0;
+        for (c, (sum, &count)) in sums.iter().zip(&counts).enumerate() {
+            if count > 0 {
+                let moved = sum.map(|x| x / count as f64);
+                shift += distance(&moved, &centroids[c]);
+                centroids[c] = moved;
+            }
+        }
+        if shift <= threshold || iterations >= MAX_ITERATIONS {
+            assignment.par_iter_mut().zip(points).for_each(|(a, p)| *a = nearest(p, &centroids).0);
+            break;
+        }
+    }
+    Lloyd { assignment, centroids, iterations }
+}
+
+/// The mean over dimensions of the points' variance.
+fn mean_variance(points: &[Profile]) -> f64 {
+    if points.is_empty() {
+        return 0.0;
+    }
+    let n = points.len() as f64;
+    (0..6)
+        .map(|d| {
+            let m = points.iter().map(|p| p[d]).sum::<f64>() / n;
+            points.iter().map(|p| (p[d] - m).powi(2)).sum::<f64>() / n
+        })
+        .sum::<f64>()
+        / 6.0
 }
 
 fn distance(a: &Profile, b: &Profile) -> f64 {

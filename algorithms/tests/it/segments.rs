@@ -1,8 +1,9 @@
 //! Behaviour profiles on a hand-built graph: counterparty concentration is taken over the
-//! entities that own the accounts, from payments, or from receipts for a firm that paid nothing.
+//! entities that own the accounts, from payments, or from receipts for a firm that paid nothing;
+//! and k-means against scikit-learn.
 
 use ekg_algorithms::ownership::account_owner;
-use ekg_algorithms::segments::profiles;
+use ekg_algorithms::segments::{lloyd, profiles, Profile, TOLERANCE};
 use ekg_schema::builder::{FirmRow, GraphBuilder};
 use ekg_schema::{NodeId, NodeKind, Relation, MICROS_PER_DAY};
 
@@ -48,4 +49,33 @@ fn concentration_counts_owners_and_falls_back_to_receipts() {
     // f2 pays f1 only (both its accounts); f3 pays f0 and f1, 300 and 200.
     assert_eq!(concentration("f2"), 1.0);
     assert!((concentration("f3") - (0.6f64.powi(2) + 0.4f64.powi(2))).abs() < 1e-12);
+}
+
+/// Lloyd's iterations against scikit-learn's from the same start (fixtures/sklearn_kmeans.json,
+/// made by make_sklearn_kmeans.py): one case that settles exactly, one that ends by the tolerance
+/// and then reassigns the points to the final centres.
+#[test]
+fn lloyd_matches_scikit_learn_from_the_same_start() {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sklearn_kmeans.json");
+    let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    let cases = fixture["cases"].as_array().expect("cases");
+    assert_eq!(cases.len(), 2);
+    let floats = |v: &serde_json::Value| -> Profile {
+        let row: Vec<f64> = v.as_array().expect("row").iter().map(|x| x.as_f64().expect("number")).collect();
+        row.try_into().expect("six dimensions")
+    };
+    for case in cases {
+        let name = case["name"].as_str().expect("name");
+        let points: Vec<Profile> = case["points"].as_array().expect("points").iter().map(floats).collect();
+        let start = case["start_rows"].as_array().expect("start").iter().map(|r| points[r.as_u64().expect("row") as usize]).collect();
+        let found = lloyd(&points, start, TOLERANCE);
+        let labels: Vec<u32> = case["labels"].as_array().expect("labels").iter().map(|l| l.as_u64().expect("label") as u32).collect();
+        assert_eq!(found.assignment, labels, "{name}");
+        assert_eq!(found.iterations as u64, case["iterations"].as_u64().expect("iterations"), "{name}");
+        for (got, expected) in found.centroids.iter().zip(case["centres"].as_array().expect("centres").iter().map(floats)) {
+            for (x, y) in got.iter().zip(&expected) {
+                assert!((x - y).abs() < 1e-9, "{name}: centre {got:?} vs scikit-learn {expected:?}");
+            }
+        }
+    }
 }
