@@ -405,23 +405,35 @@ pub fn person_features(graph: &Graph, features: &mut Features) {
     let holdings = graph.relation(Relation::Shareholding);
     let officers = graph.relation(Relation::Officer);
     let pd: &[f64] = &graph.firms.pd;
+    let defaulted = |firms: &[u32]| firms.iter().filter(|&&f| graph.is_defaulted(NodeId(f))).count() as u32;
+    // (held, run, held defaulted, run defaulted, mean pd of the held) per person, in parallel.
+    let per_person: Vec<(u32, u32, u32, u32, f64)> = persons
+        .clone()
+        .into_par_iter()
+        .map(|p| {
+            let held = holdings.forward.neighbor_ids(NodeId(p));
+            let ran = officers.forward.neighbor_ids(NodeId(p));
+            let (mut pd_sum, mut pd_count) = (0.0, 0usize);
+            for x in held.iter().filter_map(|&f| pd.get(f as usize).copied()).filter(|x| x.is_finite()) {
+                pd_sum += x;
+                pd_count += 1;
+            }
+            let mean_pd = if pd_count > 0 { pd_sum / pd_count as f64 } else { f64::NAN };
+            (held.len() as u32, ran.len() as u32, defaulted(held), defaulted(ran), mean_pd)
+        })
+        .collect();
     let mut owned = vec![None; n];
     let mut run = vec![None; n];
     let mut owned_defaulted = vec![None; n];
     let mut run_defaulted = vec![None; n];
     let mut owned_pd = vec![f64::NAN; n];
-    for p in persons {
-        let held = holdings.forward.neighbor_ids(NodeId(p));
-        let ran = officers.forward.neighbor_ids(NodeId(p));
-        let defaulted = |firms: &[u32]| firms.iter().filter(|&&f| graph.is_defaulted(NodeId(f))).count() as u32;
-        owned[p as usize] = Some(held.len() as u32);
-        run[p as usize] = Some(ran.len() as u32);
-        owned_defaulted[p as usize] = Some(defaulted(held));
-        run_defaulted[p as usize] = Some(defaulted(ran));
-        let pds: Vec<f64> = held.iter().filter_map(|&f| pd.get(f as usize).copied()).filter(|x| x.is_finite()).collect();
-        if !pds.is_empty() {
-            owned_pd[p as usize] = pds.iter().sum::<f64>() / pds.len() as f64;
-        }
+    for (p, (held, ran, held_defaulted, ran_defaulted, mean_pd)) in persons.zip(per_person) {
+        let p = p as usize;
+        owned[p] = Some(held);
+        run[p] = Some(ran);
+        owned_defaulted[p] = Some(held_defaulted);
+        run_defaulted[p] = Some(ran_defaulted);
+        owned_pd[p] = mean_pd;
     }
     features.u32("firms_owned", "Persons: firms they hold shares in.", owned);
     features.u32("firms_run", "Persons: firms they are an officer of.", run);

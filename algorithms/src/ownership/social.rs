@@ -114,8 +114,8 @@ pub struct NetworkExposure {
     pub defaulted_share: Vec<f64>,
 }
 
-/// O(Σ over firms of (its officers and person holders)²) after per-person totals (firms have
-/// few), parallel over persons.
+/// O(Σ over firms of (its officers and person holders)²) after per-person totals and each
+/// firm's distinct persons (firms have few), parallel over persons.
 pub fn network_exposure(graph: &Graph) -> NetworkExposure {
     let n = graph.node_count();
     let persons = graph.kind_range(NodeKind::Person);
@@ -129,19 +129,8 @@ pub fn network_exposure(graph: &Graph) -> NetworkExposure {
         firms.dedup();
         firms
     };
-    let persons_of = |f: u32| -> Vec<u32> {
-        let mut people: Vec<u32> = officers
-            .reverse
-            .neighbor_ids(NodeId(f))
-            .iter()
-            .chain(holdings.reverse.neighbor_ids(NodeId(f)))
-            .copied()
-            .filter(|&q| persons.contains(&q))
-            .collect();
-        people.sort_unstable();
-        people.dedup();
-        people
-    };
+    // Each firm's distinct persons, listed once: every one of its persons reads them.
+    let firm_persons = persons_by_firm(graph);
     // Per person: distinct firms and defaulted among them.
     let totals: Vec<(u32, u32)> = persons
         .clone()
@@ -154,11 +143,11 @@ pub fn network_exposure(graph: &Graph) -> NetworkExposure {
     let exposure: Vec<(u32, u32)> = persons
         .clone()
         .into_par_iter()
-        .map(|p| {
+        .map_init(Vec::new, |shared: &mut Vec<(u32, u32, u32)>, p| {
             // Co-persons with how many of p's firms (and defaulted ones) they share.
-            let mut shared: Vec<(u32, u32, u32)> = Vec::new();
+            shared.clear();
             for f in firms_of(p) {
-                for q in persons_of(f).into_iter().filter(|&q| q != p) {
+                for &q in firm_persons.of(f).iter().filter(|&&q| q != p) {
                     shared.push((q, 1, u32::from(defaulted(f))));
                 }
             }
@@ -181,6 +170,69 @@ pub fn network_exposure(graph: &Graph) -> NetworkExposure {
         }
     }
     out
+}
+
+/// Firms per block of [`persons_by_firm`]'s parallel pass.
+const FIRM_BLOCK: u32 = 16_384;
+
+/// Per firm, its distinct officers and person holders, ascending: compressed rows over the firms.
+struct FirmPersons {
+    first_firm: u32,
+    offsets: Vec<usize>,
+    persons: Vec<u32>,
+}
+
+impl FirmPersons {
+    fn of(&self, firm: u32) -> &[u32] {
+        let Some(f) = firm.checked_sub(self.first_firm) else { return &[] };
+        let f = f as usize;
+        match (self.offsets.get(f), self.offsets.get(f + 1)) {
+            (Some(&from), Some(&to)) => &self.persons[from..to],
+            _ => &[],
+        }
+    }
+}
+
+fn persons_by_firm(graph: &Graph) -> FirmPersons {
+    let persons = graph.kind_range(NodeKind::Person);
+    let (officers, holdings) = (graph.relation(Relation::Officer), graph.relation(Relation::Shareholding));
+    let firms = graph.kind_range(NodeKind::Firm);
+    // Blocks of firms in parallel, joined in firm order.
+    let blocks: Vec<(Vec<u32>, Vec<u32>)> = (firms.start..firms.end)
+        .step_by(FIRM_BLOCK as usize)
+        .collect::<Vec<u32>>()
+        .into_par_iter()
+        .map(|start| {
+            let (mut lengths, mut members, mut people) = (Vec::new(), Vec::new(), Vec::new());
+            for f in start..start.saturating_add(FIRM_BLOCK).min(firms.end) {
+                people.clear();
+                people.extend(
+                    officers
+                        .reverse
+                        .neighbor_ids(NodeId(f))
+                        .iter()
+                        .chain(holdings.reverse.neighbor_ids(NodeId(f)))
+                        .copied()
+                        .filter(|q| persons.contains(q)),
+                );
+                people.sort_unstable();
+                people.dedup();
+                lengths.push(people.len() as u32);
+                members.extend_from_slice(&people);
+            }
+            (lengths, members)
+        })
+        .collect();
+    let mut offsets = Vec::with_capacity(firms.len() + 1);
+    offsets.push(0usize);
+    let mut members = Vec::with_capacity(blocks.iter().map(|b| b.1.len()).sum());
+    for (lengths, block_members) in blocks {
+        for length in lengths {
+            offsets.push(offsets[offsets.len() - 1] + length as usize);
+        }
+        members.extend_from_slice(&block_members);
+    }
+    FirmPersons { first_firm: firms.start, offsets, persons: members }
 }
 
 /// How long a firm's officers have held office at the as-of instant, in years; NaN where unknown.

@@ -108,3 +108,82 @@ fn tenure_counts_from_the_latest_legal_representative() {
     assert!((t.mean_years[0] - (2192.0 + 731.0 + 365.0) / 3.0 / 365.25).abs() < 1e-12);
     assert!(t.legal_rep_years[1].is_nan() && t.mean_years[1].is_nan());
 }
+
+/// Network exposure against a direct count from the links, on a graph of 40,000 firms (more than
+/// one block of the firm index) with officers, person and firm holders, and repeated links.
+#[test]
+fn network_exposure_matches_a_direct_count() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let (firms, persons) = (40_000u32, 30_000u32);
+    let mix = |i: u64| -> u64 {
+        let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+        x ^= x >> 29;
+        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x ^ (x >> 32)
+    };
+    let mut b = GraphBuilder::new();
+    for f in 0..firms {
+        b.add_node(NodeKind::Firm, &format!("f{f}")).expect("node").expect("new");
+        let defaulted = if mix(u64::from(f)) % 9 == 0 { BOOL_TRUE } else { BOOL_FALSE };
+        b.push_firm(&FirmRow { registered_capital: 1.0, defaulted, ..FirmRow::default() });
+    }
+    for p in 0..persons {
+        b.add_node(NodeKind::Person, &format!("p{p}")).expect("node").expect("new");
+    }
+    let person = |i: u64| firms + (mix(i) % u64::from(persons)) as u32;
+    let firm = |i: u64| (mix(i) % u64::from(firms)) as u32;
+    // (person or firm, firm) links; some repeated on purpose.
+    let officer_links: Vec<(u32, u32)> = (0..50_000u64).map(|i| (person(2 * i), firm(2 * i + 1))).collect();
+    let mut holding_links: Vec<(u32, u32)> = (0..40_000u64).map(|i| (person(3 * i + 100_000_000), firm(3 * i + 100_000_001))).collect();
+    holding_links.extend((0..5_000u64).map(|i| (firm(i + 200_000_000), firm(i + 300_000_000))));
+    holding_links.extend(officer_links.iter().take(3_000).copied());
+    let officers = b.edges_mut(Relation::Officer);
+    for &(p, f) in officer_links.iter().chain(officer_links.iter().take(2_000)) {
+        officers.src.push(NodeId(p));
+        officers.dst.push(NodeId(f));
+        officers.u8_attr_mut(0).push(0);
+        officers.i32_attr_mut(1).push(ekg_schema::DATE_NULL);
+        officers.i32_attr_mut(2).push(ekg_schema::DATE_NULL);
+    }
+    let holdings = b.edges_mut(Relation::Shareholding);
+    for &(h, f) in &holding_links {
+        holdings.src.push(NodeId(h));
+        holdings.dst.push(NodeId(f));
+        holdings.f64_attr_mut(0).push(0.2);
+        holdings.i32_attr_mut(1).push(ekg_schema::DATE_NULL);
+        holdings.i32_attr_mut(2).push(ekg_schema::DATE_NULL);
+    }
+    let graph = b.finish().expect("graph");
+    let e = network_exposure(&graph);
+
+    // Direct: p's co-persons share a firm with p; each contributes its firms other than those it
+    // shares with p.
+    let person_links = officer_links.iter().chain(&holding_links).filter(|l| l.0 >= firms);
+    let mut firms_of: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
+    let mut persons_of: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
+    for &(p, f) in person_links {
+        firms_of.entry(p).or_default().insert(f);
+        persons_of.entry(f).or_default().insert(p);
+    }
+    let bad = |f: u32| graph.is_defaulted(NodeId(f));
+    let mut checked = 0;
+    for p in firms..firms + persons {
+        let mine = firms_of.get(&p).cloned().unwrap_or_default();
+        let co: BTreeSet<u32> = mine.iter().flat_map(|f| persons_of[f].iter().copied()).filter(|&q| q != p).collect();
+        let (mut count, mut defaulted) = (0u32, 0u32);
+        for q in &co {
+            for &f in firms_of[q].difference(&mine) {
+                count += 1;
+                defaulted += u32::from(bad(f));
+            }
+        }
+        assert_eq!(e.firms[p as usize], Some(count), "person {p}");
+        if count > 0 {
+            assert!((e.defaulted_share[p as usize] - f64::from(defaulted) / f64::from(count)).abs() < 1e-12, "person {p}");
+            checked += 1;
+        } else {
+            assert!(e.defaulted_share[p as usize].is_nan(), "person {p}");
+        }
+    }
+    assert!(checked > 10_000, "only {checked} persons with exposure");
+}
