@@ -424,6 +424,27 @@ mod tests {
     }
 
     #[test]
+    fn the_thread_count_changes_nothing() {
+        // Several blocks of overlapping profiles, so the block sums are combined across threads.
+        let profiles: Vec<Option<Profile>> = (0..5 * BLOCK as u64)
+            .map(|i| Some(std::array::from_fn(|d| crate::hash::unit(11, i, d as u64, 0) * (1.0 + (i % 3) as f64))))
+            .collect();
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            pool.install(|| segment(&profiles, 6, 3))
+        };
+        let one = on(1);
+        assert!(one.iterations > 2, "{} iterations", one.iterations);
+        for threads in [2, 3] {
+            let other = on(threads);
+            assert_eq!(other.segment, one.segment, "{threads} threads");
+            let bits = |s: &Segments| s.deviation.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&other), bits(&one), "{threads} threads");
+            assert_eq!(other.iterations, one.iterations);
+        }
+    }
+
+    #[test]
     fn a_profile_by_hand() {
         // 1,200 received evenly, 600 paid in the latest month to one counterparty.
         let inflow = [100.0; MONTHS];
