@@ -229,6 +229,22 @@ pub fn roll_up(values: &mut [f64], owner: &[u32]) {
     }
 }
 
+/// [`roll_up`] of every column of rows at once: one random access per account, not one per
+/// column (each column's sums are the same, in the same order).
+fn roll_up_rows<const K: usize>(rows: &mut [[f64; K]], owner: &[u32]) {
+    for a in 0..rows.len() {
+        let o = owner[a];
+        if o != u32::MAX {
+            let row = rows[a];
+            for (total, x) in rows[o as usize].iter_mut().zip(row) {
+                if x.is_finite() {
+                    *total += x;
+                }
+            }
+        }
+    }
+}
+
 /// Degrees per relation and direction, and weighted flows.
 pub fn structure_features(graph: &Graph, features: &mut Features) {
     let n = graph.node_count() as u32;
@@ -293,7 +309,7 @@ pub fn transfer_features(graph: &Graph, as_of: i64, owner: &[u32], features: &mu
     let n = graph.node_count();
     let windows = ekg_schema::contract::TRANSFER_WINDOW_DAYS;
     // Per node: [out total, out 30, out 90, out 365, in total, in 30, in 90, in 365].
-    let own: Vec<[f64; 8]> = (0..n as u32)
+    let mut own: Vec<[f64; 8]> = (0..n as u32)
         .into_par_iter()
         .map(|v| {
             let mut x = [0.0; 8];
@@ -316,11 +332,11 @@ pub fn transfer_features(graph: &Graph, as_of: i64, owner: &[u32], features: &mu
         })
         .collect();
     let names = ekg_schema::contract::TRANSFER_AMOUNT_FEATURES;
-    let mut columns: Vec<Vec<f64>> = (0..8).map(|k| own.iter().map(|x| x[k]).collect()).collect();
-    for c in columns.iter_mut() {
-        roll_up(c, owner);
-    }
+    roll_up_rows(&mut own, owner);
+    let columns: Vec<Vec<f64>> = (0..8).into_par_iter().map(|k| own.iter().map(|x| x[k]).collect()).collect();
+    drop(own);
     let trend: Vec<f64> = (0..n)
+        .into_par_iter()
         .map(|v| {
             let q = columns[2][v] + columns[6][v];
             let y = columns[3][v] + columns[7][v];
