@@ -49,6 +49,7 @@ pub fn profiles(graph: &Graph, as_of: i64, owner: &[u32]) -> Vec<Option<Profile>
         let m = ((as_of - t) / (30 * MICROS_PER_DAY)) as usize;
         (m < MONTHS).then_some(m)
     };
+    let positive_amount = |e: usize| amount.get(e).copied().filter(|x| x.is_finite() && *x > 0.0).unwrap_or(0.0);
     let who = |v: u32| -> u32 { owner.get(v as usize).copied().filter(|&o| o != u32::MAX).unwrap_or(v) };
     graph
         .kind_range(NodeKind::Firm)
@@ -61,8 +62,8 @@ pub fn profiles(graph: &Graph, as_of: i64, owner: &[u32]) -> Vec<Option<Profile>
             for a in sources() {
                 let a = NodeId(a);
                 for (e, t) in store.forward.range(a).zip(store.forward.neighbor_ids(a)) {
-                    let x = amount.get(e).copied().filter(|x| x.is_finite() && *x > 0.0).unwrap_or(0.0);
                     if let Some(m) = month_of(e) {
+                        let x = positive_amount(e);
                         outflow[m] += x;
                         payments.push((who(*t), x));
                     }
@@ -75,8 +76,9 @@ pub fn profiles(graph: &Graph, as_of: i64, owner: &[u32]) -> Vec<Option<Profile>
                 let a = NodeId(a);
                 for (i, s) in store.reverse.range(a).zip(store.reverse.neighbor_ids(a)) {
                     let e = store.reverse_edge[i] as usize;
-                    let x = amount.get(e).copied().filter(|x| x.is_finite() && *x > 0.0).unwrap_or(0.0);
+                    // The time first: a receipt outside the year costs no read of its amount.
                     if let Some(m) = month_of(e) {
+                        let x = positive_amount(e);
                         inflow[m] += x;
                         if concentration_from_receipts {
                             payments.push((who(*s), x));
