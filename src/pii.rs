@@ -61,12 +61,22 @@ impl Pseudonymizer {
 
     /// Hex of HMAC-SHA256(key, domain ‖ 0 ‖ value), first 128 bits.
     pub fn digest(&self, domain: &str, value: &str) -> String {
+        let mut hex = String::with_capacity(2 * KEPT_BYTES);
+        self.push_digest(domain, value, &mut hex);
+        hex
+    }
+
+    /// Appends [`Pseudonymizer::digest`] to `out` (no allocation: millions of values are renamed).
+    pub fn push_digest(&self, domain: &str, value: &str, out: &mut String) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut mac = self.mac.clone();
         mac.update(domain.as_bytes());
         mac.update(&[0]);
         mac.update(value.as_bytes());
-        let bytes = mac.finalize().into_bytes();
-        bytes[..KEPT_BYTES].iter().map(|b| format!("{b:02x}")).collect()
+        for &b in &mac.finalize().into_bytes()[..KEPT_BYTES] {
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
+        }
     }
 
     /// A short public name of the key (not the key): which key made a run's pseudonyms.
@@ -78,24 +88,23 @@ impl Pseudonymizer {
     /// held by persons (`a:…`), identifier values within `scope`, sole proprietors' names.
     /// Values that already are pseudonyms (a snapshot built with `--pseudonymize`) are kept.
     pub fn apply(&self, graph: &mut Graph, scope: Scope) -> Result<()> {
-        let mut renamed: Vec<Option<String>> = (0..graph.node_count() as u32)
-            .into_par_iter()
-            .map(|v| {
-                let node = NodeId(v);
-                let id = graph.external_id(node);
-                if !is_personal_node(graph, node) || is_pseudonym(id) {
-                    return None;
-                }
-                let (prefix, domain) = if graph.kind(node) == NodeKind::Person { ("p", "person") } else { ("a", "account") };
-                Some(format!("{prefix}:{}", self.digest(domain, id)))
-            })
-            .collect();
-        graph.rename_nodes(|v, _| renamed[v.index()].take())?;
-        graph.rename_identifier_values(|kind, text| {
+        // Decided before the ids change: whether an account is personal depends on its owners.
+        let personal: Vec<bool> = (0..graph.node_count() as u32).into_par_iter().map(|v| is_personal_node(graph, NodeId(v))).collect();
+        let persons = graph.kind_range(NodeKind::Person);
+        graph.rename_nodes(|node, id, out| {
+            if !personal[node.index()] || is_pseudonym(id) {
+                out.push_str(id);
+                return;
+            }
+            let (prefix, domain) = if persons.contains(&node.0) { ("p:", "person") } else { ("a:", "account") };
+            out.push_str(prefix);
+            self.push_digest(domain, id, out);
+        })?;
+        graph.rename_identifier_values(|kind, text, out| {
             if (scope == Scope::Share || is_personal_identifier(kind)) && !is_digest(text) {
-                self.digest(kind.as_str(), text)
+                self.push_digest(kind.as_str(), text, out);
             } else {
-                text.to_string()
+                out.push_str(text);
             }
         })?;
         let firm_ids: Vec<bool> =
@@ -252,5 +261,8 @@ mod tests {
         assert!(is_digest(&a.digest("phone", "x")));
         assert!(is_pseudonym(&format!("p:{}", a.digest("person", "x"))));
         assert!(!is_pseudonym("p:110105199001011234"));
+        // Python's hmac: hmac.new(key, b"person\x00110105199001011234", sha256).hexdigest()[:32].
+        assert_eq!(a.digest("person", "110105199001011234"), "93a37d34af49a40f40dc80cb047d2c65");
+        assert_eq!(a.digest("phone", "13800000000"), "23aa87d9976bb09a13c9bd5dc8d2b5c5");
     }
 }

@@ -307,36 +307,28 @@ impl Graph {
         }
     }
 
-    /// Replaces the external id of each node for which `rename(node, id)` gives a new one
-    /// (pseudonymisation); node ids, relations and attributes are unchanged. Two nodes ending with
-    /// one id is an error. When any person is renamed, person names are dropped: a pseudonym next
-    /// to a name hides nothing.
+    /// Rewrites the external ids (pseudonymisation): `rename(node, id, out)` appends the node's
+    /// new id to `out`, or its current `id` to keep it. Node ids, relations and attributes are
+    /// unchanged. Two nodes ending with one id is an error. When any person's id changes, person
+    /// names are dropped: a pseudonym next to a name hides nothing.
     ///
     /// # Complexity
-    /// O(n) id insertions.
-    pub fn rename_nodes(&mut self, mut rename: impl FnMut(NodeId, &str) -> Option<String>) -> crate::error::Result<()> {
-        let n = self.node_count();
-        let mut builder = crate::strings::IdMapBuilder::with_capacity(n, self.ids.byte_len());
-        let mut persons_renamed = false;
-        for v in 0..n as u32 {
-            let external = self.ids.external(NodeId(v));
-            let inserted = match rename(NodeId(v), external) {
-                Some(renamed) => {
-                    persons_renamed |= self.kind(NodeId(v)) == crate::kinds::NodeKind::Person;
-                    builder.insert(&renamed)
-                }
-                None => builder.insert(external),
-            };
-            match inserted {
-                Ok(id) if id.0 == v => {}
-                _ => return Err(crate::error::Error::Build(format!("renamed id of node {v} collides with another node's"))),
+    /// O(n) renames in parallel, then a sort of the n key hashes.
+    pub fn rename_nodes(&mut self, rename: impl Fn(NodeId, &str, &mut String) + Sync) -> crate::error::Result<()> {
+        let persons = self.kind_range(crate::kinds::NodeKind::Person);
+        let person_renamed = std::sync::atomic::AtomicBool::new(false);
+        let pool = self.ids.pool().rewritten(|v, external, out| {
+            let start = out.len();
+            rename(NodeId(v as u32), external, out);
+            if persons.contains(&(v as u32)) && out[start..] != *external {
+                person_renamed.store(true, std::sync::atomic::Ordering::Relaxed);
             }
-        }
-        self.ids = builder.finish();
-        if persons_renamed {
-            let persons = self.kind_count(crate::kinds::NodeKind::Person);
-            let mut names = crate::strings::StrPoolBuilder::with_capacity(persons, 0);
-            for _ in 0..persons {
+        });
+        self.ids = IdMap::from_pool(pool)
+            .map_err(|(a, b)| crate::error::Error::Build(format!("renamed id of node {} collides with node {}'s", b.0, a.0)))?;
+        if person_renamed.into_inner() {
+            let mut names = crate::strings::StrPoolBuilder::with_capacity(persons.len(), 0);
+            for _ in persons {
                 names.push("");
             }
             self.persons.name = names.finish();
@@ -358,21 +350,19 @@ impl Graph {
         self.firms.name = names.finish();
     }
 
-    /// Replaces every identifier value's text by `rename(kind, text)`; equal values stay equal, so
-    /// shared identifiers are still shared.
-    pub fn rename_identifier_values(&mut self, rename: impl Fn(IdentifierKind, &str) -> String) -> crate::error::Result<()> {
-        let values = &self.identifiers.values;
-        let mut builder = crate::strings::IdMapBuilder::with_capacity(values.len(), values.byte_len());
-        for v in 0..values.len() as u32 {
-            let key = values.external(NodeId(v));
+    /// Rewrites every identifier value's text: `rename(kind, text, out)` appends the new text to
+    /// `out` (the same text to keep it). Equal values stay equal, so shared identifiers are still
+    /// shared; two values ending equal is an error. Runs in parallel.
+    pub fn rename_identifier_values(&mut self, rename: impl Fn(IdentifierKind, &str, &mut String) + Sync) -> crate::error::Result<()> {
+        let pool = self.identifiers.values.pool().rewritten(|_, key, out| {
+            // A key is its kind's code byte, then the text.
             let (code, text) = key.split_at(key.chars().next().map_or(0, char::len_utf8));
-            let kind = self.identifiers.kind(NodeId(v));
-            match builder.insert(&format!("{code}{}", rename(kind, text))) {
-                Ok(id) if id.0 == v => {}
-                _ => return Err(crate::error::Error::Build(format!("renamed identifier value {v} collides with another"))),
-            }
-        }
-        self.identifiers.values = builder.finish();
+            let kind = code.bytes().next().and_then(IdentifierKind::from_code).unwrap_or(IdentifierKind::Other);
+            out.push_str(code);
+            rename(kind, text, out);
+        });
+        self.identifiers.values = IdMap::from_pool(pool)
+            .map_err(|(a, b)| crate::error::Error::Build(format!("renamed identifier value {} collides with value {}", b.0, a.0)))?;
         Ok(())
     }
 
@@ -411,5 +401,85 @@ impl Graph {
         }
         parts.push(("identifiers".to_string(), self.identifiers.byte_len()));
         parts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::builder::{FirmRow, GraphBuilder};
+    use crate::{IdentifierKind, NodeId, NodeKind};
+
+    fn two_firms_two_persons() -> crate::Graph {
+        let mut b = GraphBuilder::new();
+        for (kind, id) in [(NodeKind::Firm, "F1"), (NodeKind::Firm, "F2"), (NodeKind::Person, "P1"), (NodeKind::Person, "P2")] {
+            assert!(matches!(b.add_node(kind, id), Ok(Ok(_))));
+            if kind == NodeKind::Firm {
+                b.push_firm(&FirmRow::default());
+            } else {
+                b.person_names.push(&format!("name of {id}"));
+            }
+        }
+        for (entity, phone) in [(0, "138"), (2, "138"), (3, "139")] {
+            b.add_identifier(NodeId(entity), IdentifierKind::Phone, phone);
+        }
+        b.add_identifier(NodeId(1), IdentifierKind::Address, "1 Main St");
+        b.finish().expect("graph")
+    }
+
+    #[test]
+    fn renamed_nodes_keep_their_numbers_and_drop_person_names() {
+        let mut graph = two_firms_two_persons();
+        let persons = graph.kind_range(NodeKind::Person);
+        let renamed = graph.rename_nodes(|node, id, out| {
+            if persons.contains(&node.0) {
+                out.push_str("p:");
+            }
+            out.push_str(id);
+        });
+        assert!(renamed.is_ok());
+        let ids: Vec<Option<NodeId>> = ["F1", "F2", "p:P1", "p:P2", "P1"].iter().map(|id| graph.lookup(id)).collect();
+        assert_eq!(ids, vec![Some(NodeId(0)), Some(NodeId(1)), Some(NodeId(2)), Some(NodeId(3)), None]);
+        assert_eq!((graph.persons.name.len(), graph.persons.name.get(0)), (2, ""));
+
+        // Firms alone renamed: person names stay.
+        let mut graph = two_firms_two_persons();
+        let renamed = graph.rename_nodes(|node, id, out| {
+            if node.0 < 2 {
+                out.push('f');
+            }
+            out.push_str(id);
+        });
+        assert!(renamed.is_ok());
+        assert_eq!((graph.lookup("fF2"), graph.persons.name.get(1)), (Some(NodeId(1)), "name of P2"));
+
+        // Two nodes under one id.
+        let mut graph = two_firms_two_persons();
+        let collided = graph.rename_nodes(|node, id, out| out.push_str(if node.0 == 3 { "F1" } else { id }));
+        assert!(collided.is_err_and(|e| e.to_string().contains("node 3 collides with node 0")));
+    }
+
+    #[test]
+    fn renamed_identifier_values_stay_shared_and_keep_their_kind() {
+        let mut graph = two_firms_two_persons();
+        let renamed = graph.rename_identifier_values(|kind, text, out| {
+            if kind == IdentifierKind::Phone {
+                out.push_str("tel-");
+            }
+            out.push_str(text);
+        });
+        assert!(renamed.is_ok());
+        let values = |node: u32| -> Vec<(IdentifierKind, String)> {
+            let store = &graph.identifiers;
+            store.by_entity.neighbors(NodeId(node)).iter().map(|&v| (store.kind(v), store.text(v).to_string())).collect()
+        };
+        assert_eq!(values(0), values(2));
+        assert_eq!(values(0), vec![(IdentifierKind::Phone, "tel-138".to_string())]);
+        assert_eq!(values(1), vec![(IdentifierKind::Address, "1 Main St".to_string())]);
+        let key = crate::builder::identifier_key(IdentifierKind::Phone, "tel-139");
+        assert_eq!(graph.identifiers.values.get(&key).map(|v| graph.identifiers.by_value.neighbors(v).to_vec()), Some(vec![NodeId(3)]));
+
+        let mut graph = two_firms_two_persons();
+        let collided = graph.rename_identifier_values(|_, _, out| out.push('x'));
+        assert!(collided.is_err());
     }
 }

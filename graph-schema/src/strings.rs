@@ -55,6 +55,35 @@ impl StrPool {
         StrPool { bytes, ends, bases }
     }
 
+    /// A pool of as many strings whose string `i` is what `rewrite(i, old, out)` appends to `out`
+    /// (the old string itself to keep it). Built a segment at a time in parallel, so `rewrite`
+    /// must not depend on the order of its calls.
+    pub fn rewritten(&self, rewrite: impl Fn(usize, &str, &mut String) + Sync) -> StrPool {
+        let segments: Vec<(Vec<u8>, Vec<u32>)> = (0..self.len().div_ceil(1 << SEGMENT_BITS))
+            .into_par_iter()
+            .map(|segment| {
+                let first = segment << SEGMENT_BITS;
+                let mut text = String::new();
+                let ends = (first..(first + (1 << SEGMENT_BITS)).min(self.len()))
+                    .map(|i| {
+                        let start = text.len();
+                        rewrite(i, self.get(i), &mut text);
+                        if text.len() - start > MAX_STRING_BYTES {
+                            let mut cut = start + MAX_STRING_BYTES;
+                            while !text.is_char_boundary(cut) {
+                                cut -= 1;
+                            }
+                            text.truncate(cut);
+                        }
+                        text.len() as u32
+                    })
+                    .collect();
+                (text.into_bytes(), ends)
+            })
+            .collect();
+        StrPoolBuilder::from_segments(segments).finish()
+    }
+
     /// Checks that ends are non-decreasing within each segment and every string lies in `bytes`.
     pub(crate) fn is_well_formed(&self) -> bool {
         let segments = self.ends.len().div_ceil(1 << SEGMENT_BITS);
@@ -136,7 +165,13 @@ impl StrPoolBuilder {
                 (bytes, ends)
             })
             .collect();
-        let mut pool = StrPoolBuilder::with_capacity(order.len(), segments.iter().map(|s| s.0.len()).sum());
+        StrPoolBuilder::from_segments(segments)
+    }
+
+    /// Joins whole segments (each's bytes, and ends counted from its own first byte).
+    fn from_segments(segments: Vec<(Vec<u8>, Vec<u32>)>) -> StrPoolBuilder {
+        let strings = segments.iter().map(|s| s.1.len()).sum();
+        let mut pool = StrPoolBuilder::with_capacity(strings, segments.iter().map(|s| s.0.len()).sum());
         for (bytes, ends) in segments {
             pool.bases.push(pool.bytes.len() as u64);
             pool.bytes.extend_from_slice(&bytes);
@@ -269,6 +304,39 @@ impl IdMap {
             pos = if pos + 1 == slots.len() { 0 } else { pos + 1 };
         }
         None
+    }
+
+    /// The map whose id `i` is the pool's string `i`, or `Err((a, b))` for two equal strings.
+    /// Keys are placed in the order of their hashes, so each lands in or next to the slot the
+    /// previous one took (a sequential pass over the table, where inserting by id jumps about
+    /// it), and equal keys meet as neighbours in that order.
+    pub fn from_pool(pool: StrPool) -> Result<IdMap, (NodeId, NodeId)> {
+        let mut by_hash: Vec<(u64, u32)> = (0..pool.len()).into_par_iter().map(|i| (xxh3_64(pool.get_bytes(i)), i as u32)).collect();
+        by_hash.par_sort_unstable();
+        let mut run = 0;
+        for end in 1..=by_hash.len() {
+            if end < by_hash.len() && by_hash[end].0 == by_hash[run].0 {
+                continue;
+            }
+            // Keys of one hash: equal keys or a collision, told apart by their bytes.
+            let same_hash = &by_hash[run..end];
+            for (k, &(_, a)) in same_hash.iter().enumerate() {
+                if let Some(&(_, b)) = same_hash[k + 1..].iter().find(|&&(_, b)| pool.get_bytes(a as usize) == pool.get_bytes(b as usize)) {
+                    return Err((NodeId(a), NodeId(b)));
+                }
+            }
+            run = end;
+        }
+        let size = table_size(pool.len());
+        let mut slots = huge_page_vec_filled(size, EMPTY);
+        for &(hash, id) in &by_hash {
+            let mut pos = home_of(hash, size);
+            while slots[pos] != EMPTY {
+                pos = if pos + 1 == size { 0 } else { pos + 1 };
+            }
+            slots[pos] = id;
+        }
+        Ok(IdMap { pool, slots: slots.into() })
     }
 
     /// The external id of an internal id.
@@ -525,6 +593,56 @@ mod tests {
         }
         assert_eq!(map.get("absent"), None);
         assert_eq!(map.get(""), None);
+    }
+
+    #[test]
+    fn a_map_from_a_pool_finds_every_key_and_names_equal_keys() {
+        let n = (1 << SEGMENT_BITS) + 7;
+        let mut builder = StrPoolBuilder::default();
+        for i in 0..n {
+            builder.push(&format!("9111{i:014}"));
+        }
+        let map = IdMap::from_pool(builder.finish()).expect("distinct keys");
+        for i in [0, 1, 4095, 1 << SEGMENT_BITS, n - 1] {
+            assert_eq!(map.get(&format!("9111{i:014}")), Some(NodeId(i as u32)));
+        }
+        assert_eq!(map.get("9111"), None);
+        assert_eq!(map.get(&format!("9111{n:014}")), None);
+        assert_eq!((0..n).filter(|&i| map.get(map.external(NodeId(i as u32))) == Some(NodeId(i as u32))).count(), n);
+
+        // Equal keys far apart in id order, after a key that shares their inline prefix.
+        let mut builder = StrPoolBuilder::default();
+        for key in ["a", "x", "b", "xx", "c", "x"] {
+            builder.push(key);
+        }
+        assert_eq!(IdMap::from_pool(builder.finish()).err(), Some((NodeId(1), NodeId(5))));
+        assert!(IdMap::from_pool(StrPool::default()).is_ok_and(|m| m.is_empty() && m.get("").is_none()));
+    }
+
+    #[test]
+    fn rewritten_pools_keep_order_across_segments_and_cut_long_strings() {
+        let n = (1 << SEGMENT_BITS) * 2 + 5;
+        let mut builder = StrPoolBuilder::default();
+        for i in 0..n {
+            builder.push(&format!("s{i}"));
+        }
+        let pool = builder.finish().rewritten(|i, old, out| {
+            if i == n - 1 {
+                out.push_str(&"é".repeat(MAX_STRING_BYTES));
+            } else if i % 3 == 0 {
+                out.push_str(old);
+            } else {
+                out.push_str(&format!("t{}", i * 2));
+            }
+        });
+        assert!(pool.is_well_formed());
+        assert_eq!(pool.len(), n);
+        for i in [0, 1, 65535, 65536, 65537, 131072, n - 2] {
+            let expected = if i % 3 == 0 { format!("s{i}") } else { format!("t{}", i * 2) };
+            assert_eq!(pool.get(i), expected);
+        }
+        // Cut at a char boundary below the limit: "é" is two bytes.
+        assert_eq!(pool.get(n - 1).len(), MAX_STRING_BYTES - 1);
     }
 
     #[test]
