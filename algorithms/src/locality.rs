@@ -147,8 +147,23 @@ impl SegmentedInLists {
     /// # Complexity
     /// O(n + m) work (a list spanning more segments than it has arcs is sorted instead), parallel
     /// over blocks of targets; memory 4m (+ 8m weighted) for the lists and 12 bytes per (target,
-    /// segment) entry, twice over while the segments are put together.
+    /// segment) entry, up to twice over while the segments are joined (each block's parts are
+    /// freed once copied).
     pub fn new(graph: &Projection, order: &NodeOrder, segment_len: usize) -> SegmentedInLists {
+        Self::cut(graph, order, segment_len).join()
+    }
+
+    /// [`SegmentedInLists::new`] for a caller done with the projection's lists: they are freed
+    /// (the node list stays) once their arcs are dealt out, before the segments are joined, so
+    /// the lists, the dealt-out parts and the joined segments are never held all at once.
+    pub fn new_releasing(graph: &mut Projection, order: &NodeOrder, segment_len: usize) -> SegmentedInLists {
+        let cut = Self::cut(graph, order, segment_len);
+        graph.release_lists();
+        cut.join()
+    }
+
+    /// Deals each block of targets' renamed in-arcs out to the segments of their sources.
+    fn cut(graph: &Projection, order: &NodeOrder, segment_len: usize) -> Cut {
         let n = order.order.len();
         let segment_len = segment_len.max(1).next_power_of_two();
         let shift = segment_len.trailing_zeros();
@@ -200,12 +215,34 @@ impl SegmentedInLists {
                 parts
             })
             .collect();
-        let segments = (0..segment_count)
+        Cut { segment_len, segment_count, weighted, parts }
+    }
+}
+
+/// The in-arcs of every block of targets dealt out by segment (`parts[block][segment]`), before
+/// the segments are joined.
+struct Cut {
+    segment_len: usize,
+    segment_count: usize,
+    weighted: bool,
+    parts: Vec<Vec<SegmentPart>>,
+}
+
+impl Cut {
+    /// Joins each segment's parts in block order, freeing them as it goes.
+    fn join(self) -> SegmentedInLists {
+        let Cut { segment_len, segment_count, weighted, parts } = self;
+        let mut by_segment: Vec<Vec<SegmentPart>> = (0..segment_count).map(|_| Vec::with_capacity(parts.len())).collect();
+        for block in parts {
+            for (segment, part) in by_segment.iter_mut().zip(block) {
+                segment.push(part);
+            }
+        }
+        let segments = by_segment
             .into_par_iter()
-            .map(|segment| {
-                let pieces = || parts.iter().map(|block| &block[segment]);
-                let entries: usize = pieces().map(|p| p.targets.len()).sum();
-                let arcs: usize = pieces().map(|p| p.sources.len()).sum();
+            .map(|pieces| {
+                let entries: usize = pieces.iter().map(|p| p.targets.len()).sum();
+                let arcs: usize = pieces.iter().map(|p| p.sources.len()).sum();
                 let mut joined = InSegment {
                     targets: Vec::with_capacity(entries),
                     offsets: Vec::with_capacity(entries + 1),
@@ -215,7 +252,7 @@ impl SegmentedInLists {
                 };
                 joined.offsets.push(0);
                 let mut filled = 0;
-                for piece in pieces() {
+                for piece in pieces {
                     joined.targets.extend_from_slice(&piece.targets);
                     for &length in &piece.lengths {
                         joined.offsets.push(joined.offsets[joined.offsets.len() - 1] + length as u64);

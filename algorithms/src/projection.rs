@@ -202,6 +202,21 @@ impl Projection {
         self.out_targets.len()
     }
 
+    /// Frees the outgoing lists' targets and weights of a directed projection (an undirected
+    /// one's are its incoming lists too, and stay); the out-offsets, so the out-degrees, stay.
+    /// For a caller done with them whose memory is wanted for what it builds next.
+    pub fn release_out_lists(&mut self) {
+        if !self.undirected {
+            self.out_targets = Vec::new();
+            self.out_weights = None;
+        }
+    }
+
+    /// Frees every list, keeping the node list (`nodes`, `node_count`, `local_id`).
+    pub fn release_lists(&mut self) {
+        *self = Projection { nodes: std::mem::take(&mut self.nodes), undirected: self.undirected, ..Projection::default() };
+    }
+
     #[inline]
     pub fn out_neighbors(&self, v: u32) -> &[u32] {
         &self.out_targets[self.out_offsets[v as usize] as usize..self.out_offsets[v as usize + 1] as usize]

@@ -4,7 +4,7 @@
 //! records it for the manifest. A new analysis is one function here and one line in [`PLAN`].
 
 use anyhow::Result;
-use ekg_algorithms::centrality::pagerank::{page_rank, personalized_page_rank, PageRankConfig};
+use ekg_algorithms::centrality::pagerank::{page_rank_releasing, personalized_page_rank, PageRankConfig};
 use ekg_algorithms::community::leiden::leiden;
 use ekg_algorithms::community::louvain::louvain;
 use ekg_algorithms::community::lpa::label_propagation;
@@ -252,8 +252,9 @@ fn segments(s: &mut Scoring) -> Result<u64> {
 }
 
 fn pagerank(s: &mut Scoring) -> Result<u64> {
-    let projection = Projection::new(s.graph, &ProjectionConfig { relations: vec![Relation::Transfer], undirected: false, weighted: true });
-    let result = page_rank(&projection, &s.pagerank_config()?);
+    let mut projection =
+        Projection::new(s.graph, &ProjectionConfig { relations: vec![Relation::Transfer], undirected: false, weighted: true });
+    let result = page_rank_releasing(&mut projection, &s.pagerank_config()?);
     let mut values = scatter(&projection, &result.scores, s.n(), 0.0);
     roll_up(&mut values, &s.owner);
     s.features.f64(

@@ -97,9 +97,39 @@ pub fn personalized_page_rank(graph: &Projection, seeds: &[u32], config: &PageRa
     run(graph, config, Some(&teleport))
 }
 
+/// [`page_rank`] for a caller that needs only the projection's node list afterwards: its lists
+/// are freed as soon as the iteration is done with them (the out-lists once the out-weights are
+/// summed, the in-lists once cut into segments), so the peak is the in-lists and their segmented
+/// copy rather than the whole projection besides. The same scores as [`page_rank`].
+pub fn page_rank_releasing(graph: &mut Projection, config: &PageRankConfig) -> PageRankResult {
+    let layout = layout_for(graph);
+    run_releasing(graph, config, layout)
+}
+
+fn run_releasing(graph: &mut Projection, config: &PageRankConfig, layout: Layout) -> PageRankResult {
+    let Layout::Segmented { segment_len } = layout else {
+        let result = page_rank(graph, config);
+        graph.release_lists();
+        return result;
+    };
+    let out_weight = out_weights(graph);
+    let order = NodeOrder::by_descending(|v| graph.out_degree(v) as u64, graph.node_count());
+    graph.release_out_lists();
+    let segmented = SegmentedInLists::new_releasing(graph, &order, segment_len);
+    iterate_segmented(&segmented, &order, out_weight, config, None, true)
+}
+
 fn run(graph: &Projection, config: &PageRankConfig, teleport: Option<&[f64]>) -> PageRankResult {
-    let layout = if graph.edge_count() >= REORDER_MIN_ARCS { Layout::Segmented { segment_len: SEGMENT_BYTES / 4 } } else { Layout::Plain };
+    let layout = layout_for(graph);
     run_in_order(graph, config, teleport, layout, layout != Layout::Plain)
+}
+
+fn layout_for(graph: &Projection) -> Layout {
+    if graph.edge_count() >= REORDER_MIN_ARCS {
+        Layout::Segmented { segment_len: SEGMENT_BYTES / 4 }
+    } else {
+        Layout::Plain
+    }
 }
 
 /// Contribution bytes one segment of the pull reads: half of the 2 MiB private L2 of the machines
@@ -164,13 +194,7 @@ fn run_in_order(graph: &Projection, config: &PageRankConfig, teleport: Option<&[
     if n == 0 {
         return PageRankResult { scores: Vec::new(), iterations: 0, converged: true, delta: 0.0 };
     }
-    let out_weight: Vec<f64> = (0..n as u32)
-        .into_par_iter()
-        .map(|v| match &graph.out_weights {
-            Some(w) => w[graph.out_offsets[v as usize] as usize..graph.out_offsets[v as usize + 1] as usize].iter().sum(),
-            None => graph.out_degree(v) as f64,
-        })
-        .collect();
+    let out_weight = out_weights(graph);
     let Layout::Segmented { segment_len } = layout else {
         let lists = Pull::Lists { offsets: graph.in_offsets(), sources: graph.in_sources(), weights: graph.in_weights() };
         return if narrow {
@@ -181,7 +205,31 @@ fn run_in_order(graph: &Projection, config: &PageRankConfig, teleport: Option<&[
     };
     let order = NodeOrder::by_descending(|v| graph.out_degree(v) as u64, n);
     let segmented = SegmentedInLists::new(graph, &order, segment_len);
-    let lists = Pull::Segments(&segmented);
+    iterate_segmented(&segmented, &order, out_weight, config, teleport, narrow)
+}
+
+/// Each node's total out-weight (its out-degree when unweighted), summed over its sorted list.
+fn out_weights(graph: &Projection) -> Vec<f64> {
+    (0..graph.node_count() as u32)
+        .into_par_iter()
+        .map(|v| match &graph.out_weights {
+            Some(w) => w[graph.out_offsets[v as usize] as usize..graph.out_offsets[v as usize + 1] as usize].iter().sum(),
+            None => graph.out_degree(v) as f64,
+        })
+        .collect()
+}
+
+/// Iterates on in-lists segmented in `order` (out-weights and teleport by original id), the
+/// scores mapped back to original ids.
+fn iterate_segmented(
+    segmented: &SegmentedInLists,
+    order: &NodeOrder,
+    out_weight: Vec<f64>,
+    config: &PageRankConfig,
+    teleport: Option<&[f64]>,
+    narrow: bool,
+) -> PageRankResult {
+    let lists = Pull::Segments(segmented);
     let teleport = teleport.map(|t| order.permute(t));
     let (out_weight, teleport) = (order.permute(&out_weight), teleport.as_deref());
     let mut result =
@@ -337,6 +385,26 @@ mod tests {
         assert!(r.scores[2..].iter().all(|&s| s < 1e-15), "{:?}", r.scores);
         assert!(r.scores[0] > r.scores[1]);
         assert_eq!(personalized_page_rank(&g, &[99], &PageRankConfig::default()).scores, vec![0.0; 5]);
+    }
+
+    #[test]
+    fn releasing_the_lists_as_it_goes_changes_no_score() {
+        let mut next = crate::test_rng(11);
+        for (weighted, undirected) in [(true, false), (false, false), (true, true)] {
+            let n = 500;
+            let edges: Vec<(u32, u32, f64)> =
+                (0..4000).map(|_| (next() % n, (next() % n) * (next() % n) / n, 1.0 + (next() % 9) as f64)).collect();
+            let g = Projection::from_edges(n as usize, &edges, undirected, weighted);
+            let config = PageRankConfig::default();
+            for (layout, kept) in
+                [(Layout::Plain, page_rank(&g, &config)), (Layout::Segmented { segment_len: 64 }, page_rank_segmented(&g, &config, 64))]
+            {
+                let mut released = g.clone();
+                assert_eq!(run_releasing(&mut released, &config, layout), kept, "{layout:?}");
+                assert_eq!((released.nodes.len(), released.edge_count(), released.in_sources().len()), (n as usize, 0, 0));
+                assert_eq!(released.local_id(g.nodes[7]), Some(7));
+            }
+        }
     }
 
     #[test]
