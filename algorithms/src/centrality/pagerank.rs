@@ -387,14 +387,20 @@ mod tests {
         assert_eq!(personalized_page_rank(&g, &[99], &PageRankConfig::default()).scores, vec![0.0; 5]);
     }
 
+    /// `arcs` random arcs over `n` nodes whose targets skew to low ids (a few hubs), weights 1 to
+    /// `max_weight`.
+    fn skewed_graph(next: &mut impl FnMut() -> u32, n: u32, arcs: usize, max_weight: u32, undirected: bool, weighted: bool) -> Projection {
+        let edges: Vec<(u32, u32, f64)> =
+            (0..arcs).map(|_| (next() % n, (next() % n) * (next() % n) / n, 1.0 + (next() % max_weight) as f64)).collect();
+        Projection::from_edges(n as usize, &edges, undirected, weighted)
+    }
+
     #[test]
     fn releasing_the_lists_as_it_goes_changes_no_score() {
         let mut next = crate::test_rng(11);
         for (weighted, undirected) in [(true, false), (false, false), (true, true)] {
             let n = 500;
-            let edges: Vec<(u32, u32, f64)> =
-                (0..4000).map(|_| (next() % n, (next() % n) * (next() % n) / n, 1.0 + (next() % 9) as f64)).collect();
-            let g = Projection::from_edges(n as usize, &edges, undirected, weighted);
+            let g = skewed_graph(&mut next, n, 4000, 9, undirected, weighted);
             let config = PageRankConfig::default();
             for (layout, kept) in
                 [(Layout::Plain, page_rank(&g, &config)), (Layout::Segmented { segment_len: 64 }, page_rank_segmented(&g, &config, 64))]
@@ -415,9 +421,7 @@ mod tests {
         let mut next = crate::test_rng(7);
         for (weighted, undirected) in [(false, false), (true, false), (false, true)] {
             let n = 300;
-            let edges: Vec<(u32, u32, f64)> =
-                (0..3000).map(|_| (next() % n, (next() % n) * (next() % n) / n, 1.0 + (next() % 5) as f64)).collect();
-            let g = Projection::from_edges(n as usize, &edges, undirected, weighted);
+            let g = skewed_graph(&mut next, n, 3000, 5, undirected, weighted);
             let tight = PageRankConfig { tolerance: 1e-14, ..Default::default() };
             let teleport: Vec<f64> = (0..n).map(|v| if v % 7 == 0 { 1.0 / 43.0 } else { 0.0 }).collect();
             for t in [None, Some(&teleport[..])] {
