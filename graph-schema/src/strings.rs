@@ -610,7 +610,7 @@ mod tests {
         assert_eq!(map.get(&format!("9111{n:014}")), None);
         assert_eq!((0..n).filter(|&i| map.get(map.external(NodeId(i as u32))) == Some(NodeId(i as u32))).count(), n);
 
-        // Equal keys far apart in id order, after a key that shares their inline prefix.
+        // Equal keys far apart in id order, beside a key they are a prefix of.
         let mut builder = StrPoolBuilder::default();
         for key in ["a", "x", "b", "xx", "c", "x"] {
             builder.push(key);
