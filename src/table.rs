@@ -52,8 +52,8 @@ impl Table {
         self.push(name, false, Arc::new(b.finish()))
     }
 
-    /// NaN becomes null. Built from whole buffers, as are the other nullable number columns:
-    /// appending value by value took a tenth of writing the features.
+    /// NaN becomes null. Built from whole buffers, as `u32_opt` is: appending to a builder value
+    /// by value cost a tenth of the write stage.
     pub fn f64_nan_null(self, name: &str, values: impl IntoIterator<Item = f64>) -> Table {
         let values: Vec<f64> = values.into_iter().collect();
         let valid: Vec<bool> = values.iter().map(|v| !v.is_nan()).collect();
