@@ -364,7 +364,7 @@ fn write_features(features: &Features, small: &SmallGraph, path: &Path) -> Resul
             .describe(&c.description);
         }
         if !small.node_of_row.is_empty() {
-            table = table.append(small.features.columns_table(|| small.node_of_row[slice.clone()].iter().copied()));
+            table = table.append(small.features.columns_table(super::features::Rows::List(&small.node_of_row[slice.clone()])));
         }
         Ok(table)
     })

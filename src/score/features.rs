@@ -4,11 +4,11 @@
 //! Transfer features of a firm or person are entity-level: its own transfers plus those of the
 //! accounts it owns (money moves through accounts; a credit model scores the owner).
 
-use arrow_array::{Array, UInt32Array};
 pub use ekg_algorithms::ownership::account_owner;
 use ekg_schema::{Graph, NodeId, NodeKind, Relation, TS_NULL};
 use rayon::prelude::*;
 
+use super::blocks::{BlockColumn, Cell};
 use crate::table::Table;
 
 pub use ekg_schema::MICROS_PER_DAY;
@@ -19,12 +19,13 @@ pub use ekg_schema::MICROS_PER_DAY;
 const WRITE_SLICE_ROWS: u32 = 1 << 16;
 
 /// One typed feature column, by node id; NaN and nulls as below. Held for every node until the
-/// table is written, so compact: most columns apply to one kind of node and are null elsewhere.
+/// table is written, so compact: most columns apply to one kind of node and are null elsewhere,
+/// and number columns are mostly zero besides (see [`BlockColumn`]).
 pub enum Values {
     /// NaN is null.
-    F64(Vec<f64>),
-    /// Values with a validity bitmap (4⅛ bytes per node, not an `Option`'s 8).
-    U32(UInt32Array),
+    F64(BlockColumn<f64>),
+    /// `u32::MAX` is null.
+    U32(BlockColumn<u32>),
     /// Dictionary codes ([`NULL_CODE`] is null): text features are classes and bases that take
     /// few distinct values, or the ids of other nodes; not a `String` per node.
     Text {
@@ -66,6 +67,34 @@ impl Feature {
     }
 }
 
+/// The nodes of a slice of a feature table, in row order.
+#[derive(Clone)]
+pub enum Rows<'a> {
+    Range(std::ops::Range<u32>),
+    List(&'a [u32]),
+}
+
+impl Rows<'_> {
+    fn ids(&self) -> Box<dyn Iterator<Item = u32> + '_> {
+        match self {
+            Rows::Range(range) => Box::new(range.clone()),
+            Rows::List(ids) => Box::new(ids.iter().copied()),
+        }
+    }
+
+    /// The cells of these rows of `column` (block columns hold every node from 0).
+    fn cells<T: Cell>(&self, column: &BlockColumn<T>) -> Vec<T> {
+        match self {
+            Rows::Range(range) => {
+                let mut out = Vec::with_capacity(range.len());
+                column.extend_rows(range.start as usize..range.end as usize, &mut out);
+                out
+            }
+            Rows::List(ids) => ids.iter().map(|&v| column.get(v as usize)).collect(),
+        }
+    }
+}
+
 /// Cuts `values` to the span from their first to their last non-null one; returns its start.
 fn keep_span<T>(values: &mut Vec<T>, is_null: impl Fn(&T) -> bool) -> usize {
     let end = values.iter().rposition(|x| !is_null(x)).map_or(0, |last| last + 1);
@@ -86,14 +115,16 @@ impl Features {
         self.columns.push(Feature { name: name.into(), description: description.into(), start, values });
     }
 
-    pub fn f64(&mut self, name: &str, description: &str, mut values: Vec<f64>) {
-        let start = keep_span(&mut values, |x| x.is_nan());
-        self.push(name, description, start, Values::F64(values));
+    pub fn f64(&mut self, name: &str, description: &str, values: Vec<f64>) {
+        self.push(name, description, 0, Values::F64(BlockColumn::new(&values)));
     }
 
-    pub fn u32(&mut self, name: &str, description: &str, mut values: Vec<Option<u32>>) {
-        let start = keep_span(&mut values, Option::is_none);
-        self.push(name, description, start, Values::U32(values.into()));
+    /// `Some(u32::MAX)` is not a value a feature takes (see [`Cell`] for `u32`).
+    pub fn u32(&mut self, name: &str, description: &str, values: Vec<Option<u32>>) {
+        debug_assert!(!values.contains(&Some(u32::NULL)), "{name}: u32::MAX is the null of a u32 column");
+        let cells: Vec<u32> = values.par_iter().map(|v| v.unwrap_or(u32::NULL)).collect();
+        drop(values);
+        self.push(name, description, 0, Values::U32(BlockColumn::new(&cells)));
     }
 
     pub fn text(&mut self, name: &str, description: &str, mut values: Vec<Option<String>>) {
@@ -119,6 +150,16 @@ impl Features {
         self.push(name, description, start, Values::Bool(values));
     }
 
+    /// Bytes held by the number columns (the bulk of the matrix).
+    pub fn byte_len(&self) -> usize {
+        let numbers = |f: &Feature| match &f.values {
+            Values::F64(x) => x.byte_len(),
+            Values::U32(x) => x.byte_len(),
+            _ => 0,
+        };
+        self.columns.iter().map(numbers).sum()
+    }
+
     /// The table: key columns first, then every feature in order, each described.
     /// The table's rows `rows` (node ids).
     pub fn table(&self, graph: &Graph, as_of: i64, rows: std::ops::Range<u32>) -> Table {
@@ -132,36 +173,37 @@ impl Features {
             .describe("The instant the graph was scored as of (UTC).")
             .timestamp_opt("event_timestamp", ids().map(|_| Some(as_of)))
             .describe("Feast's event timestamp: the same instant as as_of.");
-        t.append(self.columns_table(ids))
+        t.append(self.columns_table(Rows::Range(rows)))
     }
 
-    /// Every feature column, each described, for the nodes `ids()` yields, in that order.
-    pub fn columns_table<I: Iterator<Item = u32>>(&self, ids: impl Fn() -> I + Sync) -> Table {
+    /// Every feature column, each described, for the nodes `rows`, in that order.
+    pub fn columns_table(&self, rows: Rows<'_>) -> Table {
         // Each column is built on its own, in parallel, and joined in order.
-        let columns: Vec<Table> =
-            self.columns
-                .par_iter()
-                .map(|f| {
-                    // Node v's place in the column's values, if it has one.
-                    let (start, len) = (f.start, f.len());
-                    let at = |v: u32| (v as usize).checked_sub(start).filter(|&k| k < len);
-                    let column = Table::new();
-                    match &f.values {
-                        Values::F64(x) => column.f64_nan_null(&f.name, ids().map(|v| at(v).map_or(f64::NAN, |k| x[k]))),
-                        Values::U32(x) => column.u32_opt(&f.name, ids().map(|v| at(v).filter(|&k| x.is_valid(k)).map(|k| x.value(k)))),
-                        Values::Text { codes, dictionary } => column
-                            .utf8_opt(&f.name, ids().map(|v| at(v).and_then(|k| dictionary.get(codes[k] as usize)).map(String::as_str))),
-                        Values::Bool(x) => column.bool_opt(&f.name, ids().map(|v| at(v).and_then(|k| x[k]))),
-                    }
-                    .describe(&f.description)
-                })
-                .collect();
+        let columns: Vec<Table> = self
+            .columns
+            .par_iter()
+            .map(|f| {
+                // Node v's place in the column's values, if it has one.
+                let (start, len) = (f.start, f.len());
+                let at = |v: u32| (v as usize).checked_sub(start).filter(|&k| k < len);
+                let column = Table::new();
+                match &f.values {
+                    Values::F64(x) => column.f64_nan_null(&f.name, rows.cells(x)),
+                    Values::U32(x) => column.u32_opt(&f.name, rows.cells(x).into_iter().map(|v| (v != u32::NULL).then_some(v))),
+                    Values::Text { codes, dictionary } => column
+                        .utf8_opt(&f.name, rows.ids().map(|v| at(v).and_then(|k| dictionary.get(codes[k] as usize)).map(String::as_str))),
+                    Values::Bool(x) => column.bool_opt(&f.name, rows.ids().map(|v| at(v).and_then(|k| x[k]))),
+                }
+                .describe(&f.description)
+            })
+            .collect();
         columns.into_iter().fold(Table::new(), Table::append)
     }
 
     /// Writes `features.parquet` as `path` in slices of [`WRITE_SLICE_ROWS`] nodes (see
     /// [`write_in_slices`]). Returns the row count.
     pub fn write(&self, graph: &Graph, as_of: i64, path: &std::path::Path) -> anyhow::Result<usize> {
+        tracing::debug!(columns = self.columns.len(), bytes = self.byte_len(), "feature matrix");
         write_in_slices(path, graph.node_count(), |rows| Ok(self.table(graph, as_of, rows.start as u32..rows.end as u32)))
     }
 

@@ -1,0 +1,257 @@
+//! A feature column held in blocks of [`BLOCK_ROWS`] nodes, each storing only what differs from
+//! its own fill value (null or zero): the feature matrix is held until it is written, and most of
+//! its columns are null or zero for whole kinds of node and for most nodes of the rest (guarantee
+//! amounts are zero for 97% of nodes, ring counts for 94%). At 1M firms this holds the 84 number
+//! columns in about 0.64 GiB instead of 1.1 GiB, with the same values.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+/// Nodes per block: small enough that a kind's boundary wastes little, large enough that the
+/// per-block header (about 40 bytes) is noise.
+pub const BLOCK_ROWS: usize = 4096;
+
+/// A cell type of a block column: its null and zero, and when two cells are the same.
+pub trait Cell: Copy + Send + Sync {
+    const NULL: Self;
+    const ZERO: Self;
+    fn same(self, other: Self) -> bool;
+}
+
+/// NaN is null; any NaN matches a null fill. Zero matches by bits, so -0.0 is kept as written.
+impl Cell for f64 {
+    const NULL: f64 = f64::NAN;
+    const ZERO: f64 = 0.0;
+    fn same(self, other: f64) -> bool {
+        (self.is_nan() && other.is_nan()) || self.to_bits() == other.to_bits()
+    }
+}
+
+/// `u32::MAX` is null: feature counts and ids are below it (a relation holds fewer than
+/// `u32::MAX` edges and a graph fewer than `u32::MAX` nodes), as in the distributed job's columns.
+impl Cell for u32 {
+    const NULL: u32 = u32::MAX;
+    const ZERO: u32 = 0;
+    fn same(self, other: u32) -> bool {
+        self == other
+    }
+}
+
+/// Where a block's cells other than its fill are.
+#[derive(Clone, Debug)]
+enum Stored {
+    /// Every cell, at `dense[start..start + rows]`.
+    Dense(usize),
+    /// The cells that differ from the fill: `positions[range]` (within the block, increasing)
+    /// and `sparse[range]`. An empty range is a block of fill alone.
+    Sparse(Range<usize>),
+}
+
+#[derive(Clone, Debug)]
+struct Block<T> {
+    fill: T,
+    stored: Stored,
+}
+
+/// A column of `len` cells in blocks; see the module doc.
+#[derive(Clone, Debug)]
+pub struct BlockColumn<T> {
+    len: usize,
+    blocks: Vec<Block<T>>,
+    dense: Vec<T>,
+    positions: Vec<u16>,
+    sparse: Vec<T>,
+}
+
+/// One block as encoded by a worker, before the blocks are joined.
+enum Encoded<T> {
+    Dense(T, Vec<T>),
+    Sparse(T, Vec<u16>, Vec<T>),
+}
+
+impl<T: Cell> BlockColumn<T> {
+    /// Encodes `values`, blocks in parallel. Each block takes the more common of null and zero as
+    /// its fill (null on a tie), then keeps either every cell or the others with their positions,
+    /// whichever is smaller.
+    pub fn new(values: &[T]) -> BlockColumn<T> {
+        let encoded: Vec<Encoded<T>> = values
+            .par_chunks(BLOCK_ROWS)
+            .map(|cells| {
+                let nulls = cells.iter().filter(|c| c.same(T::NULL)).count();
+                let zeros = cells.iter().filter(|c| c.same(T::ZERO)).count();
+                let fill = if zeros > nulls { T::ZERO } else { T::NULL };
+                let others = cells.len() - nulls.max(zeros);
+                let cell = std::mem::size_of::<T>();
+                if others * (cell + std::mem::size_of::<u16>()) < std::mem::size_of_val(cells) {
+                    let (positions, kept) = cells.iter().enumerate().filter(|(_, c)| !c.same(fill)).map(|(i, &c)| (i as u16, c)).unzip();
+                    Encoded::Sparse(fill, positions, kept)
+                } else {
+                    Encoded::Dense(fill, cells.to_vec())
+                }
+            })
+            .collect();
+        let mut column = BlockColumn {
+            len: values.len(),
+            blocks: Vec::with_capacity(encoded.len()),
+            dense: Vec::new(),
+            positions: Vec::new(),
+            sparse: Vec::new(),
+        };
+        let dense_len: usize = encoded.iter().map(|e| if let Encoded::Dense(_, cells) = e { cells.len() } else { 0 }).sum();
+        let sparse_len: usize = encoded.iter().map(|e| if let Encoded::Sparse(_, p, _) = e { p.len() } else { 0 }).sum();
+        column.dense.reserve_exact(dense_len);
+        column.positions.reserve_exact(sparse_len);
+        column.sparse.reserve_exact(sparse_len);
+        for block in encoded {
+            column.blocks.push(match block {
+                Encoded::Dense(fill, cells) => {
+                    let start = column.dense.len();
+                    column.dense.extend_from_slice(&cells);
+                    Block { fill, stored: Stored::Dense(start) }
+                }
+                Encoded::Sparse(fill, positions, kept) => {
+                    let start = column.sparse.len();
+                    column.positions.extend_from_slice(&positions);
+                    column.sparse.extend_from_slice(&kept);
+                    Block { fill, stored: Stored::Sparse(start..column.sparse.len()) }
+                }
+            });
+        }
+        column
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Cell `row`; null past the end.
+    pub fn get(&self, row: usize) -> T {
+        if row >= self.len {
+            return T::NULL;
+        }
+        let block = &self.blocks[row / BLOCK_ROWS];
+        let within = row % BLOCK_ROWS;
+        match &block.stored {
+            Stored::Dense(start) => self.dense[start + within],
+            Stored::Sparse(range) => match self.positions[range.clone()].binary_search(&(within as u16)) {
+                Ok(i) => self.sparse[range.start + i],
+                Err(_) => block.fill,
+            },
+        }
+    }
+
+    /// Appends cells `rows` to `out` (null past the end), a block at a time.
+    pub fn extend_rows(&self, rows: Range<usize>, out: &mut Vec<T>) {
+        let end = rows.end;
+        let mut row = rows.start.min(end);
+        while row < end.min(self.len) {
+            let (b, within) = (row / BLOCK_ROWS, row % BLOCK_ROWS);
+            let upto = end.min(self.len).min((b + 1) * BLOCK_ROWS);
+            let take = upto - row;
+            let block = &self.blocks[b];
+            match &block.stored {
+                Stored::Dense(start) => out.extend_from_slice(&self.dense[start + within..start + within + take]),
+                Stored::Sparse(range) => {
+                    let at = out.len();
+                    out.resize(at + take, block.fill);
+                    let positions = &self.positions[range.clone()];
+                    let first = positions.partition_point(|&p| (p as usize) < within);
+                    for (i, &p) in positions.iter().enumerate().skip(first) {
+                        let p = p as usize;
+                        if p >= within + take {
+                            break;
+                        }
+                        out[at + p - within] = self.sparse[range.start + i];
+                    }
+                }
+            }
+            row = upto;
+        }
+        if end > row {
+            out.resize(out.len() + (end - row), T::NULL);
+        }
+    }
+
+    /// Bytes held.
+    pub fn byte_len(&self) -> usize {
+        let cell = std::mem::size_of::<T>();
+        self.blocks.len() * std::mem::size_of::<Block<T>>() + (self.dense.len() + self.sparse.len()) * cell + self.positions.len() * 2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cells of kinds the encoder must keep apart: null, zero, negative zero, values.
+    fn mixed(len: usize, seed: u64) -> Vec<f64> {
+        let mut x = seed;
+        (0..len)
+            .map(|i| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                // Runs of null and of zero as whole kinds would leave them, then mixed stretches.
+                match (i / 5000, x >> 61) {
+                    (0, _) => f64::NAN,
+                    (1, 0) => 7.5,
+                    (1, _) => 0.0,
+                    (_, 0) => f64::NAN,
+                    (_, 1) => -0.0,
+                    (_, 2 | 3) => 0.0,
+                    _ => (x >> 11) as f64 / 3.0,
+                }
+            })
+            .collect()
+    }
+
+    fn same_cells(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(*y))
+    }
+
+    #[test]
+    fn every_cell_reads_back_by_row_and_by_range() {
+        for len in [0, 1, BLOCK_ROWS - 1, BLOCK_ROWS, 3 * BLOCK_ROWS + 17, 20_000] {
+            let values = mixed(len, len as u64);
+            let column = BlockColumn::new(&values);
+            assert_eq!(column.len(), len);
+            let by_row: Vec<f64> = (0..len).map(|r| column.get(r)).collect();
+            assert!(same_cells(&by_row, &values), "len {len}");
+            // Ranges across block edges, inside one block, empty, and past the end.
+            for rows in [0..len, 3..len / 2, len / 3..len / 3, BLOCK_ROWS - 2..BLOCK_ROWS + 2, len.saturating_sub(5)..len + 4] {
+                let mut out = vec![1.0];
+                column.extend_rows(rows.clone(), &mut out);
+                let expected: Vec<f64> =
+                    std::iter::once(1.0).chain(rows.clone().map(|r| values.get(r).copied().unwrap_or(f64::NAN))).collect();
+                assert!(same_cells(&out, &expected), "len {len}, rows {rows:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn negative_zero_and_nan_payloads_are_kept_apart_from_the_fill() {
+        let mut values = vec![0.0; BLOCK_ROWS];
+        values[10] = -0.0;
+        values[11] = f64::NAN;
+        let column = BlockColumn::new(&values);
+        assert_eq!(column.get(10).to_bits(), (-0.0f64).to_bits());
+        assert!(column.get(11).is_nan());
+        assert_eq!(column.get(12).to_bits(), 0);
+    }
+
+    #[test]
+    fn blocks_of_one_fill_hold_nothing_and_mostly_filled_blocks_hold_few_cells() {
+        let n = 8 * BLOCK_ROWS;
+        let mut values = vec![u32::NULL; n];
+        // Block 2 zero but for one value, block 5 dense with distinct values.
+        values[2 * BLOCK_ROWS..3 * BLOCK_ROWS].fill(0);
+        values[2 * BLOCK_ROWS + 9] = 4;
+        for (i, v) in values[5 * BLOCK_ROWS..6 * BLOCK_ROWS].iter_mut().enumerate() {
+            *v = i as u32 + 1;
+        }
+        let column = BlockColumn::new(&values);
+        assert_eq!((column.dense.len(), column.sparse.len()), (BLOCK_ROWS, 1));
+        assert!(column.byte_len() < n * 4 / 7);
+        assert_eq!((column.get(2 * BLOCK_ROWS + 9), column.get(2 * BLOCK_ROWS + 8), column.get(7)), (4, 0, u32::NULL));
+        assert_eq!(column.get(5 * BLOCK_ROWS + 99), 100);
+    }
+}
