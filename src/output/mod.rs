@@ -26,8 +26,11 @@ use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use rayon::prelude::*;
 
-/// Rows per row group of every table ekg writes.
-const ROW_GROUP_ROWS: usize = 1 << 20;
+/// Rows per row group of every table ekg writes. A row group's encoded columns are held until it
+/// closes: for `features.parquet` at 1M firms (about 90 columns), 2^19 rows held 0.14 GiB less
+/// than 2^20 at the job's peak, for a file 2.4% larger (each group has its own dictionaries);
+/// 2^18 held no less and made it 7% larger.
+const ROW_GROUP_ROWS: usize = 1 << 19;
 
 /// Streams record batches into one Parquet file, encoding and compressing the columns of each
 /// batch in parallel (rayon): a column's chunk is appended in schema order, so the file is the

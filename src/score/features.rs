@@ -13,7 +13,7 @@ use crate::table::Table;
 
 pub use ekg_schema::MICROS_PER_DAY;
 
-/// Nodes per slice of `features.parquet` written at a time; row groups stay 2^20 rows. A slice's
+/// Nodes per slice of `features.parquet` written at a time (row groups are 2^19 rows). A slice's
 /// Arrow copy of about 90 columns is ~40 MB: slices of 2^18 raised the 1M-firm job's peak by
 /// 0.1 GiB, with the same values (pages end at slightly different rows).
 const WRITE_SLICE_ROWS: u32 = 1 << 16;

@@ -234,6 +234,8 @@ fn write_tables(scoring: &mut Scoring, continuity: &Continuity, dir: &std::path:
     add("features.parquet");
     std::fs::write(dir.join("features.md"), scoring.features.dictionary()).context("cannot write features.md")?;
     add("features.md");
+    // Nothing reads the matrix after this: the other tables reuse its memory.
+    scoring.features = features::Features::default();
     flags_table(graph, &scoring.flags)
         .timestamp_opt("first_seen", continuity.flag_first_seen.iter().map(|&t| Some(t)))
         .u32_opt("nights_seen", continuity.flag_nights.iter().map(|&n| Some(n)))
