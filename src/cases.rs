@@ -130,7 +130,7 @@ pub fn write(
         .u32_opt("rank", queue.iter().map(|q| q.rank))
         .bool("in_capacity", queue.iter().map(|q| q.in_capacity))
         .utf8_opt("lead_ring_id", queue.iter().map(|q| q.lead.map(|i| ring_ids[i as usize].as_str())))
-        .f64("lead_score", &queue.iter().map(|q| q.lead.map_or(f64::NAN, |i| rings[i as usize].score)).collect::<Vec<_>>())
+        .f64_nan_null("lead_score", queue.iter().map(|q| q.lead.map_or(f64::NAN, |i| rings[i as usize].score)))
         .utf8("ring_kinds", kind_lists.iter().map(String::as_str))
         .utf8_list("ring_ids", queue.iter().map(|q| q.case.rings.iter().map(|&i| ring_ids[i as usize].as_str())))
         .u32("size", queue.iter().map(|q| q.case.entities.len() as u32))

@@ -167,7 +167,7 @@ pub const CASES: TableDoc = TableDoc {
         c("rank", U32, "position in the lead kind's queue, 0 first; null when not queued"),
         c("in_capacity", Bool, "within a day's capacity of the lead kind's team"),
         c("lead_ring_id", Text, "the leading ring (rings.parquet)"),
-        c("lead_score", F64, "the leading ring's score"),
+        c("lead_score", F64, "the leading ring's score; null without a lead"),
         c("ring_kinds", Text, "kinds of all its rings, comma-separated"),
         c("ring_ids", TextList, "all its rings"),
         c("size", U32, "entities involved (accounts counted as their owners)"),

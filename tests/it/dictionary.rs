@@ -13,6 +13,25 @@ fn schema(path: &Path) -> Vec<(String, Option<String>)> {
     builder.schema().fields().iter().map(|f| (f.name().clone(), f.metadata().get("description").cloned())).collect()
 }
 
+/// The float columns of a Parquet file holding a NaN: a missing number must be null, since NaN
+/// passes unnoticed through most readers' aggregates and comparisons.
+fn columns_with_nan(path: &Path) -> Vec<String> {
+    use arrow_array::{cast::AsArray, types::Float64Type};
+    let file = std::fs::File::open(path).unwrap_or_else(|_| panic!("{} missing", path.display()));
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).and_then(|b| b.build()).expect("parquet");
+    let mut found = Vec::new();
+    for batch in reader {
+        let batch = batch.expect("batch");
+        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+            let nan = column.as_primitive_opt::<Float64Type>().is_some_and(|x| x.iter().flatten().any(f64::is_nan));
+            if nan && !found.contains(field.name()) {
+                found.push(field.name().clone());
+            }
+        }
+    }
+    found
+}
+
 #[test]
 fn every_table_has_its_documented_columns_with_their_meanings() {
     let dir = tempfile::tempdir().expect("temp");
@@ -111,7 +130,9 @@ fn every_table_has_its_documented_columns_with_their_meanings() {
             assert!(dictionary.contains(&format!("| `{column}` |")), "tables.md lacks {file}.{column}");
         }
         assert!(dictionary.contains(&format!("## {file}")), "tables.md lacks {file}");
+        assert_eq!(columns_with_nan(&out.join(file)), Vec::<String>::new(), "{file}: NaN where null is meant");
     }
+    assert_eq!(columns_with_nan(&out.join("features.parquet")), Vec::<String>::new(), "features.parquet");
     let found = schema(&prospects);
     assert_eq!(found.first().map(|c| c.0.as_str()), Some("rank"));
     assert!(found.iter().all(|c| c.1.is_some()), "{found:?}");
@@ -191,6 +212,7 @@ fn run_tables_carry_their_documented_columns() {
             for (column, meaning) in &found {
                 assert!(meaning.as_deref().is_some_and(|m| m.len() > 3), "{file}.{column} has no description");
             }
+            assert_eq!(columns_with_nan(&out.join(file)), Vec::<String>::new(), "{file}: NaN where null is meant");
         }
     }
 }
