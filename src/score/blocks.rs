@@ -1,8 +1,8 @@
 //! A feature column held in blocks of [`BLOCK_ROWS`] nodes, each storing only what differs from
 //! its own fill value (null or zero): the feature matrix is held until it is written, and most of
 //! its columns are null or zero for whole kinds of node and for most nodes of the rest (guarantee
-//! amounts are zero for 97% of nodes, ring counts for 94%). At 1M firms this holds the 84 number
-//! columns in about 0.64 GiB instead of 1.1 GiB, with the same values.
+//! amounts are zero for 97% of nodes, ring counts for 94%). At 1M firms the number columns take
+//! 0.50 GiB this way (`EKG_LOG=debug` logs it at the write) instead of 1.1 GiB, same values.
 
 use std::ops::Range;
 

@@ -41,8 +41,9 @@ const NULL_CODE: u32 = u32::MAX;
 pub struct Feature {
     pub name: String,
     pub description: String,
-    /// `values` hold nodes `start..start + len`, from the first to the last with a value; nodes
-    /// outside are null. Most features apply to one kind of node, and a kind's ids are consecutive.
+    /// Text and bool `values` hold nodes `start..start + len`, from the first to the last with a
+    /// value; nodes outside are null (most features apply to one kind of node, and a kind's ids
+    /// are consecutive). Number columns start at 0: their blocks of nulls hold nothing.
     pub start: usize,
     pub values: Values,
 }
