@@ -24,12 +24,13 @@ use std::sync::{Arc, Mutex};
 
 use ekg_algorithms::centrality::pagerank::PageRankConfig;
 use ekg_loaders::{Dataset, Encoding};
+use ekg_schema::blocks::{BlockColumn, BlockColumnBuilder};
 use ekg_schema::{NodeKind, Relation};
 use serde::{Deserialize, Serialize};
 
 use exchange::{per_worker, Channel};
 use partition::Partition;
-use stages::{Column, Values};
+use stages::{Column, HeldColumn, HeldValues, Values};
 
 /// Edge rows a worker reads and sends per round while partitioning: what is held as text at once.
 pub const ROUND_ROWS: usize = 1 << 20;
@@ -82,7 +83,7 @@ pub struct Features {
     /// policy pseudonymises (`ekg_schema::pii::is_personal_node`).
     pub personal: Vec<bool>,
     pub as_of: i64,
-    pub columns: Vec<Column>,
+    pub columns: Vec<HeldColumn>,
     /// Per worker: its process, bytes sent to other workers while partitioning the input and
     /// while running the stages, and its process's peak resident memory.
     pub workers: Vec<WorkerReport>,
@@ -272,14 +273,14 @@ fn gather(
     drop(part);
     let merged = merge(gathered, &columns);
     let (mut reals, mut counts) = (merged.reals.into_iter(), merged.counts.into_iter());
-    let columns: Vec<Column> = columns
+    let columns: Vec<HeldColumn> = columns
         .into_iter()
         .map(|c| {
             let values = match c.values {
-                Values::F64(_) => Values::F64(reals.next().unwrap_or_default()),
-                Values::U32(_) => Values::U32(counts.next().unwrap_or_default()),
+                Values::F64(_) => HeldValues::F64(reals.next().unwrap_or_else(|| BlockColumn::new(&[]))),
+                Values::U32(_) => HeldValues::U32(counts.next().unwrap_or_else(|| BlockColumn::new(&[]))),
             };
-            Column { values, ..c }
+            HeldColumn { name: c.name, description: c.description, values }
         })
         .collect();
     Ok(Some(Features {
@@ -295,16 +296,14 @@ fn gather(
 
 /// The workers' blocks, each worker's sorted by (kind, id), merged into one sorted block; each
 /// block is dropped once taken.
-fn merge(by_sender: Vec<Vec<Block>>, columns: &[Column]) -> Block {
+fn merge(by_sender: Vec<Vec<Block>>, columns: &[Column]) -> Merged {
     let rows: usize = by_sender.iter().flatten().map(|b| b.ids.len()).sum();
     let real_columns = columns.iter().filter(|c| matches!(c.values, Values::F64(_))).count();
-    let mut out = Block {
-        ids: Vec::with_capacity(rows),
-        kinds: Vec::with_capacity(rows),
-        personal: Vec::with_capacity(rows),
-        reals: (0..real_columns).map(|_| Vec::with_capacity(rows)).collect(),
-        counts: (0..columns.len() - real_columns).map(|_| Vec::with_capacity(rows)).collect(),
-    };
+    let mut ids = Vec::with_capacity(rows);
+    let mut kinds = Vec::with_capacity(rows);
+    let mut personal = Vec::with_capacity(rows);
+    let mut reals: Vec<BlockColumnBuilder<f64>> = (0..real_columns).map(|_| BlockColumnBuilder::default()).collect();
+    let mut counts: Vec<BlockColumnBuilder<u32>> = (0..columns.len() - real_columns).map(|_| BlockColumnBuilder::default()).collect();
     let mut queues: Vec<std::collections::VecDeque<Block>> = by_sender.into_iter().map(Into::into).collect();
     let mut at = vec![0usize; queues.len()];
     loop {
@@ -321,13 +320,13 @@ fn merge(by_sender: Vec<Vec<Block>>, columns: &[Column]) -> Block {
         }
         let Some(w) = best else { break };
         let (i, b) = (at[w], &mut queues[w][0]);
-        out.ids.push(std::mem::take(&mut b.ids[i]));
-        out.kinds.push(b.kinds[i]);
-        out.personal.push(b.personal[i]);
-        for (o, c) in out.reals.iter_mut().zip(&b.reals) {
+        ids.push(std::mem::take(&mut b.ids[i]));
+        kinds.push(b.kinds[i]);
+        personal.push(b.personal[i]);
+        for (o, c) in reals.iter_mut().zip(&b.reals) {
             o.push(c[i]);
         }
-        for (o, c) in out.counts.iter_mut().zip(&b.counts) {
+        for (o, c) in counts.iter_mut().zip(&b.counts) {
             o.push(c[i]);
         }
         at[w] += 1;
@@ -336,7 +335,22 @@ fn merge(by_sender: Vec<Vec<Block>>, columns: &[Column]) -> Block {
             at[w] = 0;
         }
     }
-    out
+    Merged {
+        ids,
+        kinds,
+        personal,
+        reals: reals.into_iter().map(BlockColumnBuilder::finish).collect(),
+        counts: counts.into_iter().map(BlockColumnBuilder::finish).collect(),
+    }
+}
+
+/// The merged rows, each column in blocks (never held whole).
+struct Merged {
+    ids: Vec<String>,
+    kinds: Vec<u8>,
+    personal: Vec<bool>,
+    reals: Vec<BlockColumn<f64>>,
+    counts: Vec<BlockColumn<u32>>,
 }
 
 /// Free `127.0.0.1` ports for a local cluster of `processes`.
@@ -388,7 +402,7 @@ mod tests {
         ];
         let merged = merge(by_sender, &columns);
         let rows: Vec<(u8, &str, f64, u32, bool)> = (0..merged.ids.len())
-            .map(|i| (merged.kinds[i], merged.ids[i].as_str(), merged.reals[0][i], merged.counts[0][i], merged.personal[i]))
+            .map(|i| (merged.kinds[i], merged.ids[i].as_str(), merged.reals[0].get(i), merged.counts[0].get(i), merged.personal[i]))
             .collect();
         assert_eq!(
             rows,

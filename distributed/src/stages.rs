@@ -21,6 +21,20 @@ pub enum Values {
     U32(Vec<u32>),
 }
 
+/// A gathered column as process 0 holds it until it is written: blocks that store only what
+/// differs from null or zero, since most columns are one or the other for most entities.
+pub struct HeldColumn {
+    pub name: String,
+    pub description: String,
+    pub values: HeldValues,
+}
+
+pub enum HeldValues {
+    F64(ekg_schema::blocks::BlockColumn<f64>),
+    /// [`NOT_APPLICABLE`] is null.
+    U32(ekg_schema::blocks::BlockColumn<u32>),
+}
+
 /// A count that does not apply to the entity (a person's count on a firm's row).
 pub const NOT_APPLICABLE: u32 = u32::MAX;
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use ekg_distributed::stages::Values;
+use ekg_distributed::stages::HeldValues;
 use ekg_distributed::{run, Cluster, Features, Job, ROUND_ROWS};
 use ekg_loaders::{Dataset, Encoding};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -64,9 +64,9 @@ fn small_row_groups_and_small_rounds_change_no_feature() {
     for (a, b) in whole.columns.iter().zip(&cut.columns) {
         assert_eq!(a.name, b.name);
         match (&a.values, &b.values) {
-            (Values::U32(x), Values::U32(y)) => assert_eq!(x, y, "{}", a.name),
-            (Values::F64(x), Values::F64(y)) => {
-                for (i, (p, q)) in x.iter().zip(y).enumerate() {
+            (HeldValues::U32(x), HeldValues::U32(y)) => assert_eq!(x.to_vec(), y.to_vec(), "{}", a.name),
+            (HeldValues::F64(x), HeldValues::F64(y)) => {
+                for (i, (p, q)) in x.to_vec().iter().zip(&y.to_vec()).enumerate() {
                     let same = (p.is_nan() && q.is_nan()) || (p - q).abs() <= 1e-12 * p.abs().max(q.abs());
                     assert!(same, "{} of {}: {p} and {q}", a.name, whole.node_id[i]);
                 }

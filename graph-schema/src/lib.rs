@@ -6,6 +6,7 @@
 //!   per relation with edge attribute columns, shared identifiers), built by [`builder`].
 //! - [`as_of`]: the graph as it stood at one instant (no later entity, edge or default).
 //! - [`memory`]: huge-page-backed vectors for large random-access arrays.
+//! - [`blocks`]: per-node result columns that store only what differs from null or zero.
 //! - [`pii`]: the personal-data policy (what is masked, pseudonymised or shown).
 //! - [`snapshot`]: the versioned, checksummed, memory-mapped binary form of the graph.
 //!
@@ -13,6 +14,7 @@
 //! is `ekg-algorithms`); both depend on it, never on each other.
 
 pub mod as_of;
+pub mod blocks;
 pub mod builder;
 pub mod column;
 pub mod contract;

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use ekg_distributed::stages::{Values, NOT_APPLICABLE};
+use ekg_distributed::stages::{HeldValues, NOT_APPLICABLE};
 use ekg_distributed::{Cluster, Error, Features, Job};
 use ekg_loaders::{Dataset, Encoding};
 use serde_json::json;
@@ -358,8 +358,16 @@ fn write_features(features: &Features, small: &SmallGraph, path: &Path) -> Resul
             .describe("Feast's event timestamp: the same instant as as_of.");
         for c in &features.columns {
             table = match &c.values {
-                Values::F64(x) => table.f64_nan_null(&c.name, x[slice.clone()].iter().copied()),
-                Values::U32(x) => table.u32_opt(&c.name, x[slice.clone()].iter().map(|&v| (v != NOT_APPLICABLE).then_some(v))),
+                HeldValues::F64(x) => {
+                    let mut cells = Vec::with_capacity(slice.len());
+                    x.extend_rows(slice.clone(), &mut cells);
+                    table.f64_nan_null(&c.name, cells)
+                }
+                HeldValues::U32(x) => {
+                    let mut cells = Vec::with_capacity(slice.len());
+                    x.extend_rows(slice.clone(), &mut cells);
+                    table.u32_opt(&c.name, cells.into_iter().map(|v| (v != NOT_APPLICABLE).then_some(v)))
+                }
             }
             .describe(&c.description);
         }

@@ -8,8 +8,8 @@ pub use ekg_algorithms::ownership::account_owner;
 use ekg_schema::{Graph, NodeId, NodeKind, Relation, TS_NULL};
 use rayon::prelude::*;
 
-use super::blocks::{BlockColumn, Cell};
 use crate::table::Table;
+use ekg_schema::blocks::{BlockColumn, Cell};
 
 pub use ekg_schema::MICROS_PER_DAY;
 

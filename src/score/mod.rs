@@ -2,7 +2,6 @@
 //! `stages::PLAN` in dependency order, and one output folder written atomically with its audit
 //! manifest last.
 
-mod blocks;
 pub mod config;
 pub mod distributed;
 pub mod features;
