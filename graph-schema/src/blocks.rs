@@ -184,11 +184,16 @@ impl<T: Cell> BlockColumn<T> {
         }
     }
 
+    /// Cells `rows` (null past the end).
+    pub fn rows(&self, rows: Range<usize>) -> Vec<T> {
+        let mut out = Vec::with_capacity(rows.len());
+        self.extend_rows(rows, &mut out);
+        out
+    }
+
     /// Every cell, in order.
     pub fn to_vec(&self) -> Vec<T> {
-        let mut out = Vec::with_capacity(self.len);
-        self.extend_rows(0..self.len, &mut out);
-        out
+        self.rows(0..self.len)
     }
 
     /// Bytes held.

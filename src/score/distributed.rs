@@ -358,16 +358,8 @@ fn write_features(features: &Features, small: &SmallGraph, path: &Path) -> Resul
             .describe("Feast's event timestamp: the same instant as as_of.");
         for c in &features.columns {
             table = match &c.values {
-                HeldValues::F64(x) => {
-                    let mut cells = Vec::with_capacity(slice.len());
-                    x.extend_rows(slice.clone(), &mut cells);
-                    table.f64_nan_null(&c.name, cells)
-                }
-                HeldValues::U32(x) => {
-                    let mut cells = Vec::with_capacity(slice.len());
-                    x.extend_rows(slice.clone(), &mut cells);
-                    table.u32_opt(&c.name, cells.into_iter().map(|v| (v != NOT_APPLICABLE).then_some(v)))
-                }
+                HeldValues::F64(x) => table.f64_nan_null(&c.name, x.rows(slice.clone())),
+                HeldValues::U32(x) => table.u32_opt(&c.name, x.rows(slice.clone()).into_iter().map(|v| (v != NOT_APPLICABLE).then_some(v))),
             }
             .describe(&c.description);
         }

@@ -86,11 +86,7 @@ impl Rows<'_> {
     /// The cells of these rows of `column` (block columns hold every node from 0).
     fn cells<T: Cell>(&self, column: &BlockColumn<T>) -> Vec<T> {
         match self {
-            Rows::Range(range) => {
-                let mut out = Vec::with_capacity(range.len());
-                column.extend_rows(range.start as usize..range.end as usize, &mut out);
-                out
-            }
+            Rows::Range(range) => column.rows(range.start as usize..range.end as usize),
             Rows::List(ids) => ids.iter().map(|&v| column.get(v as usize)).collect(),
         }
     }
