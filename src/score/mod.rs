@@ -57,8 +57,23 @@ impl Stages {
         let (value, rows) = f()?;
         phase.finish();
         self.records.push(StageRecord { name, seconds: started.elapsed().as_secs_f64(), rows, peak_rss_bytes: peak_rss_bytes() });
+        // The peak is a high-water mark (freed memory stays in the heap, see `tune_malloc`); what a
+        // stage leaves live for the next is the heap in use.
+        tracing::debug!(stage = name, heap_in_use_bytes = heap_in_use_bytes(), "stage done");
         Ok(value)
     }
+}
+
+/// Bytes the allocator has handed out and not had back, 0 where unknown.
+fn heap_in_use_bytes() -> u64 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallinfo2 only reads the allocator's counters.
+        let info = unsafe { libc::mallinfo2() };
+        (info.uordblks + info.hblkhd) as u64
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    0
 }
 
 /// The process's peak resident memory so far (Linux VmHWM), 0 where unknown.
@@ -118,6 +133,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
 
     let continuity = stages.run("continuity", || {
         let continuity = Continuity::of(&mut scoring);
+        scoring.release_stage_state();
         let rows = scoring.changes.len() as u64;
         Ok((continuity, rows))
     })?;

@@ -165,6 +165,19 @@ impl<'g> Scoring<'g> {
         self.graph.node_count()
     }
 
+    /// Drops what only the stages read (projections, the impact network, ownership and guarantee
+    /// results), once the last stage has run: the table writers' buffers then reuse that memory
+    /// instead of raising the job's peak.
+    pub fn release_stage_state(&mut self) {
+        self.risk = Projection::default();
+        self.risk_defaulted = Vec::new();
+        self.guarantee_projection = Projection::default();
+        self.impact = None;
+        self.owned = None;
+        self.risk_rank = None;
+        self.guarantees = None;
+    }
+
     /// Checked with the whole configuration before any stage runs.
     fn pagerank_config(&self) -> Result<PageRankConfig> {
         self.config.pagerank.config().map_err(anyhow::Error::msg)
