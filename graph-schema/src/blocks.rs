@@ -3,18 +3,25 @@
 //! is written, and most of its columns are null or zero for whole kinds of node and for most
 //! nodes of the rest (guarantee amounts are zero for 97% of nodes, ring counts for 94%). At 1M
 //! firms the number columns take 0.50 GiB this way (`EKG_LOG=debug` logs it at the write)
-//! instead of 1.1 GiB, with the same values.
+//! instead of 1.1 GiB, with the same values. A finished column can also be moved to disk
+//! ([`BlockColumn::spill`]) and read back through the page cache.
 
+use std::io::Write;
 use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
 
+use memmap2::{Mmap, UncheckedAdvice};
 use rayon::prelude::*;
+
+use crate::column::Column;
 
 /// Nodes per block: small enough that a kind's boundary wastes little, large enough that the
 /// per-block header (about 40 bytes) is noise.
 pub const BLOCK_ROWS: usize = 4096;
 
 /// A cell type of a block column: its null and zero, and when two cells are the same.
-pub trait Cell: Copy + Send + Sync {
+pub trait Cell: bytemuck::Pod + Send + Sync {
     const NULL: Self;
     const ZERO: Self;
     fn same(self, other: Self) -> bool;
@@ -56,8 +63,19 @@ struct Block<T> {
 }
 
 /// A column of `len` cells in blocks; see the module doc.
-#[derive(Clone, Debug)]
-pub struct BlockColumn<T> {
+#[derive(Debug)]
+pub struct BlockColumn<T: Cell> {
+    len: usize,
+    blocks: Vec<Block<T>>,
+    dense: Column<T>,
+    positions: Column<u16>,
+    sparse: Column<T>,
+    /// The file the cells were moved to by [`BlockColumn::spill`], if they were.
+    spilled: Option<Arc<Mmap>>,
+}
+
+/// A [`BlockColumn`] being built, its cells still in growable vectors.
+struct Parts<T> {
     len: usize,
     blocks: Vec<Block<T>>,
     dense: Vec<T>,
@@ -87,25 +105,23 @@ fn encode<T: Cell>(cells: &[T]) -> Encoded<T> {
     }
 }
 
-impl<T: Cell> BlockColumn<T> {
-    fn empty() -> BlockColumn<T> {
-        BlockColumn { len: 0, blocks: Vec::new(), dense: Vec::new(), positions: Vec::new(), sparse: Vec::new() }
+impl<T: Cell> Parts<T> {
+    fn empty() -> Parts<T> {
+        Parts { len: 0, blocks: Vec::new(), dense: Vec::new(), positions: Vec::new(), sparse: Vec::new() }
     }
 
-    /// Encodes `values`, blocks in parallel (see [`encode`]).
-    pub fn new(values: &[T]) -> BlockColumn<T> {
-        let encoded: Vec<Encoded<T>> = values.par_chunks(BLOCK_ROWS).map(encode).collect();
-        let mut column = BlockColumn::empty();
-        column.blocks.reserve_exact(encoded.len());
-        let dense_len: usize = encoded.iter().map(|e| if let Encoded::Dense(_, cells) = e { cells.len() } else { 0 }).sum();
-        let sparse_len: usize = encoded.iter().map(|e| if let Encoded::Sparse(_, p, ..) = e { p.len() } else { 0 }).sum();
-        column.dense.reserve_exact(dense_len);
-        column.positions.reserve_exact(sparse_len);
-        column.sparse.reserve_exact(sparse_len);
-        for block in encoded {
-            column.append(block);
+    fn into_column(mut self) -> BlockColumn<T> {
+        self.dense.shrink_to_fit();
+        self.positions.shrink_to_fit();
+        self.sparse.shrink_to_fit();
+        BlockColumn {
+            len: self.len,
+            blocks: self.blocks,
+            dense: self.dense.into(),
+            positions: self.positions.into(),
+            sparse: self.sparse.into(),
+            spilled: None,
         }
-        column
     }
 
     /// Adds a block after the last, which must be whole.
@@ -126,6 +142,24 @@ impl<T: Cell> BlockColumn<T> {
                 Block { fill, stored: Stored::Sparse(start..self.sparse.len()) }
             }
         });
+    }
+}
+
+impl<T: Cell> BlockColumn<T> {
+    /// Encodes `values`, blocks in parallel (see [`encode`]).
+    pub fn new(values: &[T]) -> BlockColumn<T> {
+        let encoded: Vec<Encoded<T>> = values.par_chunks(BLOCK_ROWS).map(encode).collect();
+        let mut parts = Parts::empty();
+        parts.blocks.reserve_exact(encoded.len());
+        let dense_len: usize = encoded.iter().map(|e| if let Encoded::Dense(_, cells) = e { cells.len() } else { 0 }).sum();
+        let sparse_len: usize = encoded.iter().map(|e| if let Encoded::Sparse(_, p, ..) = e { p.len() } else { 0 }).sum();
+        parts.dense.reserve_exact(dense_len);
+        parts.positions.reserve_exact(sparse_len);
+        parts.sparse.reserve_exact(sparse_len);
+        for block in encoded {
+            parts.append(block);
+        }
+        parts.into_column()
     }
 
     pub fn len(&self) -> usize {
@@ -196,10 +230,57 @@ impl<T: Cell> BlockColumn<T> {
         self.rows(0..self.len)
     }
 
-    /// Bytes held.
+    /// Bytes of the cells, in memory or spilled.
     pub fn byte_len(&self) -> usize {
+        self.blocks.len() * std::mem::size_of::<Block<T>>() + self.dense.byte_len() + self.sparse.byte_len() + self.positions.byte_len()
+    }
+
+    /// Whether the cells were moved to disk.
+    pub fn is_spilled(&self) -> bool {
+        self.spilled.is_some()
+    }
+
+    /// Moves the cells (not the block headers) to an unnamed file in `dir` and reads them back
+    /// through a read-only map of it: the kernel can then drop those pages under memory pressure
+    /// and read them again, where heap memory it could not. The file has no name, so nothing is
+    /// left behind whatever way the process ends. For a column written once and read once, as
+    /// `ekg score`'s features are.
+    pub fn spill(&mut self, dir: &Path) -> std::io::Result<()> {
+        if self.spilled.is_some() {
+            return Ok(());
+        }
         let cell = std::mem::size_of::<T>();
-        self.blocks.len() * std::mem::size_of::<Block<T>>() + (self.dense.len() + self.sparse.len()) * cell + self.positions.len() * 2
+        // Cells first, then positions: every part starts aligned for its type.
+        let (dense_at, sparse_at) = (0, self.dense.len() * cell);
+        let positions_at = sparse_at + self.sparse.len() * cell;
+        let end = positions_at + self.positions.len() * 2;
+        if end == 0 {
+            return Ok(());
+        }
+        let mut file = std::io::BufWriter::with_capacity(1 << 20, tempfile::tempfile_in(dir)?);
+        file.write_all(bytemuck::cast_slice(&self.dense))?;
+        file.write_all(bytemuck::cast_slice(&self.sparse))?;
+        file.write_all(bytemuck::cast_slice(&self.positions))?;
+        let file = file.into_inner().map_err(|e| e.into_error())?;
+        // SAFETY: the file is this process's own and unnamed, so nothing else can change it while mapped.
+        let map = Arc::new(unsafe { Mmap::map(&file) }?);
+        let misplaced = || std::io::Error::other("spilled column: the map is shorter than what was written");
+        let dense = Column::mapped(map.clone(), dense_at, self.dense.len()).ok_or_else(misplaced)?;
+        let sparse = Column::mapped(map.clone(), sparse_at, self.sparse.len()).ok_or_else(misplaced)?;
+        let positions = Column::mapped(map.clone(), positions_at, self.positions.len()).ok_or_else(misplaced)?;
+        (self.dense, self.sparse, self.positions, self.spilled) = (dense, sparse, positions, Some(map));
+        Ok(())
+    }
+
+    /// Takes a spilled column's pages out of this process's memory (they stay in the page cache
+    /// while the kernel has room, and are read again on the next access); nothing for a column in
+    /// memory. A reader of the whole column calls it after each slice.
+    pub fn evict(&self) {
+        if let Some(map) = &self.spilled {
+            // SAFETY: a shared read-only map of a file: dropped pages are read back from the file
+            // (MADV_DONTNEED loses data only in private or anonymous maps).
+            let _ = unsafe { map.unchecked_advise(UncheckedAdvice::DontNeed) };
+        }
     }
 }
 
@@ -207,13 +288,13 @@ impl<T: Cell> BlockColumn<T> {
 /// so the column is never held whole (process 0 of a distributed job merges its gathered
 /// columns this way).
 pub struct BlockColumnBuilder<T> {
-    column: BlockColumn<T>,
+    column: Parts<T>,
     pending: Vec<T>,
 }
 
 impl<T: Cell> Default for BlockColumnBuilder<T> {
     fn default() -> Self {
-        BlockColumnBuilder { column: BlockColumn::empty(), pending: Vec::with_capacity(BLOCK_ROWS) }
+        BlockColumnBuilder { column: Parts::empty(), pending: Vec::with_capacity(BLOCK_ROWS) }
     }
 }
 
@@ -230,11 +311,7 @@ impl<T: Cell> BlockColumnBuilder<T> {
         if !self.pending.is_empty() {
             self.column.append(encode(&self.pending));
         }
-        let mut column = self.column;
-        column.dense.shrink_to_fit();
-        column.positions.shrink_to_fit();
-        column.sparse.shrink_to_fit();
-        column
+        self.column.into_column()
     }
 }
 

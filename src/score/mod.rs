@@ -118,7 +118,12 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
             view.undated_defaults
         );
     }
+    // The output is staged from the start: the feature columns wait on its disk, not in memory.
+    let staged = target.stage_dir()?;
+    let dir = staged.path().to_path_buf();
     let mut scoring = Scoring::new(&graph, config, as_of);
+    scoring.features.spill_to(&dir);
+    scoring.out_dir = Some(dir.clone());
     if let Some(dir) = &job.previous {
         scoring.previous = Some(stages.run("previous", || {
             let previous = previous::Previous::read(dir, &graph, as_of)?;
@@ -138,9 +143,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         Ok((continuity, rows))
     })?;
 
-    // Write everything into a staged folder; the manifest last; then move it into place.
-    let staged = target.stage_dir()?;
-    let dir = staged.path().to_path_buf();
+    // Write everything into the staged folder; the manifest last; then move it into place.
     let outputs = stages.run("write", || {
         let outputs = write_tables(&mut scoring, &continuity, &dir)?;
         let rows = outputs.len() as u64;
@@ -284,6 +287,8 @@ fn write_tables(scoring: &mut Scoring, continuity: &Continuity, dir: &std::path:
     }
     if let Some(t) = scoring.groups_table.take() {
         t.write(&dir.join("groups.parquet"))?;
+        add("groups.parquet");
+    } else if scoring.written.contains(&"groups.parquet") {
         add("groups.parquet");
     }
     if let Some(table) = scoring.cascade_table() {

@@ -91,6 +91,11 @@ pub struct Scoring<'g> {
     /// Risk-network nodes and their community, for communities.parquet.
     pub communities: Option<(Vec<u32>, Vec<u32>)>,
     pub groups_table: Option<Table>,
+    /// The output folder, when tables that are final once their stage ends go there at once
+    /// rather than wait in memory for the others.
+    pub out_dir: Option<std::path::PathBuf>,
+    /// Tables already written to `out_dir`.
+    pub written: Vec<&'static str>,
     pub rings: Vec<Ring>,
     /// Each ring's stable id (`findings::ring_ids`).
     pub ring_ids: Vec<String>,
@@ -145,6 +150,8 @@ impl<'g> Scoring<'g> {
             debtrank_total: None,
             communities: None,
             groups_table: None,
+            out_dir: None,
+            written: Vec::new(),
             rings: Vec::new(),
             ring_ids: Vec::new(),
             ring_notes: serde_json::Map::new(),
@@ -455,7 +462,14 @@ fn groups(s: &mut Scoring) -> Result<u64> {
         "Firms: Σ exposure of the group's firms.",
         pad_f64(r.group.iter().map(|&g| r.exposure[g as usize]).collect(), n),
     );
-    s.groups_table = Some(crate::tables::groups(graph, &r, &shown)?);
+    let table = crate::tables::groups(graph, &r, &shown)?;
+    match &s.out_dir {
+        Some(dir) => {
+            table.write(&dir.join("groups.parquet"))?;
+            s.written.push("groups.parquet");
+        }
+        None => s.groups_table = Some(table),
+    }
     Ok(r.size.iter().filter(|&&size| size > 1).count() as u64)
 }
 
