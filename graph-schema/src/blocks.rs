@@ -377,6 +377,32 @@ mod tests {
     }
 
     #[test]
+    fn a_spilled_column_reads_back_every_cell_and_leaves_no_file() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        for len in [0, 7, BLOCK_ROWS + 1, 20_000] {
+            let values = mixed(len, 3 + len as u64);
+            let mut column = BlockColumn::new(&values);
+            let bytes = column.byte_len();
+            column.spill(dir.path()).expect("spill");
+            assert_eq!(column.is_spilled(), bytes > column.blocks.len() * std::mem::size_of::<Block<f64>>(), "len {len}");
+            assert_eq!(column.byte_len(), bytes, "len {len}");
+            // Read, evicted, read again: the same cells each time.
+            for _ in 0..2 {
+                assert!(same_cells(&column.to_vec(), &values), "len {len}");
+                assert!(same_cells(&(0..len).map(|r| column.get(r)).collect::<Vec<_>>(), &values), "len {len}");
+                column.evict();
+            }
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
+        assert!(left.is_empty(), "files left behind: {left:?}");
+        // A folder that cannot take files: the error is returned and the column stays as it was.
+        let values = mixed(3 * BLOCK_ROWS, 5);
+        let mut column = BlockColumn::new(&values);
+        assert!(column.spill(&dir.path().join("missing")).is_err());
+        assert!(!column.is_spilled() && same_cells(&column.to_vec(), &values));
+    }
+
+    #[test]
     fn negative_zero_and_nan_payloads_are_kept_apart_from_the_fill() {
         let mut values = vec![0.0; BLOCK_ROWS];
         values[10] = -0.0;
