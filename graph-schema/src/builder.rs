@@ -93,6 +93,16 @@ impl AttrVec {
         }
     }
 
+    /// Frees the values, keeping the type.
+    fn release(&mut self) {
+        match self {
+            AttrVec::F64(v) => *v = Vec::new(),
+            AttrVec::I64(v) => *v = Vec::new(),
+            AttrVec::I32(v) => *v = Vec::new(),
+            AttrVec::U8(v) => *v = Vec::new(),
+        }
+    }
+
     fn len(&self) -> usize {
         match self {
             AttrVec::F64(v) => v.len(),
@@ -180,11 +190,13 @@ impl EdgeList {
 
     /// Appends `parts` in order, copying them in parallel (one relation's batches can be
     /// gigabytes: a sequential append is a single core's memcpy into freshly faulted pages).
-    pub fn append_all(&mut self, parts: Vec<EdgeList>) {
-        let src: Vec<&[NodeId]> = parts.iter().map(|p| &p.src[..]).collect();
-        concat_into(&mut self.src, &src);
-        let dst: Vec<&[NodeId]> = parts.iter().map(|p| &p.dst[..]).collect();
-        concat_into(&mut self.dst, &dst);
+    /// Column by column, each part's column freed once copied: the parts and the joined list are
+    /// never held whole together (a relation's edges twice over was the load's peak).
+    pub fn append_all(&mut self, mut parts: Vec<EdgeList>) {
+        concat_into(&mut self.src, &parts.iter().map(|p| &p.src[..]).collect::<Vec<_>>());
+        parts.iter_mut().for_each(|p| p.src = Vec::new());
+        concat_into(&mut self.dst, &parts.iter().map(|p| &p.dst[..]).collect::<Vec<_>>());
+        parts.iter_mut().for_each(|p| p.dst = Vec::new());
         for (k, attr) in self.attrs.iter_mut().enumerate() {
             macro_rules! concat_attr {
                 ($variant:ident, $into:expr) => {{
@@ -203,6 +215,11 @@ impl EdgeList {
                 AttrVec::I64(v) => concat_attr!(I64, v),
                 AttrVec::I32(v) => concat_attr!(I32, v),
                 AttrVec::U8(v) => concat_attr!(U8, v),
+            }
+            for part in &mut parts {
+                if let Some(a) = part.attrs.get_mut(k) {
+                    a.release();
+                }
             }
         }
     }
@@ -605,30 +622,27 @@ fn build_relation(list: EdgeList, (src_rows, dst_rows): (std::ops::Range<u32>, s
         )));
     }
     let t0 = std::time::Instant::now();
-    let ts: Option<&[i64]> = match (list.relation, list.attrs.get(1)) {
+    let EdgeList { relation, src, dst, attrs } = list;
+    let ts: Option<&[i64]> = match (relation, attrs.get(1)) {
         (Relation::Transfer, Some(AttrVec::I64(ts))) => Some(ts),
         _ => None,
     };
-    let (src, dst) = (&list.src, &list.dst);
     let outside = |ids: &[NodeId], rows: &std::ops::Range<u32>| ids.par_iter().any(|v| !rows.contains(&v.0));
-    if outside(src, &src_rows) || outside(dst, &dst_rows) {
-        return Err(Error::Build(format!("{}: an endpoint of a kind the relation does not allow", list.relation)));
+    if outside(&src, &src_rows) || outside(&dst, &dst_rows) {
+        return Err(Error::Build(format!("{relation}: an endpoint of a kind the relation does not allow")));
     }
-    let sorted = match KeyPacking::new(&src_rows, &dst_rows, ts, list.len()) {
+    let sorted = match KeyPacking::new(&src_rows, &dst_rows, ts, src.len()) {
         Some(packing) => sort_packed(&packing, src, dst, ts, &src_rows, &dst_rows),
         None => sort_structs(src, dst, ts, &src_rows, &dst_rows),
     };
+    // Each attribute is freed once gathered into CSR order.
     let SortedEdges { fwd_offsets, fwd_order, forward_targets, rev_offsets, reverse_targets, reverse_edge } = sorted;
     let t1 = t0.elapsed();
     let forward = Csr::from_parts(src_rows.start, fwd_offsets.into(), forward_targets.into());
     let reverse = Csr::from_parts(dst_rows.start, rev_offsets.into(), reverse_targets.into());
-    let attrs = edge_attr_specs(list.relation)
-        .iter()
-        .zip(list.attrs.iter())
-        .map(|((name, _), values)| (*name, values.gather(&fwd_order)))
-        .collect();
+    let attrs = edge_attr_specs(relation).iter().zip(attrs).map(|((name, _), values)| (*name, values.gather(&fwd_order))).collect();
     tracing::debug!(
-        relation = list.relation.as_str(),
+        relation = relation.as_str(),
         sort_ms = t1.as_millis() as u64,
         gather_ms = (t0.elapsed() - t1).as_millis() as u64,
         "adjacency phases"
@@ -649,10 +663,12 @@ struct SortedEdges {
 }
 
 /// Sort keys as structs: the general path, for id and time ranges too wide to pack.
-fn sort_structs(src: &[NodeId], dst: &[NodeId], ts: Option<&[i64]>, src_rows: &Range<u32>, dst_rows: &Range<u32>) -> SortedEdges {
+fn sort_structs(src: Vec<NodeId>, dst: Vec<NodeId>, ts: Option<&[i64]>, src_rows: &Range<u32>, dst_rows: &Range<u32>) -> SortedEdges {
     let time = |e: usize| ts.map_or(0, |t| t[e]);
     let mut keys: Vec<EdgeKey> =
         (0..src.len()).into_par_iter().map(|e| EdgeKey { row: src[e].0, time: time(e), other: dst[e].0, edge: e as u32 }).collect();
+    // The keys hold the endpoints now.
+    drop((src, dst));
     keys.par_sort_unstable();
     let fwd_offsets = offsets_of_sorted(&keys, src_rows.clone());
     let fwd_order: Vec<u32> = keys.par_iter().map(|k| k.edge).collect();
@@ -717,8 +733,8 @@ impl KeyPacking {
 
 fn sort_packed(
     packing: &KeyPacking,
-    src: &[NodeId],
-    dst: &[NodeId],
+    src: Vec<NodeId>,
+    dst: Vec<NodeId>,
     ts: Option<&[i64]>,
     src_rows: &Range<u32>,
     dst_rows: &Range<u32>,
@@ -727,6 +743,8 @@ fn sort_packed(
     let (s0, d0) = (src_rows.start, dst_rows.start);
     let mut keys: Vec<u128> =
         (0..src.len()).into_par_iter().map(|e| packing.pack(src[e].0 - s0, time(e), dst[e].0 - d0, e as u32)).collect();
+    // The keys hold the endpoints now: freed before the sort's outputs are allocated.
+    drop((src, dst));
     sort_keys(&mut keys);
     let offsets = |keys: &[u128], rows: usize| offsets_of_rows(keys.len(), rows, |i| packing.unpack(keys[i]).0);
     let fwd_offsets = offsets(&keys, src_rows.len());
@@ -847,8 +865,8 @@ mod tests {
                 assert!(times.is_some_and(|(lo, hi)| hi as i128 - lo as i128 > 1 << 100), "{times:?} should pack");
                 continue;
             };
-            let packed = sort_packed(&packing, &src, &dst, ts.as_deref(), &src_rows, &dst_rows);
-            let structs = sort_structs(&src, &dst, ts.as_deref(), &src_rows, &dst_rows);
+            let packed = sort_packed(&packing, src.clone(), dst.clone(), ts.as_deref(), &src_rows, &dst_rows);
+            let structs = sort_structs(src, dst, ts.as_deref(), &src_rows, &dst_rows);
             assert!(same(&packed, &structs), "{times:?}");
         }
         // Too wide to pack: 2^32 rows and a full-range clock.
