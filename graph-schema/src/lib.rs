@@ -6,7 +6,7 @@
 //!   per relation with edge attribute columns, shared identifiers), built by [`builder`].
 //! - [`as_of`]: the graph as it stood at one instant (no later entity, edge or default).
 //! - [`memory`]: huge-page-backed vectors for large random-access arrays.
-//! - [`blocks`]: per-node result columns that store only what differs from null or zero.
+//! - [`blocks`]: per-node result columns that store only what differs from null or zero, in memory or spilled to an unnamed file.
 //! - [`pii`]: the personal-data policy (what is masked, pseudonymised or shown).
 //! - [`snapshot`]: the versioned, checksummed, memory-mapped binary form of the graph.
 //!
