@@ -380,7 +380,7 @@ fn keep_only(store: RelationStore, keep: &[bool]) -> RelationStore {
     let reverse = filter(reverse, &|i| moved[i] != GONE);
     let reverse_edge = kept_values(&moved, &|i| moved[i] != GONE);
     drop(moved);
-    let kept_edges: Vec<u32> = kept_values(&(0..keep.len() as u32).collect::<Vec<u32>>(), &|e| keep[e]);
+    let kept_edges: Vec<u32> = kept_map(keep.len(), &|e| keep[e], |e| e as u32);
     let attrs = attrs.into_iter().map(|(name, column)| (name, gather_column(&column, &kept_edges))).collect();
     RelationStore { forward, reverse, reverse_edge: reverse_edge.into(), attrs }
 }
@@ -388,9 +388,19 @@ fn keep_only(store: RelationStore, keep: &[bool]) -> RelationStore {
 /// `values[i]` for every `i` with `kept(i)`, in order, written straight into a vector of the
 /// exact length (a parallel filter's collect gathers its pieces first, holding the result twice).
 fn kept_values<T: bytemuck::Pod + Send + Sync>(values: &[T], kept: &(dyn Fn(usize) -> bool + Sync)) -> Vec<T> {
+    kept_map(values.len(), kept, |i| values[i])
+}
+
+/// `value(i)` for every `i < len` with `kept(i)`, in order, into a vector of the exact length:
+/// counted chunk by chunk in parallel, then each chunk fills its own piece.
+fn kept_map<T: bytemuck::Pod + Send + Sync>(
+    len: usize,
+    kept: &(dyn Fn(usize) -> bool + Sync),
+    value: impl Fn(usize) -> T + Sync,
+) -> Vec<T> {
     const CHUNK: usize = 1 << 16;
-    let counts: Vec<usize> =
-        values.par_chunks(CHUNK).enumerate().map(|(c, chunk)| (0..chunk.len()).filter(|&j| kept(c * CHUNK + j)).count()).collect();
+    let chunk = |c: usize| c * CHUNK..((c + 1) * CHUNK).min(len);
+    let counts: Vec<usize> = (0..len.div_ceil(CHUNK)).into_par_iter().map(|c| chunk(c).filter(|&i| kept(i)).count()).collect();
     let mut out: Vec<T> = bytemuck::allocation::zeroed_vec(counts.iter().sum());
     let mut pieces = Vec::with_capacity(counts.len());
     let mut rest = &mut out[..];
@@ -399,13 +409,9 @@ fn kept_values<T: bytemuck::Pod + Send + Sync>(values: &[T], kept: &(dyn Fn(usiz
         pieces.push(piece);
         rest = tail;
     }
-    pieces.into_par_iter().zip(values.par_chunks(CHUNK)).enumerate().for_each(|(c, (piece, chunk))| {
-        let mut k = 0;
-        for (j, &v) in chunk.iter().enumerate() {
-            if kept(c * CHUNK + j) {
-                piece[k] = v;
-                k += 1;
-            }
+    pieces.into_par_iter().enumerate().for_each(|(c, piece)| {
+        for (slot, i) in piece.iter_mut().zip(chunk(c).filter(|&i| kept(i))) {
+            *slot = value(i);
         }
     });
     out
@@ -478,6 +484,8 @@ mod tests {
             let kept = |i: usize| !(values[i] >> 7).is_multiple_of(3) && i < len.saturating_sub(chunk / 2);
             let expected: Vec<u32> = (0..len).filter(|&i| kept(i)).map(|i| values[i]).collect();
             assert_eq!(super::kept_values(&values, &kept), expected, "len {len}");
+            let positions: Vec<u32> = (0..len).filter(|&i| kept(i)).map(|i| i as u32).collect();
+            assert_eq!(super::kept_map(len, &kept, |i| i as u32), positions, "positions, len {len}");
         }
     }
 
