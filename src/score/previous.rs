@@ -63,6 +63,8 @@ pub struct Previous {
     pub as_of: i64,
     /// Fingerprints of the reusable stages' inputs that night (`reuse.rs`).
     pub stage_inputs: BTreeMap<String, String>,
+    /// The rows each stage reported that night, for a reused stage's.
+    pub stage_rows: BTreeMap<String, u64>,
     /// That night's DebtRank total and distressed firms, for a reused DebtRank stage.
     pub debtrank_total: Option<f64>,
     pub debtrank_rows: u64,
@@ -188,6 +190,13 @@ impl Previous {
             dir: dir.to_path_buf(),
             as_of: previous_as_of,
             stage_inputs,
+            stage_rows: manifest
+                .get("stages")
+                .and_then(Value::as_array)
+                .map(|stages| {
+                    stages.iter().filter_map(|x| Some((x.get("stage")?.as_str()?.to_string(), x.get("rows")?.as_u64()?))).collect()
+                })
+                .unwrap_or_default(),
             debtrank_total: manifest
                 .pointer("/summary/debtrank_reuse/total_bits")
                 .and_then(Value::as_str)

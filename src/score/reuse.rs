@@ -12,8 +12,10 @@ use std::path::Path;
 
 use anyhow::Result;
 use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, UInt32Type};
 use arrow_array::Array;
 use ekg_algorithms::contagion::{CascadeResult, ImpactNetwork};
+use ekg_algorithms::Projection;
 use ekg_schema::{Graph, NodeId, NodeKind};
 use xxhash_rust::xxh3::Xxh3;
 
@@ -72,6 +74,34 @@ impl Inputs {
             self.text(graph.external_id(NodeId(f)));
         }
         self
+    }
+
+    pub fn bools(&mut self, values: &[bool]) -> &mut Inputs {
+        self.values(values, |b: bool| [u8::from(b)])
+    }
+
+    /// A projection of the graph, and the external ids of its nodes: a result indexed by
+    /// projection node is only the same result when the same entities sit at the same places
+    /// with the same links. It also places the previous night's rows of those nodes: with equal
+    /// fingerprints, each node has the internal id it had then (see [`read_node_columns`]).
+    pub fn projection(&mut self, graph: &Graph, p: &Projection) -> &mut Inputs {
+        self.buffer.clear();
+        for &v in &p.nodes {
+            self.buffer.extend_from_slice(graph.external_id(v).as_bytes());
+            self.buffer.push(0);
+            if self.buffer.len() >= 1 << 16 {
+                self.hasher.update(&self.buffer);
+                self.buffer.clear();
+            }
+        }
+        self.hasher.update(&self.buffer);
+        let nodes: Vec<u32> = p.nodes.iter().map(|v| v.0).collect();
+        self.u32s(&nodes).u64s(&p.out_offsets).u32s(&p.out_targets);
+        match &p.out_weights {
+            Some(weights) => self.text("weighted").f64s(weights),
+            None => self.text("unweighted"),
+        };
+        self.text(if p.undirected { "undirected" } else { "directed" })
     }
 
     pub fn impact_network(&mut self, net: &ImpactNetwork) -> &mut Inputs {
@@ -173,4 +203,42 @@ pub fn read_firm_features(dir: &Path, graph: &Graph, names: &[String]) -> Result
         }
     }
     Ok((next == firms.end).then_some(columns))
+}
+
+/// A column of `features.parquet` read back by node.
+pub enum NodeColumn {
+    /// Null is NaN.
+    F64(Vec<f64>),
+    U32(Vec<Option<u32>>),
+}
+
+/// The columns `names` of `features.parquet` in `dir`, at the rows of `nodes`, the nodes of a
+/// projection whose fingerprint equals the previous night's ([`Inputs::projection`]): each of
+/// them then had the same internal id, which is its row. `None` when the table is missing, has
+/// too few rows, or a column is absent or of another type.
+pub fn read_node_columns(dir: &Path, nodes: &[NodeId], names: &[&str]) -> Result<Option<Vec<NodeColumn>>> {
+    let path = dir.join("features.parquet");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let rows = nodes.iter().map(|v| v.index() + 1).max().unwrap_or(0);
+    let batches = crate::query::read_columns(&path, names, rows)?;
+    if batches.iter().map(|b| b.num_rows()).sum::<usize>() < rows {
+        return Ok(None);
+    }
+    let mut columns = Vec::with_capacity(names.len());
+    for name in names {
+        let Some(arrays) = batches.iter().map(|b| b.column_by_name(name)).collect::<Option<Vec<_>>>() else { return Ok(None) };
+        let column = if let Some(parts) = arrays.iter().map(|a| a.as_primitive_opt::<Float64Type>()).collect::<Option<Vec<_>>>() {
+            let all: Vec<f64> = parts.iter().flat_map(|x| x.iter().map(|c| c.unwrap_or(f64::NAN))).collect();
+            NodeColumn::F64(nodes.iter().map(|v| all[v.index()]).collect())
+        } else if let Some(parts) = arrays.iter().map(|a| a.as_primitive_opt::<UInt32Type>()).collect::<Option<Vec<_>>>() {
+            let all: Vec<Option<u32>> = parts.iter().flat_map(|x| x.iter()).collect();
+            NodeColumn::U32(nodes.iter().map(|v| all[v.index()]).collect())
+        } else {
+            return Ok(None);
+        };
+        columns.push(column);
+    }
+    Ok(Some(columns))
 }

@@ -5,6 +5,7 @@
 
 use anyhow::Result;
 use ekg_algorithms::centrality::pagerank::{page_rank_releasing, personalized_page_rank, PageRankConfig};
+use ekg_algorithms::community::canonical_numbering;
 use ekg_algorithms::community::leiden::leiden;
 use ekg_algorithms::community::louvain::louvain;
 use ekg_algorithms::community::lpa::label_propagation;
@@ -14,7 +15,7 @@ use ekg_algorithms::contagion::{
     cascade_lift, debt_rank_by_channel, default_cascade, economic_weights, firm_pd, guarantee_network, largest_exposures,
     systemic_importance, CascadeResult, Channel, GuaranteeResult, ImpactNetwork,
 };
-use ekg_algorithms::continuity::carry_labels;
+use ekg_algorithms::continuity::{carry_labels, NO_LABEL};
 use ekg_algorithms::ownership::{graph_groups, ownership, HoldingNetwork, OwnershipResult, NONE};
 use ekg_algorithms::rings::Ring;
 use ekg_algorithms::structure::kcore::core_numbers;
@@ -25,6 +26,7 @@ use ekg_schema::{Graph, NodeId, NodeKind, Relation};
 use super::config::{Analysis, CommunityAlgorithm, ScoreConfig};
 use super::features::{account_owner, defaulted_neighbourhood, person_features, roll_up, structure_features, transfer_features, Features};
 use super::flags::{self, Flag};
+use super::reuse::{read_node_columns, NodeColumn};
 use crate::findings::{find_rings, Found};
 use crate::table::Table;
 
@@ -185,6 +187,20 @@ impl<'g> Scoring<'g> {
         self.guarantees = None;
     }
 
+    /// The previous night's columns `names` at the risk network's nodes, when `stage`'s inputs
+    /// (`fingerprint`) are that night's; records the fingerprint, and the reuse when it happens.
+    fn reuse_risk_columns(&mut self, stage: &'static str, fingerprint: String, names: &[&str]) -> Result<Option<Vec<NodeColumn>>> {
+        let found = match &self.previous {
+            Some(p) if p.stage_inputs.get(stage) == Some(&fingerprint) => read_node_columns(&p.dir, &self.risk.nodes, names)?,
+            _ => None,
+        };
+        self.stage_inputs.insert(stage, fingerprint);
+        if found.is_some() {
+            self.reused.push(stage);
+        }
+        Ok(found)
+    }
+
     /// Checked with the whole configuration before any stage runs.
     fn pagerank_config(&self) -> Result<PageRankConfig> {
         self.config.pagerank.config().map_err(anyhow::Error::msg)
@@ -287,10 +303,16 @@ fn pagerank(s: &mut Scoring) -> Result<u64> {
 
 fn ppr(s: &mut Scoring) -> Result<u64> {
     let seeds: Vec<u32> = (0..s.risk.node_count() as u32).filter(|&v| s.risk_defaulted[v as usize]).collect();
-    let values = if seeds.is_empty() {
-        vec![f64::NAN; s.n()]
-    } else {
-        scatter(&s.risk, &personalized_page_rank(&s.risk, &seeds, &s.pagerank_config()?).scores, s.n(), f64::NAN)
+    let config = s.pagerank_config()?;
+    let fingerprint = super::reuse::Inputs::new("ppr")
+        .projection(s.graph, &s.risk)
+        .bools(&s.risk_defaulted)
+        .text(&serde_json::to_string(&s.config.pagerank)?)
+        .finish();
+    let values = match s.reuse_risk_columns("ppr", fingerprint, &["ppr"])?.as_deref() {
+        Some([NodeColumn::F64(ppr)]) => scatter(&s.risk, ppr, s.n(), f64::NAN),
+        _ if seeds.is_empty() => vec![f64::NAN; s.n()],
+        _ => scatter(&s.risk, &personalized_page_rank(&s.risk, &seeds, &config).scores, s.n(), f64::NAN),
     };
     let firms = s.graph.kind_count(NodeKind::Firm);
     s.risk_rank = Some(values[..firms].iter().map(|&r| if r.is_nan() { 0.0 } else { r }).collect());
@@ -316,14 +338,38 @@ fn components(s: &mut Scoring) -> Result<u64> {
 }
 
 fn communities(s: &mut Scoring) -> Result<u64> {
-    let (graph, risk, n) = (s.graph, &s.risk, s.n());
+    let (graph, n) = (s.graph, s.n());
     let section = &s.config.communities;
-    let louvain_config = section.louvain(s.config.seed);
-    let community_of: Vec<u32> = match section.algorithm {
-        CommunityAlgorithm::Leiden => leiden(risk, &louvain_config).community,
-        CommunityAlgorithm::Lpa => dense_by_size(&label_propagation(risk, &section.label_propagation()).labels).0,
-        CommunityAlgorithm::Louvain => louvain(risk, &louvain_config).community,
+    let fingerprint = super::reuse::Inputs::new("communities")
+        .projection(graph, &s.risk)
+        .text(&serde_json::to_string(section)?)
+        .text(&s.config.seed.to_string())
+        .finish();
+    // Louvain and Leiden number a partition canonically, so the previous night's carried labels
+    // of the same network give back tonight's numbering (label propagation's depends on labels).
+    let previous_partition: Option<Vec<u32>> = match &s.previous {
+        Some(p) if p.stage_inputs.get("communities") == Some(&fingerprint) && section.algorithm != CommunityAlgorithm::Lpa => p
+            .communities
+            .as_ref()
+            .and_then(|before| s.risk.nodes.iter().map(|v| Some(before.of_node[v.index()]).filter(|&l| l != NO_LABEL)).collect()),
+        _ => None,
     };
+    s.stage_inputs.insert("communities", fingerprint);
+    let community_of: Vec<u32> = match previous_partition {
+        Some(labels) => {
+            s.reused.push("communities");
+            canonical_numbering(&labels)
+        }
+        None => {
+            let louvain_config = section.louvain(s.config.seed);
+            match section.algorithm {
+                CommunityAlgorithm::Leiden => leiden(&s.risk, &louvain_config).community,
+                CommunityAlgorithm::Lpa => dense_by_size(&label_propagation(&s.risk, &section.label_propagation()).labels).0,
+                CommunityAlgorithm::Louvain => louvain(&s.risk, &louvain_config).community,
+            }
+        }
+    };
+    let risk = &s.risk;
     let count = community_of.iter().max().map_or(0, |m| m + 1) as usize;
     let (mut size, mut firms, mut defaulted) = (vec![0u32; count], vec![0u32; count], vec![0u32; count]);
     for (v, &c) in community_of.iter().enumerate() {
@@ -364,20 +410,58 @@ fn communities(s: &mut Scoring) -> Result<u64> {
 }
 
 fn structure(s: &mut Scoring) -> Result<u64> {
-    let (risk, n) = (&s.risk, s.n());
-    let core = core_numbers(risk);
-    let tri = triangles(risk);
-    let core_f: Vec<f64> = core.core.iter().map(|&c| c as f64).collect();
-    let tri_f: Vec<f64> = tri.triangles.iter().map(|&t| t as f64).collect();
-    let to_u32 = |v: Vec<f64>| v.into_iter().map(|x| x.is_finite().then_some(x.min(u32::MAX as f64) as u32)).collect();
-    let (one, two) = defaulted_neighbourhood(s.graph, risk, &s.risk_defaulted);
+    let n = s.n();
+    let fingerprint = super::reuse::Inputs::new("structure").projection(s.graph, &s.risk).bools(&s.risk_defaulted).finish();
+    let names = ["core", "triangles", "clustering", "defaulted_share_1hop", "defaulted_share_2hop"];
+    let (core, tri, clustering, one, two, rows) = match s.reuse_risk_columns("structure", fingerprint, &names)? {
+        Some(columns) => {
+            let mut columns = columns.into_iter();
+            let (
+                Some(NodeColumn::U32(core)),
+                Some(NodeColumn::U32(tri)),
+                Some(NodeColumn::F64(clustering)),
+                Some(NodeColumn::F64(one)),
+                Some(NodeColumn::F64(two)),
+            ) = (columns.next(), columns.next(), columns.next(), columns.next(), columns.next())
+            else {
+                anyhow::bail!("the previous night's structure columns changed type");
+            };
+            let rows = s.previous.as_ref().and_then(|p| p.stage_rows.get("structure").copied()).unwrap_or(0);
+            let risk = &s.risk;
+            (
+                scatter_opt(risk, &core, n).into_iter().map(Option::flatten).collect(),
+                scatter_opt(risk, &tri, n).into_iter().map(Option::flatten).collect(),
+                scatter(risk, &clustering, n, f64::NAN),
+                scatter(risk, &one, n, f64::NAN),
+                scatter(risk, &two, n, f64::NAN),
+                rows,
+            )
+        }
+        None => {
+            let risk = &s.risk;
+            let core = core_numbers(risk);
+            let tri = triangles(risk);
+            let core_f: Vec<f64> = core.core.iter().map(|&c| c as f64).collect();
+            let tri_f: Vec<f64> = tri.triangles.iter().map(|&t| t as f64).collect();
+            let to_u32 = |v: Vec<f64>| v.into_iter().map(|x| x.is_finite().then_some(x.min(u32::MAX as f64) as u32)).collect();
+            let (one, two) = defaulted_neighbourhood(s.graph, risk, &s.risk_defaulted);
+            (
+                to_u32(scatter(risk, &core_f, n, f64::NAN)),
+                to_u32(scatter(risk, &tri_f, n, f64::NAN)),
+                scatter(risk, &tri.clustering, n, f64::NAN),
+                one,
+                two,
+                tri.total,
+            )
+        }
+    };
     let f = &mut s.features;
-    f.u32("core", "k-core number in the risk network (simple, undirected).", to_u32(scatter(risk, &core_f, n, f64::NAN)));
-    f.u32("triangles", "Triangles through the node in the risk network.", to_u32(scatter(risk, &tri_f, n, f64::NAN)));
-    f.f64("clustering", "Local clustering coefficient in the risk network.", scatter(risk, &tri.clustering, n, f64::NAN));
+    f.u32("core", "k-core number in the risk network (simple, undirected).", core);
+    f.u32("triangles", "Triangles through the node in the risk network.", tri);
+    f.f64("clustering", "Local clustering coefficient in the risk network.", clustering);
     f.f64("defaulted_share_1hop", "Share of the node's risk-network neighbours that defaulted.", one);
     f.f64("defaulted_share_2hop", "Mean of the neighbours' defaulted shares: defaulted firms two hops away, path-weighted.", two);
-    Ok(tri.total)
+    Ok(rows)
 }
 
 fn ownership_stage(s: &mut Scoring) -> Result<u64> {

@@ -203,7 +203,11 @@ fn an_incremental_night_reuses_what_did_not_change_and_writes_what_a_full_run_wr
     score(&data, &incremental, "2025-07-01", Some(&before));
     score(&data, &full, "2025-07-01", None);
     let reused = manifest_summary(&incremental)["reused"].clone();
-    assert_eq!(reused, serde_json::json!(["debtrank", "cascade"]), "nothing but transfers changed that day");
+    assert_eq!(
+        reused,
+        serde_json::json!(["ppr", "communities", "structure", "debtrank", "cascade"]),
+        "nothing but transfers changed that day"
+    );
     assert_eq!(manifest_summary(&full)["reused"], serde_json::json!([]));
     let night_columns = ["first_seen", "nights_seen", "previous_ring_id"];
     for entry in std::fs::read_dir(&full).expect("full").flatten() {
