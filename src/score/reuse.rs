@@ -207,7 +207,15 @@ pub fn read_firm_features(dir: &Path, graph: &Graph, names: &[String]) -> Result
     Ok((next == firms.end).then_some(columns))
 }
 
+/// The type a column read back must have.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Cells {
+    F64,
+    U32,
+}
+
 /// A column of `features.parquet` read back by node.
+#[derive(Debug)]
 pub enum NodeColumn {
     /// Null is NaN.
     F64(Vec<f64>),
@@ -216,25 +224,28 @@ pub enum NodeColumn {
 
 /// The columns `names` of `features.parquet` in `dir`, at the rows of `nodes`, the nodes of a
 /// projection whose fingerprint equals the previous night's ([`Inputs::projection`]): each of
-/// them then had the same internal id, which is its row. `None` when the table is missing, has
-/// too few rows, or a column is absent or of another type.
-pub fn read_node_columns(dir: &Path, nodes: &[NodeId], names: &[&str]) -> Result<Option<Vec<NodeColumn>>> {
+/// them then had the same internal id, which is its row. Each name comes with the type it must
+/// have. `None` when the table is missing, has too few rows, or a column is
+/// absent or of another type.
+pub fn read_node_columns(dir: &Path, nodes: &[NodeId], names: &[(&str, Cells)]) -> Result<Option<Vec<NodeColumn>>> {
     let path = dir.join("features.parquet");
     if !path.is_file() {
         return Ok(None);
     }
     let rows = nodes.iter().map(|v| v.index() + 1).max().unwrap_or(0);
-    let batches = crate::query::read_columns(&path, names, rows)?;
+    let batches = crate::query::read_columns(&path, &names.iter().map(|x| x.0).collect::<Vec<_>>(), rows)?;
     if batches.iter().map(|b| b.num_rows()).sum::<usize>() < rows {
         return Ok(None);
     }
     let mut columns = Vec::with_capacity(names.len());
-    for name in names {
+    for &(name, cell) in names {
         let Some(arrays) = batches.iter().map(|b| b.column_by_name(name)).collect::<Option<Vec<_>>>() else { return Ok(None) };
-        let column = if let Some(parts) = arrays.iter().map(|a| a.as_primitive_opt::<Float64Type>()).collect::<Option<Vec<_>>>() {
+        let f64s = || arrays.iter().map(|a| a.as_primitive_opt::<Float64Type>()).collect::<Option<Vec<_>>>();
+        let u32s = || arrays.iter().map(|a| a.as_primitive_opt::<UInt32Type>()).collect::<Option<Vec<_>>>();
+        let column = if let Some(parts) = f64s().filter(|_| cell == Cells::F64) {
             let all: Vec<f64> = parts.iter().flat_map(|x| x.iter().map(|c| c.unwrap_or(f64::NAN))).collect();
             NodeColumn::F64(nodes.iter().map(|v| all[v.index()]).collect())
-        } else if let Some(parts) = arrays.iter().map(|a| a.as_primitive_opt::<UInt32Type>()).collect::<Option<Vec<_>>>() {
+        } else if let Some(parts) = u32s().filter(|_| cell == Cells::U32) {
             let all: Vec<Option<u32>> = parts.iter().flat_map(|x| x.iter()).collect();
             NodeColumn::U32(nodes.iter().map(|v| all[v.index()]).collect())
         } else {

@@ -26,7 +26,7 @@ use ekg_schema::{Graph, NodeId, NodeKind, Relation};
 use super::config::{Analysis, CommunityAlgorithm, ScoreConfig};
 use super::features::{account_owner, defaulted_neighbourhood, person_features, roll_up, structure_features, transfer_features, Features};
 use super::flags::{self, Flag};
-use super::reuse::{read_node_columns, NodeColumn};
+use super::reuse::{read_node_columns, Cells, NodeColumn};
 use crate::findings::{find_rings, Found};
 use crate::table::Table;
 
@@ -189,7 +189,7 @@ impl<'g> Scoring<'g> {
 
     /// The previous night's columns `names` at the risk network's nodes, when `stage`'s inputs
     /// (`fingerprint`) are that night's; records the fingerprint, and the reuse when it happens.
-    fn reuse_risk_columns(&mut self, stage: &'static str, fingerprint: String, names: &[&str]) -> Result<Option<Vec<NodeColumn>>> {
+    fn reuse_risk_columns(&mut self, stage: &'static str, fingerprint: String, names: &[(&str, Cells)]) -> Result<Option<Vec<NodeColumn>>> {
         let found = match &self.previous {
             Some(p) if p.stage_inputs.get(stage) == Some(&fingerprint) => read_node_columns(&p.dir, &self.risk.nodes, names)?,
             _ => None,
@@ -309,7 +309,7 @@ fn ppr(s: &mut Scoring) -> Result<u64> {
         .bools(&s.risk_defaulted)
         .text(&serde_json::to_string(&s.config.pagerank)?)
         .finish();
-    let values = match s.reuse_risk_columns("ppr", fingerprint, &["ppr"])?.as_deref() {
+    let values = match s.reuse_risk_columns("ppr", fingerprint, &[("ppr", Cells::F64)])?.as_deref() {
         Some([NodeColumn::F64(ppr)]) => scatter(&s.risk, ppr, s.n(), f64::NAN),
         _ if seeds.is_empty() => vec![f64::NAN; s.n()],
         _ => scatter(&s.risk, &personalized_page_rank(&s.risk, &seeds, &config).scores, s.n(), f64::NAN),
@@ -412,7 +412,13 @@ fn communities(s: &mut Scoring) -> Result<u64> {
 fn structure(s: &mut Scoring) -> Result<u64> {
     let n = s.n();
     let fingerprint = super::reuse::Inputs::new("structure").projection(s.graph, &s.risk).bools(&s.risk_defaulted).finish();
-    let names = ["core", "triangles", "clustering", "defaulted_share_1hop", "defaulted_share_2hop"];
+    let names = [
+        ("core", Cells::U32),
+        ("triangles", Cells::U32),
+        ("clustering", Cells::F64),
+        ("defaulted_share_1hop", Cells::F64),
+        ("defaulted_share_2hop", Cells::F64),
+    ];
     let (core, tri, clustering, one, two, rows) = match s.reuse_risk_columns("structure", fingerprint, &names)? {
         Some(columns) => {
             let mut columns = columns.into_iter();
@@ -424,7 +430,7 @@ fn structure(s: &mut Scoring) -> Result<u64> {
                 Some(NodeColumn::F64(two)),
             ) = (columns.next(), columns.next(), columns.next(), columns.next(), columns.next())
             else {
-                anyhow::bail!("the previous night's structure columns changed type");
+                anyhow::bail!("internal: the structure columns read back are not of the types asked for");
             };
             let rows = s.previous.as_ref().and_then(|p| p.stage_rows.get("structure").copied()).unwrap_or(0);
             let risk = &s.risk;

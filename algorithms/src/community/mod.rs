@@ -8,7 +8,19 @@ mod weighted;
 /// smallest member. It depends only on the partition, so any labelling of the same partition
 /// (a previous night's carried ids, say) numbers the same.
 pub fn canonical_numbering(labels: &[u32]) -> Vec<u32> {
-    crate::components::dense_by_size(&louvain::representatives(labels)).0
+    use rayon::prelude::*;
+    // Any u32 may be a label (ids carried over many nights, read back from a file): made dense
+    // first, so that what is allocated follows the nodes, not the largest label.
+    let mut distinct = labels.to_vec();
+    distinct.par_sort_unstable();
+    distinct.dedup();
+    let dense: Vec<u32> = labels
+        .par_iter()
+        .map(|l| match distinct.binary_search(l) {
+            Ok(i) | Err(i) => i as u32,
+        })
+        .collect();
+    crate::components::dense_by_size(&louvain::representatives(&dense)).0
 }
 
 #[cfg(test)]
@@ -41,6 +53,8 @@ mod tests {
             // The same partition under other labels: shifted and reversed, with gaps.
             let relabelled: Vec<u32> = found.iter().map(|&c| 40 - 7 * c).collect();
             assert_eq!(canonical_numbering(&relabelled), found);
+            let far: Vec<u32> = found.iter().map(|&c| u32::MAX - 3 * c).collect();
+            assert_eq!(canonical_numbering(&far), found, "labels near u32::MAX");
         }
         // By size, largest first; the two 6-cliques by their smallest member (0 before 1).
         let expected: Vec<u32> = (0..19u32)
