@@ -3,7 +3,9 @@
 //! Every large part of the graph is a `Column`, so a graph built in memory and one mapped from a
 //! snapshot are the same type and algorithms never know the difference.
 
+use std::io::Write;
 use std::ops::Deref;
+use std::path::Path;
 use std::sync::Arc;
 
 use bytemuck::Pod;
@@ -79,4 +81,29 @@ impl<T: Pod + std::fmt::Debug> std::fmt::Debug for Column<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Column(len={}, mapped={})", self.len(), self.is_mapped())
     }
+}
+
+/// Writes `parts` one after another, each starting at a multiple of 8 bytes, to an unnamed file in
+/// `dir` (O_TMPFILE: nothing is left behind however the process ends) and maps it back
+/// read-only; returns the map and where each part starts, or `None` when there is nothing to
+/// write (an empty file cannot be mapped). Data moved there stays readable while the kernel may
+/// drop its pages and read them again, which it cannot do with heap memory.
+pub fn spill_parts(dir: &Path, parts: &[&[u8]]) -> std::io::Result<Option<(Arc<Mmap>, Vec<usize>)>> {
+    if parts.iter().all(|p| p.is_empty()) {
+        return Ok(None);
+    }
+    let mut file = std::io::BufWriter::with_capacity(1 << 20, tempfile::tempfile_in(dir)?);
+    let (mut at, mut starts) = (0usize, Vec::with_capacity(parts.len()));
+    for part in parts {
+        let pad = at.next_multiple_of(8) - at;
+        file.write_all(&[0u8; 8][..pad])?;
+        at += pad;
+        starts.push(at);
+        file.write_all(part)?;
+        at += part.len();
+    }
+    let file = file.into_inner().map_err(|e| e.into_error())?;
+    // SAFETY: the file is this process's own and unnamed, so nothing else can change it while mapped.
+    let map = Arc::new(unsafe { Mmap::map(&file) }?);
+    Ok(Some((map, starts)))
 }

@@ -51,6 +51,22 @@ impl StrPool {
         self.bytes.byte_len() + self.ends.byte_len() + self.bases.byte_len()
     }
 
+    /// Moves a pool held in memory to an unnamed file in `dir`, read through a map of it (see
+    /// [`crate::column::spill_parts`]); nothing for a pool mapped already (a snapshot's).
+    pub fn spill(&mut self, dir: &std::path::Path) -> std::io::Result<()> {
+        if self.bytes.is_mapped() && self.ends.is_mapped() && self.bases.is_mapped() {
+            return Ok(());
+        }
+        let parts = [&self.bytes[..], bytemuck::cast_slice(&self.ends[..]), bytemuck::cast_slice(&self.bases[..])];
+        let Some((map, at)) = crate::column::spill_parts(dir, &parts)? else { return Ok(()) };
+        let misplaced = || std::io::Error::other("spilled strings: the map is shorter than what was written");
+        let bytes = Column::mapped(map.clone(), at[0], self.bytes.len()).ok_or_else(misplaced)?;
+        let ends = Column::mapped(map.clone(), at[1], self.ends.len()).ok_or_else(misplaced)?;
+        let bases = Column::mapped(map, at[2], self.bases.len()).ok_or_else(misplaced)?;
+        *self = StrPool { bytes, ends, bases };
+        Ok(())
+    }
+
     pub(crate) fn from_parts(bytes: Column<u8>, ends: Column<u32>, bases: Column<u64>) -> Self {
         StrPool { bytes, ends, bases }
     }
@@ -279,6 +295,19 @@ const EMPTY: u32 = u32::MAX;
 impl IdMap {
     pub fn len(&self) -> usize {
         self.pool.len()
+    }
+
+    /// Moves the strings and the hash slots to an unnamed file in `dir` (see [`StrPool::spill`]).
+    pub fn spill(&mut self, dir: &std::path::Path) -> std::io::Result<()> {
+        self.pool.spill(dir)?;
+        if self.slots.is_mapped() {
+            return Ok(());
+        }
+        let Some((map, at)) = crate::column::spill_parts(dir, &[bytemuck::cast_slice(&self.slots[..])])? else { return Ok(()) };
+        let slots = Column::mapped(map, at[0], self.slots.len())
+            .ok_or_else(|| std::io::Error::other("spilled id slots: the map is shorter than what was written"))?;
+        self.slots = slots;
+        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -552,6 +581,40 @@ fn home_of(hash: u64, size: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spilled_id_map_finds_and_reads_every_string_and_leaves_no_file() {
+        let dir = tempfile::tempdir().expect("temp");
+        // Past one pool segment, with empty and multi-byte strings.
+        let keys: Vec<String> =
+            (0..(1usize << SEGMENT_BITS) + 77).map(|i| if i % 1000 == 3 { String::new() } else { format!("id-{i}-é") }).collect();
+        let mut builder = IdMapBuilder::default();
+        let mut ids = Vec::new();
+        for key in &keys {
+            ids.push(match builder.insert(key) {
+                Ok(id) | Err(id) => id,
+            });
+        }
+        let mut map = builder.finish();
+        map.spill(dir.path()).expect("spill");
+        assert!(map.pool.bytes.is_mapped() && map.pool.ends.is_mapped() && map.pool.bases.is_mapped() && map.slots.is_mapped());
+        for (key, &id) in keys.iter().zip(&ids) {
+            assert_eq!(map.get(key), Some(id), "{key}");
+            assert_eq!(map.external(id), key.as_str());
+        }
+        assert_eq!(map.get("id-absent"), None);
+        map.spill(dir.path()).expect("a mapped map stays as it is");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "unnamed files only");
+        // Nothing to write, and a folder that does not exist: the pool stays in memory, intact.
+        let mut empty = StrPoolBuilder::default().finish();
+        empty.spill(dir.path()).expect("empty");
+        assert!(!empty.bytes.is_mapped() && empty.is_empty());
+        let mut pool = StrPoolBuilder::default();
+        pool.push("kept");
+        let mut pool = pool.finish();
+        assert!(pool.spill(&dir.path().join("missing")).is_err());
+        assert_eq!(pool.get(0), "kept");
+    }
 
     #[test]
     fn keys_sharing_the_inline_prefix_stay_distinct() {

@@ -107,7 +107,7 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
         Some(text) => parse_as_of(text)?,
         None => graph.latest_transfer_ts().unwrap_or_else(|| chrono::Utc::now().timestamp_micros()),
     };
-    let (graph, view) = stages.run("as_of", || {
+    let (mut graph, view) = stages.run("as_of", || {
         let (g, view) = graph.as_of_with_report(as_of);
         let rows = g.edge_count(Relation::Transfer) as u64;
         Ok(((g, view), rows))
@@ -121,6 +121,11 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
     // The output is staged from the start: the feature columns wait on its disk, not in memory.
     let staged = target.stage_dir()?;
     let dir = staged.path().to_path_buf();
+    // So do the graph's strings, renamed (pseudonyms) into new heap memory; only memory is lost
+    // if the folder cannot take them.
+    if let Err(e) = graph.spill_strings(&dir) {
+        tracing::warn!("cannot move the graph's strings to {}: {e}; they stay in memory", dir.display());
+    }
     let mut scoring = Scoring::new(&graph, config, as_of);
     scoring.features.spill_to(&dir);
     scoring.out_dir = Some(dir.clone());
