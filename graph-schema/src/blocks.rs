@@ -6,7 +6,6 @@
 //! instead of 1.1 GiB, with the same values. A finished column can also be moved to disk
 //! ([`BlockColumn::spill`]) and read back through the page cache.
 
-use std::io::Write;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -249,25 +248,13 @@ impl<T: Cell> BlockColumn<T> {
         if self.spilled.is_some() {
             return Ok(());
         }
-        let cell = std::mem::size_of::<T>();
-        // Cells first, then positions: every part starts aligned for its type.
-        let (dense_at, sparse_at) = (0, self.dense.len() * cell);
-        let positions_at = sparse_at + self.sparse.len() * cell;
-        let end = positions_at + self.positions.len() * 2;
-        if end == 0 {
-            return Ok(());
-        }
-        let mut file = std::io::BufWriter::with_capacity(1 << 20, tempfile::tempfile_in(dir)?);
-        file.write_all(bytemuck::cast_slice(&self.dense))?;
-        file.write_all(bytemuck::cast_slice(&self.sparse))?;
-        file.write_all(bytemuck::cast_slice(&self.positions))?;
-        let file = file.into_inner().map_err(|e| e.into_error())?;
-        // SAFETY: the file is this process's own and unnamed, so nothing else can change it while mapped.
-        let map = Arc::new(unsafe { Mmap::map(&file) }?);
+        let parts =
+            [bytemuck::cast_slice(&self.dense[..]), bytemuck::cast_slice(&self.sparse[..]), bytemuck::cast_slice(&self.positions[..])];
+        let Some((map, at)) = crate::column::spill_parts(dir, &parts)? else { return Ok(()) };
         let misplaced = || std::io::Error::other("spilled column: the map is shorter than what was written");
-        let dense = Column::mapped(map.clone(), dense_at, self.dense.len()).ok_or_else(misplaced)?;
-        let sparse = Column::mapped(map.clone(), sparse_at, self.sparse.len()).ok_or_else(misplaced)?;
-        let positions = Column::mapped(map.clone(), positions_at, self.positions.len()).ok_or_else(misplaced)?;
+        let dense = Column::mapped(map.clone(), at[0], self.dense.len()).ok_or_else(misplaced)?;
+        let sparse = Column::mapped(map.clone(), at[1], self.sparse.len()).ok_or_else(misplaced)?;
+        let positions = Column::mapped(map.clone(), at[2], self.positions.len()).ok_or_else(misplaced)?;
         (self.dense, self.sparse, self.positions, self.spilled) = (dense, sparse, positions, Some(map));
         Ok(())
     }
