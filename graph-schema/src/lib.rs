@@ -7,6 +7,7 @@
 //! - [`as_of`]: the graph as it stood at one instant (no later entity, edge or default).
 //! - [`memory`]: huge-page-backed vectors for large random-access arrays.
 //! - [`blocks`]: per-node result columns that store only what differs from null or zero, in memory or spilled to an unnamed file.
+//! - [`column`]: read-only arrays owned or mapped (from a snapshot, or spilled to an unnamed file, as string pools can be).
 //! - [`pii`]: the personal-data policy (what is masked, pseudonymised or shown).
 //! - [`snapshot`]: the versioned, checksummed, memory-mapped binary form of the graph.
 //!
