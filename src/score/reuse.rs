@@ -2,10 +2,10 @@
 //! results from that night's outputs instead of computing them again.
 //!
 //! Each reusable stage hashes everything its result depends on (the entities' ids in order, the
-//! arrays of its network, its parameters and seed, this ekg's version) into a fingerprint that the
-//! manifest records under `stage_inputs`. With `--previous`, a stage whose fingerprint equals the
-//! previous night's reads its result back from the table it wrote then, bit for bit, so the
-//! tables are those a full run writes. Most nights change only transfers; the Monte Carlo
+//! arrays of its network, its parameters and seed, this ekg's version and git revision) into a
+//! fingerprint that the manifest records under `stage_inputs`. With `--previous`, a stage whose
+//! fingerprint equals the previous night's reads its result back from the table it wrote then,
+//! bit for bit, so the tables are those a full run writes. Most nights change only transfers; the Monte Carlo
 //! cascades and DebtRank, which read none, are then skipped, and so are the stages over the risk
 //! network of holdings, posts, guarantees and supply links (risk rank, communities, k-cores and
 //! triangles).
@@ -32,7 +32,9 @@ pub struct Inputs {
 impl Inputs {
     pub fn new(stage: &str) -> Inputs {
         let mut inputs = Inputs { hasher: Xxh3::new(), buffer: Vec::with_capacity(1 << 16) };
-        inputs.text(env!("CARGO_PKG_VERSION"));
+        // The build, not only the version: a rebuilt stage may compute something else (a build
+        // with uncommitted changes shares its commit's revision).
+        inputs.text(env!("CARGO_PKG_VERSION")).text(option_env!("EKG_GIT_REVISION").unwrap_or("unknown"));
         inputs.text(stage);
         inputs
     }
