@@ -35,51 +35,6 @@ pub enum Values {
     Bool(Vec<Option<bool>>),
 }
 
-impl Values {
-    /// A number column's storage, whatever its cell type; `None` for text and bool columns.
-    fn numbers(&self) -> Option<&dyn Storage> {
-        match self {
-            Values::F64(x) => Some(x),
-            Values::U32(x) => Some(x),
-            Values::Text { .. } | Values::Bool(_) => None,
-        }
-    }
-
-    fn numbers_mut(&mut self) -> Option<&mut dyn Storage> {
-        match self {
-            Values::F64(x) => Some(x),
-            Values::U32(x) => Some(x),
-            Values::Text { .. } | Values::Bool(_) => None,
-        }
-    }
-}
-
-/// What the matrix does with a number column's storage, independent of its cells' type.
-trait Storage {
-    fn spill(&mut self, dir: &std::path::Path) -> std::io::Result<()>;
-    fn evict(&self);
-    fn is_spilled(&self) -> bool;
-    fn byte_len(&self) -> usize;
-}
-
-impl<T: Cell> Storage for BlockColumn<T> {
-    fn spill(&mut self, dir: &std::path::Path) -> std::io::Result<()> {
-        BlockColumn::spill(self, dir)
-    }
-
-    fn evict(&self) {
-        BlockColumn::evict(self)
-    }
-
-    fn is_spilled(&self) -> bool {
-        BlockColumn::is_spilled(self)
-    }
-
-    fn byte_len(&self) -> usize {
-        BlockColumn::byte_len(self)
-    }
-}
-
 /// The code of a null text value.
 const NULL_CODE: u32 = u32::MAX;
 
@@ -165,7 +120,11 @@ impl Features {
 
     fn push(&mut self, name: &str, description: &str, start: usize, mut values: Values) {
         if let Some(dir) = &self.spill_dir {
-            let spilled = values.numbers_mut().map_or(Ok(()), |x| x.spill(dir));
+            let spilled = match &mut values {
+                Values::F64(x) => x.spill(dir),
+                Values::U32(x) => x.spill(dir),
+                Values::Text { .. } | Values::Bool(_) => Ok(()),
+            };
             // Only memory is lost: the column stays where it is.
             if let Err(e) = spilled {
                 tracing::warn!("cannot move feature {name} to {}: {e}; it stays in memory", dir.display());
@@ -176,8 +135,12 @@ impl Features {
 
     /// Takes the spilled columns' pages out of memory (see [`BlockColumn::evict`]).
     fn evict(&self) {
-        for x in self.columns.iter().filter_map(|f| f.values.numbers()) {
-            x.evict();
+        for f in &self.columns {
+            match &f.values {
+                Values::F64(x) => x.evict(),
+                Values::U32(x) => x.evict(),
+                Values::Text { .. } | Values::Bool(_) => {}
+            }
         }
     }
 
@@ -218,7 +181,12 @@ impl Features {
 
     /// Bytes held by the number columns (the bulk of the matrix).
     pub fn byte_len(&self) -> usize {
-        self.columns.iter().filter_map(|f| f.values.numbers()).map(|x| x.byte_len()).sum()
+        let numbers = |f: &Feature| match &f.values {
+            Values::F64(x) => x.byte_len(),
+            Values::U32(x) => x.byte_len(),
+            Values::Text { .. } | Values::Bool(_) => 0,
+        };
+        self.columns.iter().map(numbers).sum()
     }
 
     /// The table: key columns first, then every feature in order, each described.
@@ -264,7 +232,11 @@ impl Features {
     /// Writes `features.parquet` as `path` in slices of [`WRITE_SLICE_ROWS`] nodes (see
     /// [`write_in_slices`]). Returns the row count.
     pub fn write(&self, graph: &Graph, as_of: i64, path: &std::path::Path) -> anyhow::Result<usize> {
-        let spilled = self.columns.iter().filter_map(|f| f.values.numbers()).filter(|x| x.is_spilled()).count();
+        let spilled = self
+            .columns
+            .iter()
+            .filter(|f| matches!(&f.values, Values::F64(x) if x.is_spilled()) || matches!(&f.values, Values::U32(x) if x.is_spilled()))
+            .count();
         tracing::debug!(columns = self.columns.len(), spilled, bytes = self.byte_len(), "feature matrix");
         write_in_slices(path, graph.node_count(), |rows| {
             let table = self.table(graph, as_of, rows.start as u32..rows.end as u32);
