@@ -153,7 +153,10 @@ fn watch(children: &Arc<Mutex<Vec<Child>>>) {
             if let Ok(Some(status)) = child.try_wait() {
                 if !status.success() {
                     eprintln!("error: process {} of the local cluster failed ({status}); stopping", k + 1);
-                    std::process::exit(i32::from(UNAVAILABLE));
+                    // A copy's exit code says why it stopped (bad input, a usage or I/O error, a
+                    // bug), and this process takes it: whichever process notices first, the run
+                    // ends as one process would. A copy killed by a signal is the cluster's failure.
+                    std::process::exit(status.code().unwrap_or(i32::from(UNAVAILABLE)));
                 }
             }
         }
