@@ -24,6 +24,7 @@
 use rayon::prelude::*;
 
 use super::impact::ImpactNetwork;
+use ekg_schema::csr::prefetch;
 
 /// Firms whose systemic importance is computed unless configured: the largest exposures.
 pub const DEFAULT_TOP_K: usize = 100;
@@ -123,6 +124,9 @@ impl Incoming {
         Incoming { offsets, sources, weights, channels, pull_divisor: PULL_DIVISOR }
     }
 }
+
+/// Links a pull round looks ahead to fetch a source's distress.
+const PULL_AHEAD: usize = 16;
 
 /// See [`Incoming::pull_divisor`].
 const PULL_DIVISOR: u64 = 4;
@@ -248,12 +252,18 @@ fn pull(incoming: &Incoming, frontier: &[u32], ws: &mut Workspace, mut received:
     for &i in frontier {
         ws.sending[i as usize] = ws.level[i as usize].h;
     }
+    let sources = &incoming.sources;
     for j in 0..n {
         let links = incoming.offsets[j] as usize..incoming.offsets[j + 1] as usize;
         let mut sum = 0.0;
         let mut any = false;
         // A firm not distressed adds w · 0 = +0, which leaves the sum's bits as they were.
-        for (&i, &w) in incoming.sources[links.clone()].iter().zip(&incoming.weights[links.clone()]) {
+        for (k, (&i, &w)) in links.clone().zip(sources[links.clone()].iter().zip(&incoming.weights[links.clone()])) {
+            // The links are one array across firms: looking ahead in it keeps the misses on
+            // `sending` overlapping, also past the end of short rows.
+            if let Some(&ahead) = sources.get(k + PULL_AHEAD) {
+                prefetch(&ws.sending[ahead as usize]);
+            }
             let h_i = ws.sending[i as usize];
             sum += w * h_i;
             any |= h_i > 0.0;
