@@ -123,10 +123,18 @@ pub fn run(args: &ScoreArgs, quiet: bool) -> Result<()> {
     let dir = staged.path().to_path_buf();
     // So do the graph's strings, renamed (pseudonyms) into new heap memory; only memory is lost
     // if the folder cannot take them.
-    if let Err(e) = graph.spill_strings(&dir) {
-        tracing::warn!("cannot move the graph's strings to {}: {e}; they stay in memory", dir.display());
-    }
-    let mut scoring = Scoring::new(&graph, config, as_of);
+    stages.run("spill", || {
+        if let Err(e) = graph.spill_strings(&dir) {
+            tracing::warn!("cannot move the graph's strings to {}: {e}; they stay in memory", dir.display());
+        }
+        Ok(((), graph.node_count() as u64))
+    })?;
+    // The networks the stages share (risk, guarantees, impact), timed so the table adds up.
+    let mut scoring = stages.run("networks", || {
+        let scoring = Scoring::new(&graph, config, as_of);
+        let links = scoring.network_links();
+        Ok((scoring, links))
+    })?;
     scoring.features.spill_to(&dir);
     scoring.out_dir = Some(dir.clone());
     if let Some(dir) = &job.previous {

@@ -127,6 +127,12 @@ impl<'g> Scoring<'g> {
         self.cascade.as_ref().map(|r| crate::tables::cascade(self.graph, &self.pd, r))
     }
 
+    /// The links of the networks [`Scoring::new`] builds: the risk network, the guarantees and
+    /// the impact network.
+    pub fn network_links(&self) -> u64 {
+        (self.risk.edge_count() + self.guarantee_projection.edge_count() + self.impact.as_ref().map_or(0, |i| i.targets.len())) as u64
+    }
+
     pub fn new(graph: &'g Graph, config: &'g ScoreConfig, as_of: i64) -> Scoring<'g> {
         let risk = crate::whitelist::risk_projection(graph);
         let risk_defaulted = risk.nodes.iter().map(|&v| graph.is_defaulted(v)).collect();
