@@ -5,10 +5,10 @@
 //! arrays of its network, its parameters and seed, this ekg's version and git revision) into a
 //! fingerprint that the manifest records under `stage_inputs`. With `--previous`, a stage whose
 //! fingerprint equals the previous night's reads its result back from the table it wrote then,
-//! bit for bit, so the tables are those a full run writes. Most nights change only transfers; the Monte Carlo
-//! cascades and DebtRank, which read none, are then skipped, and so are the stages over the risk
-//! network of holdings, posts, guarantees and supply links (risk rank, communities, k-cores and
-//! triangles).
+//! bit for bit, so the tables are those a full run writes. Most nights change only transfers;
+//! the Monte Carlo cascades and DebtRank, which read none, are then skipped, and so are the
+//! stages over the risk network of holdings, posts, guarantees and supply links (risk rank,
+//! communities, k-cores and triangles).
 
 use std::path::Path;
 
