@@ -16,12 +16,21 @@ use super::wcc::ComponentsResult;
 use crate::projection::Projection;
 
 pub fn strongly_connected_components(graph: &Projection) -> ComponentsResult {
-    let n = graph.node_count();
+    strongly_connected_of(graph.node_count(), |v| graph.out_neighbors(v), |v| graph.in_neighbors(v))
+}
+
+/// [`strongly_connected_components`] over any adjacency of nodes `0..n` given both ways:
+/// `out(v)` and `into(v)`, the nodes `v` links to and those linking to it.
+pub fn strongly_connected_of<'a>(
+    n: usize,
+    out: impl Fn(u32) -> &'a [u32] + Sync,
+    into: impl Fn(u32) -> &'a [u32] + Sync,
+) -> ComponentsResult {
     // finished[v]: v's component is known; rep[v]: its smallest member.
     let finished: Vec<AtomicBool> = (0..n).into_par_iter().map(|_| AtomicBool::new(false)).collect();
     let mut rep: Vec<u32> = (0..n as u32).collect();
     // Trim: a node without in-edges or without out-edges lies on no cycle.
-    let trimmed = |v: u32| graph.out_degree(v) == 0 || graph.in_neighbors(v).is_empty();
+    let trimmed = |v: u32| out(v).is_empty() || into(v).is_empty();
     (0..n as u32)
         .into_par_iter()
         .with_min_len(1 << 12)
@@ -32,12 +41,12 @@ pub fn strongly_connected_components(graph: &Projection) -> ComponentsResult {
     let pivot = (0..n as u32)
         .into_par_iter()
         .filter(|&v| !trimmed(v))
-        .map(|v| (graph.out_degree(v) as u64 * graph.in_neighbors(v).len() as u64, std::cmp::Reverse(v)))
+        .map(|v| (out(v).len() as u64 * into(v).len() as u64, std::cmp::Reverse(v)))
         .max()
         .map(|(_, std::cmp::Reverse(v))| v);
     if let Some(pivot) = pivot {
-        let forward = reach(n, pivot, |v| graph.out_neighbors(v), &finished);
-        let backward = reach(n, pivot, |v| graph.in_neighbors(v), &finished);
+        let forward = reach(n, pivot, &out, &finished);
+        let backward = reach(n, pivot, &into, &finished);
         let giant: Vec<u32> = (0..n as u32)
             .into_par_iter()
             .filter(|&v| forward[v as usize].load(Ordering::Relaxed) && backward[v as usize].load(Ordering::Relaxed))
@@ -52,7 +61,7 @@ pub fn strongly_connected_components(graph: &Projection) -> ComponentsResult {
     let finished: Vec<bool> = finished.into_iter().map(AtomicBool::into_inner).collect();
     tarjan(
         n,
-        |v| graph.out_neighbors(v),
+        out,
         |v| finished[v as usize],
         |members| {
             let smallest = members.iter().copied().min().unwrap_or(0);

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use super::{similar, Evidence, Ring, RingKind, Transfers};
-use crate::components::scc::condensation_of;
+use crate::components::scc::strongly_connected_of;
 
 pub use ekg_schema::MICROS_PER_DAY;
 
@@ -86,12 +86,12 @@ fn canonical_rotation(nodes: &[u32]) -> Vec<u32> {
 /// Every time-respecting fund cycle of `t` under `config`.
 pub fn fund_cycles(t: &Transfers, config: &CycleConfig) -> FundCycleResult {
     let n = t.node_count();
-    let cond = condensation_of(n, |v| t.out_ids(v));
-    let comp = &cond.component;
+    let scc = strongly_connected_of(n, |v| t.out_ids(v), |v| t.in_ids(v));
+    let comp = &scc.component;
     let truncated = AtomicUsize::new(0);
     let mut instances: Vec<Instance> = (0..n as u32)
         .into_par_iter()
-        .filter(|&s| cond.members(comp[s as usize] as usize).len() > 1)
+        .filter(|&s| scc.sizes[comp[s as usize] as usize] > 1)
         .flat_map_iter(|s| {
             let mut found = Vec::new();
             // Transfers back into `s` from its component, in time order: a first hop needs a
@@ -194,7 +194,7 @@ impl Search<'_, '_> {
             }
             self.budget -= 1;
             let y = t.dst(e);
-            if self.comp[y as usize] != home || !similar(t.amount(e), amount0, config.tolerance) {
+            if !similar(t.amount(e), amount0, config.tolerance) || self.comp[y as usize] != home {
                 continue;
             }
             if y == self.start {
