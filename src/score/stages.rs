@@ -130,7 +130,7 @@ impl<'g> Scoring<'g> {
     /// The links of the networks [`Scoring::new`] builds: the risk network, the guarantees and
     /// the impact network.
     pub fn network_links(&self) -> u64 {
-        (self.risk.edge_count() + self.guarantee_projection.edge_count() + self.impact.as_ref().map_or(0, |i| i.targets.len())) as u64
+        (self.risk.edge_count() + self.guarantee_projection.edge_count() + self.impact.as_ref().map_or(0, |i| i.edge_count())) as u64
     }
 
     pub fn new(graph: &'g Graph, config: &'g ScoreConfig, as_of: i64) -> Scoring<'g> {
